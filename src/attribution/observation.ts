@@ -1,0 +1,45 @@
+// Observations: what attribution hands to the accumulator, in one array per export request.
+// A span gives one latency sample; a metric point gives a delta histogram or delta counts.
+import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
+
+export type Arm = 'baseline' | 'canary';
+
+interface ObservationBase {
+  analysisId: string;
+  arm: Arm;
+  timeUnixMs: number;
+}
+
+/** One judged span: its duration and whether it counts as an error under the analysis's error rule. */
+export interface SpanObservation extends ObservationBase {
+  kind: 'span';
+  durationNanos: number;
+  isError: boolean;
+}
+
+/**
+ * A delta latency histogram from a metric point (cumulative points already converted to deltas).
+ * Bucket values are in nanoseconds whatever the metric's unit; `errors` counts the requests of this
+ * point that are errors (all of them when the point's attributes say so, else 0).
+ */
+export interface HistogramObservation extends ObservationBase {
+  kind: 'histogram';
+  explicit?: ExplicitBuckets;
+  exponential?: ExponentialBuckets;
+  count: number;
+  errors: number;
+}
+
+/** Delta request and error counts from a monotonic sum point. */
+export interface CountObservation extends ObservationBase {
+  kind: 'count';
+  requests: number;
+  errors: number;
+}
+
+export type Observation = SpanObservation | HistogramObservation | CountObservation;
+
+/** Receives one batch of observations per export request, synchronously. */
+export interface ObservationSink {
+  accept(observations: Observation[]): void;
+}
