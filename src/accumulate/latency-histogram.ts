@@ -1,0 +1,281 @@
+// One arm's latencies in nanoseconds, in the OTLP exponential-histogram layout (ARCHITECTURE.md, Latency
+// representation). Memory is bounded by `maxBuckets` whatever the traffic: when a new value or a merge would
+// need a wider index range, the histogram downscales (halves its resolution) until the range fits, exactly as
+// the OTel SDK's base-2 exponential aggregator does (spec: "Exponential bucket histogram aggregation").
+//
+// Scale 6 gives base 2^(1/64) and a worst-case quantile error of (base-1)/(base+1) = 0.54% < 1%; with 4096
+// buckets the histogram spans a factor 2^64, so 1 ns .. 1 h never forces a downscale.
+//
+// Merge is exact, associative and commutative: the result's scale is the largest scale <= both inputs' at
+// which the union of their index ranges fits, which depends only on the union, not on the merge order.
+import { bucketRepresentative, downscaleIndex, indexForValue, lowerBoundary } from './exponential-mapping.js';
+
+export const DEFAULT_MAX_SCALE = 6;
+export const DEFAULT_MAX_BUCKETS = 4096;
+
+/** JSON-safe serialized form; `counts[i]` belongs to bucket `offset + i`. */
+export interface LatencyHistogramSnapshot {
+  scale: number;
+  maxBuckets: number;
+  zeroThresholdNanos: number;
+  zeroCount: number;
+  offset: number;
+  counts: number[];
+}
+
+export interface LatencyHistogramOptions {
+  maxScale?: number;
+  maxBuckets?: number;
+  zeroThresholdNanos?: number;
+}
+
+/** A bucket with its value range (lowerNanos, upperNanos] and count; the zero bucket has index -Infinity. */
+export interface LatencyBucket {
+  index: number;
+  lowerNanos: number;
+  upperNanos: number;
+  count: number;
+}
+
+export class LatencyHistogram {
+  private scaleValue: number;
+  private readonly maxBucketCount: number;
+  private zeroThreshold: number;
+  private zeros = 0;
+  private offset = 0;
+  private counts: number[] = [];
+  private total = 0;
+
+  constructor(options: LatencyHistogramOptions = {}) {
+    this.scaleValue = options.maxScale ?? DEFAULT_MAX_SCALE;
+    this.maxBucketCount = options.maxBuckets ?? DEFAULT_MAX_BUCKETS;
+    this.zeroThreshold = options.zeroThresholdNanos ?? 0;
+    if (!Number.isInteger(this.maxBucketCount) || this.maxBucketCount < 2) {
+      throw new RangeError(`maxBuckets must be an integer >= 2, got ${this.maxBucketCount}`);
+    }
+  }
+
+  get scale(): number {
+    return this.scaleValue;
+  }
+
+  /** Number of recorded values, zero bucket included. */
+  get count(): number {
+    return this.total;
+  }
+
+  get zeroCount(): number {
+    return this.zeros;
+  }
+
+  /** Records `count` values equal to `valueNanos`. Values at or below the zero threshold (and NaN) count as zero. */
+  record(valueNanos: number, count = 1): void {
+    if (count <= 0) return;
+    this.total += count;
+    if (!(valueNanos > this.zeroThreshold)) {
+      this.zeros += count;
+      return;
+    }
+    this.addToBucket(indexForValue(Math.min(valueNanos, Number.MAX_VALUE), this.scaleValue), count);
+  }
+
+  /**
+   * Adds `count` to bucket `index` given at `scale` (downscaling this histogram first if `scale` is coarser);
+   * used to ingest OTLP exponential buckets without going through values.
+   */
+  recordBucket(index: number, scale: number, count: number): void {
+    if (count <= 0) return;
+    if (scale < this.scaleValue) this.downscale(this.scaleValue - scale);
+    this.total += count;
+    this.addToBucket(downscaleIndex(index, scale - this.scaleValue), count);
+  }
+
+  /** Adds `count` to the zero bucket (values in [0, threshold]), raising the threshold if `thresholdNanos` is larger. */
+  recordZeros(count: number, thresholdNanos = 0): void {
+    this.raiseZeroThreshold(thresholdNanos);
+    if (count <= 0) return;
+    this.zeros += count;
+    this.total += count;
+  }
+
+  /** Adds every value of `other` to this histogram (exact; see the file comment). */
+  mergeFrom(other: LatencyHistogram): void {
+    this.raiseZeroThreshold(other.zeroThreshold);
+    const targetScale = Math.min(this.scaleValue, other.scaleValue);
+    if (targetScale < this.scaleValue) this.downscale(this.scaleValue - targetScale);
+    const shift = other.scaleValue - this.scaleValue;
+    const otherLast = other.offset + other.counts.length - 1;
+    if (other.counts.length > 0) {
+      // Widen once for the union's range so the downscale decision depends on the union only.
+      this.ensureRange(downscaleIndex(other.offset, shift), downscaleIndex(otherLast, shift));
+    }
+    const shiftNow = other.scaleValue - this.scaleValue;
+    for (let i = 0; i < other.counts.length; i++) {
+      const c = other.counts[i];
+      if (c > 0) this.addToBucket(downscaleIndex(other.offset + i, shiftNow), c);
+    }
+    this.zeros += other.zeros;
+    this.total += other.total;
+    this.applyZeroThreshold();
+  }
+
+  /** A new histogram holding the values of both (neither input changes). */
+  static merge(a: LatencyHistogram, b: LatencyHistogram): LatencyHistogram {
+    const out = a.clone();
+    out.mergeFrom(b);
+    return out;
+  }
+
+  clone(): LatencyHistogram {
+    return LatencyHistogram.fromSnapshot(this.toSnapshot());
+  }
+
+  /**
+   * Estimate of the q-quantile, defined as the value of rank max(1, ceil(q*n)) (1-based) in sorted order: the
+   * representative of the bucket holding that rank, so the relative error is at most (base-1)/(base+1).
+   * Returns NaN for an empty histogram and 0 when the rank falls in the zero bucket.
+   */
+  quantile(q: number): number {
+    if (this.total === 0) return NaN;
+    const rank = Math.max(1, Math.ceil(q * this.total));
+    return this.valueAtRank(rank);
+  }
+
+  /** Representative value of the sample of 1-based `rank` (clamped to [1, n]). */
+  valueAtRank(rank: number): number {
+    const bucket = this.bucketAtRank(rank);
+    if (bucket === undefined) return NaN;
+    return bucket.index === -Infinity ? 0 : bucketRepresentative(bucket.index, this.scaleValue);
+  }
+
+  /** The bucket that holds the sample of 1-based `rank` (clamped to [1, n]); undefined when empty. */
+  bucketAtRank(rank: number): LatencyBucket | undefined {
+    if (this.total === 0) return undefined;
+    const r = Math.min(Math.max(rank, 1), this.total);
+    if (r <= this.zeros) return this.zeroBucket();
+    let seen = this.zeros;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i];
+      if (seen >= r) return this.bucket(this.offset + i, this.counts[i]);
+    }
+    return undefined;
+  }
+
+  /** Non-empty buckets in ascending value order, the zero bucket first when it holds values. */
+  buckets(): LatencyBucket[] {
+    const out: LatencyBucket[] = [];
+    if (this.zeros > 0) out.push(this.zeroBucket());
+    for (let i = 0; i < this.counts.length; i++) {
+      if (this.counts[i] > 0) out.push(this.bucket(this.offset + i, this.counts[i]));
+    }
+    return out;
+  }
+
+  toSnapshot(): LatencyHistogramSnapshot {
+    let first = 0;
+    let last = this.counts.length - 1;
+    while (first <= last && this.counts[first] === 0) first++;
+    while (last >= first && this.counts[last] === 0) last--;
+    return {
+      scale: this.scaleValue,
+      maxBuckets: this.maxBucketCount,
+      zeroThresholdNanos: this.zeroThreshold,
+      zeroCount: this.zeros,
+      offset: first <= last ? this.offset + first : 0,
+      counts: first <= last ? this.counts.slice(first, last + 1) : [],
+    };
+  }
+
+  static fromSnapshot(s: LatencyHistogramSnapshot): LatencyHistogram {
+    const h = new LatencyHistogram({
+      maxScale: s.scale,
+      maxBuckets: s.maxBuckets,
+      zeroThresholdNanos: s.zeroThresholdNanos,
+    });
+    if (s.counts.length > s.maxBuckets) throw new RangeError('snapshot holds more buckets than maxBuckets');
+    h.zeros = s.zeroCount;
+    h.offset = s.offset;
+    h.counts = s.counts.slice();
+    h.total = s.zeroCount + s.counts.reduce((a, b) => a + b, 0);
+    return h;
+  }
+
+  private zeroBucket(): LatencyBucket {
+    return { index: -Infinity, lowerNanos: 0, upperNanos: this.zeroThreshold, count: this.zeros };
+  }
+
+  private bucket(index: number, count: number): LatencyBucket {
+    return {
+      index,
+      lowerNanos: lowerBoundary(index, this.scaleValue),
+      upperNanos: lowerBoundary(index + 1, this.scaleValue),
+      count,
+    };
+  }
+
+  private addToBucket(index: number, count: number): void {
+    const shift = this.ensureRange(index, index);
+    this.counts[downscaleIndex(index, shift) - this.offset] += count;
+  }
+
+  /**
+   * Makes [lo, hi] (indexes at the current scale) addressable, downscaling if the union would not fit.
+   * Returns the downscale applied, so callers can shift indexes they computed before the call.
+   */
+  private ensureRange(lo: number, hi: number): number {
+    if (this.counts.length === 0) {
+      let shift = 0;
+      while (downscaleIndex(hi, shift) - downscaleIndex(lo, shift) + 1 > this.maxBucketCount) shift++;
+      if (shift > 0) this.scaleValue -= shift;
+      this.offset = downscaleIndex(lo, shift);
+      this.counts = new Array<number>(downscaleIndex(hi, shift) - this.offset + 1).fill(0);
+      return shift;
+    }
+    const curLast = this.offset + this.counts.length - 1;
+    const newLo = Math.min(lo, this.offset);
+    const newHi = Math.max(hi, curLast);
+    let shift = 0;
+    while (downscaleIndex(newHi, shift) - downscaleIndex(newLo, shift) + 1 > this.maxBucketCount) shift++;
+    if (shift > 0) this.downscale(shift);
+    const lo2 = downscaleIndex(newLo, shift);
+    const hi2 = downscaleIndex(newHi, shift);
+    if (lo2 < this.offset) {
+      this.counts = new Array<number>(this.offset - lo2).fill(0).concat(this.counts);
+      this.offset = lo2;
+    }
+    const last = this.offset + this.counts.length - 1;
+    if (hi2 > last) this.counts = this.counts.concat(new Array<number>(hi2 - last).fill(0));
+    return shift;
+  }
+
+  /** Reduces the scale by `shift`, merging 2^shift neighbouring buckets (spec: downscaling). */
+  private downscale(shift: number): void {
+    if (shift <= 0) return;
+    this.scaleValue -= shift;
+    if (this.counts.length === 0) return;
+    const newOffset = downscaleIndex(this.offset, shift);
+    const newLast = downscaleIndex(this.offset + this.counts.length - 1, shift);
+    const merged = new Array<number>(newLast - newOffset + 1).fill(0);
+    for (let i = 0; i < this.counts.length; i++) {
+      merged[downscaleIndex(this.offset + i, shift) - newOffset] += this.counts[i];
+    }
+    this.offset = newOffset;
+    this.counts = merged;
+  }
+
+  private raiseZeroThreshold(thresholdNanos: number): void {
+    if (thresholdNanos > this.zeroThreshold) {
+      this.zeroThreshold = thresholdNanos;
+      this.applyZeroThreshold();
+    }
+  }
+
+  /** Moves buckets whose whole range lies at or below the zero threshold into the zero bucket. */
+  private applyZeroThreshold(): void {
+    if (this.zeroThreshold <= 0) return;
+    while (this.counts.length > 0 && lowerBoundary(this.offset + 1, this.scaleValue) <= this.zeroThreshold) {
+      this.zeros += this.counts.shift() ?? 0;
+      this.offset++;
+    }
+  }
+}
