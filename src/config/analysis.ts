@@ -1,0 +1,171 @@
+// The analysis schema: one comparison of a canary against its baseline (ARCHITECTURE.md, Vocabulary),
+// and the global limits that bound attribution's memory. Defaults are stated beside each field.
+// An analysis judges spans unless `match.metric` is set, in which case it judges that metric's points.
+import { z } from 'zod';
+
+const nonEmpty = z.string().min(1, 'expected a non-empty string');
+
+export const SPAN_KIND_NAMES = ['server', 'client', 'internal', 'producer', 'consumer'] as const;
+export type SpanKindName = (typeof SPAN_KIND_NAMES)[number];
+
+/** The correlation key that joins by trace id; any other value names a span or resource attribute. */
+export const TRACE_ID_KEY = 'trace_id';
+
+/** Which spans or metric points count. Every field is an optional filter; all set fields must hold. */
+export const analysisMatchSchema = z
+  .object({
+    /** Exact `service.name` of the resource. */
+    service: nonEmpty.optional(),
+    /** Span kind (spans only). */
+    spanKind: z.enum(SPAN_KIND_NAMES).optional(),
+    /** Span name glob: `*` matches any run of characters, `?` one character; e.g. `POST /checkout*`. */
+    spanName: nonEmpty.optional(),
+    /** Metric name, e.g. `http.server.request.duration`; when set the analysis judges metric points, not spans. */
+    metric: nonEmpty.optional(),
+  })
+  .strict()
+  .prefault({});
+
+/**
+ * Where the variant comes from: `{ flag }` is an OpenFeature flag key read from `feature_flag.evaluation`
+ * records (log events, span events, child spans); `{ attribute }` is a resource or span attribute such as
+ * `service.version` or `k8s.pod.label.role`. Exactly one of the two.
+ */
+export const variantSourceSchema = z
+  .object({ flag: nonEmpty.optional(), attribute: nonEmpty.optional() })
+  .strict()
+  .refine((source) => (source.flag === undefined) !== (source.attribute === undefined), {
+    message:
+      'set exactly one of "flag" (an OpenFeature flag key) or "attribute" (a resource or span attribute such as service.version)',
+  });
+
+export const correlationSchema = z
+  .object({
+    /** `trace_id` (default) joins by trace; any other value is a span/resource/log attribute, e.g. `session.id`. */
+    key: nonEmpty.default(TRACE_ID_KEY),
+    /**
+     * How long spans wait for their key's variant, and how long a learned variant is remembered after it
+     * was last used (default 10 000 ms, at most one hour). Cover the SDKs' export delay (BatchSpanProcessor: 5 s).
+     */
+    windowMs: z.number().int().positive().max(3_600_000).default(10_000),
+  })
+  .strict()
+  .prefault({});
+
+/**
+ * When a span (or metric point) counts as an error. Defaults follow the semantic conventions for
+ * recording errors: HTTP server spans are errors on 5xx only, gRPC servers on the codes listed in
+ * the RPC conventions (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS).
+ */
+export const errorRuleSchema = z
+  .object({
+    /** Span status ERROR is an error (default true). */
+    statusError: z.boolean().default(true),
+    /** Server spans (and metric points) with `http.response.status_code` / `http.status_code` 5xx (default true). */
+    httpServer5xx: z.boolean().default(true),
+    /** `rpc.grpc.status_code` values that are errors (default [2, 4, 12, 13, 14, 15]); [] turns this off. */
+    grpcStatusCodes: z.array(z.number().int().min(0).max(16)).default([2, 4, 12, 13, 14, 15]),
+    /** A point or span that carries `error.type` is an error (default false: clients set it on 4xx too). */
+    errorType: z.boolean().default(false),
+  })
+  .strict()
+  .prefault({});
+
+/**
+ * A metric to judge. Only `name` and `kind` are interpreted here; tolerance, minimum samples and quantiles
+ * belong to the statistics and judge stages, and unknown fields are kept for them (a loose object).
+ */
+export const analysisMetricSchema = z.looseObject({
+  name: nonEmpty,
+  kind: z.enum(['latency', 'error_rate']),
+  /** Relative for latency (0.1 = 10% slower), absolute for error rate (0.01 = one point). */
+  tolerance: z.number().nonnegative().optional(),
+  minSamples: z.number().int().positive().optional(),
+  /** Latency quantiles to compare, each in (0, 1). */
+  quantiles: z.array(z.number().gt(0).lt(1)).optional(),
+});
+
+export const DEFAULT_METRICS = [
+  { name: 'latency', kind: 'latency' },
+  { name: 'errors', kind: 'error_rate' },
+] as const;
+
+export const analysisSchema = z
+  .object({
+    /** Stable id: letters, digits, `.`, `_`, `-`; used in metrics labels and API paths. */
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+    match: analysisMatchSchema,
+    variant: variantSourceSchema,
+    /** Variant value of the baseline arm (e.g. `off`, `stable`, `2.0.3`); booleans and numbers compare as text. */
+    baseline: nonEmpty,
+    /** Variant value of the canary arm; any other value observed is counted as `other`, never a new arm. */
+    canary: nonEmpty,
+    correlation: correlationSchema,
+    errors: errorRuleSchema,
+    /** Default: latency and error rate. */
+    metrics: z
+      .array(analysisMetricSchema)
+      .min(1)
+      .default(() => DEFAULT_METRICS.map((metric) => ({ ...metric })))
+      .superRefine((metrics, ctx) => {
+        const seen = new Set<string>();
+        metrics.forEach((metric, index) => {
+          if (seen.has(metric.name)) {
+            ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate metric name "${metric.name}"` });
+          }
+          seen.add(metric.name);
+        });
+      }),
+  })
+  .strict()
+  .superRefine((analysis, ctx) => {
+    if (analysis.baseline === analysis.canary) {
+      ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from baseline' });
+    }
+    if (analysis.match.metric !== undefined && (analysis.match.spanKind !== undefined || analysis.match.spanName !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['match'],
+        message: 'a metric analysis (match.metric) cannot also filter spanKind or spanName',
+      });
+    }
+  });
+
+/** The analyses list: ids must be unique. */
+export const analysesSchema = z.array(analysisSchema).superRefine((analyses, ctx) => {
+  const seen = new Set<string>();
+  analyses.forEach((analysis, index) => {
+    if (seen.has(analysis.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate analysis id "${analysis.id}"` });
+    seen.add(analysis.id);
+  });
+});
+
+/** Global bounds on attribution's memory; every eviction is counted (canary_judge_attribution_evictions_total). */
+export const attributionLimitsSchema = z
+  .object({
+    /** Spans waiting for their correlation key's variant, all analyses together (default 100 000). */
+    maxPendingSpans: z.number().int().positive().default(100_000),
+    /** Correlation keys (traces, sessions) whose variant is remembered, all analyses together (default 200 000). */
+    maxCorrelationKeys: z.number().int().positive().default(200_000),
+    /** Cumulative metric streams tracked for delta conversion (default 10 000). */
+    maxMetricStreams: z.number().int().positive().default(10_000),
+    /** A stream not updated for this long is forgotten (default 600 000 ms = 10 min). */
+    metricStreamTtlMs: z.number().int().positive().default(600_000),
+    /** Distinct unexpected variant values remembered per analysis for diagnostics (default 16). */
+    maxVariantsPerAnalysis: z.number().int().positive().default(16),
+    /** How often correlation windows are closed by the background timer (default 1000 ms). */
+    expireIntervalMs: z.number().int().positive().default(1_000),
+  })
+  .strict()
+  .prefault({});
+
+export type Analysis = z.infer<typeof analysisSchema>;
+export type AnalysisInput = z.input<typeof analysisSchema>;
+export type AnalysisMatch = z.infer<typeof analysisMatchSchema>;
+export type VariantSource = z.infer<typeof variantSourceSchema>;
+export type Correlation = z.infer<typeof correlationSchema>;
+export type ErrorRule = z.infer<typeof errorRuleSchema>;
+export type AnalysisMetric = z.infer<typeof analysisMetricSchema>;
+export type AttributionLimits = z.infer<typeof attributionLimitsSchema>;

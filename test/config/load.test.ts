@@ -1,0 +1,78 @@
+// Config validation: every problem on one line that names the field, what was expected and what was found.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/config/${name}`, import.meta.url));
+
+function problemsOf(action: () => unknown): string[] {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('loads config.example.json with loopback defaults and the SQLite file under ./data', () => {
+    const config = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)), {});
+    expect(config.otlp.grpc).toMatchObject({ host: '127.0.0.1', port: 4317 });
+    expect(config.otlp.http).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 20 * 1024 * 1024 });
+    expect(config.otlp.maxDecompressedBytes).toBe(64 * 1024 * 1024);
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8686, authToken: null });
+    expect(config.storage.path).toBe('./data/canary-judge.sqlite');
+  });
+
+  it('fills every default from an empty object', () => {
+    const config = parseConfig({});
+    expect(config.otlp.grpc.maxMessageBytes).toBe(16 * 1024 * 1024);
+    expect(config.otlp.maxInFlightRequests).toBe(64);
+    expect(config.analyses).toEqual([]);
+  });
+
+  it('reports one line per wrong field, naming the field, the expectation and the value found', () => {
+    const problems = problemsOf(() => loadConfig(fixture('bad-types.json'), {}));
+    expect(problems).toHaveLength(4);
+    expect(problems).toContainEqual(expect.stringMatching(/^otlp\.http\.port: expected number.*found "4318"$/));
+    expect(problems).toContainEqual(expect.stringMatching(/^otlp\.maxInFlightRequests: .*found 0$/));
+    expect(problems).toContainEqual(expect.stringMatching(/^api\.port: .*65535.*found 70000$/));
+    expect(problems).toContainEqual(expect.stringMatching(/^log\.level: .*"info".*found "loud"$/));
+  });
+
+  it('names an unknown field and suggests the fix', () => {
+    expect(problemsOf(() => loadConfig(fixture('unknown-field.json'), {}))).toEqual([
+      'otlp.grcp: unknown field; remove it or check its spelling (see config.example.json)',
+    ]);
+  });
+
+  it('says what a token must be without echoing more than a prefix of it', () => {
+    const [problem] = problemsOf(() => loadConfig(fixture('short-token.json'), {}));
+    expect(problem).toMatch(/^api\.authToken: .*16 characters/);
+  });
+
+  it('reports a file that is not JSON or does not exist in one line', () => {
+    expect(problemsOf(() => loadConfig(fixture('not-json.json'), {}))[0]).toMatch(/^not valid JSON: /);
+    expect(problemsOf(() => loadConfig(fixture('missing.json'), {}))[0]).toMatch(/^cannot read the file: /);
+  });
+
+  it('applies environment overrides for ports, paths and secrets', () => {
+    const config = parseConfig({}, 'inline', {
+      CANARY_JUDGE_OTLP_HTTP_PORT: '14318',
+      CANARY_JUDGE_API_HOST: '0.0.0.0',
+      CANARY_JUDGE_STORAGE_PATH: '/var/lib/canary-judge/db.sqlite',
+      CANARY_JUDGE_OTLP_AUTH_TOKEN: 'env-token-0123456789',
+    });
+    expect(config.otlp.http.port).toBe(14318);
+    expect(config.api.host).toBe('0.0.0.0');
+    expect(config.storage.path).toBe('/var/lib/canary-judge/db.sqlite');
+    expect(config.otlp.authToken).toBe('env-token-0123456789');
+  });
+
+  it('rejects a non-numeric port override naming the variable', () => {
+    expect(problemsOf(() => parseConfig({}, 'inline', { CANARY_JUDGE_API_PORT: 'http' }))).toEqual([
+      'CANARY_JUDGE_API_PORT: expected an integer, found "http"',
+    ]);
+  });
+});
