@@ -6,7 +6,11 @@ import type { Registry } from 'prom-client';
 import type { ApiConfig } from '../config/schema.js';
 import { bearerCheck, type BearerCheck } from '../otlp/auth.js';
 
-export type RouteHandler = (request: IncomingMessage, response: ServerResponse, params: Record<string, string>) => Promise<void> | void;
+export type RouteHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  params: Record<string, string>,
+) => Promise<void> | void;
 
 interface Route {
   method: string;
@@ -26,7 +30,10 @@ export interface ApiServerOptions {
 
 export function sendJson(response: ServerResponse, statusCode: number, body: unknown): void {
   const text = JSON.stringify(body);
-  response.writeHead(statusCode, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  response.writeHead(statusCode, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
   response.end(text);
 }
 
@@ -37,16 +44,28 @@ export class ApiServer {
 
   constructor(private readonly options: ApiServerOptions) {
     this.authorize = bearerCheck(options.config.authToken);
-    this.route('GET', '/healthz', (_request, response) => sendJson(response, 200, { status: 'ok' }), { open: true });
-    this.route('GET', '/readyz', (_request, response) => {
-      const ready = options.isReady();
-      sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
-    }, { open: true });
-    this.route('GET', '/metrics', async (_request, response) => {
-      const text = await options.registry.metrics();
-      response.writeHead(200, { 'Content-Type': options.registry.contentType });
-      response.end(text);
-    }, { open: true });
+    this.route('GET', '/healthz', (_request, response) => sendJson(response, 200, { status: 'ok' }), {
+      open: true,
+    });
+    this.route(
+      'GET',
+      '/readyz',
+      (_request, response) => {
+        const ready = options.isReady();
+        sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+      },
+      { open: true },
+    );
+    this.route(
+      'GET',
+      '/metrics',
+      async (_request, response) => {
+        const text = await options.registry.metrics();
+        response.writeHead(200, { 'Content-Type': options.registry.contentType });
+        response.end(text);
+      },
+      { open: true },
+    );
   }
 
   /** Adds a route; `:name` segments become params. Routes are behind the bearer token unless `open`. */
@@ -83,11 +102,15 @@ export class ApiServer {
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
     const matching = this.routes.filter((route) => route.pattern.test(path));
-    if (matching.length === 0) return sendJson(response, 404, { error: 'NOT_FOUND', message: `no route ${path}` });
+    if (matching.length === 0)
+      return sendJson(response, 404, { error: 'NOT_FOUND', message: `no route ${path}` });
     const route = matching.find((candidate) => candidate.method === request.method);
     if (!route) {
       response.setHeader('Allow', [...new Set(matching.map((candidate) => candidate.method))].join(', '));
-      return sendJson(response, 405, { error: 'METHOD_NOT_ALLOWED', message: `${request.method} is not allowed on ${path}` });
+      return sendJson(response, 405, {
+        error: 'METHOD_NOT_ALLOWED',
+        message: `${request.method} is not allowed on ${path}`,
+      });
     }
     if (!route.open && !this.authorize(request.headers.authorization)) {
       response.setHeader('WWW-Authenticate', 'Bearer');

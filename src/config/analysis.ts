@@ -95,7 +95,10 @@ export const analysisSchema = z
     /** Stable id: letters, digits, `.`, `_`, `-`; used in metrics labels and API paths. */
     id: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+        'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      ),
     match: analysisMatchSchema,
     variant: variantSourceSchema,
     /** Variant value of the baseline arm (e.g. `off`, `stable`, `2.0.3`); booleans and numbers compare as text. */
@@ -113,7 +116,11 @@ export const analysisSchema = z
         const seen = new Set<string>();
         metrics.forEach((metric, index) => {
           if (seen.has(metric.name)) {
-            ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate metric name "${metric.name}"` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, 'name'],
+              message: `duplicate metric name "${metric.name}"`,
+            });
           }
           seen.add(metric.name);
         });
@@ -124,7 +131,10 @@ export const analysisSchema = z
     if (analysis.baseline === analysis.canary) {
       ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from baseline' });
     }
-    if (analysis.match.metric !== undefined && (analysis.match.spanKind !== undefined || analysis.match.spanName !== undefined)) {
+    if (
+      analysis.match.metric !== undefined &&
+      (analysis.match.spanKind !== undefined || analysis.match.spanName !== undefined)
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['match'],
@@ -137,7 +147,12 @@ export const analysisSchema = z
 export const analysesSchema = z.array(analysisSchema).superRefine((analyses, ctx) => {
   const seen = new Set<string>();
   analyses.forEach((analysis, index) => {
-    if (seen.has(analysis.id)) ctx.addIssue({ code: 'custom', path: [index, 'id'], message: `duplicate analysis id "${analysis.id}"` });
+    if (seen.has(analysis.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'id'],
+        message: `duplicate analysis id "${analysis.id}"`,
+      });
     seen.add(analysis.id);
   });
 });

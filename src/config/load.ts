@@ -33,7 +33,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; type: 
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
@@ -77,7 +78,8 @@ function applyEnv(raw: Json, env: Env, problems: string[]): void {
     let node: { [key: string]: Json } = raw;
     for (const key of override.path.slice(0, -1)) {
       const next = node[key];
-      if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+      if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next))
+        node[key] = {};
       node = node[key] as { [key: string]: Json };
     }
     node[override.path[override.path.length - 1]] = value;

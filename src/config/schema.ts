@@ -25,7 +25,11 @@ export const otlpSchema = z
         host: host.default('127.0.0.1'),
         port: port.default(4317),
         /** Largest gRPC message accepted; the Collector's default is 4 MiB, the issue asks 16 MiB. */
-        maxMessageBytes: z.number().int().positive().default(16 * MiB),
+        maxMessageBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(16 * MiB),
       })
       .strict()
       .prefault({}),
@@ -35,12 +39,20 @@ export const otlpSchema = z
         host: host.default('127.0.0.1'),
         port: port.default(4318),
         /** Largest HTTP body on the wire (the Collector's confighttp default, 20 MiB). */
-        maxBodyBytes: z.number().int().positive().default(20 * MiB),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(20 * MiB),
       })
       .strict()
       .prefault({}),
     /** Largest payload after decompression, against gzip bombs (OTLP spec recommends 64 MiB). */
-    maxDecompressedBytes: z.number().int().positive().default(64 * MiB),
+    maxDecompressedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * MiB),
     /** Export requests being read or decoded at once, both transports together; more are refused with a retry hint. */
     maxInFlightRequests: z.number().int().positive().default(64),
     /** Seconds a refused sender is told to wait (HTTP Retry-After, gRPC RetryInfo). */
@@ -71,7 +83,9 @@ export const configSchema = z
       .strict()
       .prefault({}),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
       .strict()
       .prefault({}),
     /** Seconds SIGTERM waits for accepted requests to finish before exiting anyway. */

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { IngestMetrics, Signal, Transport } from '../publish/metrics.js';
 import { IngestError } from './errors.js';
 
-export type PayloadEncoding = 'protobuf' | 'json';
+export type { PayloadEncoding } from './encode/index.js';
+import type { PayloadEncoding } from './encode/index.js';
 
 /** What one export request amounted to; `rejected > 0` becomes an OTLP partial success. */
 export interface ExportOutcome {
@@ -50,11 +51,19 @@ export class ExportHandler {
     this.metrics.itemsReceived.inc({ transport, signal }, outcome.accepted);
     if (outcome.rejected > 0) {
       this.metrics.itemsRejected.inc({ transport, signal, reason: 'invalid_item' }, outcome.rejected);
-      this.logger.debug({ transport, signal, rejected: outcome.rejected, reason: outcome.rejectMessage }, 'partial success');
+      this.logger.debug(
+        { transport, signal, rejected: outcome.rejected, reason: outcome.rejectMessage },
+        'partial success',
+      );
     }
     if (outcome.ignored > 0) this.metrics.logRecordsIgnored.inc({ transport }, outcome.ignored);
     this.metrics.requests.inc({ transport, signal, outcome: 'ok' });
     return processor.encodeResponse(outcome, encoding);
+  }
+
+  /** Bytes as they arrived on the wire (before decompression). */
+  countBytes(transport: Transport, signal: Signal, byteCount: number): void {
+    this.metrics.bytesReceived.inc({ transport, signal }, byteCount);
   }
 
   countRefused(transport: Transport, signal: Signal, error: IngestError): void {

@@ -76,7 +76,9 @@ export class GrpcReceiver {
       : ServerCredentials.createInsecure();
     const address = `${config.grpc.host.includes(':') ? `[${config.grpc.host}]` : config.grpc.host}:${config.grpc.port}`;
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+      server.bindAsync(address, credentials, (error, boundPort) =>
+        error ? reject(error) : resolve(boundPort),
+      ),
     );
     this.server = server;
     return port;
@@ -93,11 +95,19 @@ export class GrpcReceiver {
     this.server?.forceShutdown();
   }
 
-  private export(signal: Signal, call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
+  private export(
+    signal: Signal,
+    call: ServerUnaryCall<Buffer, Buffer>,
+    callback: sendUnaryData<Buffer>,
+  ): void {
     const { handler, admission, authorize, config } = this.options;
     const header = call.metadata.get('authorization')[0];
     if (!authorize(typeof header === 'string' ? header : undefined)) {
-      return this.refuse(signal, callback, new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'));
+      return this.refuse(
+        signal,
+        callback,
+        new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'),
+      );
     }
     if (!admission.tryAcquire()) {
       const closing = admission.isClosing;
@@ -109,11 +119,14 @@ export class GrpcReceiver {
       return this.refuse(signal, callback, error);
     }
     try {
+      handler.countBytes('grpc', signal, call.request.length);
       const response = handler.handle(this.options.processors[signal], call.request, 'protobuf', 'grpc');
       callback(null, Buffer.from(response.buffer, response.byteOffset, response.byteLength));
     } catch (error) {
       const ingestError =
-        error instanceof IngestError ? error : new IngestError('OTLP_INTERNAL', `internal error while processing ${signal}`);
+        error instanceof IngestError
+          ? error
+          : new IngestError('OTLP_INTERNAL', `internal error while processing ${signal}`);
       this.refuse(signal, callback, ingestError);
     } finally {
       admission.release();

@@ -1,7 +1,12 @@
 // OTLP/HTTP receiver (spec: "OTLP/HTTP"): POST /v1/traces, /v1/metrics, /v1/logs with
 // application/x-protobuf or application/json bodies, optionally gzip- or deflate-compressed.
 // The response uses the request's encoding; errors carry a google.rpc.Status body.
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -29,7 +34,11 @@ export interface HttpReceiverOptions {
   logger: Logger;
 }
 
-const PATHS: Record<string, Signal> = { '/v1/traces': 'traces', '/v1/metrics': 'metrics', '/v1/logs': 'logs' };
+const PATHS: Record<string, Signal> = {
+  '/v1/traces': 'traces',
+  '/v1/metrics': 'metrics',
+  '/v1/logs': 'logs',
+};
 const CONTENT_TYPES: Record<PayloadEncoding, string> = {
   protobuf: 'application/x-protobuf',
   json: 'application/json',
@@ -47,7 +56,12 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      reject(new IngestError('OTLP_PAYLOAD_TOO_LARGE', `body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      reject(
+        new IngestError(
+          'OTLP_PAYLOAD_TOO_LARGE',
+          `body of ${declared} bytes exceeds the limit of ${limit} bytes`,
+        ),
+      );
       return;
     }
     const chunks: Buffer[] = [];
@@ -76,11 +90,17 @@ async function decompress(body: Buffer, contentEncoding: string | undefined, lim
     if (coding === 'deflate') return await inflateAsync(body, { maxOutputLength: limit });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-      throw new IngestError('OTLP_PAYLOAD_TOO_LARGE', `decompressed body exceeds the limit of ${limit} bytes`);
+      throw new IngestError(
+        'OTLP_PAYLOAD_TOO_LARGE',
+        `decompressed body exceeds the limit of ${limit} bytes`,
+      );
     }
     throw new IngestError('OTLP_BAD_PAYLOAD', `body is not valid ${coding}: ${(error as Error).message}`);
   }
-  throw new IngestError('OTLP_UNSUPPORTED_ENCODING', `Content-Encoding ${coding} is not supported; use gzip, deflate or none`);
+  throw new IngestError(
+    'OTLP_UNSUPPORTED_ENCODING',
+    `Content-Encoding ${coding} is not supported; use gzip, deflate or none`,
+  );
 }
 
 export class HttpReceiver {
@@ -94,7 +114,10 @@ export class HttpReceiver {
       void this.serve(request, response);
     };
     this.server = config.tls
-      ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, listener)
+      ? createHttpsServer(
+          { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+          listener,
+        )
       : createHttpServer(listener);
     // Slow-loris guard: a request must arrive whole within this time.
     this.server.requestTimeout = 60_000;
@@ -126,34 +149,80 @@ export class HttpReceiver {
     const signal = PATHS[(request.url ?? '').split('?')[0]];
     const encoding = encodingOf(request.headers['content-type']) ?? 'json';
     if (signal === undefined) {
-      return this.refuse(response, 'traces', encoding, new IngestError('OTLP_NOT_FOUND', `no OTLP endpoint at ${request.url}; use /v1/traces, /v1/metrics or /v1/logs`), false);
+      return this.refuse(
+        response,
+        'traces',
+        encoding,
+        new IngestError(
+          'OTLP_NOT_FOUND',
+          `no OTLP endpoint at ${request.url}; use /v1/traces, /v1/metrics or /v1/logs`,
+        ),
+        false,
+      );
     }
     if (request.method !== 'POST') {
       response.setHeader('Allow', 'POST');
-      return this.refuse(response, signal, encoding, new IngestError('OTLP_METHOD_NOT_ALLOWED', `${request.method} is not allowed; OTLP/HTTP uses POST`), false);
+      return this.refuse(
+        response,
+        signal,
+        encoding,
+        new IngestError('OTLP_METHOD_NOT_ALLOWED', `${request.method} is not allowed; OTLP/HTTP uses POST`),
+        false,
+      );
     }
     if (!authorize(request.headers.authorization)) {
       response.setHeader('WWW-Authenticate', 'Bearer');
-      return this.refuse(response, signal, encoding, new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'), false);
+      return this.refuse(
+        response,
+        signal,
+        encoding,
+        new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'),
+        false,
+      );
     }
     if (encodingOf(request.headers['content-type']) === undefined) {
-      return this.refuse(response, signal, 'json', new IngestError('OTLP_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; use application/x-protobuf or application/json`), false);
+      return this.refuse(
+        response,
+        signal,
+        'json',
+        new IngestError(
+          'OTLP_UNSUPPORTED_MEDIA_TYPE',
+          `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; use application/x-protobuf or application/json`,
+        ),
+        false,
+      );
     }
     if (!admission.tryAcquire()) {
       const code = admission.isClosing ? 'OTLP_SHUTTING_DOWN' : 'OTLP_OVERLOADED';
-      const why = admission.isClosing ? 'the receiver is shutting down' : 'too many export requests in flight';
-      return this.refuse(response, signal, encoding, new IngestError(code, `${why}; retry later`, config.retryAfterSeconds), false);
+      const why = admission.isClosing
+        ? 'the receiver is shutting down'
+        : 'too many export requests in flight';
+      return this.refuse(
+        response,
+        signal,
+        encoding,
+        new IngestError(code, `${why}; retry later`, config.retryAfterSeconds),
+        false,
+      );
     }
     try {
       const wire = await readBody(request, config.http.maxBodyBytes);
-      const payload = await decompress(wire, request.headers['content-encoding'], config.maxDecompressedBytes);
+      handler.countBytes('http', signal, wire.length);
+      const payload = await decompress(
+        wire,
+        request.headers['content-encoding'],
+        config.maxDecompressedBytes,
+      );
       const body = handler.handle(processors[signal], payload, encoding, 'http');
       // While shutting down, close each connection after its answer so the server can finish closing.
       if (admission.isClosing) response.setHeader('Connection', 'close');
       response.writeHead(200, { 'Content-Type': CONTENT_TYPES[encoding], 'Content-Length': body.byteLength });
       response.end(body);
     } catch (error) {
-      const ingestError = error instanceof IngestError ? error : new IngestError('OTLP_BAD_PAYLOAD', `cannot read the request: ${(error as Error).message}`);
+      const ingestError =
+        error instanceof IngestError
+          ? error
+          : new IngestError('OTLP_BAD_PAYLOAD', `cannot read the request: ${(error as Error).message}`);
       // A refused oversize body is not read further: close the connection instead of draining it.
       this.refuse(response, signal, encoding, ingestError, ingestError.code === 'OTLP_PAYLOAD_TOO_LARGE');
     } finally {
@@ -161,13 +230,23 @@ export class HttpReceiver {
     }
   }
 
-  private refuse(response: ServerResponse, signal: Signal, encoding: PayloadEncoding, error: IngestError, closeConnection: boolean): void {
+  private refuse(
+    response: ServerResponse,
+    signal: Signal,
+    encoding: PayloadEncoding,
+    error: IngestError,
+    closeConnection: boolean,
+  ): void {
     this.options.handler.countRefused('http', signal, error);
-    if (error.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(error.retryAfterSeconds));
+    if (error.retryAfterSeconds !== undefined)
+      response.setHeader('Retry-After', String(error.retryAfterSeconds));
     if (closeConnection || this.options.admission.isClosing) response.setHeader('Connection', 'close');
     if (response.headersSent || response.destroyed) return;
     const body = this.options.encodeStatus(error, encoding);
-    response.writeHead(error.kind.httpStatus, { 'Content-Type': CONTENT_TYPES[encoding], 'Content-Length': body.byteLength });
+    response.writeHead(error.kind.httpStatus, {
+      'Content-Type': CONTENT_TYPES[encoding],
+      'Content-Length': body.byteLength,
+    });
     response.end(body);
   }
 }

@@ -5,7 +5,8 @@
 // durations as nanoseconds computed from the exact 64-bit difference, so a 3 us span stays 3000 ns.
 
 /** An OTLP AnyValue, decoded. Bytes become lowercase hex strings; int64 becomes a number (exact below 2^53). */
-export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+export type AttributeValue =
+  string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 
 export type Attributes = Record<string, AttributeValue>;
 

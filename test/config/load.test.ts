@@ -35,7 +35,9 @@ describe('loadConfig', () => {
   it('reports one line per wrong field, naming the field, the expectation and the value found', () => {
     const problems = problemsOf(() => loadConfig(fixture('bad-types.json'), {}));
     expect(problems).toHaveLength(4);
-    expect(problems).toContainEqual(expect.stringMatching(/^otlp\.http\.port: expected number.*found "4318"$/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^otlp\.http\.port: expected number.*found "4318"$/),
+    );
     expect(problems).toContainEqual(expect.stringMatching(/^otlp\.maxInFlightRequests: .*found 0$/));
     expect(problems).toContainEqual(expect.stringMatching(/^api\.port: .*65535.*found 70000$/));
     expect(problems).toContainEqual(expect.stringMatching(/^log\.level: .*"info".*found "loud"$/));

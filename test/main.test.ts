@@ -1,0 +1,67 @@
+// The CLI as a user runs it: a child process on a real config file, stopped with SIGTERM.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'canary-judge-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runCli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+describe('canary-judge CLI', () => {
+  it('starts on a config, serves /readyz, and exits 0 on SIGTERM', async () => {
+    const storage = join(dir, 'data', 'state.sqlite');
+    const config = join(dir, 'config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ otlp: { grpc: { port: 0 }, http: { port: 0 } }, api: { port: 0 } }),
+    );
+    const cli = runCli(['--config', config], { CANARY_JUDGE_STORAGE_PATH: storage });
+    let apiPort = 0;
+    for (let i = 0; i < 300 && apiPort === 0; i += 1) {
+      const match = /"api":(\d+)/.exec(cli.output().stdout);
+      if (match) apiPort = Number(match[1]);
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(apiPort).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${apiPort}/readyz`)).status).toBe(200);
+    expect(existsSync(storage)).toBe(true);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    expect(cli.output().stdout).toContain('"msg":"stopped"');
+  });
+
+  it('exits 2 with one line per config problem', async () => {
+    const config = join(dir, 'bad.json');
+    writeFileSync(config, JSON.stringify({ api: { port: 'x' }, otlp: { nope: true } }));
+    const cli = runCli(['--config', config]);
+    expect(await cli.exited).toBe(2);
+    const lines = cli.output().stderr.trim().split('\n');
+    expect(lines[0]).toBe(`invalid config ${config}:`);
+    expect(
+      lines
+        .slice(1)
+        .map((line) => line.trim())
+        .sort(),
+    ).toEqual([
+      'api.port: expected number, found "x"',
+      'otlp.nope: unknown field; remove it or check its spelling (see config.example.json)',
+    ]);
+  });
+});
