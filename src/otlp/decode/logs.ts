@@ -1,0 +1,210 @@
+// ExportLogsServiceRequest (collector/logs/v1/logs_service.proto, resource_logs = 1) to a LogBatch.
+// Only OpenFeature flag evaluations matter: log-based events named `feature_flag.evaluation` (semantic
+// conventions, "Feature flag events"), recognised by LogRecord.event_name = 12 (OTLP 1.5+) or, from
+// older senders, the `event.name` attribute. Every other record is counted in `ignored` and dropped.
+import type { Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
+import { FLAG_EVALUATION_EVENT } from '../model.js';
+import { decodeKeyValue } from './any-value.js';
+import {
+  decodeResource,
+  decodeScopeName,
+  emptyResource,
+  isAbsentId,
+  noRejections,
+  reject,
+  rejectMessage,
+  type Rejections,
+} from './resource.js';
+import {
+  decodeWire,
+  enterMessage,
+  leaveMessage,
+  nanosHalvesToMs,
+  readBytesHex,
+  skipField,
+  type WireContext,
+} from './wire.js';
+
+/** Counts shared across one request. */
+interface LogTally {
+  ignored: number;
+  rejections: Rejections;
+}
+
+/**
+ * Decodes an OTLP/protobuf logs export, keeping flag-evaluation events. A flag evaluation with a
+ * trace_id other than 0 or 16 bytes (or span_id other than 0 or 8) is rejected; a malformed payload
+ * throws OtlpDecodeError.
+ */
+export function decodeLogsRequest(bytes: Uint8Array): LogBatch {
+  return decodeWire('logs', bytes, 'ExportLogsServiceRequest', (ctx) => {
+    const reader = ctx.reader;
+    const flagEvaluations: DecodedFlagEvaluation[] = [];
+    const tally: LogTally = { ignored: 0, rejections: noRejections() };
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag === 10) {
+        ctx.path.push('ExportLogsServiceRequest.resource_logs');
+        decodeResourceLogs(ctx, flagEvaluations, tally);
+        ctx.path.pop();
+      } else skipField(reader, tag);
+    }
+    return {
+      flagEvaluations,
+      ignored: tally.ignored,
+      rejected: tally.rejections.count,
+      rejectMessage: rejectMessage(tally.rejections, 'log records'),
+    };
+  });
+}
+
+/** ResourceLogs: resource = 1, scope_logs = 2. */
+function decodeResourceLogs(ctx: WireContext, out: DecodedFlagEvaluation[], tally: LogTally): void {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  const resource = emptyResource();
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      ctx.path.push('ResourceLogs.resource');
+      decodeResource(ctx, resource);
+      ctx.path.pop();
+    } else if (tag === 18) {
+      ctx.path.push('ResourceLogs.scope_logs');
+      decodeScopeLogs(ctx, resource, out, tally);
+      ctx.path.pop();
+    } else skipField(reader, tag);
+  }
+  leaveMessage(reader, outer);
+}
+
+/** ScopeLogs: scope = 1 (name not kept: the model has no scope for flag evaluations), log_records = 2. */
+function decodeScopeLogs(
+  ctx: WireContext,
+  resource: ResourceInfo,
+  out: DecodedFlagEvaluation[],
+  tally: LogTally,
+): void {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 18) {
+      ctx.path.push('ScopeLogs.log_records');
+      decodeLogRecord(ctx, resource, out, tally);
+      ctx.path.pop();
+    } else if (tag === 10) {
+      ctx.path.push('ScopeLogs.scope');
+      decodeScopeName(ctx);
+      ctx.path.pop();
+    } else skipField(reader, tag);
+  }
+  leaveMessage(reader, outer);
+}
+
+/**
+ * LogRecord: time_unix_nano = 1, observed_time_unix_nano = 11 (used when time is 0, as the log data
+ * model allows), attributes = 6, trace_id = 9, span_id = 10, event_name = 12. The body is skipped.
+ */
+function decodeLogRecord(
+  ctx: WireContext,
+  resource: ResourceInfo,
+  out: DecodedFlagEvaluation[],
+  tally: LogTally,
+): void {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  let timeLo = 0;
+  let timeHi = 0;
+  let observedLo = 0;
+  let observedHi = 0;
+  let traceId = '';
+  let spanId = '';
+  let eventName = '';
+  const attributes: Attributes = {};
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 9:
+        timeLo = reader.fixed32();
+        timeHi = reader.fixed32();
+        break;
+      case 89:
+        observedLo = reader.fixed32();
+        observedHi = reader.fixed32();
+        break;
+      case 50:
+        ctx.path.push('LogRecord.attributes');
+        decodeKeyValue(ctx, attributes, 0);
+        ctx.path.pop();
+        break;
+      case 74:
+        traceId = readBytesHex(reader);
+        break;
+      case 82:
+        spanId = readBytesHex(reader);
+        break;
+      case 98:
+        eventName = reader.stringVerify();
+        break;
+      default:
+        skipField(reader, tag);
+    }
+  }
+  leaveMessage(reader, outer);
+  acceptLogRecord(
+    {
+      eventName,
+      traceId,
+      spanId,
+      timeUnixMs: pickTime(timeLo, timeHi, observedLo, observedHi),
+      attributes,
+      resource,
+    },
+    out,
+    tally,
+  );
+}
+
+function pickTime(timeLo: number, timeHi: number, observedLo: number, observedHi: number): number {
+  return timeLo === 0 && timeHi === 0
+    ? nanosHalvesToMs(observedLo, observedHi)
+    : nanosHalvesToMs(timeLo, timeHi);
+}
+
+/**
+ * Shared with the JSON decoder: keeps `record` when it is a flag evaluation with usable trace context,
+ * otherwise counts it as ignored or rejected. `eventName` falls back to the `event.name` attribute.
+ */
+export function acceptLogRecord(
+  record: DecodedFlagEvaluation,
+  out: DecodedFlagEvaluation[],
+  tally: LogTally,
+): void {
+  if (record.eventName === '') {
+    const legacy = record.attributes['event.name'];
+    if (typeof legacy === 'string') record.eventName = legacy;
+  }
+  if (record.eventName !== FLAG_EVALUATION_EVENT) {
+    tally.ignored++;
+    return;
+  }
+  const problem =
+    optionalIdProblem('trace_id', record.traceId, 16) || optionalIdProblem('span_id', record.spanId, 8);
+  if (problem !== '') {
+    reject(tally.rejections, `${FLAG_EVALUATION_EVENT}: ${problem}`);
+    return;
+  }
+  if (isAbsentId(record.traceId)) record.traceId = '';
+  if (isAbsentId(record.spanId)) record.spanId = '';
+  out.push(record);
+}
+
+/** A log record's trace context is optional: empty, or exactly `bytes` long (logs.proto, trace_id / span_id). */
+function optionalIdProblem(name: string, hex: string, bytes: number): string {
+  if (hex.length === 0 || hex.length === 2 * bytes) return '';
+  if (hex.length % 2 === 1) return `${name} is neither hex nor base64`;
+  return `${name} must be 0 or ${bytes} bytes, got ${hex.length / 2}`;
+}
+
+export type { LogTally };

@@ -1,0 +1,234 @@
+// ExportTraceServiceRequest (collector/trace/v1/trace_service.proto, resource_spans = 1) to a SpanBatch.
+// Field numbers are from trace/v1/trace.proto; the tag constants are (field << 3) | wire type.
+import type {
+  Attributes,
+  DecodedSpan,
+  ResourceInfo,
+  SpanBatch,
+  SpanEvent,
+  SpanKind,
+  StatusCode,
+} from '../model.js';
+import { decodeKeyValue } from './any-value.js';
+import {
+  decodeResource,
+  decodeScopeName,
+  emptyResource,
+  isAbsentId,
+  noRejections,
+  reject,
+  rejectMessage,
+  spanIdProblem,
+  traceIdProblem,
+  type Rejections,
+} from './resource.js';
+import {
+  decodeWire,
+  durationNanos,
+  enterMessage,
+  leaveMessage,
+  nanosHalvesToMs,
+  readBytesHex,
+  skipField,
+  type WireContext,
+} from './wire.js';
+
+/**
+ * Decodes an OTLP/protobuf trace export. Spans with unusable ids are counted in `rejected`; a malformed
+ * payload throws OtlpDecodeError. An empty payload is a valid, empty request.
+ */
+export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
+  return decodeWire('traces', bytes, 'ExportTraceServiceRequest', (ctx) => {
+    const reader = ctx.reader;
+    const spans: DecodedSpan[] = [];
+    const rejections = noRejections();
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      if (tag === 10) {
+        ctx.path.push('ExportTraceServiceRequest.resource_spans');
+        decodeResourceSpans(ctx, spans, rejections);
+        ctx.path.pop();
+      } else skipField(reader, tag);
+    }
+    return { spans, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'spans') };
+  });
+}
+
+/** ResourceSpans: resource = 1, scope_spans = 2. */
+function decodeResourceSpans(ctx: WireContext, spans: DecodedSpan[], rejections: Rejections): void {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  const resource = emptyResource();
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      ctx.path.push('ResourceSpans.resource');
+      decodeResource(ctx, resource);
+      ctx.path.pop();
+    } else if (tag === 18) {
+      ctx.path.push('ResourceSpans.scope_spans');
+      decodeScopeSpans(ctx, resource, spans, rejections);
+      ctx.path.pop();
+    } else skipField(reader, tag);
+  }
+  leaveMessage(reader, outer);
+}
+
+/** ScopeSpans: scope = 1, spans = 2. The scope may follow its spans on the wire, so it is patched in. */
+function decodeScopeSpans(
+  ctx: WireContext,
+  resource: ResourceInfo,
+  spans: DecodedSpan[],
+  rejections: Rejections,
+): void {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  const first = spans.length;
+  let scopeName = '';
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 18) {
+      ctx.path.push('ScopeSpans.spans');
+      decodeSpan(ctx, resource, spans, rejections);
+      ctx.path.pop();
+    } else if (tag === 10) {
+      ctx.path.push('ScopeSpans.scope');
+      scopeName = decodeScopeName(ctx);
+      ctx.path.pop();
+    } else skipField(reader, tag);
+  }
+  leaveMessage(reader, outer);
+  if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
+}
+
+/**
+ * Span: trace_id = 1, span_id = 2, parent_span_id = 4, name = 5, kind = 6, start/end_time_unix_nano =
+ * 7/8 (fixed64, read as two 32-bit halves so the duration is exact), attributes = 9, events = 11,
+ * status = 15. trace_state, flags, links and dropped counts are skipped.
+ */
+function decodeSpan(
+  ctx: WireContext,
+  resource: ResourceInfo,
+  spans: DecodedSpan[],
+  rejections: Rejections,
+): void {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  let traceId = '';
+  let spanId = '';
+  let parentSpanId = '';
+  let name = '';
+  let kind = 0;
+  let startLo = 0;
+  let startHi = 0;
+  let endLo = 0;
+  let endHi = 0;
+  let statusCode = 0;
+  let statusMessage = '';
+  const attributes: Attributes = {};
+  const events: SpanEvent[] = [];
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 10:
+        traceId = readBytesHex(reader);
+        break;
+      case 18:
+        spanId = readBytesHex(reader);
+        break;
+      case 34:
+        parentSpanId = readBytesHex(reader);
+        break;
+      case 42:
+        name = reader.stringVerify();
+        break;
+      case 48:
+        kind = reader.int32();
+        break;
+      case 57:
+        startLo = reader.fixed32();
+        startHi = reader.fixed32();
+        break;
+      case 65:
+        endLo = reader.fixed32();
+        endHi = reader.fixed32();
+        break;
+      case 74:
+        ctx.path.push('Span.attributes');
+        decodeKeyValue(ctx, attributes, 0);
+        ctx.path.pop();
+        break;
+      case 90:
+        ctx.path.push('Span.events');
+        events.push(decodeEvent(ctx));
+        ctx.path.pop();
+        break;
+      case 122: {
+        // Status: message = 2, code = 3 (field 1 is the reserved deprecated_code).
+        ctx.path.push('Span.status');
+        const statusOuter = enterMessage(reader);
+        while (reader.pos < reader.len) {
+          const statusTag = reader.uint32();
+          if (statusTag === 18) statusMessage = reader.stringVerify();
+          else if (statusTag === 24) statusCode = reader.int32();
+          else skipField(reader, statusTag);
+        }
+        leaveMessage(reader, statusOuter);
+        ctx.path.pop();
+        break;
+      }
+      default:
+        skipField(reader, tag);
+    }
+  }
+  leaveMessage(reader, outer);
+
+  const problem =
+    traceIdProblem(traceId) ||
+    spanIdProblem(spanId) ||
+    (parentSpanId.length === 0 || parentSpanId.length === 16 ? '' : 'parent_span_id must be 0 or 8 bytes');
+  if (problem !== '') {
+    reject(rejections, `span ${JSON.stringify(name)}: ${problem}`);
+    return;
+  }
+  spans.push({
+    traceId,
+    spanId,
+    parentSpanId: isAbsentId(parentSpanId) ? '' : parentSpanId,
+    name,
+    // Enums are open in proto3: a kind or code this version does not know is read as unspecified/unset.
+    kind: (kind >= 0 && kind <= 5 ? kind : 0) as SpanKind,
+    startTimeUnixMs: nanosHalvesToMs(startLo, startHi),
+    durationNanos: durationNanos(startLo, startHi, endLo, endHi),
+    statusCode: (statusCode >= 0 && statusCode <= 2 ? statusCode : 0) as StatusCode,
+    statusMessage,
+    attributes,
+    events,
+    resource,
+    scopeName: '',
+  });
+}
+
+/** Span.Event: time_unix_nano = 1, name = 2, attributes = 3. */
+function decodeEvent(ctx: WireContext): SpanEvent {
+  const reader = ctx.reader;
+  const outer = enterMessage(reader);
+  let timeLo = 0;
+  let timeHi = 0;
+  let name = '';
+  const attributes: Attributes = {};
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 9) {
+      timeLo = reader.fixed32();
+      timeHi = reader.fixed32();
+    } else if (tag === 18) name = reader.stringVerify();
+    else if (tag === 26) {
+      ctx.path.push('Span.Event.attributes');
+      decodeKeyValue(ctx, attributes, 0);
+      ctx.path.pop();
+    } else skipField(reader, tag);
+  }
+  leaveMessage(reader, outer);
+  return { name, timeUnixMs: nanosHalvesToMs(timeLo, timeHi), attributes };
+}
