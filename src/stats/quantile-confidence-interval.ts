@@ -1,0 +1,46 @@
+// Distribution-free confidence interval for a quantile from order statistics (David & Nagaraja, Order
+// Statistics, 3rd ed., 7.1): with B ~ Binomial(n, q), P(X_(l) <= Q(q) <= X_(u)) >= 1 - alpha for
+//   l = qbinom(alpha/2, n, q)   (0 means no lower bound: -infinity),
+//   u = qbinom(1 - alpha/2, n, q) + 1   (n + 1 means no upper bound: +infinity),
+// because X_(l) <= Q(q) whenever B >= l and X_(u) >= Q(q) whenever B <= u - 1; valid for any distribution,
+// ties included. On a histogram the bounds are taken at the outer edges of the buckets holding those order
+// statistics, which keeps the coverage.
+import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
+import { binomialQuantile } from './binomial-distribution.js';
+
+export interface OrderStatisticRanks {
+  /** 1-based rank of the lower bound, or 0 when there is none. */
+  lowerRank: number;
+  /** 1-based rank of the upper bound, or n + 1 when there is none. */
+  upperRank: number;
+}
+
+export function orderStatisticRanks(n: number, q: number, confidence = 0.95): OrderStatisticRanks {
+  const alpha = 1 - confidence;
+  return {
+    lowerRank: binomialQuantile(alpha / 2, n, q),
+    upperRank: Math.min(n + 1, binomialQuantile(1 - alpha / 2, n, q) + 1),
+  };
+}
+
+export interface QuantileInterval {
+  quantile: number;
+  estimateNanos: number;
+  lowerNanos: number;
+  upperNanos: number;
+  confidence: number;
+}
+
+/** Interval for the q-quantile of a latency histogram; NaN estimate and infinite bounds when empty. */
+export function quantileConfidenceInterval(
+  h: LatencyHistogram,
+  q: number,
+  confidence = 0.95,
+): QuantileInterval {
+  const n = h.count;
+  if (n === 0) return { quantile: q, estimateNanos: NaN, lowerNanos: 0, upperNanos: Infinity, confidence };
+  const { lowerRank, upperRank } = orderStatisticRanks(n, q, confidence);
+  const lowerNanos = lowerRank >= 1 ? (h.bucketAtRank(lowerRank)?.lowerNanos ?? 0) : 0;
+  const upperNanos = upperRank <= n ? (h.bucketAtRank(upperRank)?.upperNanos ?? Infinity) : Infinity;
+  return { quantile: q, estimateNanos: h.quantile(q), lowerNanos, upperNanos, confidence };
+}
