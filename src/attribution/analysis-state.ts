@@ -1,0 +1,77 @@
+// What attribution keeps per analysis: its compiled rule, its correlation join, the unexpected variant
+// values seen (bounded), and outcome tallies flushed to Prometheus once per batch, not once per span.
+import { CorrelationBuffer, type CorrelationTotals } from './correlation-buffer.js';
+import type { AttributionMetrics, AttributionOutcome } from './metrics.js';
+import type { Arm } from './observation.js';
+import type { AnalysisRule } from './rules.js';
+
+export type IgnoredReason =
+  'gauge' | 'summary' | 'non_monotonic_sum' | 'unit' | 'temporality' | 'stream_started' | 'out_of_order';
+
+export class AnalysisState {
+  readonly buffer: CorrelationBuffer;
+  private readonly otherVariants = new Set<string>();
+  private readonly spanTally = new Map<AttributionOutcome, number>();
+  private readonly pointTally = new Map<AttributionOutcome, number>();
+  private readonly ignoredTally = new Map<IgnoredReason, number>();
+  private conflictTally = 0;
+
+  constructor(
+    readonly rule: AnalysisRule,
+    totals: CorrelationTotals,
+    private readonly maxVariants: number,
+    private readonly metrics: AttributionMetrics,
+  ) {
+    this.buffer = new CorrelationBuffer(rule.windowMs, totals);
+  }
+
+  get id(): string {
+    return this.rule.id;
+  }
+
+  /**
+   * The arm a variant value means, or undefined for any other value: counted as `other` and remembered
+   * (up to the per-analysis limit) for diagnostics, never made into a new arm.
+   */
+  armOf(variant: string, unit: 'spans' | 'points', count = 1): Arm | undefined {
+    const arm = this.rule.armOf(variant);
+    if (arm !== 'other') return arm;
+    this.count(unit, 'other', count);
+    if (!this.otherVariants.has(variant)) {
+      if (this.otherVariants.size < this.maxVariants) this.otherVariants.add(variant);
+      else this.metrics.evictions.inc({ store: 'variant_values', reason: 'capacity' });
+    }
+    return undefined;
+  }
+
+  count(unit: 'spans' | 'points', outcome: AttributionOutcome, n = 1): void {
+    if (n === 0) return;
+    const tally = unit === 'spans' ? this.spanTally : this.pointTally;
+    tally.set(outcome, (tally.get(outcome) ?? 0) + n);
+  }
+
+  ignore(reason: IgnoredReason): void {
+    this.ignoredTally.set(reason, (this.ignoredTally.get(reason) ?? 0) + 1);
+  }
+
+  conflict(): void {
+    this.conflictTally += 1;
+  }
+
+  /** Unexpected variant values seen so far (at most maxVariantsPerAnalysis). */
+  get others(): string[] {
+    return [...this.otherVariants];
+  }
+
+  flush(): void {
+    const analysis = this.rule.id;
+    for (const [outcome, n] of this.spanTally) this.metrics.spans.inc({ analysis, outcome }, n);
+    for (const [outcome, n] of this.pointTally) this.metrics.points.inc({ analysis, outcome }, n);
+    for (const [reason, n] of this.ignoredTally) this.metrics.pointsIgnored.inc({ analysis, reason }, n);
+    if (this.conflictTally > 0) this.metrics.conflicts.inc({ analysis }, this.conflictTally);
+    this.spanTally.clear();
+    this.pointTally.clear();
+    this.ignoredTally.clear();
+    this.conflictTally = 0;
+  }
+}

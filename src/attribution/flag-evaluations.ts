@@ -1,0 +1,84 @@
+// OpenFeature evaluation records, in every form senders use today (semantic conventions, feature-flag
+// events; OpenFeature's open-telemetry hooks):
+// - log-based events named `feature_flag.evaluation` (current convention, OpenFeature `EventHook`);
+// - span events of that name (`SpanEventHook`), and the older span event `feature_flag`;
+// - child spans named `feature_flag.evaluation` (`SpanHook`), whose own attributes hold the record.
+// Key: `feature_flag.key`. Variant: `feature_flag.result.variant`, the older `feature_flag.variant`, or
+// `feature_flag.result.value` when the provider reports no variant.
+import {
+  FLAG_EVALUATION_EVENT,
+  type AttributeValue,
+  type Attributes,
+  type DecodedFlagEvaluation,
+  type DecodedSpan,
+} from '../otlp/model.js';
+
+/** The span event name that older OpenTelemetry hooks used for evaluations. */
+export const LEGACY_FLAG_EVENT = 'feature_flag';
+
+export type FlagEvaluationSource = 'log' | 'span_event' | 'legacy_span_event' | 'child_span';
+
+export interface FlagEvaluation {
+  flagKey: string;
+  variant: string;
+  source: FlagEvaluationSource;
+}
+
+const VARIANT_KEYS = [
+  'feature_flag.result.variant',
+  'feature_flag.variant',
+  'feature_flag.result.value',
+] as const;
+
+/**
+ * A variant as text, so `true`, `2` and `"on"` compare with the configured baseline/canary strings.
+ * Empty strings and null carry no variant; structured values are compared by their JSON.
+ */
+export function variantText(value: AttributeValue | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
+}
+
+function fromAttributes(attributes: Attributes, source: FlagEvaluationSource): FlagEvaluation | undefined {
+  const key = attributes['feature_flag.key'];
+  if (typeof key !== 'string' || key === '') return undefined;
+  for (const name of VARIANT_KEYS) {
+    const variant = variantText(attributes[name]);
+    if (variant !== undefined) return { flagKey: key, variant, source };
+  }
+  return undefined;
+}
+
+/** Evaluations a span carries: its events, and the span itself when it is an evaluation child span. */
+export function flagEvaluationsOfSpan(span: DecodedSpan): FlagEvaluation[] {
+  let found: FlagEvaluation[] | undefined;
+  if (span.name === FLAG_EVALUATION_EVENT) {
+    const own = fromAttributes(span.attributes, 'child_span');
+    if (own) found = [own];
+  }
+  for (const event of span.events) {
+    let evaluation: FlagEvaluation | undefined;
+    if (event.name === FLAG_EVALUATION_EVENT) evaluation = fromAttributes(event.attributes, 'span_event');
+    else if (event.name === LEGACY_FLAG_EVENT)
+      evaluation = fromAttributes(event.attributes, 'legacy_span_event');
+    if (evaluation) (found ??= []).push(evaluation);
+  }
+  return found ?? NONE;
+}
+
+const NONE: FlagEvaluation[] = [];
+
+/** The evaluation a log-based `feature_flag.evaluation` event carries, if it names a flag and a variant. */
+export function flagEvaluationOfLog(record: DecodedFlagEvaluation): FlagEvaluation | undefined {
+  if (record.eventName !== FLAG_EVALUATION_EVENT) return undefined;
+  return fromAttributes(record.attributes, 'log');
+}
+
+/** The variant of `flagKey` among `evaluations`, or undefined; the last one wins within one span. */
+export function variantOfFlag(evaluations: readonly FlagEvaluation[], flagKey: string): string | undefined {
+  let variant: string | undefined;
+  for (const evaluation of evaluations) if (evaluation.flagKey === flagKey) variant = evaluation.variant;
+  return variant;
+}

@@ -1,0 +1,278 @@
+// The attribution stage: decoded batches in, observations out (ARCHITECTURE.md, Attribution and
+// correlation). For every configured analysis it decides whether a span or point belongs to it and to
+// which arm, carrying a variant learned anywhere in a trace (or other correlation key) to every span of it.
+//
+// Work is per export request: each accept* call is synchronous and ends in at most one
+// ObservationSink.accept call, holding the request's own observations and any pending spans its
+// variants released. A span batch is read twice: first every span teaches its variants (so order
+// within a request does not matter), then the matched spans are judged.
+import type { Registry } from 'prom-client';
+import type { Analysis, AttributionLimits } from '../config/analysis.js';
+import type { DecodedSpan, LogBatch, MetricBatch, SpanBatch, TelemetrySink } from '../otlp/model.js';
+import { AnalysisState } from './analysis-state.js';
+import type { CorrelationTotals, PendingSpan } from './correlation-buffer.js';
+import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
+import { MetricStreams } from './metric-streams.js';
+import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
+import type { Observation, ObservationSink } from './observation.js';
+import { compileAnalysis } from './rules.js';
+import { attributePoints } from './point-attribution.js';
+
+export interface AttributionPipelineOptions {
+  analyses: readonly Analysis[];
+  limits: AttributionLimits;
+  sink: ObservationSink;
+  registry: Registry;
+  /** Wall clock in ms; tests pass a fake one. */
+  clock?: () => number;
+}
+
+export interface AnalysisStats {
+  id: string;
+  pendingSpans: number;
+  correlationKeys: number;
+  /** Unexpected variant values seen (counted as `other`), at most maxVariantsPerAnalysis. */
+  otherVariants: string[];
+}
+
+export interface AttributionStats extends AttributionSizes {
+  analyses: AnalysisStats[];
+}
+
+export class AttributionPipeline implements TelemetrySink {
+  private states: AnalysisState[] = [];
+  private readonly totals: CorrelationTotals = { pendingSpans: 0, knownKeys: 0 };
+  private readonly metrics: AttributionMetrics;
+  private readonly streams: MetricStreams;
+  private readonly clock: () => number;
+  private readonly limits: AttributionLimits;
+  private readonly sink: ObservationSink;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: AttributionPipelineOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.limits = options.limits;
+    this.sink = options.sink;
+    this.metrics = createAttributionMetrics(options.registry, () => this.stats());
+    this.streams = new MetricStreams(
+      options.limits.maxMetricStreams,
+      options.limits.metricStreamTtlMs,
+      this.clock(),
+      (reason, n) => this.metrics.evictions.inc({ store: 'metric_streams', reason }, n),
+    );
+    for (const analysis of options.analyses) this.addAnalysis(analysis);
+  }
+
+  /** Starts judging an analysis from now on (its id must be new). */
+  addAnalysis(analysis: Analysis): void {
+    if (this.states.some((s) => s.id === analysis.id))
+      throw new Error(`analysis "${analysis.id}" already exists`);
+    const rule = compileAnalysis(analysis);
+    this.states = [
+      ...this.states,
+      new AnalysisState(rule, this.totals, this.limits.maxVariantsPerAnalysis, this.metrics),
+    ];
+  }
+
+  /** Stops judging an analysis; its pending spans are counted as evicted. Returns whether it existed. */
+  removeAnalysis(id: string): boolean {
+    const state = this.states.find((s) => s.id === id);
+    if (!state) return false;
+    const dropped = state.buffer.clear();
+    if (dropped > 0) this.metrics.evictions.inc({ store: 'pending_spans', reason: 'capacity' }, dropped);
+    state.count('spans', 'evicted', dropped);
+    state.flush();
+    this.states = this.states.filter((s) => s !== state);
+    return true;
+  }
+
+  acceptSpans(batch: SpanBatch): void {
+    const now = this.clock();
+    this.expireAt(now);
+    const out: Observation[] = [];
+    const evaluations = batch.spans.map(flagEvaluationsOfSpan);
+    this.countEvaluations(evaluations);
+    for (const state of this.states) {
+      batch.spans.forEach((span, i) => {
+        const variant = state.rule.learnedFromSpan(span, evaluations[i]);
+        if (variant === undefined) return;
+        const key = state.rule.correlationKeyOfSpan(span);
+        if (key !== undefined) this.learn(state, key, variant, now, out);
+      });
+    }
+    for (const state of this.states) {
+      if (state.rule.judges !== 'spans') continue;
+      batch.spans.forEach((span, i) => {
+        if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, out);
+      });
+    }
+    this.finishBatch(out);
+  }
+
+  acceptLogs(batch: LogBatch): void {
+    const now = this.clock();
+    this.expireAt(now);
+    const out: Observation[] = [];
+    for (const record of batch.flagEvaluations) {
+      const evaluation = flagEvaluationOfLog(record);
+      if (!evaluation) continue;
+      this.metrics.flagEvaluations.inc({ source: evaluation.source });
+      for (const state of this.states) {
+        const variant = state.rule.learnedFromEvaluation(evaluation);
+        if (variant === undefined) continue;
+        const key = state.rule.correlationKeyOfLog(record);
+        if (key !== undefined) this.learn(state, key, variant, now, out);
+      }
+    }
+    this.finishBatch(out);
+  }
+
+  acceptMetrics(batch: MetricBatch): void {
+    const now = this.clock();
+    this.expireAt(now);
+    const out: Observation[] = [];
+    const metricStates = this.states.filter((s) => s.rule.judges === 'metrics');
+    attributePoints(
+      batch.points,
+      metricStates,
+      this.streams,
+      now,
+      () => this.metrics.streamResets.inc(),
+      out,
+    );
+    this.finishBatch(out);
+  }
+
+  /** Closes correlation windows and forgets idle keys and streams as of `nowMs`. */
+  expire(nowMs: number = this.clock()): void {
+    this.expireAt(nowMs);
+    for (const state of this.states) state.flush();
+  }
+
+  /** Closes windows every `expireIntervalMs` on a timer that does not keep the process alive. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.expire(), this.limits.expireIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; safe to call twice. Pending spans stay counted as pending. */
+  shutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  stats(): AttributionStats {
+    return {
+      pendingSpans: this.totals.pendingSpans,
+      correlationKeys: this.totals.knownKeys,
+      metricStreams: this.streams.size,
+      analyses: this.states.map((s) => ({
+        id: s.id,
+        pendingSpans: s.buffer.pendingSpans,
+        correlationKeys: s.buffer.knownKeys,
+        otherVariants: s.others,
+      })),
+    };
+  }
+
+  private countEvaluations(perSpan: readonly FlagEvaluation[][]): void {
+    const tally = new Map<string, number>();
+    for (const evaluations of perSpan) {
+      for (const { source } of evaluations) tally.set(source, (tally.get(source) ?? 0) + 1);
+    }
+    for (const [source, n] of tally) this.metrics.flagEvaluations.inc({ source }, n);
+  }
+
+  private learn(state: AnalysisState, key: string, variant: string, now: number, out: Observation[]): void {
+    const result = state.buffer.learn(key, variant, now);
+    if (result.conflictStarted) state.conflict();
+    if (!result.released) return;
+    const { spans } = result.released;
+    if (result.released.variant === null) state.count('spans', 'conflict', spans.length);
+    else for (const span of spans) this.record(state, result.released.variant, span, out);
+  }
+
+  private judgeSpan(
+    state: AnalysisState,
+    span: DecodedSpan,
+    evaluations: readonly FlagEvaluation[],
+    now: number,
+    out: Observation[],
+  ): void {
+    const { rule } = state;
+    const pending: PendingSpan = {
+      timeUnixMs: span.startTimeUnixMs,
+      durationNanos: span.durationNanos,
+      isError: rule.errors.isErrorSpan(span),
+    };
+    // The process's own resource attribute (service.version, k8s.pod.label.role) is authoritative.
+    const own = rule.ownResourceVariant(span);
+    if (own !== undefined) return this.record(state, own, pending, out);
+    const key = rule.correlationKeyOfSpan(span);
+    if (key === undefined) {
+      const learned = rule.learnedFromSpan(span, evaluations);
+      if (learned !== undefined) this.record(state, learned, pending, out);
+      else state.count('spans', 'no_correlation_key');
+      return;
+    }
+    const known = state.buffer.lookup(key, now);
+    if (known?.conflicting) return state.count('spans', 'conflict');
+    if (known) return this.record(state, known.variant, pending, out);
+    state.buffer.park(key, pending, now);
+  }
+
+  private record(state: AnalysisState, variant: string, span: PendingSpan, out: Observation[]): void {
+    const arm = state.armOf(variant, 'spans');
+    if (arm === undefined) return;
+    state.count('spans', arm);
+    out.push({ kind: 'span', analysisId: state.id, arm, ...span });
+  }
+
+  private expireAt(now: number): void {
+    for (const state of this.states) {
+      const { unattributedSpans, expiredKeys } = state.buffer.expire(now);
+      if (unattributedSpans > 0) {
+        state.count('spans', 'unattributed', unattributedSpans);
+        this.metrics.evictions.inc({ store: 'pending_spans', reason: 'window_closed' }, unattributedSpans);
+      }
+      if (expiredKeys > 0)
+        this.metrics.evictions.inc({ store: 'correlation_keys', reason: 'expired' }, expiredKeys);
+    }
+    this.streams.expire(now);
+  }
+
+  /** Evicts the oldest entries, across analyses, until the global limits hold. */
+  private enforceLimits(): void {
+    const oldest = (pick: (s: AnalysisState) => number | undefined): AnalysisState | undefined => {
+      let best: AnalysisState | undefined;
+      let bestAt = Infinity;
+      for (const state of this.states) {
+        const at = pick(state);
+        if (at !== undefined && at < bestAt) [best, bestAt] = [state, at];
+      }
+      return best;
+    };
+    while (this.totals.pendingSpans > this.limits.maxPendingSpans) {
+      const state = oldest((s) => s.buffer.oldestPendingCreatedAtMs());
+      if (!state) break;
+      const evicted = state.buffer.evictOldestPending();
+      state.count('spans', 'evicted', evicted);
+      this.metrics.evictions.inc({ store: 'pending_spans', reason: 'capacity' }, evicted);
+    }
+    let forgotten = 0;
+    while (this.totals.knownKeys > this.limits.maxCorrelationKeys) {
+      const state = oldest((s) => s.buffer.oldestKnownTouchedAtMs());
+      if (!state || !state.buffer.evictOldestKnown()) break;
+      forgotten += 1;
+    }
+    if (forgotten > 0)
+      this.metrics.evictions.inc({ store: 'correlation_keys', reason: 'capacity' }, forgotten);
+  }
+
+  private finishBatch(out: Observation[]): void {
+    this.enforceLimits();
+    for (const state of this.states) state.flush();
+    if (out.length > 0) this.sink.accept(out);
+  }
+}

@@ -1,0 +1,99 @@
+// Metric points -> observations: histogram, exponential histogram and monotonic sum points of the metric
+// an analysis names, as deltas (metric-streams.ts), in nanoseconds (histogram-units.ts), attributed by a
+// variant attribute on the point or its resource, or else by the known variants of their exemplars'
+// traces. Gauges, summaries and non-monotonic sums carry no per-request evidence and are ignored, counted.
+//
+// Exemplars are a sample: when a stream mixes both arms (a flag evaluated per request), attributing the
+// whole delta to its exemplars' variant is an approximation, so it is used only when every known
+// exemplar agrees; disagreeing exemplars count the point as `conflict`.
+import type { DecodedMetricPoint } from '../otlp/model.js';
+import type { AnalysisState } from './analysis-state.js';
+import { histogramInNanos } from './histogram-units.js';
+import type { MetricDelta, MetricStreams } from './metric-streams.js';
+import type { Observation } from './observation.js';
+
+type Verdict = { variant: string } | { outcome: 'unattributed' | 'conflict' };
+
+function exemplarVariant(state: AnalysisState, point: DecodedMetricPoint, nowMs: number): Verdict {
+  if (!state.rule.joinsByTrace) return { outcome: 'unattributed' };
+  let variant: string | undefined;
+  for (const traceId of point.exemplarTraceIds) {
+    const known = state.buffer.lookup(traceId, nowMs);
+    if (!known || known.conflicting) continue;
+    if (variant !== undefined && variant !== known.variant) return { outcome: 'conflict' };
+    variant = known.variant;
+  }
+  return variant === undefined ? { outcome: 'unattributed' } : { variant };
+}
+
+function unusable(point: DecodedMetricPoint): 'gauge' | 'summary' | 'non_monotonic_sum' | 'unit' | undefined {
+  switch (point.type) {
+    case 'gauge':
+      return 'gauge';
+    case 'summary':
+      return 'summary';
+    case 'sum':
+      return point.isMonotonic ? undefined : 'non_monotonic_sum';
+    default:
+      return histogramInNanos(point.unit, undefined, undefined) === undefined ? 'unit' : undefined;
+  }
+}
+
+function observe(
+  state: AnalysisState,
+  point: DecodedMetricPoint,
+  delta: MetricDelta,
+  variant: string,
+  out: Observation[],
+): void {
+  const isHistogram = point.type !== 'sum';
+  const count = (isHistogram ? delta.count : delta.value) ?? 0;
+  if (count <= 0) return; // nothing happened in this interval
+  const arm = state.armOf(variant, 'points');
+  if (arm === undefined) return;
+  state.count('points', arm);
+  const errors = state.rule.errors.isErrorPoint(point.attributes) ? count : 0;
+  const base = { analysisId: state.id, arm, timeUnixMs: point.timeUnixMs };
+  if (!isHistogram) {
+    out.push({ ...base, kind: 'count', requests: count, errors });
+    return;
+  }
+  const nanos = histogramInNanos(point.unit, delta.explicit, delta.exponential) ?? {};
+  out.push({ ...base, kind: 'histogram', ...nanos, count, errors });
+}
+
+/** Attributes every point of one export request to the metric analyses; appends to `out`. */
+export function attributePoints(
+  points: readonly DecodedMetricPoint[],
+  states: readonly AnalysisState[],
+  streams: MetricStreams,
+  nowMs: number,
+  onReset: () => void,
+  out: Observation[],
+): void {
+  if (states.length === 0) return;
+  for (const point of points) {
+    let matched: AnalysisState[] | undefined;
+    for (const state of states) if (state.rule.matchesPoint(point)) (matched ??= []).push(state);
+    if (!matched) continue;
+    const reason = unusable(point);
+    if (reason !== undefined) {
+      for (const state of matched) state.ignore(reason);
+      continue;
+    }
+    // One delta per point, shared by every analysis of the metric: the stream state must advance
+    // whether or not this point can be attributed, or the next delta would span two intervals.
+    const result = streams.toDelta(point, nowMs);
+    if (result.kind !== 'delta') {
+      for (const state of matched) state.ignore(result.kind);
+      continue;
+    }
+    if (result.delta.reset) onReset();
+    for (const state of matched) {
+      const own = state.rule.variantOfPoint(point);
+      const verdict: Verdict = own !== undefined ? { variant: own } : exemplarVariant(state, point, nowMs);
+      if ('variant' in verdict) observe(state, point, result.delta, verdict.variant, out);
+      else state.count('points', verdict.outcome);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { MetricStreams, streamKey } from '../../src/attribution/metric-streams.js';
+import { Temporality, type ExponentialBuckets } from '../../src/otlp/model.js';
+import { T0, point, resource } from './fixtures.js';
+
+function streams(startedAtMs = T0) {
+  const evictions: string[] = [];
+  return {
+    streams: new MetricStreams(100, 60_000, startedAtMs, (reason) => evictions.push(reason)),
+    evictions,
+  };
+}
+
+const exp = (scale: number, offset: number, bucketCounts: number[], zeroCount = 0): ExponentialBuckets => ({
+  scale,
+  zeroCount,
+  zeroThreshold: 0,
+  positive: { offset, bucketCounts },
+  negative: { offset: 0, bucketCounts: [] },
+});
+
+const cumulative = (exponential: ExponentialBuckets, count: number, timeUnixMs: number) =>
+  point({
+    type: 'exponential_histogram',
+    temporality: Temporality.CUMULATIVE,
+    explicit: undefined,
+    exponential,
+    count,
+    timeUnixMs,
+    startTimeUnixMs: T0 - 1,
+  });
+
+describe('MetricStreams', () => {
+  it('passes delta points through without keeping state', () => {
+    const { streams: s } = streams();
+    expect(s.toDelta(point(), T0)).toMatchObject({ kind: 'delta', delta: { count: 3, reset: false } });
+    expect(s.size).toBe(0);
+  });
+
+  it('ignores points with unspecified temporality', () => {
+    const { streams: s } = streams();
+    expect(s.toDelta(point({ temporality: Temporality.UNSPECIFIED }), T0)).toEqual({ kind: 'temporality' });
+  });
+
+  it('subtracts cumulative exponential histograms bucket by bucket', () => {
+    const { streams: s } = streams();
+    s.toDelta(cumulative(exp(2, 4, [1, 2], 1), 4, T0), T0);
+    const result = s.toDelta(cumulative(exp(2, 3, [5, 3, 4], 2), 14, T0 + 1), T0);
+    expect(result).toEqual({
+      kind: 'delta',
+      delta: { count: 10, sum: 0, exponential: exp(2, 3, [5, 2, 2], 1), reset: false },
+    });
+  });
+
+  it('downscales to the coarser scale when the SDK rescaled between points', () => {
+    const { streams: s } = streams();
+    // scale 1 buckets 4,5 (-> scale 0 bucket 2) and 6 (-> 3); then the SDK moved to scale 0.
+    s.toDelta(cumulative(exp(1, 4, [1, 1, 1]), 3, T0), T0);
+    const result = s.toDelta(cumulative(exp(0, 2, [5, 4]), 9, T0 + 1), T0);
+    expect(result).toMatchObject({ kind: 'delta', delta: { count: 6, exponential: exp(0, 2, [3, 3]) } });
+  });
+
+  it('treats a count that went down as a reset and emits the new cumulative value', () => {
+    const { streams: s } = streams();
+    s.toDelta(cumulative(exp(0, 0, [5]), 5, T0), T0);
+    expect(s.toDelta(cumulative(exp(0, 0, [2]), 2, T0 + 1), T0)).toMatchObject({
+      kind: 'delta',
+      delta: { count: 2, reset: true },
+    });
+  });
+
+  it('treats changed explicit bounds as a reset', () => {
+    const { streams: s } = streams();
+    const histogram = (bounds: number[], timeUnixMs: number) =>
+      point({
+        temporality: Temporality.CUMULATIVE,
+        startTimeUnixMs: T0 - 1,
+        timeUnixMs,
+        explicit: { bounds, bucketCounts: [1, 1, 1] },
+        count: 3,
+      });
+    s.toDelta(histogram([1, 2], T0), T0);
+    expect(s.toDelta(histogram([1, 3], T0 + 1), T0)).toMatchObject({ delta: { reset: true, count: 3 } });
+  });
+
+  it('keys streams by resource, scope, metric and attributes regardless of attribute order', () => {
+    const a = point({ attributes: { x: 1, y: 'b' } });
+    const b = point({ attributes: { y: 'b', x: 1 } });
+    expect(streamKey(a)).toBe(streamKey(b));
+    expect(streamKey(a)).not.toBe(
+      streamKey(point({ attributes: { x: 1, y: 'b' }, resource: resource('other') })),
+    );
+    expect(streamKey(a)).not.toBe(streamKey(point({ attributes: { x: 1, y: 'b' }, scopeName: 'other' })));
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { globToRegExp } from '../../src/attribution/rules.js';
+import { flagEvaluationsOfSpan, variantText } from '../../src/attribution/flag-evaluations.js';
+import { SpanKind } from '../../src/otlp/model.js';
+import { flagEvent, span } from './fixtures.js';
+
+describe('span name globs', () => {
+  it('matches * and ? and treats everything else literally', () => {
+    expect(globToRegExp('POST /checkout*').test('POST /checkout/confirm')).toBe(true);
+    expect(globToRegExp('GET /items/?').test('GET /items/7')).toBe(true);
+    expect(globToRegExp('GET /a.b').test('GET /aXb')).toBe(false);
+    expect(globToRegExp('GET (x)+').test('GET (x)+')).toBe(true);
+  });
+});
+
+describe('flag evaluation records on spans', () => {
+  it('reads every evaluation a span carries, with its form', () => {
+    const found = flagEvaluationsOfSpan(
+      span({
+        name: 'feature_flag.evaluation',
+        kind: SpanKind.INTERNAL,
+        attributes: { 'feature_flag.key': 'a', 'feature_flag.result.variant': 'x' },
+        events: [
+          flagEvent('b', 'y'),
+          flagEvent('c', 'z', 'feature_flag', 'feature_flag.variant'),
+          { name: 'exception', timeUnixMs: 0, attributes: {} },
+        ],
+      }),
+    );
+    expect(found).toEqual([
+      { flagKey: 'a', variant: 'x', source: 'child_span' },
+      { flagKey: 'b', variant: 'y', source: 'span_event' },
+      { flagKey: 'c', variant: 'z', source: 'legacy_span_event' },
+    ]);
+  });
+
+  it('prefers feature_flag.result.variant over the older names and the value', () => {
+    const event = {
+      name: 'feature_flag.evaluation',
+      timeUnixMs: 0,
+      attributes: {
+        'feature_flag.key': 'a',
+        'feature_flag.result.value': 'v',
+        'feature_flag.variant': 'old',
+        'feature_flag.result.variant': 'new',
+      },
+    };
+    expect(flagEvaluationsOfSpan(span({ events: [event] }))[0].variant).toBe('new');
+  });
+
+  it('skips records without a key or a variant', () => {
+    expect(
+      flagEvaluationsOfSpan(
+        span({
+          events: [
+            { name: 'feature_flag.evaluation', timeUnixMs: 0, attributes: { 'feature_flag.key': 'a' } },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('renders variants as text', () => {
+    expect([
+      variantText(true),
+      variantText(3),
+      variantText('on'),
+      variantText(''),
+      variantText(null),
+      variantText({ a: 1 }),
+    ]).toEqual(['true', '3', 'on', undefined, undefined, '{"a":1}']);
+  });
+});
