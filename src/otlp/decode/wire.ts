@@ -139,9 +139,23 @@ export function readBytesHex(reader: Reader): string {
   return hex;
 }
 
-/** Nanoseconds since the epoch given as two 32-bit halves, to milliseconds (a double; ~100 ns rounding). */
+/**
+ * Nanoseconds since the epoch, given as two 32-bit halves, to milliseconds. Computed as whole seconds plus
+ * nanoseconds within the second (ns = 2^9 * 1953125 per second), each exact, then combined as the JSON
+ * decoder combines the same parts, so both encodings of one timestamp give the same double.
+ */
 export function nanosHalvesToMs(lo: number, hi: number): number {
-  return (hi * TWO_POW_32 + lo) / 1e6;
+  // hi < 2^30 keeps hi * 2^23 below 2^53 (exact); that covers every timestamp before the year 2255.
+  if (hi >= 0x40000000) return (hi * TWO_POW_32 + lo) / 1e6;
+  const per512 = hi * 8388608 + Math.floor(lo / 512); // ns / 2^9, whole part
+  let seconds = Math.floor(per512 / 1953125);
+  let rest = per512 - seconds * 1953125;
+  if (rest < 0) {
+    seconds -= 1;
+    rest += 1953125;
+  }
+  const nanos = rest * 512 + (lo % 512);
+  return seconds * 1e3 + nanos / 1e6;
 }
 
 /**
