@@ -3,8 +3,8 @@
 //
 // Both maps are Maps used in insertion order: a pending group is inserted once when its first span
 // arrives, a known variant is re-inserted when refreshed, so the oldest entry is always first and
-// closing windows or evicting is O(1) per entry. Pending and known keys are disjoint: a key's pending
-// spans are released the moment its variant is learned. Pending entries keep only what the
+// closing windows or evicting is O(1) per entry. Pending and known keys are disjoint between requests:
+// a key's pending spans are released in the request that teaches its variant. Pending entries keep only what the
 // observation needs (time, duration, error), never the decoded span.
 
 export interface PendingSpan {
@@ -35,8 +35,14 @@ export interface CorrelationTotals {
 export interface LearnResult {
   /** True the first time this key turns conflicting. */
   conflictStarted: boolean;
-  /** Spans released by this variant; `variant` null means they were released as conflicting. */
-  released?: { variant: string | null; spans: PendingSpan[] };
+  /** Spans wait for this key: call release() once the request's records are all learned. */
+  hasPending: boolean;
+}
+
+export interface Released {
+  /** The key's variant, or null when the key is conflicting (its spans are left out). */
+  variant: string | null;
+  spans: PendingSpan[];
 }
 
 export interface ExpiryCounts {
@@ -77,20 +83,31 @@ export class CorrelationBuffer {
     return entry;
   }
 
-  /** Records that `key` showed `variant`; releases the key's pending spans. */
+  /**
+   * Records that `key` showed `variant`. Waiting spans are not released here but by release(), after
+   * every record of the request is learned: a request that shows both variants of a key (one span
+   * evaluating the flag twice) must release its spans as conflicting, not to the first variant.
+   */
   learn(key: string, variant: string, nowMs: number): LearnResult {
+    const hasPending = this.pending.has(key);
     const entry = this.lookup(key, nowMs);
     if (entry) {
-      if (entry.conflicting || entry.variant === variant) return { conflictStarted: false };
+      if (entry.conflicting || entry.variant === variant) return { conflictStarted: false, hasPending };
       entry.conflicting = true;
-      return { conflictStarted: true };
+      return { conflictStarted: true, hasPending };
     }
     this.known.set(key, { variant, conflicting: false, touchedAtMs: nowMs });
     this.totals.knownKeys += 1;
+    return { conflictStarted: false, hasPending };
+  }
+
+  /** Hands out the spans waiting for `key` now that its variant (or its conflict) is known. */
+  release(key: string): Released | undefined {
     const group = this.pending.get(key);
-    if (!group) return { conflictStarted: false };
+    const entry = this.known.get(key);
+    if (!group || !entry) return undefined;
     this.dropGroup(key, group);
-    return { conflictStarted: false, released: { variant, spans: group.spans } };
+    return { variant: entry.conflicting ? null : entry.variant, spans: group.spans };
   }
 
   /** Parks a span until its key's variant arrives or the window closes. */

@@ -76,9 +76,18 @@ export function flagEvaluationOfLog(record: DecodedFlagEvaluation): FlagEvaluati
   return fromAttributes(record.attributes, 'log');
 }
 
-/** The variant of `flagKey` among `evaluations`, or undefined; the last one wins within one span. */
-export function variantOfFlag(evaluations: readonly FlagEvaluation[], flagKey: string): string | undefined {
-  let variant: string | undefined;
-  for (const evaluation of evaluations) if (evaluation.flagKey === flagKey) variant = evaluation.variant;
-  return variant;
+/**
+ * The distinct variants of `flagKey` among `evaluations`: usually none or one; two mean the span itself
+ * saw both arms (evaluated twice with different contexts), which makes its trace conflicting.
+ */
+export function variantsOfFlag(evaluations: readonly FlagEvaluation[], flagKey: string): readonly string[] {
+  let variants: string[] | undefined;
+  for (const evaluation of evaluations) {
+    if (evaluation.flagKey !== flagKey) continue;
+    if (!variants) variants = [evaluation.variant];
+    else if (!variants.includes(evaluation.variant)) variants.push(evaluation.variant);
+  }
+  return variants ?? NO_VARIANTS;
 }
+
+const NO_VARIANTS: readonly string[] = [];

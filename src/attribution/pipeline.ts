@@ -93,12 +93,14 @@ export class AttributionPipeline implements TelemetrySink {
     const evaluations = batch.spans.map(flagEvaluationsOfSpan);
     this.countEvaluations(evaluations);
     for (const state of this.states) {
+      const waiting: string[] = [];
       batch.spans.forEach((span, i) => {
-        const variant = state.rule.learnedFromSpan(span, evaluations[i]);
-        if (variant === undefined) return;
+        const variants = state.rule.learnedFromSpan(span, evaluations[i]);
+        if (variants.length === 0) return;
         const key = state.rule.correlationKeyOfSpan(span);
-        if (key !== undefined) this.learn(state, key, variant, now, out);
+        if (key !== undefined) for (const variant of variants) this.learn(state, key, variant, now, waiting);
       });
+      this.release(state, waiting, out);
     }
     for (const state of this.states) {
       if (state.rule.judges !== 'spans') continue;
@@ -113,16 +115,19 @@ export class AttributionPipeline implements TelemetrySink {
     const now = this.clock();
     this.expireAt(now);
     const out: Observation[] = [];
-    for (const record of batch.flagEvaluations) {
-      const evaluation = flagEvaluationOfLog(record);
-      if (!evaluation) continue;
-      this.metrics.flagEvaluations.inc({ source: evaluation.source });
-      for (const state of this.states) {
-        const variant = state.rule.learnedFromEvaluation(evaluation);
-        if (variant === undefined) continue;
+    const evaluations = batch.flagEvaluations.map(flagEvaluationOfLog);
+    const read = evaluations.filter((e) => e !== undefined).length;
+    if (read > 0) this.metrics.flagEvaluations.inc({ source: 'log' }, read);
+    for (const state of this.states) {
+      const waiting: string[] = [];
+      batch.flagEvaluations.forEach((record, i) => {
+        const evaluation = evaluations[i];
+        const variant = evaluation && state.rule.learnedFromEvaluation(evaluation);
+        if (variant === undefined) return;
         const key = state.rule.correlationKeyOfLog(record);
-        if (key !== undefined) this.learn(state, key, variant, now, out);
-      }
+        if (key !== undefined) this.learn(state, key, variant, now, waiting);
+      });
+      this.release(state, waiting, out);
     }
     this.finishBatch(out);
   }
@@ -184,13 +189,22 @@ export class AttributionPipeline implements TelemetrySink {
     for (const [source, n] of tally) this.metrics.flagEvaluations.inc({ source }, n);
   }
 
-  private learn(state: AnalysisState, key: string, variant: string, now: number, out: Observation[]): void {
+  /** Learns one variant of `key`; notes the key in `waiting` when spans wait for it. */
+  private learn(state: AnalysisState, key: string, variant: string, now: number, waiting: string[]): void {
     const result = state.buffer.learn(key, variant, now);
     if (result.conflictStarted) state.conflict();
-    if (!result.released) return;
-    const { spans } = result.released;
-    if (result.released.variant === null) state.count('spans', 'conflict', spans.length);
-    else for (const span of spans) this.record(state, result.released.variant, span, out);
+    if (result.hasPending) waiting.push(key);
+  }
+
+  /** Releases the spans waiting for `keys`, once everything the request teaches is known. */
+  private release(state: AnalysisState, keys: readonly string[], out: Observation[]): void {
+    for (const key of keys) {
+      const released = state.buffer.release(key);
+      if (!released) continue;
+      const { variant, spans } = released;
+      if (variant === null) state.count('spans', 'conflict', spans.length);
+      else for (const span of spans) this.record(state, variant, span, out);
+    }
   }
 
   private judgeSpan(
@@ -211,9 +225,10 @@ export class AttributionPipeline implements TelemetrySink {
     if (own !== undefined) return this.record(state, own, pending, out);
     const key = rule.correlationKeyOfSpan(span);
     if (key === undefined) {
+      // No key to join by: only the span's own evidence can attribute it.
       const learned = rule.learnedFromSpan(span, evaluations);
-      if (learned !== undefined) this.record(state, learned, pending, out);
-      else state.count('spans', 'no_correlation_key');
+      if (learned.length === 1) this.record(state, learned[0], pending, out);
+      else state.count('spans', learned.length > 1 ? 'conflict' : 'no_correlation_key');
       return;
     }
     const known = state.buffer.lookup(key, now);

@@ -9,7 +9,7 @@ import {
   type DecodedSpan,
 } from '../otlp/model.js';
 import { compileErrorRule, type ErrorClassifier } from './error-rule.js';
-import { variantOfFlag, variantText, type FlagEvaluation } from './flag-evaluations.js';
+import { variantsOfFlag, variantText, type FlagEvaluation } from './flag-evaluations.js';
 import type { Arm } from './observation.js';
 
 const KIND_NUMBERS: Record<string, number> = {
@@ -40,11 +40,11 @@ export interface AnalysisRule {
   correlationKeyOfSpan(span: DecodedSpan): string | undefined;
   correlationKeyOfLog(record: DecodedFlagEvaluation): string | undefined;
   /**
-   * A variant this span teaches its whole correlation key: a flag evaluation it carries, or the span
+   * The variants this span teaches its whole correlation key: a flag evaluation it carries, or the span
    * attribute. Resource attributes are not taught: they describe the emitting process (service.version of
    * the frontend says nothing about the backend), so they only apply to that process's own spans.
    */
-  learnedFromSpan(span: DecodedSpan, evaluations: readonly FlagEvaluation[]): string | undefined;
+  learnedFromSpan(span: DecodedSpan, evaluations: readonly FlagEvaluation[]): readonly string[];
   /** The variant of a resource attribute on the span's own process; it wins over anything learned. */
   ownResourceVariant(span: DecodedSpan): string | undefined;
   learnedFromEvaluation(evaluation: FlagEvaluation): string | undefined;
@@ -52,6 +52,8 @@ export interface AnalysisRule {
   variantOfPoint(point: DecodedMetricPoint): string | undefined;
   armOf(variant: string): Arm | 'other';
 }
+
+const NO_VARIANTS: readonly string[] = [];
 
 function keyText(value: AttributeValue | undefined): string | undefined {
   return variantText(value);
@@ -91,8 +93,9 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
       return keyText(record.attributes[key] ?? record.resource.attributes[key]);
     },
     learnedFromSpan(span, evaluations) {
-      if (flag !== undefined) return variantOfFlag(evaluations, flag);
-      return variantText(span.attributes[attribute as string]);
+      if (flag !== undefined) return variantsOfFlag(evaluations, flag);
+      const value = variantText(span.attributes[attribute as string]);
+      return value === undefined ? NO_VARIANTS : [value];
     },
     ownResourceVariant(span) {
       return attribute === undefined ? undefined : variantText(span.resource.attributes[attribute]);

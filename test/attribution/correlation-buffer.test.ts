@@ -15,10 +15,9 @@ describe('CorrelationBuffer', () => {
     b.park('t1', span(2), 10);
     b.park('t2', span(3), 10);
     expect(totals.pendingSpans).toBe(3);
-    expect(b.learn('t1', 'on', 20)).toEqual({
-      conflictStarted: false,
-      released: { variant: 'on', spans: [span(1), span(2)] },
-    });
+    expect(b.learn('t1', 'on', 20)).toEqual({ conflictStarted: false, hasPending: true });
+    expect(b.release('t1')).toEqual({ variant: 'on', spans: [span(1), span(2)] });
+    expect(b.release('t1')).toBeUndefined();
     expect(totals).toEqual({ pendingSpans: 1, knownKeys: 1 });
   });
 
@@ -29,6 +28,14 @@ describe('CorrelationBuffer', () => {
     expect(b.learn('t', 'off', 0).conflictStarted).toBe(true);
     expect(b.learn('t', 'x', 0).conflictStarted).toBe(false);
     expect(b.lookup('t', 0)?.conflicting).toBe(true);
+  });
+
+  it('releases waiting spans as conflicting when the request showed both variants', () => {
+    const { buffer: b } = buffer();
+    b.park('t', span(1), 0);
+    b.learn('t', 'off', 0);
+    expect(b.learn('t', 'on', 0)).toEqual({ conflictStarted: true, hasPending: true });
+    expect(b.release('t')).toEqual({ variant: null, spans: [span(1)] });
   });
 
   it('closes pending windows from the oldest and keeps younger ones', () => {

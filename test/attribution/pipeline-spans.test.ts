@@ -277,6 +277,29 @@ describe('correlation windows and conflicts', () => {
     );
   });
 
+  it('releases held spans as conflicting when one span evaluated the flag to both variants', () => {
+    const { pipeline, sink } = harness();
+    pipeline.acceptSpans(spans(span()));
+    pipeline.acceptSpans(
+      spans(
+        span({
+          resource: resource('frontend'),
+          name: 'GET /',
+          events: [flagEvent(FLAG, 'off'), flagEvent(FLAG, 'on')],
+        }),
+      ),
+    );
+    expect(sink.all).toEqual([]);
+    expect(pipeline.stats().pendingSpans).toBe(0);
+  });
+
+  it('releases held spans as conflicting when one log batch shows both variants', () => {
+    const { pipeline, sink } = harness();
+    pipeline.acceptSpans(spans(span()));
+    pipeline.acceptLogs(logs(logEvaluation(traceId(1), FLAG, 'on'), logEvaluation(traceId(1), FLAG, 'off')));
+    expect(sink.all).toEqual([]);
+  });
+
   it('joins by a correlation attribute other than the trace id', () => {
     const bySession = { ...checkoutAnalysis, correlation: { key: 'session.id' } };
     const { pipeline, sink } = harness([bySession]);
