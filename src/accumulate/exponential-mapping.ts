@@ -23,8 +23,22 @@ export function indexForValue(value: number, scale: number): number {
   return Math.floor(Math.floor(exponent) / 2 ** -scale);
 }
 
+// Boundaries at the default scale are computed once: rank tests and quantile bounds read them for every
+// bucket on every evaluation, and Math.pow dominated their cost.
+const CACHED_SCALE = 6;
+const CACHE_FIRST_INDEX = -64 * 64;
+const boundaryCache = new Float64Array(64 * 128).fill(NaN);
+
 /** Lower (exclusive) bound of bucket `index` at `scale`. */
 export function lowerBoundary(index: number, scale: number): number {
+  if (scale === CACHED_SCALE) {
+    const slot = index - CACHE_FIRST_INDEX;
+    if (slot >= 0 && slot < boundaryCache.length) {
+      const cached = boundaryCache[slot];
+      if (cached === cached) return cached;
+      return (boundaryCache[slot] = 2 ** (index * 2 ** -scale));
+    }
+  }
   return 2 ** (index * 2 ** -scale);
 }
 

@@ -214,6 +214,11 @@ export class LatencyHistogram {
   }
 
   private addToBucket(index: number, count: number): void {
+    const slot = index - this.offset;
+    if (slot >= 0 && slot < this.counts.length) {
+      this.counts[slot] += count;
+      return;
+    }
     const shift = this.ensureRange(index, index);
     this.counts[downscaleIndex(index, shift) - this.offset] += count;
   }
@@ -244,7 +249,9 @@ export class LatencyHistogram {
       this.offset = lo2;
     }
     const last = this.offset + this.counts.length - 1;
-    if (hi2 > last) this.counts = this.counts.concat(new Array<number>(hi2 - last).fill(0));
+    // push keeps growth at the top amortised O(1) (values usually arrive in no particular order, but a
+    // histogram filled in ascending order would otherwise cost O(buckets^2)).
+    for (let k = last; k < hi2; k++) this.counts.push(0);
     return shift;
   }
 

@@ -2,7 +2,6 @@
 // a LatencyHistogram becomes one tied value per bucket (ARCHITECTURE.md: ranks by bucket, ties exact within
 // a bucket), so a test costs O(buckets), not O(samples).
 import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
-import { bucketRepresentative } from '../accumulate/exponential-mapping.js';
 
 export interface TiedSample {
   /** Distinct values, strictly ascending. */
@@ -36,7 +35,10 @@ export function tiedSampleOf(values: readonly number[]): TiedSample {
 export function tiedSampleOfHistogram(h: LatencyHistogram): TiedSample {
   const out: TiedSample = { values: [], counts: [] };
   for (const b of h.buckets()) {
-    out.values.push(b.index === -Infinity ? 0 : bucketRepresentative(b.index, h.scale));
+    // 2*lo*hi/(lo+hi): the bucket value with the smallest worst-case relative error (as LatencyHistogram.quantile).
+    out.values.push(
+      b.index === -Infinity ? 0 : (2 * b.lowerNanos * b.upperNanos) / (b.lowerNanos + b.upperNanos),
+    );
     out.counts.push(b.count);
   }
   return out;

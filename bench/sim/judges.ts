@@ -1,0 +1,89 @@
+// The decision rules compared in the detection benchmark and the A/A simulation test.
+import { ArmState } from '../../src/accumulate/arm-state.js';
+import {
+  type AnalysisPolicy,
+  type AnalysisSequentialState,
+  type MetricSpec,
+  initialSequentialState,
+} from '../../src/stats/analysis-policy.js';
+import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
+import { normalQuantile } from '../../src/stats/normal-distribution.js';
+import { orderStatisticRanks } from '../../src/stats/quantile-confidence-interval.js';
+import type { SimulatedJudge, TickData } from './canary-simulation.js';
+
+/** canary-judge's own policy: anytime-valid decisions via evaluateAnalysis, state carried between ticks. */
+export function anytimeValidJudge(metrics: MetricSpec[], policy: AnalysisPolicy): SimulatedJudge {
+  let state: AnalysisSequentialState = initialSequentialState();
+  return {
+    name: 'anytime-valid (canary-judge)',
+    observe(tick: TickData): boolean {
+      const r = evaluateAnalysis(tick.cumulative, metrics, policy, state);
+      state = r.state;
+      return r.decision === 'fail';
+    },
+  };
+}
+
+/**
+ * The same questions asked with fixed-horizon tests at every tick (what a naive continuous judge does):
+ * error rate by a one-sided Wald z-test of (difference - tolerance), latency quantiles by order-statistic
+ * confidence intervals (canary lower / baseline upper > 1 + tolerance), each at Bonferroni alpha / m.
+ */
+export function repeatedFixedHorizonJudge(
+  metrics: MetricSpec[],
+  alpha: number,
+  minSamples: number,
+): SimulatedJudge {
+  const a = alpha / metrics.length;
+  return {
+    name: 'repeated fixed-horizon',
+    observe({ cumulative: { baseline, canary } }: TickData): boolean {
+      if (Math.min(baseline.requests, canary.requests) < minSamples) return false;
+      return metrics.some((m) => {
+        if (m.kind === 'error_rate') {
+          const pc = canary.errors / canary.requests;
+          const pb = baseline.errors / baseline.requests;
+          const se = Math.sqrt((pc * (1 - pc)) / canary.requests + (pb * (1 - pb)) / baseline.requests);
+          return se > 0 && (pc - pb - m.tolerance) / se > -normalQuantile(a);
+        }
+        const q = m.quantile ?? 0.5;
+        const c = orderStatisticRanks(canary.latency.count, q, 1 - a);
+        const b = orderStatisticRanks(baseline.latency.count, q, 1 - a);
+        if (c.lowerRank < 1 || b.upperRank > baseline.latency.count) return false;
+        const lower = canary.latency.bucketAtRank(c.lowerRank)!.lowerNanos;
+        const upper = baseline.latency.bucketAtRank(b.upperRank)!.upperNanos;
+        return lower / upper > 1 + m.tolerance;
+      });
+    },
+  };
+}
+
+/**
+ * Flagger-style analysis: every `intervalSeconds`, check the canary alone over that interval against fixed
+ * thresholds (error rate, latency quantile); roll back after `threshold` failed checks (Flagger's
+ * `analysis.interval`, `analysis.threshold`, metric `thresholdRange.max`).
+ */
+export function flaggerStyleJudge(opts: {
+  intervalSeconds: number;
+  threshold: number;
+  maxErrorRate: number;
+  latencyQuantile: number;
+  maxLatencyNanos: number;
+}): SimulatedJudge {
+  let window = new ArmState();
+  let windowStart = 0;
+  let failedChecks = 0;
+  return {
+    name: 'flagger-style threshold',
+    observe(tick: TickData): boolean {
+      window.mergeFrom(tick.delta.canary);
+      if (tick.elapsedSeconds - windowStart < opts.intervalSeconds) return false;
+      const errorRate = window.requests > 0 ? window.errors / window.requests : 0;
+      const latency = window.latency.quantile(opts.latencyQuantile);
+      if (errorRate > opts.maxErrorRate || latency > opts.maxLatencyNanos) failedChecks++;
+      window = new ArmState();
+      windowStart = tick.elapsedSeconds;
+      return failedChecks >= opts.threshold;
+    },
+  };
+}

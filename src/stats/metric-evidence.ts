@@ -1,0 +1,130 @@
+// One tick's evidence for one metric, before the running minima and the family-wise decision are applied
+// (evaluate-analysis.ts does that): the anytime-valid effect bounds and instantaneous p-values, and the
+// fixed-horizon test reported beside them.
+import type { ArmState } from '../accumulate/arm-state.js';
+import type { AnalysisPolicy, Effect, FixedHorizonEvidence, MetricSpec } from './analysis-policy.js';
+import { errorRateConfidenceSequence } from './error-rate-confidence-sequence.js';
+import { fisherExactTest } from './fisher-exact-test.js';
+import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
+import { mannWhitneyU } from './mann-whitney-u.js';
+import { betaBinomialConcentration } from './quantile-confidence-sequence.js';
+import { quantileRatioTest } from './quantile-ratio-test.js';
+import type { RankedBuckets } from './ranked-buckets.js';
+import type { TiedSample } from './tied-sample.js';
+import { twoProportionZTest } from './two-proportion-z-test.js';
+
+export interface MetricEvidence {
+  effect: Effect;
+  fixedHorizon: FixedHorizonEvidence;
+  worsePValue: number;
+  withinPValue: number;
+  samples: { baseline: number; canary: number };
+}
+
+/** Fisher's exact test replaces the z-test when an expected cell count is below 5 (Cochran's rule). */
+function errorRateFixedHorizon(c: ArmState, b: ArmState, confidence: number): FixedHorizonEvidence {
+  const n = c.requests + b.requests;
+  const errors = c.errors + b.errors;
+  const minExpected = (Math.min(c.requests, b.requests) * Math.min(errors, n - errors)) / Math.max(n, 1);
+  if (minExpected < 5) {
+    const f = fisherExactTest(c.errors, c.requests - c.errors, b.errors, b.requests - b.errors);
+    return { test: 'fisher-exact', statistic: f.oddsRatio, pValue: f.pValue };
+  }
+  const z = twoProportionZTest(c.errors, c.requests, b.errors, b.requests, confidence);
+  return { test: 'two-proportion-z', statistic: z.z, pValue: z.pValue };
+}
+
+export function errorRateEvidence(
+  canary: ArmState,
+  baseline: ArmState,
+  spec: MetricSpec,
+  policy: AnalysisPolicy,
+  decisionAlpha: number,
+): MetricEvidence {
+  const cs = errorRateConfidenceSequence(
+    {
+      canaryErrors: canary.errors,
+      canaryRequests: canary.requests,
+      baselineErrors: baseline.errors,
+      baselineRequests: baseline.requests,
+    },
+    spec.tolerance,
+    decisionAlpha,
+    policy.errorRateMixtureSd,
+  );
+  return {
+    effect: {
+      scale: 'difference',
+      estimate: cs.difference,
+      lower: cs.lower,
+      upper: cs.upper,
+      level: 1 - decisionAlpha,
+    },
+    fixedHorizon: errorRateFixedHorizon(canary, baseline, policy.reportConfidence),
+    worsePValue: cs.worsePValue,
+    withinPValue: cs.withinPValue,
+    samples: { baseline: baseline.requests, canary: canary.requests },
+  };
+}
+
+/** Inputs shared by every latency metric of one evaluation, built once per tick. */
+export interface LatencyViews {
+  canaryRanks: RankedBuckets;
+  baselineRanks: RankedBuckets;
+  canaryTied: TiedSample;
+  baselineTied: TiedSample;
+  fixedHorizon: FixedHorizonEvidence;
+}
+
+export function latencyFixedHorizon(
+  canaryTied: TiedSample,
+  baselineTied: TiedSample,
+  policy: AnalysisPolicy,
+): FixedHorizonEvidence {
+  if (policy.evidence === 'decisions-only') return { test: 'skipped', statistic: NaN, pValue: NaN };
+  const u = mannWhitneyU(canaryTied, baselineTied, 'two-sided');
+  const hl = hodgesLehmannShift(canaryTied, baselineTied, policy.reportConfidence);
+  return {
+    test: 'mann-whitney-u',
+    statistic: u.u1,
+    pValue: u.pValue,
+    shiftNanos: { estimate: hl.estimate, lower: hl.lower, upper: hl.upper },
+  };
+}
+
+export function latencyQuantileEvidence(
+  views: LatencyViews,
+  spec: MetricSpec,
+  policy: AnalysisPolicy,
+  decisionAlpha: number,
+): MetricEvidence {
+  const q = spec.quantile ?? 0.5;
+  const concentration = betaBinomialConcentration(policy.quantileTunedForSamples, decisionAlpha / 2);
+  const r = quantileRatioTest(
+    views.canaryRanks,
+    views.baselineRanks,
+    q,
+    spec.tolerance,
+    decisionAlpha,
+    concentration,
+  );
+  const estimate = pointQuantile(views.canaryRanks, q) / pointQuantile(views.baselineRanks, q);
+  return {
+    effect: { scale: 'ratio', estimate, lower: r.lower, upper: r.upper, level: 1 - decisionAlpha },
+    fixedHorizon: views.fixedHorizon,
+    worsePValue: r.worsePValue,
+    withinPValue: r.withinPValue,
+    samples: { baseline: views.baselineRanks.n, canary: views.canaryRanks.n },
+  };
+}
+
+/** Nearest-rank quantile's bucket midpoint (2 lo hi / (lo + hi)), 0 in the zero bucket, NaN when empty. */
+function pointQuantile(r: RankedBuckets, q: number): number {
+  if (r.n === 0) return NaN;
+  const rank = Math.max(1, Math.ceil(q * r.n));
+  let i = 0;
+  while (r.cumulative[i] < rank) i++;
+  const lo = r.lowerNanos[i];
+  const hi = r.upperNanos[i];
+  return lo + hi === 0 ? 0 : (2 * lo * hi) / (lo + hi);
+}
