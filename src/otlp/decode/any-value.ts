@@ -29,6 +29,56 @@ export function setAttribute(attributes: Attributes, key: string, value: Attribu
   }
 }
 
+// Attribute keys repeat in every span of a batch ("http.route", "service.name", ...). Decoding each one
+// anew costs a UTF-8 decode and, worse, an internalization when it becomes a property key, which showed
+// as the largest single cost in profiles (bench/decode.ts). This memo maps a key's bytes to the string
+// already made for them: a fixed, bounded table (FNV-1a hash of the bytes, exact byte comparison on a
+// hit), so it holds no state that could change a result and cannot grow.
+const KEY_TABLE_SIZE = 2048; // power of two
+const MAX_CACHED_KEY_BYTES = 64;
+const keyTableBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(KEY_TABLE_SIZE).fill(
+  undefined,
+);
+const keyTableStrings: string[] = new Array<string>(KEY_TABLE_SIZE).fill('');
+
+/** Reads a KeyValue.key (string, length-delimited), through the memo when it is short. */
+function readKey(reader: Reader): string {
+  const lengthAt = reader.pos;
+  const length = reader.uint32();
+  const start = reader.pos;
+  const end = start + length;
+  if (length > MAX_CACHED_KEY_BYTES || end > reader.len) {
+    reader.pos = lengthAt;
+    return reader.stringVerify();
+  }
+  const buf = reader.buf;
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ buf[i], 0x01000193);
+  const slot = hash & (KEY_TABLE_SIZE - 1);
+  const cached = keyTableBytes[slot];
+  if (cached !== undefined && cached.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      reader.pos = end;
+      return keyTableStrings[slot];
+    }
+  }
+  reader.pos = lengthAt;
+  const key = reader.stringVerify();
+  // A copy: the caller may reuse its buffer, and Buffer#slice would only be a view of it.
+  const bytes = new Uint8Array(length);
+  bytes.set(buf.subarray(start, end));
+  keyTableBytes[slot] = bytes;
+  keyTableStrings[slot] = key;
+  return key;
+}
+
 /** Reads one length-delimited KeyValue into `attributes` (repeated KeyValue fields call this per entry). */
 export function decodeKeyValue(ctx: WireContext, attributes: Attributes, depth: number): void {
   const reader = ctx.reader;
@@ -37,7 +87,7 @@ export function decodeKeyValue(ctx: WireContext, attributes: Attributes, depth: 
   let value: AttributeValue = null;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    if (tag === 10) key = reader.stringVerify();
+    if (tag === 10) key = readKey(reader);
     else if (tag === 18) {
       ctx.path.push('KeyValue.value');
       value = decodeAnyValue(ctx, depth);

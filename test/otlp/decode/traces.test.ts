@@ -213,3 +213,32 @@ describe('decodeTraceRequestJson tolerance (OTLP/JSON rules)', () => {
     expect(decodeTraceRequestJson(bytes)).toEqual(decodeTraceRequestJson(JSON.stringify(document)));
   });
 });
+
+describe('attribute key memo', () => {
+  it('returns the new key when the caller reuses its buffer with different bytes', () => {
+    const build = (key: string) =>
+      Buffer.from(
+        encodeMessage(TRACE_REQUEST, {
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId: new Uint8Array(16).fill(1),
+                      spanId: new Uint8Array(8).fill(2),
+                      attributes: [{ key, value: { boolValue: true } }],
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+    const buffer = build('tenant.a');
+    expect(Object.keys(decodeTraceRequest(buffer).spans[0].attributes)).toEqual(['tenant.a']);
+    buffer.set(build('tenant.b')); // same length, one byte differs, same memory
+    expect(Object.keys(decodeTraceRequest(buffer).spans[0].attributes)).toEqual(['tenant.b']);
+  });
+});
