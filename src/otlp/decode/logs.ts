@@ -2,9 +2,9 @@
 // Only OpenFeature flag evaluations matter: log-based events named `feature_flag.evaluation` (semantic
 // conventions, "Feature flag events"), recognised by LogRecord.event_name = 12 (OTLP 1.5+) or, from
 // older senders, the `event.name` attribute. Every other record is counted in `ignored` and dropped.
-import type { Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
+import type { AttributeValue, Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
 import { FLAG_EVALUATION_EVENT } from '../model.js';
-import { decodeKeyValue } from './any-value.js';
+import { decodeAnyValue, decodeKeyValue } from './any-value.js';
 import {
   decodeResource,
   decodeScopeName,
@@ -104,7 +104,8 @@ function decodeScopeLogs(
 
 /**
  * LogRecord: time_unix_nano = 1, observed_time_unix_nano = 11 (used when time is 0, as the log data
- * model allows), attributes = 6, trace_id = 9, span_id = 10, event_name = 12. The body is skipped.
+ * model allows), attributes = 6, trace_id = 9, span_id = 10, event_name = 12. The body (5) is only
+ * read for flag evaluations, after the other fields say the record is one (see bodyValueInto).
  */
 function decodeLogRecord(
   ctx: WireContext,
@@ -121,10 +122,15 @@ function decodeLogRecord(
   let traceId = '';
   let spanId = '';
   let eventName = '';
+  let bodyAt = -1;
   const attributes: Attributes = {};
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     switch (tag) {
+      case 42:
+        bodyAt = reader.pos;
+        skipField(reader, tag);
+        break;
       case 9:
         timeLo = reader.fixed32();
         timeHi = reader.fixed32();
@@ -151,6 +157,14 @@ function decodeLogRecord(
         skipField(reader, tag);
     }
   }
+  if (bodyAt >= 0 && isFlagEvaluation(eventName, attributes)) {
+    const end = reader.pos;
+    reader.pos = bodyAt;
+    ctx.path.push('LogRecord.body');
+    bodyValueInto(attributes, decodeAnyValue(ctx, 0));
+    ctx.path.pop();
+    reader.pos = end;
+  }
   leaveMessage(reader, outer);
   acceptLogRecord(
     {
@@ -165,6 +179,27 @@ function decodeLogRecord(
     tally,
   );
 }
+
+/** Whether a record is a flag evaluation by event_name or, from older senders, the event.name attribute. */
+export function isFlagEvaluation(eventName: string, attributes: Attributes): boolean {
+  return eventName === ''
+    ? attributes['event.name'] === FLAG_EVALUATION_EVENT
+    : eventName === FLAG_EVALUATION_EVENT;
+}
+
+/**
+ * Semantic conventions up to v1.31 put the evaluated value in the event body (`{"value": ...}`); later
+ * ones in the `feature_flag.result.value` attribute. Copying the former into the latter lets attribution
+ * read one place; an attribute the sender set wins.
+ */
+export function bodyValueInto(attributes: Attributes, body: AttributeValue): void {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+  if (!Object.prototype.hasOwnProperty.call(body, 'value')) return;
+  if (Object.prototype.hasOwnProperty.call(attributes, RESULT_VALUE_ATTRIBUTE)) return;
+  attributes[RESULT_VALUE_ATTRIBUTE] = body.value;
+}
+
+const RESULT_VALUE_ATTRIBUTE = 'feature_flag.result.value';
 
 function pickTime(timeLo: number, timeHi: number, observedLo: number, observedHi: number): number {
   return timeLo === 0 && timeHi === 0

@@ -69,3 +69,50 @@ describe('decodeLogsRequest on hand-built records', () => {
     expect(batch.ignored).toBe(1);
   });
 });
+
+describe('flag evaluation value in the event body (semantic conventions before v1.32)', () => {
+  const body = { kvlistValue: { values: [{ key: 'value', value: { boolValue: true } }] } };
+  const flag = {
+    eventName: 'feature_flag.evaluation',
+    body,
+    attributes: [{ key: 'feature_flag.key', value: { stringValue: 'k' } }],
+  };
+  const request = {
+    resourceLogs: [
+      {
+        scopeLogs: [
+          {
+            logRecords: [
+              flag,
+              {
+                ...flag,
+                attributes: [
+                  ...flag.attributes,
+                  { key: 'feature_flag.result.value', value: { stringValue: 'attr' } },
+                ],
+              },
+              // Not a flag evaluation: its body is never read, so this broken string does not matter.
+              { eventName: 'other', body: { bytesValue: new Uint8Array([1]) } },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+
+  it('copies body.value to feature_flag.result.value unless the attribute is set', () => {
+    const batch = decodeLogsRequest(encodeMessage(LOGS_REQUEST, request));
+    expect(batch.flagEvaluations.map((f) => f.attributes['feature_flag.result.value'])).toEqual([
+      true,
+      'attr',
+    ]);
+    expect(batch.ignored).toBe(1);
+  });
+
+  it('does the same for OTLP/JSON', () => {
+    const json = JSON.stringify(request, (_k, v: unknown) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v,
+    );
+    expect(decodeLogsRequestJson(json)).toEqual(decodeLogsRequest(encodeMessage(LOGS_REQUEST, request)));
+  });
+});

@@ -1,8 +1,8 @@
 // OTLP/JSON ExportLogsServiceRequest to a LogBatch; the same rules as ../logs.ts (flag evaluations kept).
 import type { DecodedFlagEvaluation, LogBatch } from '../../model.js';
-import { acceptLogRecord, type LogTally } from '../logs.js';
+import { acceptLogRecord, bodyValueInto, isFlagEvaluation, type LogTally } from '../logs.js';
 import { noRejections, rejectMessage } from '../resource.js';
-import { jsonAttributes } from './any-value.js';
+import { jsonAnyValue, jsonAttributes } from './any-value.js';
 import { decodeJsonDocument, eachObject, jsonResource } from './document.js';
 import { asIdHex, asNanosParts, asString, field, partsToMs } from './values.js';
 
@@ -22,16 +22,21 @@ export function decodeLogsRequestJson(input: string | Uint8Array): LogBatch {
               `${path}.observedTimeUnixNano`,
             );
           }
+          const eventName = asString(field(record, 'eventName', 'event_name'), `${path}.eventName`);
+          const attributes = jsonAttributes(record.attributes, `${path}.attributes`);
+          if (record.body != null && isFlagEvaluation(eventName, attributes)) {
+            bodyValueInto(attributes, jsonAnyValue(record.body, `${path}.body`, 0));
+          }
           const traceId = asIdHex(field(record, 'traceId', 'trace_id'), 16, `${path}.traceId`);
           const spanId = asIdHex(field(record, 'spanId', 'span_id'), 8, `${path}.spanId`);
           acceptLogRecord(
             {
-              eventName: asString(field(record, 'eventName', 'event_name'), `${path}.eventName`),
+              eventName,
               // An id that is neither hex nor base64 is passed on as an odd length so that it is rejected.
               traceId: traceId ?? 'x',
               spanId: spanId ?? 'x',
               timeUnixMs: partsToMs(time),
-              attributes: jsonAttributes(record.attributes, `${path}.attributes`),
+              attributes,
               resource,
             },
             flagEvaluations,
