@@ -51,8 +51,11 @@ function fromAttributes(attributes: Attributes, source: FlagEvaluationSource): F
   return undefined;
 }
 
+const NONE: FlagEvaluation[] = [];
+
 /** Evaluations a span carries: its events, and the span itself when it is an evaluation child span. */
 export function flagEvaluationsOfSpan(span: DecodedSpan): FlagEvaluation[] {
+  if (span.events.length === 0 && span.name !== FLAG_EVALUATION_EVENT) return NONE; // most spans
   let found: FlagEvaluation[] | undefined;
   if (span.name === FLAG_EVALUATION_EVENT) {
     const own = fromAttributes(span.attributes, 'child_span');
@@ -67,8 +70,6 @@ export function flagEvaluationsOfSpan(span: DecodedSpan): FlagEvaluation[] {
   }
   return found ?? NONE;
 }
-
-const NONE: FlagEvaluation[] = [];
 
 /** The evaluation a log-based `feature_flag.evaluation` event carries, if it names a flag and a variant. */
 export function flagEvaluationOfLog(record: DecodedFlagEvaluation): FlagEvaluation | undefined {

@@ -241,7 +241,14 @@ export class AttributionPipeline implements TelemetrySink {
     const arm = state.armOf(variant, 'spans');
     if (arm === undefined) return;
     state.count('spans', arm);
-    out.push({ kind: 'span', analysisId: state.id, arm, ...span });
+    out.push({
+      kind: 'span',
+      analysisId: state.id,
+      arm,
+      timeUnixMs: span.timeUnixMs,
+      durationNanos: span.durationNanos,
+      isError: span.isError,
+    });
   }
 
   private expireAt(now: number): void {
