@@ -18,7 +18,7 @@ export type AttributionOutcome =
   | 'no_correlation_key';
 
 export type EvictionStore = 'pending_spans' | 'correlation_keys' | 'metric_streams' | 'variant_values';
-export type EvictionReason = 'capacity' | 'window_closed' | 'expired';
+export type EvictionReason = 'capacity' | 'window_closed' | 'expired' | 'analysis_removed';
 
 export interface AttributionMetrics {
   spans: Counter<'analysis' | 'outcome'>;

@@ -79,7 +79,8 @@ export class AttributionPipeline implements TelemetrySink {
     const state = this.states.find((s) => s.id === id);
     if (!state) return false;
     const dropped = state.buffer.clear();
-    if (dropped > 0) this.metrics.evictions.inc({ store: 'pending_spans', reason: 'capacity' }, dropped);
+    if (dropped > 0)
+      this.metrics.evictions.inc({ store: 'pending_spans', reason: 'analysis_removed' }, dropped);
     state.count('spans', 'evicted', dropped);
     state.flush();
     this.states = this.states.filter((s) => s !== state);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SpanKind, StatusCode } from '../../src/otlp/model.js';
 import {
   checkoutAnalysis,
@@ -404,5 +404,27 @@ describe('matching, arms and errors', () => {
     expect(await metricValue(registry, 'canary_judge_attribution_spans_total', { outcome: 'evicted' })).toBe(
       1,
     );
+  });
+});
+
+describe('lifecycle', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('closes windows on its own timer once started, and stops on shutdown (twice is safe)', () => {
+    vi.useFakeTimers();
+    const { pipeline, clock } = harness();
+    pipeline.start();
+    pipeline.acceptSpans(spans(span()));
+    clock.advance(10_000);
+    vi.advanceTimersByTime(1_000);
+    expect(pipeline.stats().pendingSpans).toBe(0);
+    pipeline.shutdown();
+    pipeline.shutdown();
+    pipeline.acceptSpans(spans(span({ traceId: traceId(2) })));
+    clock.advance(10_000);
+    vi.advanceTimersByTime(5_000);
+    expect(pipeline.stats().pendingSpans).toBe(1);
   });
 });
