@@ -1,0 +1,81 @@
+// The ingest benchmark's load generator: a separate process that sends one prepared OTLP payload over
+// and over, `concurrency` requests at a time, for `seconds`, and prints what was answered as JSON.
+// Usage: node dist/bench/load-generator.js <http|grpc> <target> <payload-file> <seconds> <concurrency>
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
+
+const [transport, target, payloadFile, secondsText, concurrencyText] = process.argv.slice(2);
+const payload = readFileSync(payloadFile);
+const deadline = Date.now() + Number(secondsText) * 1000;
+const concurrency = Number(concurrencyText);
+const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
+let ok = 0;
+let failed = 0;
+
+function sendHttp(agent: Agent): Promise<void> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${target}/v1/traces`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': payload.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) ok += 1;
+          else failed += 1;
+          resolve();
+        });
+      },
+    );
+    req.on('error', () => {
+      failed += 1;
+      resolve();
+    });
+    req.end(payload);
+  });
+}
+
+function sendGrpc(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      TRACE_EXPORT,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      payload,
+      new Metadata(),
+      (error) => {
+        if (error) failed += 1;
+        else ok += 1;
+        resolve();
+      },
+    );
+  });
+}
+
+async function worker(send: () => Promise<void>): Promise<void> {
+  while (Date.now() < deadline) await send();
+}
+
+async function main(): Promise<void> {
+  const started = process.hrtime.bigint();
+  if (transport === 'http') {
+    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    await Promise.all(Array.from({ length: concurrency }, () => worker(() => sendHttp(agent))));
+    agent.destroy();
+  } else {
+    const client = new Client(target, credentials.createInsecure(), {
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+    });
+    await Promise.all(Array.from({ length: concurrency }, () => worker(() => sendGrpc(client))));
+    client.close();
+  }
+  const elapsedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stdout.write(`${JSON.stringify({ ok, failed, elapsedSeconds })}\n`);
+}
+
+void main();
