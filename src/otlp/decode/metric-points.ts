@@ -10,6 +10,7 @@ import type {
   ResourceInfo,
 } from '../model.js';
 import { decodeKeyValue } from './any-value.js';
+import { checkExponential, checkHistogram } from './metric-checks.js';
 import { reject, traceIdProblem, type Rejections } from './resource.js';
 import {
   enterMessage,
@@ -31,10 +32,6 @@ export interface MetricHeader {
   unit: string;
   resource: ResourceInfo;
 }
-
-/** ExponentialHistogramDataPoint.scale bounds (metrics.proto: "scale ... in the range [-10, 20]"). */
-export const MIN_EXPONENTIAL_SCALE = -10;
-export const MAX_EXPONENTIAL_SCALE = 20;
 
 function newPoint(header: MetricHeader, type: MetricType, attributes: Attributes): DecodedMetricPoint {
   return {
@@ -180,23 +177,6 @@ export function decodeHistogramPoint(
   points.push(point);
 }
 
-/** Why an explicit-bucket histogram point is unusable, or ''. Shared with the JSON decoder. */
-export function checkHistogram(count: number, bounds: number[], bucketCounts: number[]): string {
-  if (bucketCounts.length === 0) return '';
-  if (bucketCounts.length !== bounds.length + 1) {
-    return `bucket_counts has ${bucketCounts.length} entries, explicit_bounds ${bounds.length} (expected bounds + 1)`;
-  }
-  for (let i = 0; i < bounds.length; i++) {
-    if (Number.isNaN(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
-      return 'explicit_bounds are not strictly increasing';
-    }
-  }
-  let total = 0;
-  for (const c of bucketCounts) total += c;
-  if (total !== count) return `bucket_counts add up to ${total}, count is ${count}`;
-  return '';
-}
-
 /**
  * ExponentialHistogramDataPoint: attributes = 1, count = 4, sum = 5, scale = 6 (sint32), zero_count = 7,
  * positive = 8, negative = 9 (Buckets: offset = 1 sint32, bucket_counts = 2 uint64), exemplars = 11,
@@ -270,17 +250,6 @@ export function decodeExponentialPoint(
   }
   point.exponential = buckets;
   points.push(point);
-}
-
-/** Why an exponential histogram point is unusable, or ''. Shared with the JSON decoder. */
-export function checkExponential(count: number, buckets: ExponentialBuckets): string {
-  if (buckets.scale < MIN_EXPONENTIAL_SCALE || buckets.scale > MAX_EXPONENTIAL_SCALE) {
-    return `scale ${buckets.scale} outside [${MIN_EXPONENTIAL_SCALE}, ${MAX_EXPONENTIAL_SCALE}]`;
-  }
-  let total = buckets.zeroCount;
-  for (const c of buckets.positive.bucketCounts) total += c;
-  for (const c of buckets.negative.bucketCounts) total += c;
-  return total === count ? '' : `buckets and zero_count add up to ${total}, count is ${count}`;
 }
 
 function readBuckets(ctx: WireContext, into: { offset: number; bucketCounts: number[] }): void {

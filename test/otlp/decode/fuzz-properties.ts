@@ -13,7 +13,8 @@ import {
   decodeTraceRequestJson,
 } from '../../../src/otlp/decode/index.js';
 
-export { logsCase, metricsCase, traceCase } from './fuzz-signals.js';
+export { metricsCase } from './fuzz-metrics.js';
+export { logsCase, traceCase } from './fuzz-signals.js';
 
 /** Edits a valid payload: flips, overwrites, inserts, deletes, truncates, or splices in random bytes. */
 export const mutation = fc.oneof(

@@ -1,6 +1,6 @@
 // OTLP/JSON ExportMetricsServiceRequest to a MetricBatch; the same model and checks as ../metrics.ts.
 import type { DecodedMetricPoint, MetricBatch, MetricType, ResourceInfo, Temporality } from '../../model.js';
-import { checkExponential, checkHistogram } from '../metric-points.js';
+import { checkExponential, checkHistogram } from '../metric-checks.js';
 import { noRejections, reject, rejectMessage, traceIdProblem, type Rejections } from '../resource.js';
 import { jsonAttributes } from './any-value.js';
 import { decodeJsonDocument, eachObject, jsonResource, jsonScopeName } from './document.js';
