@@ -88,6 +88,18 @@ describe.each(['grpc', 'http-protobuf', 'http-json'] as const)('over %s', (kind)
   });
 });
 
+describe.each(['child_span', 'legacy_span_event'] as const)('flag recorded as %s', (form) => {
+  it('attributes backend spans sent before the frontend spans', async () => {
+    const shop = await Shop.create(form);
+    const requests = await Promise.all(users.map((u) => shop.request(u)));
+    const { frontend, backend } = shop.take();
+    expect(frontend.some((s) => s.name === 'feature_flag.evaluation')).toBe(form === 'child_span');
+    await send('grpc', 'traces', backend);
+    await send('http-protobuf', 'traces', frontend);
+    expect(armsByRequest()).toEqual(expected(requests));
+  });
+});
+
 describe('windows, conflicts and other correlation keys', () => {
   it('counts backend spans as unattributed when the flag record comes after the window', async () => {
     const shop = await Shop.create('log');

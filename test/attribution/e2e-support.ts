@@ -91,13 +91,19 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
   };
 }
 
-export type FlagRecordForm = 'log' | 'span_event';
+/**
+ * `log`: EventHook (log-based event); `span_event`: SpanEventHook; `child_span`: SpanHook (a child span
+ * named feature_flag.evaluation); `legacy_span_event`: older hooks' span event `feature_flag` with
+ * `feature_flag.variant`.
+ */
+export type FlagRecordForm = 'log' | 'span_event' | 'child_span' | 'legacy_span_event';
 
-/** What OpenFeature's EventHook / SpanEventHook record after each evaluation (semconv feature-flag events). */
+/** What OpenFeature's OpenTelemetry hooks record after each evaluation (semconv feature-flag events). */
 class FlagRecordHook implements Hook {
   constructor(
     private readonly form: FlagRecordForm,
     private readonly logger: OtelLogger,
+    private readonly tracer: Tracer,
   ) {}
 
   after(
@@ -111,8 +117,22 @@ class FlagRecordHook implements Hook {
       'feature_flag.result.variant': details.variant ?? '',
       'feature_flag.result.value': String(details.value),
     };
-    if (this.form === 'span_event') trace.getActiveSpan()?.addEvent('feature_flag.evaluation', attributes);
-    else this.logger.emit({ eventName: 'feature_flag.evaluation', attributes });
+    switch (this.form) {
+      case 'log':
+        return this.logger.emit({ eventName: 'feature_flag.evaluation', attributes });
+      case 'span_event':
+        return void trace.getActiveSpan()?.addEvent('feature_flag.evaluation', attributes);
+      case 'child_span':
+        return this.tracer
+          .startSpan('feature_flag.evaluation', { kind: SpanKind.INTERNAL, attributes })
+          .end();
+      case 'legacy_span_event':
+        return void trace.getActiveSpan()?.addEvent('feature_flag', {
+          'feature_flag.key': hookContext.flagKey,
+          'feature_flag.provider_name': hookContext.providerMetadata.name,
+          'feature_flag.variant': details.variant ?? '',
+        });
+    }
   }
 }
 
@@ -176,7 +196,9 @@ export class Shop {
       processors: [new SimpleLogRecordProcessor({ exporter: this.flagLogs })],
     });
     this.client = OpenFeature.getClient(`frontend-${form}`);
-    this.client.addHooks(new FlagRecordHook(form, logs.getLogger('@openfeature/open-telemetry-hooks')));
+    this.client.addHooks(
+      new FlagRecordHook(form, logs.getLogger('@openfeature/open-telemetry-hooks'), this.frontend),
+    );
   }
 
   static async create(form: FlagRecordForm): Promise<Shop> {
