@@ -6,6 +6,7 @@
 //   - OTLP/JSON: JSON.parse alone, and our JSON decoder (parse + model).
 // @bufbuild/protobuf is not installed, so it is not measured.
 //   npm run build && node dist/bench/decode.js        (BENCH_SECONDS=2 per candidate and round by default)
+import { loadavg } from 'node:os';
 import { decodeTraceRequest, decodeTraceRequestJson } from '../src/otlp/decode/index.js';
 import { TRACE_REQUEST, loadOtlpSchema, realisticTraceRequest, encodeMessage } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
@@ -125,6 +126,8 @@ function main(): void {
     secondsPerMeasurement: SECONDS,
     rounds: ROUNDS,
     statistic: 'median of rounds',
+    // Other work on the machine slows every candidate alike; the ratios are the figures to quote.
+    loadAverage1m: loadavg()[0].toFixed(2),
   });
 }
 
