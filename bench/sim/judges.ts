@@ -27,16 +27,18 @@ export function anytimeValidJudge(metrics: MetricSpec[], policy: AnalysisPolicy)
 /**
  * The same questions asked with fixed-horizon tests at every tick (what a naive continuous judge does):
  * error rate by a one-sided Wald z-test of (difference - tolerance), latency quantiles by order-statistic
- * confidence intervals (canary lower / baseline upper > 1 + tolerance), each at Bonferroni alpha / m.
+ * confidence intervals (canary lower / baseline upper > 1 + tolerance). Each metric is tested at alpha / m
+ * (`bonferroni`, so only the peeking differs from canary-judge) or at alpha (no multiplicity correction).
  */
 export function repeatedFixedHorizonJudge(
   metrics: MetricSpec[],
   alpha: number,
   minSamples: number,
+  bonferroni = true,
 ): SimulatedJudge {
-  const a = alpha / metrics.length;
+  const a = bonferroni ? alpha / metrics.length : alpha;
   return {
-    name: 'repeated fixed-horizon',
+    name: bonferroni ? 'repeated fixed-horizon (alpha/m)' : 'repeated fixed-horizon (alpha per metric)',
     observe({ cumulative: { baseline, canary } }: TickData): boolean {
       if (Math.min(baseline.requests, canary.requests) < minSamples) return false;
       return metrics.some((m) => {

@@ -43,15 +43,22 @@ export function binomialCdf(k: number, n: number, p: number): number {
 
 /** Smallest k with P(B <= k) >= q (scipy.stats.binom.ppf, R's qbinom). */
 export function binomialQuantile(q: number, n: number, p: number): number {
-  if (q <= 0) return 0;
-  if (p === 0) return 0;
-  if (p === 1) return n;
+  return binomialQuantiles([q], n, p)[0];
+}
+
+/** binomialQuantile for several levels, building the terms once. */
+export function binomialQuantiles(qs: number[], n: number, p: number): number[] {
+  if (p === 0) return qs.map(() => 0);
+  if (p === 1) return qs.map((q) => (q <= 0 ? 0 : n));
   const { start, relative, total } = terms(n, p);
-  let s = 0;
-  for (let i = 0; i < relative.length; i++) {
-    s += relative[i];
-    // Relative slack as in R's qbinom (fuzz 1 - 64 eps) so that an exact hit is not missed by rounding.
-    if (s / total >= q * (1 - 64 * 2.220446049250313e-16)) return start + i;
-  }
-  return n;
+  return qs.map((q) => {
+    if (q <= 0) return 0;
+    let s = 0;
+    for (let i = 0; i < relative.length; i++) {
+      s += relative[i];
+      // Relative slack as in R's qbinom (fuzz 1 - 64 eps) so that an exact hit is not missed by rounding.
+      if (s / total >= q * (1 - 64 * 2.220446049250313e-16)) return start + i;
+    }
+    return n;
+  });
 }

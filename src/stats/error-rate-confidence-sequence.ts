@@ -9,6 +9,12 @@
 // Ann. Stat. 2021, eq. 14) terms this is the two-sided normal mixture with intrinsic time V = 1/s^2 and
 // rho = 1/tau; its inversion is the confidence sequence
 //   d -/+ sqrt((V + rho^2) (log(1 + V/rho^2) + 2 log(1/alpha))) / V.
+// Fail and pass are one-sided questions, so each uses the one-sided (half-normal) mixture
+//   M+ = 2 sqrt(rho^2 / (V + rho^2)) exp(S^2 / (2 (V + rho^2))) Phi(S / sqrt(V + rho^2)),  S = (d - theta0) V
+// (Howard et al. 2021, one-sided normal mixture), a nonnegative supermartingale under H0: theta <= theta0,
+// which needs up to log 2 less evidence than the two-sided one. The reported bounds are its inversions: the
+// lower bound is the largest theta0 that "worse" rejects at alpha, the upper the smallest that "within"
+// rejects, so `lower > tolerance` exactly when the worse-p-value is <= alpha.
 // s^2 uses each arm's own rate, so any canary share (1%..50%) is handled; with a plug-in variance the
 // guarantee is asymptotic (Waudby-Smith, Arbour, Sinha, Kennedy & Ramdas, "Time-uniform central limit theory
 // and asymptotic confidence sequences", Ann. Stat. 2024), hence the minimum-sample rule in the policy.
@@ -16,6 +22,7 @@
 // Stated rule (zero baseline errors, zero errors at all): the variance uses (e + 0.5)/(n + 1) per arm, so it
 // never collapses to 0 and one early canary error against an error-free baseline is not "infinitely
 // significant".
+import { normalCdf } from './normal-distribution.js';
 
 export interface ErrorCounts {
   canaryErrors: number;
@@ -27,18 +34,40 @@ export interface ErrorCounts {
 export interface ErrorRateSequentialResult {
   /** Observed canary rate minus baseline rate. */
   difference: number;
-  /** Confidence sequence for the difference at level alpha. */
+  /** One-sided anytime-valid bounds for the difference, each at level alpha. */
   lower: number;
   upper: number;
-  /** Instantaneous always-valid p-value for H0: difference <= tolerance (1 unless d > tolerance). */
+  /** Instantaneous always-valid p-value for H0: difference <= tolerance. */
   worsePValue: number;
-  /** Instantaneous always-valid p-value for H0: difference >= tolerance (1 unless d < tolerance). */
+  /** Instantaneous always-valid p-value for H0: difference >= tolerance. */
   withinPValue: number;
 }
 
 function smoothedVariance(errors: number, requests: number): number {
   const p = (errors + 0.5) / (requests + 1);
   return (p * (1 - p)) / requests;
+}
+
+/** 1 / M+ for the gap (d - theta0) in the "worse" direction (pass a negated gap for "within"). */
+function oneSidedPValue(gap: number, v: number, rho2: number): number {
+  const w = v + rho2;
+  const s = gap * v;
+  const logM =
+    Math.log(2) + 0.5 * Math.log(rho2 / w) + (s * s) / (2 * w) + Math.log(normalCdf(s / Math.sqrt(w)));
+  return Math.min(1, Math.exp(-logM));
+}
+
+/** Largest gap g (as d - theta0) with p(g) <= alpha is found on theta0; p decreases as the gap grows. */
+function boundary(difference: number, v: number, rho2: number, alpha: number, sign: 1 | -1): number {
+  // Search theta0 in [difference - sign*2, difference]; p at theta0 = difference is >= 1/2 > alpha.
+  let inside = difference;
+  let outside = difference - sign * 2;
+  for (let i = 0; i < 80; i++) {
+    const mid = (inside + outside) / 2;
+    if (oneSidedPValue(sign * (difference - mid), v, rho2) <= alpha) outside = mid;
+    else inside = mid;
+  }
+  return outside;
 }
 
 /** `mixtureSd` (tau) is the prior scale of the effect; the sequence is tightest for effects of about that size. */
@@ -57,16 +86,11 @@ export function errorRateConfidenceSequence(
     smoothedVariance(c.baselineErrors, c.baselineRequests);
   const v = 1 / variance;
   const rho2 = 1 / (mixtureSd * mixtureSd);
-  const half = Math.sqrt((v + rho2) * (Math.log1p(v / rho2) + 2 * Math.log(1 / alpha))) / v;
-  const gap = difference - tolerance;
-  // log M at theta0 = tolerance.
-  const logM = 0.5 * Math.log(rho2 / (v + rho2)) + (gap * gap * v * v) / (2 * (v + rho2));
-  const p = Math.min(1, Math.exp(-logM));
   return {
     difference,
-    lower: Math.max(-1, difference - half),
-    upper: Math.min(1, difference + half),
-    worsePValue: gap > 0 ? p : 1,
-    withinPValue: gap < 0 ? p : 1,
+    lower: Math.max(-1, boundary(difference, v, rho2, alpha, 1)),
+    upper: Math.min(1, boundary(difference, v, rho2, alpha, -1)),
+    worsePValue: oneSidedPValue(difference - tolerance, v, rho2),
+    withinPValue: oneSidedPValue(tolerance - difference, v, rho2),
   };
 }

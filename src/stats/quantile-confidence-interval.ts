@@ -6,7 +6,7 @@
 // ties included. On a histogram the bounds are taken at the outer edges of the buckets holding those order
 // statistics, which keeps the coverage.
 import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
-import { binomialQuantile } from './binomial-distribution.js';
+import { binomialQuantiles } from './binomial-distribution.js';
 
 export interface OrderStatisticRanks {
   /** 1-based rank of the lower bound, or 0 when there is none. */
@@ -17,10 +17,8 @@ export interface OrderStatisticRanks {
 
 export function orderStatisticRanks(n: number, q: number, confidence = 0.95): OrderStatisticRanks {
   const alpha = 1 - confidence;
-  return {
-    lowerRank: binomialQuantile(alpha / 2, n, q),
-    upperRank: Math.min(n + 1, binomialQuantile(1 - alpha / 2, n, q) + 1),
-  };
+  const [lower, upper] = binomialQuantiles([alpha / 2, 1 - alpha / 2], n, q);
+  return { lowerRank: lower, upperRank: Math.min(n + 1, upper + 1) };
 }
 
 export interface QuantileInterval {

@@ -1,0 +1,45 @@
+// A/A simulation (ARCHITECTURE.md, Statistics): seeded runs evaluated every 5 s for 30 simulated minutes at
+// 500 rps with a 10% canary. Tolerances are 0 on every metric, the hardest case for false fails (the null
+// sits on the boundary). bench/detection.ts runs the same harness with 2,000 runs.
+import { describe, expect, it } from 'vitest';
+import { allowedFailures } from '../../bench/sim/binomial-bounds.js';
+import { runScenario, type Scenario } from '../../bench/sim/canary-simulation.js';
+import { anytimeValidJudge, repeatedFixedHorizonJudge } from '../../bench/sim/judges.js';
+import { DEFAULT_METRICS, DEFAULT_POLICY } from '../../src/stats/analysis-policy.js';
+
+const law = { errorRate: 0.01, mu: Math.log(50e6), sigma: 0.5 };
+const scenario: Scenario = {
+  rps: 500,
+  canaryShare: 0.1,
+  tickSeconds: 5,
+  durationSeconds: 1800,
+  baseline: law,
+  canary: law,
+};
+const metrics = DEFAULT_METRICS.map((m) => ({ ...m, tolerance: 0 }));
+const policy = { ...DEFAULT_POLICY, evidence: 'decisions-only' as const };
+const RUNS = 120;
+
+describe('A/A simulation', () => {
+  it(`anytime-valid decisions fail at most alpha = 0.01 of ${RUNS} continuously evaluated A/A runs, repeated fixed-horizon tests far more`, () => {
+    let anytime = 0;
+    let naive = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const outcome = runScenario(scenario, 10_000 + run, [
+        anytimeValidJudge(metrics, policy),
+        repeatedFixedHorizonJudge(metrics, 0.01, 200, false),
+      ]);
+      const { failSeconds } = outcome;
+      expect(Object.keys(failSeconds).sort()).toEqual([
+        'anytime-valid (canary-judge)',
+        'repeated fixed-horizon (alpha per metric)',
+      ]);
+      if (failSeconds['anytime-valid (canary-judge)'] !== null) anytime++;
+      if (failSeconds['repeated fixed-horizon (alpha per metric)'] !== null) naive++;
+    }
+    // Monte-Carlo bound: more than allowedFailures would reject "false-fail rate <= 0.01" at the 0.001 level.
+    expect(anytime).toBeLessThanOrEqual(allowedFailures(RUNS, 0.01));
+    expect(naive).toBeGreaterThan(allowedFailures(RUNS, 0.01));
+    expect(naive).toBeGreaterThanOrEqual(5 * Math.max(1, anytime));
+  }, 110_000);
+});
