@@ -4,14 +4,13 @@
 // Both maps are Maps used in insertion order: a pending group is inserted once when its first span
 // arrives, a known variant is re-inserted when refreshed, so the oldest entry is always first and
 // closing windows or evicting is O(1) per entry. Pending and known keys are disjoint between requests:
-// a key's pending spans are released in the request that teaches its variant. Pending entries keep only what the
-// observation needs (time, duration, error), never the decoded span.
+// a key's pending spans are released in the request that teaches its variant. Pending entries are the spans'
+// observations (time, duration, error), never the decoded spans.
 
-export interface PendingSpan {
-  timeUnixMs: number;
-  durationNanos: number;
-  isError: boolean;
-}
+import type { SpanObservation } from './observation.js';
+
+/** A judged span waiting for its variant: its observation, whose arm is set on release. */
+export type PendingSpan = SpanObservation;
 
 interface PendingGroup {
   createdAtMs: number;

@@ -10,11 +10,11 @@ import type { Registry } from 'prom-client';
 import type { Analysis, AttributionLimits } from '../config/analysis.js';
 import type { DecodedSpan, LogBatch, MetricBatch, SpanBatch, TelemetrySink } from '../otlp/model.js';
 import { AnalysisState } from './analysis-state.js';
-import type { CorrelationTotals, PendingSpan } from './correlation-buffer.js';
+import type { CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
 import { MetricStreams } from './metric-streams.js';
 import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
-import type { Observation, ObservationSink } from './observation.js';
+import type { Observation, ObservationSink, SpanObservation } from './observation.js';
 import { compileAnalysis } from './rules.js';
 import { attributePoints } from './point-attribution.js';
 
@@ -216,40 +216,43 @@ export class AttributionPipeline implements TelemetrySink {
     out: Observation[],
   ): void {
     const { rule } = state;
-    const pending: PendingSpan = {
+    // One object per judged span: the observation itself, whose arm is set once the variant is known.
+    const observation: SpanObservation = {
+      kind: 'span',
+      analysisId: state.id,
+      arm: 'baseline',
       timeUnixMs: span.startTimeUnixMs,
       durationNanos: span.durationNanos,
       isError: rule.errors.isErrorSpan(span),
     };
     // The process's own resource attribute (service.version, k8s.pod.label.role) is authoritative.
     const own = rule.ownResourceVariant(span);
-    if (own !== undefined) return this.record(state, own, pending, out);
+    if (own !== undefined) return this.record(state, own, observation, out);
     const key = rule.correlationKeyOfSpan(span);
     if (key === undefined) {
       // No key to join by: only the span's own evidence can attribute it.
       const learned = rule.learnedFromSpan(span, evaluations);
-      if (learned.length === 1) this.record(state, learned[0], pending, out);
+      if (learned.length === 1) this.record(state, learned[0], observation, out);
       else state.count('spans', learned.length > 1 ? 'conflict' : 'no_correlation_key');
       return;
     }
     const known = state.buffer.lookup(key, now);
     if (known?.conflicting) return state.count('spans', 'conflict');
-    if (known) return this.record(state, known.variant, pending, out);
-    state.buffer.park(key, pending, now);
+    if (known) return this.record(state, known.variant, observation, out);
+    state.buffer.park(key, observation, now);
   }
 
-  private record(state: AnalysisState, variant: string, span: PendingSpan, out: Observation[]): void {
+  private record(
+    state: AnalysisState,
+    variant: string,
+    observation: SpanObservation,
+    out: Observation[],
+  ): void {
     const arm = state.armOf(variant, 'spans');
     if (arm === undefined) return;
     state.count('spans', arm);
-    out.push({
-      kind: 'span',
-      analysisId: state.id,
-      arm,
-      timeUnixMs: span.timeUnixMs,
-      durationNanos: span.durationNanos,
-      isError: span.isError,
-    });
+    observation.arm = arm;
+    out.push(observation);
   }
 
   private expireAt(now: number): void {

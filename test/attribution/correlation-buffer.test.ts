@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { CorrelationBuffer } from '../../src/attribution/correlation-buffer.js';
 
-const span = (durationNanos: number) => ({ timeUnixMs: 0, durationNanos, isError: false });
+const span = (durationNanos: number) => ({
+  kind: 'span' as const,
+  analysisId: 'a',
+  arm: 'baseline' as const,
+  timeUnixMs: 0,
+  durationNanos,
+  isError: false,
+});
 
 function buffer(windowMs = 1_000) {
   const totals = { pendingSpans: 0, knownKeys: 0 };
