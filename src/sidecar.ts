@@ -2,7 +2,15 @@
 // CLI and signal handling, so tests start the same sidecar in-process on port 0.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { Accumulator } from './accumulate/accumulator.js';
+import { addAnalysisRoutes } from './api/analyses-routes.js';
+import { addFlaggerRoutes } from './api/flagger-routes.js';
 import { ApiServer } from './api/server.js';
+import { AttributionPipeline } from './attribution/pipeline.js';
+import type { Observation, ObservationSink } from './attribution/observation.js';
+import { JudgeService, type VerdictPublisher } from './judge/judge-service.js';
+import { VerdictMetrics } from './publish/verdict-metrics.js';
+import { AnalysesRepository } from './store/analyses-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
 import { bearerCheck } from './otlp/auth.js';
@@ -19,8 +27,14 @@ import { VERSION } from './version.js';
 export interface SidecarOptions {
   logger?: Logger;
   registry?: Registry;
-  /** Replaces the pipeline behind the receivers (tests use a recording sink). */
+  /** Replaces the whole pipeline behind the receivers (ingest tests use a recording sink). */
   telemetrySink?: TelemetrySink;
+  /** Also receives every batch of observations attribution hands to the accumulator (attribution tests). */
+  observationSink?: ObservationSink;
+  /** Replaces the wall clock of attribution and the judge. */
+  clock?: () => number;
+  /** Publishes verdict changes (the webhook outbox). */
+  publisher?: VerdictPublisher;
 }
 
 export interface Sidecar {
@@ -29,6 +43,9 @@ export interface Sidecar {
   registry: Registry;
   store: Store;
   logger: Logger;
+  judge: JudgeService;
+  accumulator: Accumulator;
+  attribution: AttributionPipeline;
   /** Graceful stop: refuse new requests, drain those admitted (up to the timeout), close everything. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -41,7 +58,30 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
 
   const ingestMetrics = createIngestMetrics(registry);
   const admission = new Admission(config.otlp.maxInFlightRequests, ingestMetrics.inFlightRequests);
-  const sink = options.telemetrySink ?? createCountingSink();
+  const accumulator = new Accumulator();
+  const observationSink = options.observationSink;
+  const attribution = new AttributionPipeline({
+    analyses: [],
+    limits: config.attribution,
+    sink: observationSink ? fanOut(accumulator, observationSink) : accumulator,
+    registry,
+    clock: options.clock,
+  });
+  const judge = new JudgeService({
+    repository: new AnalysesRepository(store),
+    accumulator,
+    routing: attribution,
+    metrics: new VerdictMetrics(registry),
+    publisher: options.publisher,
+    defaultWebhook: config.webhook,
+    tickIntervalMs: config.judge.tickIntervalMs,
+    snapshotIntervalMs: config.judge.snapshotIntervalMs,
+    maxAnalyses: config.judge.maxAnalyses,
+    logger,
+    clock: options.clock,
+  });
+  judge.boot(config.analyses);
+  const sink = options.telemetrySink ?? attribution;
   const receiverOptions = {
     config: config.otlp,
     processors: createSignalProcessors(sink),
@@ -61,6 +101,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     isReady: () => stopping === undefined && !admission.isClosing,
     logger,
   });
+  addAnalysisRoutes(api, judge);
+  addFlaggerRoutes(api, judge);
 
   const ports: Sidecar['ports'] = { api: 0 };
   try {
@@ -69,10 +111,17 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     if (http) ports.http = await http.start();
   } catch (error) {
     await Promise.allSettled([api.stop(), grpc?.stop(), http?.stop()]);
+    attribution.shutdown();
+    judge.shutdown();
     store.close();
     throw error;
   }
-  logger.info({ ports, storage: store.path, version: VERSION }, 'canary-judge started');
+  attribution.start();
+  judge.start();
+  logger.info(
+    { ports, storage: store.path, version: VERSION, analyses: config.analyses.length },
+    'canary-judge started',
+  );
 
   async function shutdown(): Promise<void> {
     logger.info('shutting down: refusing new requests, draining accepted ones');
@@ -88,6 +137,9 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     // Every admitted request is answered now; what is left open is idle keep-alive connections.
     http?.forceClose();
     await receiversStopped;
+    attribution.shutdown();
+    judge.tick();
+    judge.shutdown();
     await api.stop();
     store.close();
     logger.info('stopped');
@@ -98,11 +150,13 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     registry,
     store,
     logger,
+    judge,
+    accumulator,
+    attribution,
     stop: () => (stopping ??= shutdown()),
   };
 }
 
-/** Until attribution is wired, batches are counted by the receivers' metrics and go no further. */
-function createCountingSink(): TelemetrySink {
-  return { acceptSpans: () => undefined, acceptMetrics: () => undefined, acceptLogs: () => undefined };
+function fanOut(...sinks: ObservationSink[]): ObservationSink {
+  return { accept: (observations: Observation[]) => sinks.forEach((sink) => sink.accept(observations)) };
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ApiConfig } from '../config/schema.js';
 import { bearerCheck, type BearerCheck } from '../otlp/auth.js';
+import { ApiProblem } from './request-body.js';
 
 export type RouteHandler = (
   request: IncomingMessage,
@@ -122,6 +123,12 @@ export class ApiServer {
     try {
       await route.handler(request, response, params);
     } catch (error) {
+      if (error instanceof ApiProblem) {
+        const body: Record<string, unknown> = { error: error.code, message: error.message };
+        if (error.problems.length > 0) body.problems = error.problems;
+        if (!response.headersSent) sendJson(response, error.status, body);
+        return;
+      }
       this.options.logger.error({ err: error, path }, 'API handler failed');
       if (!response.headersSent) sendJson(response, 500, { error: 'INTERNAL', message: 'internal error' });
     }

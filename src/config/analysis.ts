@@ -2,6 +2,7 @@
 // and the global limits that bound attribution's memory. Defaults are stated beside each field.
 // An analysis judges spans unless `match.metric` is set, in which case it judges that metric's points.
 import { z } from 'zod';
+import { judgeSettingsSchema, webhookTargetSchema } from './judge-settings.js';
 
 const nonEmpty = z.string().min(1, 'expected a non-empty string');
 
@@ -92,12 +93,15 @@ export const DEFAULT_METRICS = [
 
 export const analysisSchema = z
   .object({
-    /** Stable id: letters, digits, `.`, `_`, `-`; used in metrics labels and API paths. */
+    /**
+     * Stable id: letters, digits, `.`, `_`, `-` and `/` (so Flagger's `<namespace>/<name>` works; URL-encode
+     * it as %2F in API paths); used in metrics labels and API paths.
+     */
     id: z
       .string()
       .regex(
-        /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
-        'expected 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+        /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,127}$/,
+        'expected 1-128 letters, digits, ".", "_", "-" or "/", starting with a letter or digit',
       ),
     match: analysisMatchSchema,
     variant: variantSourceSchema,
@@ -107,6 +111,10 @@ export const analysisSchema = z
     canary: nonEmpty,
     correlation: correlationSchema,
     errors: errorRuleSchema,
+    /** How verdicts are reached (significance, expected split, minimum samples, time limit). */
+    judge: judgeSettingsSchema,
+    /** Where verdict changes are sent; falls back to the config's top-level `webhook`. */
+    webhook: webhookTargetSchema.optional(),
     /** Default: latency and error rate. */
     metrics: z
       .array(analysisMetricSchema)

@@ -29,6 +29,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; type: 
   { name: 'CANARY_JUDGE_LOG_LEVEL', path: ['log', 'level'], type: 'string' },
   { name: 'CANARY_JUDGE_OTLP_AUTH_TOKEN', path: ['otlp', 'authToken'], type: 'string' },
   { name: 'CANARY_JUDGE_API_AUTH_TOKEN', path: ['api', 'authToken'], type: 'string' },
+  { name: 'CANARY_JUDGE_WEBHOOK_URL', path: ['webhook', 'url'], type: 'string' },
+  { name: 'CANARY_JUDGE_WEBHOOK_SECRET', path: ['webhook', 'secret'], type: 'string' },
 ];
 
 function describe(value: unknown): string {

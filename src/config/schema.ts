@@ -1,6 +1,8 @@
 // The configuration schema: one JSON file, validated at start (see config.example.json and the README).
 // zod gives every problem its field path; load.ts turns each into one line a user can act on.
 import { z } from 'zod';
+import { analysesSchema, attributionLimitsSchema } from './analysis.js';
+import { webhookTargetSchema } from './judge-settings.js';
 
 const MiB = 1024 * 1024;
 
@@ -74,6 +76,18 @@ export const apiSchema = z
   .strict()
   .prefault({});
 
+export const judgeLoopSchema = z
+  .object({
+    /** How often every running analysis is re-evaluated (default 5 000 ms). */
+    tickIntervalMs: z.number().int().min(100).default(5_000),
+    /** How often per-arm state is saved; a restart loses at most this much evidence (default 10 000 ms). */
+    snapshotIntervalMs: z.number().int().min(100).default(10_000),
+    /** Analyses that may run at once; bounds memory and metric cardinality (default 1 000). */
+    maxAnalyses: z.number().int().positive().default(1_000),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     otlp: otlpSchema,
@@ -90,8 +104,13 @@ export const configSchema = z
       .prefault({}),
     /** Seconds SIGTERM waits for accepted requests to finish before exiting anyway. */
     shutdownTimeoutSeconds: z.number().positive().default(10),
-    /** Analyses to run from boot; their shape is defined with attribution (src/config/analysis.ts). */
-    analyses: z.array(z.unknown()).default([]),
+    /** Bounds on attribution's memory (src/config/analysis.ts). */
+    attribution: attributionLimitsSchema,
+    judge: judgeLoopSchema,
+    /** Default webhook for analyses that name none; `null` sends none. */
+    webhook: webhookTargetSchema.nullable().default(null),
+    /** Analyses to run from boot (src/config/analysis.ts); the API creates more with the same shape. */
+    analyses: analysesSchema.default([]),
   })
   .strict();
 

@@ -1,0 +1,315 @@
+// The running analyses and the judge's timer. Each tick evaluates every undecided analysis from its
+// accumulated arms, turns the evaluation into a verdict, and, when the verdict changes, records it and
+// hands it to the publisher in one SQLite transaction, so a verdict change is never stored without its
+// webhook event or the other way round. Snapshots of per-arm state are taken on their own timer.
+//
+// judge/ does no I/O of its own: persistence, attribution and publishing come in through the interfaces
+// below, so this module can be driven by a fake clock in tests.
+import type { Logger } from 'pino';
+import type { AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
+import type { Accumulator } from '../accumulate/accumulator.js';
+import { analysisSchema, type Analysis } from '../config/analysis.js';
+import type { WebhookTarget } from '../config/judge-settings.js';
+import type { VerdictMetrics } from '../publish/verdict-metrics.js';
+import { evaluateAnalysis } from '../stats/evaluate-analysis.js';
+import { initialSequentialState, type AnalysisSequentialState } from '../stats/analysis-policy.js';
+import type { AnalysesRepository, AnalysisSource, HistoryEntry } from '../store/analyses-repository.js';
+import { planAnalysis, type AnalysisPlan } from './analysis-plan.js';
+import { decideVerdict, isFinal } from './verdict.js';
+import { buildDocument, initialDocument, type VerdictDocument } from './verdict-document.js';
+
+/** Where attribution learns which analyses exist (AttributionPipeline implements it). */
+export interface AnalysisRouting {
+  addAnalysis(analysis: Analysis): void;
+  removeAnalysis(id: string): boolean;
+}
+
+/** Takes a verdict-change event for delivery; called inside the transaction that records the change. */
+export interface VerdictPublisher {
+  enqueue(event: { analysisId: string; url: string; secret: string; data: unknown }): string;
+}
+
+export interface JudgeServiceOptions {
+  repository: AnalysesRepository;
+  accumulator: Accumulator;
+  routing: AnalysisRouting;
+  metrics: VerdictMetrics;
+  publisher?: VerdictPublisher;
+  defaultWebhook?: WebhookTarget | null;
+  tickIntervalMs: number;
+  snapshotIntervalMs: number;
+  maxAnalyses: number;
+  logger: Logger;
+  clock?: () => number;
+}
+
+export type JudgeErrorCode = 'ANALYSIS_EXISTS' | 'ANALYSIS_LIMIT_REACHED';
+
+export class JudgeError extends Error {
+  constructor(
+    readonly code: JudgeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JudgeError';
+  }
+}
+
+interface RunningAnalysis {
+  spec: Analysis;
+  source: AnalysisSource;
+  plan: AnalysisPlan;
+  startedAtMs: number;
+  carried: AnalysisSequentialState;
+  document: VerdictDocument;
+}
+
+interface StoredState {
+  arms: AnalysisArmsSnapshot;
+  carried: AnalysisSequentialState;
+}
+
+export interface AnalysisView {
+  spec: Analysis;
+  source: AnalysisSource;
+  state: 'running' | 'finished';
+  document: VerdictDocument;
+}
+
+export class JudgeService {
+  private readonly analyses = new Map<string, RunningAnalysis>();
+  private readonly clock: () => number;
+  private timers: NodeJS.Timeout[] = [];
+  /** Duration of the last tick, for /metrics and the bench. */
+  lastTickMs = 0;
+
+  constructor(private readonly options: JudgeServiceOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Resumes the analyses stored before a restart (with their last snapshot), starts the config's new
+   * ones, restarts those whose config changed, and stops config analyses no longer in the config.
+   */
+  boot(configAnalyses: readonly Analysis[]): void {
+    const configured = new Map(configAnalyses.map((analysis) => [analysis.id, analysis]));
+    for (const stored of this.options.repository.listActive()) {
+      const parsed = analysisSchema.safeParse(JSON.parse(stored.specJson));
+      const fromConfig = configured.get(stored.id);
+      if (!parsed.success || (stored.source === 'config' && !fromConfig)) {
+        this.options.repository.markStopped(stored.id, new Date(this.clock()).toISOString());
+        this.options.logger.info(
+          { analysis: stored.id },
+          'stored analysis stopped: no longer configured or no longer valid',
+        );
+        continue;
+      }
+      if (fromConfig && JSON.stringify(fromConfig) !== JSON.stringify(parsed.data)) continue; // restarted below
+      this.resume(parsed.data, stored.source, Date.parse(stored.startedAt), stored.documentJson);
+      configured.delete(stored.id);
+    }
+    for (const analysis of configured.values()) this.create(analysis, 'config');
+  }
+
+  /** Starts a new analysis. Throws JudgeError when the id is taken by a live analysis or the limit is reached. */
+  create(spec: Analysis, source: AnalysisSource): AnalysisView {
+    if (this.analyses.has(spec.id)) {
+      throw new JudgeError(
+        'ANALYSIS_EXISTS',
+        `analysis "${spec.id}" exists; DELETE it first to start it again`,
+      );
+    }
+    if (this.analyses.size >= this.options.maxAnalyses) {
+      throw new JudgeError(
+        'ANALYSIS_LIMIT_REACHED',
+        `at most ${this.options.maxAnalyses} analyses may run at once (judge.maxAnalyses)`,
+      );
+    }
+    const startedAtMs = this.clock();
+    const document = initialDocument(spec.id, startedAtMs);
+    this.options.repository.insert({
+      id: spec.id,
+      source,
+      specJson: JSON.stringify(spec),
+      state: document.verdict,
+      documentJson: JSON.stringify(document),
+      startedAt: document.startedAt,
+      updatedAt: document.updatedAt,
+    });
+    this.options.accumulator.reset(spec.id);
+    const entry = this.track(spec, source, startedAtMs, document, initialSequentialState());
+    this.options.logger.info({ analysis: spec.id, source }, 'analysis started');
+    return this.view(entry);
+  }
+
+  list(): AnalysisView[] {
+    return [...this.analyses.values()].map((entry) => this.view(entry));
+  }
+
+  get(id: string): AnalysisView | undefined {
+    const entry = this.analyses.get(id);
+    return entry ? this.view(entry) : undefined;
+  }
+
+  history(id: string): HistoryEntry[] {
+    return this.options.repository.history(id);
+  }
+
+  /** Stops an analysis and forgets its state (its history stays). Returns its last document, or undefined. */
+  stop(id: string): VerdictDocument | undefined {
+    const entry = this.analyses.get(id);
+    if (!entry) return undefined;
+    this.analyses.delete(id);
+    this.options.routing.removeAnalysis(id);
+    this.options.accumulator.remove(id);
+    this.options.metrics.remove(id);
+    this.options.repository.markStopped(id, new Date(this.clock()).toISOString());
+    this.options.logger.info({ analysis: id }, 'analysis stopped');
+    return entry.document;
+  }
+
+  /** Evaluates every undecided analysis once. */
+  tick(): void {
+    const started = performance.now();
+    const nowMs = this.clock();
+    for (const [id, entry] of this.analyses) {
+      if (isFinal(entry.document.verdict)) continue;
+      const evaluation = evaluateAnalysis(
+        this.options.accumulator.read(id),
+        entry.plan.metrics,
+        entry.plan.policy,
+        entry.carried,
+      );
+      const decision = decideVerdict(evaluation, nowMs - entry.startedAtMs, entry.plan);
+      const previous = entry.document.verdict;
+      entry.carried = evaluation.state;
+      entry.document = buildDocument(id, entry.startedAtMs, nowMs, decision, evaluation);
+      this.options.metrics.update(id, decision.verdict, evaluation);
+      if (decision.verdict !== previous) this.recordChange(entry);
+    }
+    this.lastTickMs = performance.now() - started;
+  }
+
+  /** Saves every undecided analysis's arms, carried state and latest document. */
+  snapshot(): void {
+    const takenAtMs = this.clock();
+    this.options.repository.transaction(() => {
+      for (const [id, entry] of this.analyses) {
+        if (isFinal(entry.document.verdict)) continue;
+        const state: StoredState = { arms: this.options.accumulator.snapshot(id), carried: entry.carried };
+        this.options.repository.saveSnapshot(id, JSON.stringify(state), takenAtMs);
+        this.options.repository.saveDocument(
+          id,
+          entry.document.verdict,
+          JSON.stringify(entry.document),
+          entry.document.updatedAt,
+        );
+      }
+    });
+  }
+
+  start(): void {
+    if (this.timers.length > 0) return;
+    const every = (ms: number, work: () => void) => {
+      const timer = setInterval(() => {
+        try {
+          work();
+        } catch (error) {
+          this.options.logger.error({ err: error }, 'judge timer failed');
+        }
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.tickIntervalMs, () => this.tick());
+    every(this.options.snapshotIntervalMs, () => this.snapshot());
+  }
+
+  /** Stops the timers and takes a last snapshot. Safe to call twice. */
+  shutdown(): void {
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    this.snapshot();
+  }
+
+  private recordChange(entry: RunningAnalysis): void {
+    const { document, spec } = entry;
+    const webhook = spec.webhook ?? this.options.defaultWebhook ?? undefined;
+    this.options.repository.transaction(() => {
+      this.options.repository.saveDocument(
+        spec.id,
+        document.verdict,
+        JSON.stringify(document),
+        document.updatedAt,
+      );
+      this.options.repository.appendHistory(spec.id, {
+        verdict: document.verdict,
+        action: document.action,
+        reason: document.reason,
+        at: document.updatedAt,
+        document,
+      });
+      if (webhook && this.options.publisher) {
+        this.options.publisher.enqueue({
+          analysisId: spec.id,
+          url: webhook.url,
+          secret: webhook.secret,
+          data: document,
+        });
+      }
+    });
+    this.options.logger.info(
+      { analysis: spec.id, verdict: document.verdict, action: document.action, reason: document.reason },
+      'verdict changed',
+    );
+    if (isFinal(document.verdict)) {
+      // A decided analysis takes no more traffic; its arms stay readable until it is stopped.
+      this.options.routing.removeAnalysis(spec.id);
+      const state: StoredState = { arms: this.options.accumulator.snapshot(spec.id), carried: entry.carried };
+      this.options.repository.saveSnapshot(spec.id, JSON.stringify(state), this.clock());
+    }
+  }
+
+  private resume(
+    spec: Analysis,
+    source: AnalysisSource,
+    startedAtMs: number,
+    documentJson: string | null,
+  ): void {
+    const document = documentJson
+      ? (JSON.parse(documentJson) as VerdictDocument)
+      : initialDocument(spec.id, startedAtMs);
+    const snapshotJson = this.options.repository.loadSnapshot(spec.id);
+    let carried = initialSequentialState();
+    if (snapshotJson) {
+      const state = JSON.parse(snapshotJson) as StoredState;
+      this.options.accumulator.restore(spec.id, state.arms);
+      carried = state.carried;
+    } else {
+      this.options.accumulator.reset(spec.id);
+    }
+    this.track(spec, source, startedAtMs, document, carried);
+    this.options.logger.info({ analysis: spec.id, verdict: document.verdict }, 'analysis resumed');
+  }
+
+  private track(
+    spec: Analysis,
+    source: AnalysisSource,
+    startedAtMs: number,
+    document: VerdictDocument,
+    carried: AnalysisSequentialState,
+  ): RunningAnalysis {
+    const entry: RunningAnalysis = { spec, source, plan: planAnalysis(spec), startedAtMs, carried, document };
+    this.analyses.set(spec.id, entry);
+    if (!isFinal(document.verdict)) this.options.routing.addAnalysis(spec);
+    return entry;
+  }
+
+  private view(entry: RunningAnalysis): AnalysisView {
+    return {
+      spec: entry.spec,
+      source: entry.source,
+      state: isFinal(entry.document.verdict) ? 'finished' : 'running',
+      document: entry.document,
+    };
+  }
+}

@@ -1,0 +1,132 @@
+// Prometheus series of every analysis's verdict and evidence, for Grafana dashboards and alerts.
+// Cardinality is bounded by the number of analyses (judge.maxAnalyses); a stopped analysis's series are removed.
+import { Gauge, type Registry } from 'prom-client';
+import type { Verdict } from '../judge/verdict.js';
+import type { AnalysisEvaluation } from '../stats/analysis-policy.js';
+
+const VERDICTS: Verdict[] = ['running', 'pass', 'fail', 'inconclusive'];
+
+export class VerdictMetrics {
+  private readonly verdict: Gauge<'analysis' | 'verdict'>;
+  private readonly samples: Gauge<'analysis' | 'arm'>;
+  private readonly errorRate: Gauge<'analysis' | 'arm'>;
+  private readonly latency: Gauge<'analysis' | 'arm' | 'quantile'>;
+  private readonly pValue: Gauge<'analysis' | 'metric' | 'test'>;
+  private readonly effect: Gauge<'analysis' | 'metric' | 'bound'>;
+  private readonly canaryShare: Gauge<'analysis'>;
+  private readonly gauges: Gauge<string>[];
+  private readonly series = new Map<
+    string,
+    Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>
+  >();
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.verdict = new Gauge({
+      name: 'canary_judge_analysis_verdict',
+      help: 'Current verdict of each analysis: 1 for the verdict it has, 0 for the others',
+      labelNames: ['analysis', 'verdict'],
+      registers,
+    });
+    this.samples = new Gauge({
+      name: 'canary_judge_arm_requests',
+      help: 'Requests attributed to each arm of each analysis',
+      labelNames: ['analysis', 'arm'],
+      registers,
+    });
+    this.errorRate = new Gauge({
+      name: 'canary_judge_arm_error_rate',
+      help: 'Error rate of each arm (errors / requests)',
+      labelNames: ['analysis', 'arm'],
+      registers,
+    });
+    this.latency = new Gauge({
+      name: 'canary_judge_arm_latency_seconds',
+      help: 'Latency quantile estimates of each arm',
+      labelNames: ['analysis', 'arm', 'quantile'],
+      registers,
+    });
+    this.pValue = new Gauge({
+      name: 'canary_judge_metric_p_value',
+      help: 'p-values per judged metric: test="always_valid" decides, test="fixed_horizon" is for reference',
+      labelNames: ['analysis', 'metric', 'test'],
+      registers,
+    });
+    this.effect = new Gauge({
+      name: 'canary_judge_metric_effect',
+      help: 'Effect of the canary per judged metric (difference for error rate, ratio for latency) and its anytime-valid bounds',
+      labelNames: ['analysis', 'metric', 'bound'],
+      registers,
+    });
+    this.canaryShare = new Gauge({
+      name: 'canary_judge_observed_canary_share',
+      help: 'Observed share of requests in the canary arm',
+      labelNames: ['analysis'],
+      registers,
+    });
+    this.gauges = [
+      this.verdict,
+      this.samples,
+      this.errorRate,
+      this.latency,
+      this.pValue,
+      this.effect,
+      this.canaryShare,
+    ].map((gauge) => gauge as unknown as Gauge<string>);
+  }
+
+  update(analysis: string, verdict: Verdict, evaluation: AnalysisEvaluation): void {
+    for (const candidate of VERDICTS)
+      this.set(this.verdict, { analysis, verdict: candidate }, candidate === verdict ? 1 : 0);
+    for (const arm of ['baseline', 'canary'] as const) {
+      const summary = evaluation.arms[arm];
+      this.set(this.samples, { analysis, arm }, summary.requests);
+      if (Number.isFinite(summary.errorRate)) this.set(this.errorRate, { analysis, arm }, summary.errorRate);
+      for (const quantile of summary.quantiles) {
+        if (Number.isFinite(quantile.estimateNanos)) {
+          this.set(
+            this.latency,
+            { analysis, arm, quantile: String(quantile.quantile) },
+            quantile.estimateNanos / 1e9,
+          );
+        }
+      }
+    }
+    for (const metric of evaluation.metrics) {
+      this.set(this.pValue, { analysis, metric: metric.id, test: 'always_valid' }, metric.alwaysValidPValue);
+      if (Number.isFinite(metric.fixedHorizon.pValue)) {
+        this.set(
+          this.pValue,
+          { analysis, metric: metric.id, test: 'fixed_horizon' },
+          metric.fixedHorizon.pValue,
+        );
+      }
+      for (const bound of ['estimate', 'lower', 'upper'] as const) {
+        const value = metric.effect[bound];
+        if (Number.isFinite(value)) this.set(this.effect, { analysis, metric: metric.id, bound }, value);
+      }
+    }
+    if (Number.isFinite(evaluation.srm.observedCanaryShare)) {
+      this.set(this.canaryShare, { analysis }, evaluation.srm.observedCanaryShare);
+    }
+  }
+
+  /** Removes every series of an analysis (after it is stopped). */
+  remove(analysis: string): void {
+    for (const { gauge, labels } of this.series.get(analysis)?.values() ?? []) gauge.remove(labels);
+    this.series.delete(analysis);
+  }
+
+  /** prom-client removes series only by their full label set, so each analysis's sets are remembered. */
+  private set<L extends string>(
+    gauge: Gauge<L>,
+    labels: Record<L, string> & { analysis: string },
+    value: number,
+  ): void {
+    gauge.set(labels, value);
+    let sets = this.series.get(labels.analysis);
+    if (!sets) this.series.set(labels.analysis, (sets = new Map()));
+    const key = `${this.gauges.indexOf(gauge as unknown as Gauge<string>)}${JSON.stringify(labels)}`;
+    if (!sets.has(key)) sets.set(key, { gauge: gauge as unknown as Gauge<string>, labels });
+  }
+}
