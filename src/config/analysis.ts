@@ -100,7 +100,7 @@ export const analysisSchema = z
     id: z
       .string()
       .regex(
-        /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,127}$/,
+        /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/,
         'expected 1-128 letters, digits, ".", "_", "-" or "/", starting with a letter or digit',
       ),
     match: analysisMatchSchema,
