@@ -1,4 +1,5 @@
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { Writer } from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { METRICS_REQUEST, encodeMessage } from '../../../bench/payloads.js';
 import { decodeMetricsRequest, decodeMetricsRequestJson } from '../../../src/otlp/decode/index.js';
@@ -171,5 +172,35 @@ describe('decodeMetricsRequest on hand-built points', () => {
       })),
     });
     expect(decodeMetricsRequestJson(json)).toEqual(batch);
+  });
+});
+
+describe('field order', () => {
+  it('applies name, unit, temporality and monotonicity that follow the data points on the wire', () => {
+    const point = encodeMessage('opentelemetry.proto.metrics.v1.NumberDataPoint', { asDouble: 2.5 });
+    // Sum with is_monotonic (3) and aggregation_temporality (2) after data_points (1).
+    const sum = Writer.create().uint32(24).bool(true).uint32(16).int32(1).uint32(10).bytes(point).finish();
+    // Metric with sum (7) before name (1) and unit (3).
+    const metric = Writer.create()
+      .uint32(58)
+      .bytes(sum)
+      .uint32(10)
+      .string('late.name')
+      .uint32(26)
+      .string('ms')
+      .finish();
+    const scopeMetrics = Writer.create().uint32(18).bytes(metric).finish();
+    const resourceMetrics = Writer.create().uint32(18).bytes(scopeMetrics).finish();
+    const request = Writer.create().uint32(10).bytes(resourceMetrics).finish();
+    expect(decodeMetricsRequest(request).points).toEqual([
+      expect.objectContaining({
+        metricName: 'late.name',
+        unit: 'ms',
+        type: 'sum',
+        temporality: 1,
+        isMonotonic: true,
+        value: 2.5,
+      }),
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Writer } from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { TRACE_REQUEST, encodeMessage } from '../../../bench/payloads.js';
 import { decodeTraceRequest, decodeTraceRequestJson } from '../../../src/otlp/decode/index.js';
@@ -240,5 +241,25 @@ describe('attribute key memo', () => {
     expect(Object.keys(decodeTraceRequest(buffer).spans[0].attributes)).toEqual(['tenant.a']);
     buffer.set(build('tenant.b')); // same length, one byte differs, same memory
     expect(Object.keys(decodeTraceRequest(buffer).spans[0].attributes)).toEqual(['tenant.b']);
+  });
+});
+
+describe('field order', () => {
+  it('shares the resource and scope with spans that precede them on the wire (protobuf allows any order)', () => {
+    const span = encodeMessage('opentelemetry.proto.trace.v1.Span', {
+      traceId: new Uint8Array(16).fill(1),
+      spanId: new Uint8Array(8).fill(2),
+      name: 'early',
+    });
+    const resource = encodeMessage('opentelemetry.proto.resource.v1.Resource', {
+      attributes: [{ key: 'service.name', value: { stringValue: 'late' } }],
+    });
+    const scope = encodeMessage('opentelemetry.proto.common.v1.InstrumentationScope', { name: 'late-scope' });
+    const scopeSpans = Writer.create().uint32(18).bytes(span).uint32(10).bytes(scope).finish(); // spans, then scope
+    const resourceSpans = Writer.create().uint32(18).bytes(scopeSpans).uint32(10).bytes(resource).finish();
+    const request = Writer.create().uint32(10).bytes(resourceSpans).finish();
+    const [decoded] = decodeTraceRequest(request).spans;
+    expect(decoded.resource.serviceName).toBe('late');
+    expect(decoded.scopeName).toBe('late-scope');
   });
 });
