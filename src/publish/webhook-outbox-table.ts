@@ -1,0 +1,102 @@
+// SQL over the `webhook_outbox` table (store migration 2). A row is one event for one receiver: its body
+// is fixed at enqueue, so retries resend the same bytes; state moves pending -> delivered | failed once.
+import type { Db } from '../store/database.js';
+
+export interface OutboxRow {
+  id: number;
+  event_id: string;
+  analysis_id: string;
+  url: string;
+  secret: string;
+  body: string;
+  created_at_ms: number;
+  attempts: number;
+  next_attempt_at_ms: number;
+}
+
+export interface NewOutboxRow {
+  eventId: string;
+  analysisId: string;
+  url: string;
+  secret: string;
+  body: string;
+  nowMs: number;
+}
+
+/** Prepared statements, compiled once per outbox. */
+export class WebhookOutboxTable {
+  private readonly insertRow;
+  private readonly countPendingRows;
+  private readonly selectHeads;
+  private readonly markDelivered;
+  private readonly markFailed;
+  private readonly markRetry;
+  private readonly deleteFinished;
+
+  constructor(private readonly db: Db) {
+    this.insertRow = db.prepare(
+      `INSERT INTO webhook_outbox (event_id, analysis_id, url, secret, body, created_at_ms, next_attempt_at_ms)
+       VALUES (@eventId, @analysisId, @url, @secret, @body, @nowMs, @nowMs)`,
+    );
+    this.countPendingRows = db.prepare(`SELECT count(*) AS n FROM webhook_outbox WHERE state = 'pending'`);
+    // The head of each analysis's queue: its oldest pending row. Only heads are ever sent, which is what
+    // keeps per-analysis order: event N+1 waits until N is delivered or given up.
+    this.selectHeads = db.prepare(
+      `SELECT o.id, o.event_id, o.analysis_id, o.url, o.secret, o.body, o.created_at_ms, o.attempts,
+              o.next_attempt_at_ms
+         FROM (SELECT min(id) AS id FROM webhook_outbox WHERE state = 'pending' GROUP BY analysis_id) AS h
+         JOIN webhook_outbox AS o ON o.id = h.id
+        ORDER BY o.next_attempt_at_ms, o.id`,
+    );
+    this.markDelivered = db.prepare(
+      `UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL,
+              finished_at_ms = @nowMs
+        WHERE id = @id AND state = 'pending'`,
+    );
+    this.markFailed = db.prepare(
+      `UPDATE webhook_outbox SET state = 'failed', attempts = attempts + 1, last_error = @error,
+              finished_at_ms = @nowMs
+        WHERE id = @id AND state = 'pending'`,
+    );
+    this.markRetry = db.prepare(
+      `UPDATE webhook_outbox SET attempts = attempts + 1, last_error = @error, next_attempt_at_ms = @nextAtMs
+        WHERE id = @id AND state = 'pending'`,
+    );
+    this.deleteFinished = db.prepare(
+      `DELETE FROM webhook_outbox WHERE state IN ('delivered', 'failed') AND finished_at_ms < @beforeMs`,
+    );
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+
+  insert(row: NewOutboxRow): void {
+    this.insertRow.run(row);
+  }
+
+  countPending(): number {
+    return (this.countPendingRows.get() as { n: number }).n;
+  }
+
+  heads(): OutboxRow[] {
+    return this.selectHeads.all() as OutboxRow[];
+  }
+
+  delivered(id: number, nowMs: number): void {
+    this.markDelivered.run({ id, nowMs });
+  }
+
+  failed(id: number, error: string, nowMs: number): void {
+    this.markFailed.run({ id, error, nowMs });
+  }
+
+  retry(id: number, error: string, nextAtMs: number): void {
+    this.markRetry.run({ id, error, nextAtMs });
+  }
+
+  /** Drops finished rows older than the retention; pending rows are never deleted. */
+  prune(beforeMs: number): number {
+    return this.deleteFinished.run({ beforeMs }).changes;
+  }
+}
