@@ -11,7 +11,7 @@ import type {
 } from '../model.js';
 import { decodeKeyValue } from './any-value.js';
 import { checkExponential, checkHistogram } from './metric-checks.js';
-import { reject, traceIdProblem, type Rejections } from './resource.js';
+import { quotedName, reject, traceIdProblem, type Rejections } from './resource.js';
 import {
   enterMessage,
   leaveMessage,
@@ -88,7 +88,7 @@ function readExemplar(ctx: WireContext, into: string[]): void {
 }
 
 function label(header: MetricHeader, type: string): string {
-  return `${type} ${JSON.stringify(header.name)}`;
+  return `${type} ${quotedName(header.name)}`;
 }
 
 /** NumberDataPoint: attributes = 7, as_double = 4, as_int = 6 (sfixed64), exemplars = 5. */

@@ -64,6 +64,11 @@ export function reject(rejections: Rejections, reason: string): void {
   rejections.count++;
 }
 
+/** A span or metric name for a reject message: quoted, and cut short so a hostile name cannot bloat it. */
+export function quotedName(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}...` : name);
+}
+
 /** The partial-success error_message: the first reason, and how many more there were. */
 export function rejectMessage(rejections: Rejections, items: string): string {
   if (rejections.count === 0) return '';

@@ -16,6 +16,7 @@ import {
   emptyResource,
   isAbsentId,
   noRejections,
+  quotedName,
   reject,
   rejectMessage,
   spanIdProblem,
@@ -188,7 +189,7 @@ function decodeSpan(
     spanIdProblem(spanId) ||
     (parentSpanId.length === 0 || parentSpanId.length === 16 ? '' : 'parent_span_id must be 0 or 8 bytes');
   if (problem !== '') {
-    reject(rejections, `span ${JSON.stringify(name)}: ${problem}`);
+    reject(rejections, `span ${quotedName(name)}: ${problem}`);
     return;
   }
   spans.push({

@@ -1,7 +1,14 @@
 // OTLP/JSON ExportMetricsServiceRequest to a MetricBatch; the same model and checks as ../metrics.ts.
 import type { DecodedMetricPoint, MetricBatch, MetricType, ResourceInfo, Temporality } from '../../model.js';
 import { checkExponential, checkHistogram } from '../metric-checks.js';
-import { noRejections, reject, rejectMessage, traceIdProblem, type Rejections } from '../resource.js';
+import {
+  quotedName,
+  noRejections,
+  reject,
+  rejectMessage,
+  traceIdProblem,
+  type Rejections,
+} from '../resource.js';
 import { jsonAttributes } from './any-value.js';
 import { decodeJsonDocument, eachObject, jsonResource, jsonScopeName } from './document.js';
 import {
@@ -121,7 +128,7 @@ function jsonPoint(
     const traceId = asIdHex(field(exemplar, 'traceId', 'trace_id'), 16, `${exemplarPath}.traceId`);
     if (traceId !== null && traceIdProblem(traceId) === '') decoded.exemplarTraceIds.push(traceId);
   });
-  const label = `${metric.type.replace('_', ' ')} ${JSON.stringify(metric.name)}`;
+  const label = `${metric.type.replace('_', ' ')} ${quotedName(metric.name)}`;
   let problem = '';
   if (metric.type === 'gauge' || metric.type === 'sum') {
     const asDoubleValue = field(point, 'asDouble', 'as_double');

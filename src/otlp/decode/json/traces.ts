@@ -3,6 +3,7 @@ import type { DecodedSpan, SpanBatch, SpanEvent, SpanKind, StatusCode } from '..
 import {
   isAbsentId,
   noRejections,
+  quotedName,
   reject,
   rejectMessage,
   spanIdProblem,
@@ -70,7 +71,7 @@ function jsonSpan(span: JsonObject, path: JsonPath): DecodedSpan | string {
       ? 'parent_span_id must be 0 or 8 bytes'
       : '');
   if (problem !== '' || traceId === null || spanId === null || parentSpanId === null) {
-    return `span ${JSON.stringify(name)}: ${problem}`;
+    return `span ${quotedName(name)}: ${problem}`;
   }
   const start = asNanosParts(
     field(span, 'startTimeUnixNano', 'start_time_unix_nano'),
