@@ -6,8 +6,7 @@
 // judge/ does no I/O of its own: persistence, attribution and publishing come in through the interfaces
 // below, so this module can be driven by a fake clock in tests.
 import type { Logger } from 'pino';
-import type { AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
-import type { Accumulator } from '../accumulate/accumulator.js';
+import type { Accumulator, AnalysisArms, AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
 import { analysisSchema, type Analysis } from '../config/analysis.js';
 import type { WebhookTarget } from '../config/judge-settings.js';
 import type { VerdictMetrics } from '../publish/verdict-metrics.js';
@@ -61,7 +60,15 @@ interface RunningAnalysis {
   plan: AnalysisPlan;
   startedAtMs: number;
   carried: AnalysisSequentialState;
+  /** The latest verdict; its evidence is decisions-only until `fullDocument` fills it in. */
   document: VerdictDocument;
+  /** What the last tick evaluated, so the full evidence can be computed later, identically. */
+  lastTick?: {
+    arms: AnalysisArms;
+    carriedBefore: AnalysisSequentialState;
+    nowMs: number;
+    full?: VerdictDocument;
+  };
 }
 
 interface StoredState {
@@ -168,26 +175,46 @@ export class JudgeService {
     return entry.document;
   }
 
-  /** Evaluates every undecided analysis once. */
+  /**
+   * Evaluates every undecided analysis once. Ticks compute decisions only (bounds and always-valid
+   * p-values); the fixed-horizon evidence people read (Mann-Whitney U, Hodges-Lehmann, order-statistic
+   * intervals) costs about five times more and is computed from the same inputs only when a document
+   * is read or a verdict changes. The statistics engine guarantees decisions are identical in both modes.
+   */
   tick(): void {
     const started = performance.now();
     const nowMs = this.clock();
     for (const [id, entry] of this.analyses) {
       if (isFinal(entry.document.verdict)) continue;
-      const evaluation = evaluateAnalysis(
-        this.options.accumulator.read(id),
-        entry.plan.metrics,
-        entry.plan.policy,
-        entry.carried,
-      );
+      const arms = this.options.accumulator.read(id);
+      const policy = { ...entry.plan.policy, evidence: 'decisions-only' as const };
+      const evaluation = evaluateAnalysis(arms, entry.plan.metrics, policy, entry.carried);
       const decision = decideVerdict(evaluation, nowMs - entry.startedAtMs, entry.plan);
       const previous = entry.document.verdict;
+      entry.lastTick = { arms, carriedBefore: entry.carried, nowMs };
       entry.carried = evaluation.state;
       entry.document = buildDocument(id, entry.startedAtMs, nowMs, decision, evaluation);
       this.options.metrics.update(id, decision.verdict, evaluation);
       if (decision.verdict !== previous) this.recordChange(entry);
     }
     this.lastTickMs = performance.now() - started;
+  }
+
+  /** The latest document with the full evidence of the last tick (computed once per tick, on demand). */
+  private fullDocument(entry: RunningAnalysis): VerdictDocument {
+    const last = entry.lastTick;
+    if (!last) return entry.document;
+    if (!last.full) {
+      const evaluation = evaluateAnalysis(
+        last.arms,
+        entry.plan.metrics,
+        entry.plan.policy,
+        last.carriedBefore,
+      );
+      const decision = decideVerdict(evaluation, last.nowMs - entry.startedAtMs, entry.plan);
+      last.full = buildDocument(entry.spec.id, entry.startedAtMs, last.nowMs, decision, evaluation);
+    }
+    return last.full;
   }
 
   /** Saves every undecided analysis's arms, carried state and latest document. */
@@ -232,7 +259,8 @@ export class JudgeService {
   }
 
   private recordChange(entry: RunningAnalysis): void {
-    const { document, spec } = entry;
+    const { spec } = entry;
+    const document = (entry.document = this.fullDocument(entry));
     const webhook = spec.webhook ?? this.options.defaultWebhook ?? undefined;
     this.options.repository.transaction(() => {
       this.options.repository.saveDocument(

@@ -1,0 +1,91 @@
+// Judge-tick benchmark (`npm run bench:judge`): how long one tick takes for 1 000 running analyses with
+// realistic arms, as a share of the tick interval (the figure that must stay well under 1), and the
+// cost per analysis. Runs the real JudgeService over a real SQLite file.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { Accumulator } from '../src/accumulate/accumulator.js';
+import type { Observation } from '../src/attribution/observation.js';
+import { analysisSchema } from '../src/config/analysis.js';
+import { JudgeService } from '../src/judge/judge-service.js';
+import { VerdictMetrics } from '../src/publish/verdict-metrics.js';
+import { AnalysesRepository } from '../src/store/analyses-repository.js';
+import { Store } from '../src/store/database.js';
+import { createLogger } from '../src/telemetry/logger.js';
+import { writeResults, type ResultRow } from './results.js';
+
+const ANALYSES = Number(process.env.BENCH_ANALYSES ?? 1000);
+const TICK_INTERVAL_MS = 5000;
+
+function lognormalObservations(
+  id: string,
+  arm: 'baseline' | 'canary',
+  count: number,
+  seed: number,
+): Observation[] {
+  let state = seed;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) + 1) / 2147483649;
+  return Array.from({ length: count }, () => ({
+    kind: 'span' as const,
+    analysisId: id,
+    arm,
+    timeUnixMs: 0,
+    durationNanos: Math.round(
+      50e6 * Math.exp(0.5 * Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random())),
+    ),
+    isError: random() < 0.01,
+  }));
+}
+
+function measure(): ResultRow {
+  const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-judge-'));
+  const store = Store.open(join(dir, 'state.sqlite'));
+  const accumulator = new Accumulator();
+  const judge = new JudgeService({
+    repository: new AnalysesRepository(store),
+    accumulator,
+    routing: { addAnalysis: () => undefined, removeAnalysis: () => true },
+    metrics: new VerdictMetrics(new Registry()),
+    tickIntervalMs: TICK_INTERVAL_MS,
+    snapshotIntervalMs: 10_000,
+    maxAnalyses: ANALYSES,
+    logger: createLogger('silent'),
+  });
+  for (let i = 0; i < ANALYSES; i += 1) {
+    const id = `analysis-${i}`;
+    const spec = analysisSchema.parse({
+      id,
+      variant: { flag: 'f' },
+      baseline: 'off',
+      canary: 'on',
+      judge: { maxDurationSeconds: 86_400 },
+    });
+    judge.create(spec, 'api');
+    accumulator.accept(lognormalObservations(id, 'baseline', 9000, i * 2 + 1));
+    accumulator.accept(lognormalObservations(id, 'canary', 1000, i * 2 + 2));
+  }
+  const ticks: number[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    judge.tick();
+    ticks.push(judge.lastTickMs);
+  }
+  const snapshotStarted = performance.now();
+  judge.snapshot();
+  const snapshotMs = performance.now() - snapshotStarted;
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+  ticks.sort((a, b) => a - b);
+  const median = ticks[Math.floor(ticks.length / 2)];
+  return {
+    analyses: ANALYSES,
+    'samples per analysis': 10_000,
+    'tick median ms': Math.round(median),
+    'per analysis ms': Number((median / ANALYSES).toFixed(3)),
+    'tick / 5 s interval': Number((median / TICK_INTERVAL_MS).toFixed(3)),
+    'snapshot ms': Math.round(snapshotMs),
+    'peak RSS MB': Math.round(process.memoryUsage().rss / 1e6),
+  };
+}
+
+writeResults('judge-tick', [measure()], { tickIntervalMs: TICK_INTERVAL_MS });
