@@ -102,7 +102,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     logger,
   });
   addAnalysisRoutes(api, judge);
-  addFlaggerRoutes(api, judge);
+  addFlaggerRoutes(api, judge, config.api.authToken);
 
   const ports: Sidecar['ports'] = { api: 0 };
   try {

@@ -43,14 +43,12 @@ export function addAnalysisRoutes(api: ApiServer, judge: JudgeService): void {
 
   api.route('GET', '/api/v1/analyses', (_request, response) => {
     sendJson(response, 200, {
-      analyses: judge
-        .list()
-        .map((view) => ({
-          ...compactVerdict(view.document),
-          state: view.state,
-          source: view.source,
-          startedAt: view.document.startedAt,
-        })),
+      analyses: judge.list().map((view) => ({
+        ...compactVerdict(view.document),
+        state: view.state,
+        source: view.source,
+        startedAt: view.document.startedAt,
+      })),
     });
   });
 

@@ -47,9 +47,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function verdictOf(
-  id: string,
-): Promise<{
+async function verdictOf(id: string): Promise<{
   verdict: string;
   action: string;
   reason: string;
@@ -155,8 +153,14 @@ describe('analysis API', () => {
       namespace: 'test',
       phase: 'Progressing',
       checksum: 'abc',
-      metadata: {},
+      metadata: { token: TOKEN },
     };
+    const unauthenticated = await fetch(`${api}/api/v1/flagger/rollout`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...flagger, metadata: {} }),
+    });
+    expect(unauthenticated.status).toBe(401);
     const rollout = await fetch(`${api}/api/v1/flagger/rollout`, {
       method: 'POST',
       headers: json,
@@ -184,7 +188,7 @@ describe('analysis API', () => {
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe('/api/v1/analyses/healthy');
-    const flagger = { name: 'other', namespace: 'x', metadata: { analysis: 'healthy' } };
+    const flagger = { name: 'other', namespace: 'x', metadata: { analysis: 'healthy', token: TOKEN } };
     const rollout = await fetch(`${api}/api/v1/flagger/rollout`, {
       method: 'POST',
       headers: json,
