@@ -39,12 +39,12 @@ export class WebhookOutboxTable {
        VALUES (@eventId, @analysisId, @url, @secret, @body, @nowMs, @nowMs)`,
     );
     this.countPendingRows = db.prepare(`SELECT count(*) AS n FROM webhook_outbox WHERE state = 'pending'`);
-    // The head of each analysis's queue: its oldest pending row. Only heads are ever sent, which is what
-    // keeps per-analysis order: event N+1 waits until N is delivered or given up.
+    // The head of each (analysis, receiver) queue: its oldest pending row. Only heads are ever sent, which
+    // is what keeps per-analysis order: event N+1 waits until N is delivered or given up.
     this.selectHeads = db.prepare(
       `SELECT o.id, o.event_id, o.analysis_id, o.url, o.secret, o.body, o.created_at_ms, o.attempts,
               o.next_attempt_at_ms
-         FROM (SELECT min(id) AS id FROM webhook_outbox WHERE state = 'pending' GROUP BY analysis_id) AS h
+         FROM (SELECT min(id) AS id FROM webhook_outbox WHERE state = 'pending' GROUP BY analysis_id, url) AS h
          JOIN webhook_outbox AS o ON o.id = h.id
         ORDER BY o.next_attempt_at_ms, o.id`,
     );

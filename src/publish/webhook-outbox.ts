@@ -2,7 +2,9 @@
 // a delivery loop POSTs them as signed CloudEvents until a receiver answers 2xx. At-least-once: a row is
 // marked delivered only after the 2xx, so a crash mid-request leaves it pending and a restart sends it
 // again with the same event id and body (receivers dedupe on the CloudEvent `id`). Per analysis, only the
-// oldest pending row is ever in flight, so a receiver sees an analysis's verdicts in order.
+// oldest pending row is ever in flight, so a receiver sees an analysis's verdicts in order. The queue is
+// (analysis, receiver URL): with one URL per analysis that is per-analysis order, and should an analysis
+// ever have several receivers, one receiver's outage does not hold back the others.
 // Single writer: one sidecar process owns a database file's outbox.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/logger.js';
@@ -42,7 +44,7 @@ export class WebhookOutbox {
   private readonly random: () => number;
   private readonly newEventId: () => string;
   private readonly settings: WebhookOutboxSettings;
-  /** analysis id -> its delivery in flight (at most one per analysis: that is the ordering rule). */
+  /** queue key -> its delivery in flight (at most one per queue: that is the ordering rule). */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly shutdownController = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -163,7 +165,7 @@ export class WebhookOutbox {
     const nowMs = this.clock.now();
     let nextDueMs: number | undefined;
     for (const row of this.table.heads()) {
-      if (this.inFlight.has(row.analysis_id)) continue;
+      if (this.inFlight.has(queueKey(row))) continue;
       if (row.next_attempt_at_ms > nowMs) {
         nextDueMs = Math.min(nextDueMs ?? row.next_attempt_at_ms, row.next_attempt_at_ms);
         continue;
@@ -181,10 +183,10 @@ export class WebhookOutbox {
         this.logger.error({ err: error, eventId: row.event_id }, 'webhook attempt failed'),
       )
       .finally(() => {
-        this.inFlight.delete(row.analysis_id);
+        this.inFlight.delete(queueKey(row));
         if (this.running) this.schedule(0);
       });
-    this.inFlight.set(row.analysis_id, delivery);
+    this.inFlight.set(queueKey(row), delivery);
   }
 
   private async attempt(row: OutboxRow): Promise<void> {
@@ -262,4 +264,9 @@ export class WebhookOutbox {
     this.lastPruneMs = nowMs;
     this.table.prune(nowMs - this.settings.retentionMs);
   }
+}
+
+/** One ordered queue per analysis and receiver; the table's head query groups the same way. */
+function queueKey(row: OutboxRow): string {
+  return `${row.analysis_id}\n${row.url}`;
 }

@@ -15,6 +15,7 @@ export interface OutboxRowView {
   attempts: number;
   last_error: string | null;
   next_attempt_at_ms: number;
+  url: string;
   body: string;
 }
 
@@ -68,7 +69,7 @@ export class OutboxFixture {
   rows(): OutboxRowView[] {
     return this.store.db
       .prepare(
-        'SELECT event_id, analysis_id, state, attempts, last_error, next_attempt_at_ms, body FROM webhook_outbox ORDER BY id',
+        'SELECT event_id, analysis_id, state, attempts, last_error, next_attempt_at_ms, url, body FROM webhook_outbox ORDER BY id',
       )
       .all() as OutboxRowView[];
   }
@@ -77,10 +78,11 @@ export class OutboxFixture {
   async settle(maxRounds = 50): Promise<void> {
     for (let round = 0; round < maxRounds; round += 1) {
       await this.outbox.flush();
-      // Only each analysis's oldest pending row is eligible; later rows wait for it whatever their time.
+      // Only each queue's oldest pending row is eligible; later rows wait for it whatever their time.
       const heads = new Map<string, OutboxRowView>();
       for (const row of this.rows()) {
-        if (row.state === 'pending' && !heads.has(row.analysis_id)) heads.set(row.analysis_id, row);
+        const queue = `${row.analysis_id}\n${row.url}`;
+        if (row.state === 'pending' && !heads.has(queue)) heads.set(queue, row);
       }
       if (heads.size === 0) return;
       const due = [...heads.values()].map((row) => row.next_attempt_at_ms);

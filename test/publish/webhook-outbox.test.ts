@@ -224,6 +224,27 @@ describe('WebhookOutbox ordering, restart and bounds', () => {
     expect(f.rows().map((r) => r.state)).toEqual(['pending', 'delivered']);
   });
 
+  it('keeps order per receiver when an analysis has two, and one receiver’s outage does not block the other', async () => {
+    const f = open();
+    const second = await WebhookReceiver.start();
+    try {
+      receiver.respond = () => ({ status: 503 });
+      const ids = [1, 2].flatMap((seq) => [
+        f.outbox.enqueue(verdict('a', seq))!,
+        f.outbox.enqueue({ ...verdict('a', seq), url: second.url })!,
+      ]);
+      await f.outbox.flush();
+      await f.outbox.flush();
+      expect(second.ids).toEqual([ids[1], ids[3]]);
+      expect(receiver.ids).toEqual([ids[0]]); // event 2 waits behind the failing event 1
+      receiver.respond = () => ({ status: 200 });
+      await f.settle();
+      expect(receiver.ids).toEqual([ids[0], ids[0], ids[2]]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('resumes pending rows after a restart on the same database file, ids unchanged', async () => {
     const path = tempDbPath();
     const before = open({}, path);
