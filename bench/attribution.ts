@@ -12,7 +12,8 @@
 //
 // Encoded-input rows run first, before the decoded batches exist: holding 20 000 decoded spans alive
 // makes every major GC mark them, which would slow the decode rows by a cost a sidecar never pays.
-// Each row is the median of ROUNDS interleaved runs, so drift (thermal, GC) hits all rows alike.
+// Within each group the scenarios take turns request by request and only the time inside each step is
+// counted, so machine load (this box is shared) hits every row alike and the ratios stay meaningful.
 import { Registry } from 'prom-client';
 import { AttributionPipeline } from '../src/attribution/pipeline.js';
 import type { Observation } from '../src/attribution/observation.js';
@@ -23,7 +24,6 @@ import { TRACE_REQUEST, encodeMessage, realisticTraceRequest } from './payloads.
 import { writeResults, type ResultRow } from './results.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const ROUNDS = 3;
 const BATCHES = 40;
 const CLOCK_STEP_MS = 300;
 const SPANS_PER_BATCH = 512;
@@ -91,56 +91,6 @@ interface Scenario {
   held?: boolean;
 }
 
-interface Measured {
-  spansPerSecond: number;
-  observations: number;
-  maxPendingSpans: number;
-}
-
-function measure(scenario: Scenario, input: Input): Measured {
-  let nowMs = 1_700_000_000_000;
-  let observations = 0;
-  let maxPendingSpans = 0;
-  const counter = { accept: (batch: Observation[]) => void (observations += batch.length) };
-  const pipeline = scenario.analyses
-    ? new AttributionPipeline({
-        analyses: scenario.analyses.map((a) => analysisSchema.parse(a)),
-        limits: attributionLimitsSchema.parse({}),
-        sink: counter,
-        registry: new Registry(),
-        clock: () => nowMs,
-      })
-    : undefined;
-  const sink: TelemetrySink = pipeline ?? new PassThrough();
-  const encoded = scenario.held ? input.heldEncoded : input.encoded;
-  const batches = (scenario.held ? input.heldDecoded : input.decoded) ?? [];
-  let i = 0; // carried from the warm-up into the measured run, so the request order never restarts
-  const run = (deadline: number): number => {
-    let spans = 0;
-    for (; performance.now() < deadline; i = (i + 1) % encoded.length) {
-      const batch = scenario.decode ? decodeTraceRequest(encoded[i]) : batches[i];
-      sink.acceptSpans(batch);
-      spans += batch.spans.length;
-      nowMs += CLOCK_STEP_MS;
-      if (pipeline && i % 16 === 0)
-        maxPendingSpans = Math.max(maxPendingSpans, pipeline.stats().pendingSpans);
-    }
-    return spans;
-  };
-  run(performance.now() + 300); // warm up the JIT
-  observations = 0;
-  const started = performance.now();
-  const spans = run(started + SECONDS * 1000);
-  const seconds = (performance.now() - started) / 1000;
-  return { spansPerSecond: spans / seconds, observations: observations / seconds, maxPendingSpans };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** Runs the scenarios ROUNDS times, interleaved, and keeps each one's median run. */
 interface Input {
   encoded: Uint8Array[];
   heldEncoded: Uint8Array[];
@@ -148,23 +98,84 @@ interface Input {
   heldDecoded?: SpanBatch[];
 }
 
-function measureAll(scenarios: Scenario[], input: Input): Measured[] {
-  const runs: Measured[][] = scenarios.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    scenarios.forEach((scenario, i) => runs[i].push(measure(scenario, input)));
+/** One scenario's sink and tallies; `step` hands it request `i` (decoding it first when asked). */
+class Runner {
+  elapsedMs = 0;
+  spans = 0;
+  observations = 0;
+  maxPendingSpans = 0;
+  private nowMs = 1_700_000_000_000;
+  private readonly pipeline: AttributionPipeline | undefined;
+  private readonly sink: TelemetrySink;
+  private readonly encoded: Uint8Array[];
+  private readonly batches: SpanBatch[];
+
+  constructor(
+    private readonly scenario: Scenario,
+    input: Input,
+  ) {
+    const counter = { accept: (batch: Observation[]) => void (this.observations += batch.length) };
+    this.pipeline = scenario.analyses
+      ? new AttributionPipeline({
+          analyses: scenario.analyses.map((a) => analysisSchema.parse(a)),
+          limits: attributionLimitsSchema.parse({}),
+          sink: counter,
+          registry: new Registry(),
+          clock: () => this.nowMs,
+        })
+      : undefined;
+    this.sink = this.pipeline ?? new PassThrough();
+    this.encoded = scenario.held ? input.heldEncoded : input.encoded;
+    this.batches = (scenario.held ? input.heldDecoded : input.decoded) ?? [];
   }
-  return runs.map((list) => {
-    const mid = median(list.map((m) => m.spansPerSecond));
-    return list.find((m) => m.spansPerSecond === mid)!;
-  });
+
+  step(i: number): void {
+    const started = performance.now();
+    const batch = this.scenario.decode ? decodeTraceRequest(this.encoded[i]) : this.batches[i];
+    this.sink.acceptSpans(batch);
+    this.elapsedMs += performance.now() - started;
+    this.spans += batch.spans.length;
+    this.nowMs += CLOCK_STEP_MS;
+    if (this.pipeline && i % 16 === 0) {
+      this.maxPendingSpans = Math.max(this.maxPendingSpans, this.pipeline.stats().pendingSpans);
+    }
+  }
+
+  reset(): void {
+    this.elapsedMs = this.spans = this.observations = 0;
+  }
 }
 
-function main(): void {
+/**
+ * Runs the scenarios request by request, in turn, on the same request each time, so a change in machine
+ * load hits every scenario alike and the ratios hold even on a busy machine.
+ */
+function measureAll(scenarios: Scenario[], input: Input): Runner[] {
+  const runners = scenarios.map((scenario) => new Runner(scenario, input));
+  let i = 0;
+  const run = (ms: number): void => {
+    const deadline = performance.now() + ms;
+    for (; performance.now() < deadline; i = (i + 1) % BATCHES) for (const runner of runners) runner.step(i);
+  };
+  run(500); // warm up the JIT
+  for (const runner of runners) runner.reset();
+  run(SECONDS * 1000 * scenarios.length);
+  return runners;
+}
+
+const perSecond = (runner: Runner, count: number): number => count / (runner.elapsedMs / 1000);
+
+/** The requests, encoded; the plain request objects die here so they do not weigh on the GC later. */
+function encodedInput(): Input {
   const list = requests();
-  const input: Input = {
+  return {
     encoded: list.map((request) => encodeMessage(TRACE_REQUEST, request)),
     heldEncoded: heldRequests(list).map((request) => encodeMessage(TRACE_REQUEST, request)),
   };
+}
+
+function main(): void {
+  const input = encodedInput();
   const encodedScenarios: Scenario[] = [
     { name: 'decode + pass-through (ingest without attribution)', decode: true },
     { name: 'decode + attribution: trace join', decode: true, analyses: [joinAnalysis] },
@@ -190,24 +201,26 @@ function main(): void {
     },
   ];
   const decodedResults = measureAll(decodedScenarios, input);
-  const ingest = encodedResults[0].spansPerSecond;
-  const passThrough = decodedResults[0].spansPerSecond;
-  const row = (scenario: Scenario, result: Measured): ResultRow => ({
-    scenario: scenario.name,
-    'spans/s': Math.round(result.spansPerSecond),
-    'observations/s': Math.round(result.observations),
-    'vs same-input baseline': (result.spansPerSecond / (scenario.decode ? ingest : passThrough)).toFixed(3),
-    'max pending spans': result.maxPendingSpans,
-  });
+  const ingest = perSecond(encodedResults[0], encodedResults[0].spans);
+  const passThrough = perSecond(decodedResults[0], decodedResults[0].spans);
+  const row = (scenario: Scenario, runner: Runner): ResultRow => {
+    const spansPerSecond = perSecond(runner, runner.spans);
+    return {
+      scenario: scenario.name,
+      'spans/s': Math.round(spansPerSecond),
+      'observations/s': Math.round(perSecond(runner, runner.observations)),
+      'vs same-input baseline': (spansPerSecond / (scenario.decode ? ingest : passThrough)).toFixed(3),
+      'max pending spans': runner.maxPendingSpans,
+    };
+  };
   const rows = [
     ...encodedScenarios.map((s, i) => row(s, encodedResults[i])),
     ...decodedScenarios.map((s, i) => row(s, decodedResults[i])),
   ];
   // Attribution's own cost per span, from the decoded-input rows: 1/rate(attribution) - 1/rate(pass-through).
-  const joinCostNanos = (1 / decodedResults[3].spansPerSecond - 1 / passThrough) * 1e9;
+  const joinCostNanos = (1 / perSecond(decodedResults[3], decodedResults[3].spans) - 1 / passThrough) * 1e9;
   writeResults('attribution', rows, {
     seconds: SECONDS,
-    rounds: ROUNDS,
     batches: BATCHES,
     spansPerBatch: SPANS_PER_BATCH,
     judgedSpansPerTrace: 7,
