@@ -10,8 +10,11 @@ export const VERDICT_CHANGED_TYPE = 'dev.canary-judge.verdict.changed';
 /** Media type of a structured-mode JSON event (JSON event format §3). */
 export const CLOUDEVENTS_JSON_CONTENT_TYPE = 'application/cloudevents+json';
 
-/** A JSON object the judge hands over as is (the verdict document); the outbox never looks inside. */
-export type VerdictDocument = Readonly<Record<string, unknown>>;
+/**
+ * The event's `data`: the judge's verdict document, any JSON-serialisable object, sent as is (the outbox
+ * never looks inside). `object` rather than a record type so interfaces such as the judge's fit.
+ */
+export type VerdictEventData = object;
 
 export interface VerdictEvent {
   specversion: '1.0';
@@ -25,12 +28,12 @@ export interface VerdictEvent {
   /** The analysis id, so a receiver can route without parsing `data`. */
   subject: string;
   datacontenttype: 'application/json';
-  data: VerdictDocument;
+  data: VerdictEventData;
 }
 
 export interface VerdictEventInput {
   analysisId: string;
-  data: VerdictDocument;
+  data: VerdictEventData;
   source: string;
   time: Date;
   id: string;

@@ -8,7 +8,7 @@
 // Single writer: one sidecar process owns a database file's outbox.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/logger.js';
-import { buildVerdictEvent, defaultEventSource, type VerdictDocument } from './cloudevents.js';
+import { buildVerdictEvent, defaultEventSource, type VerdictEventData } from './cloudevents.js';
 import { attemptWebhookDelivery, type WebhookAttemptOutcome } from './webhook-delivery.js';
 import { createWebhookMetrics, type RefusedReason, type WebhookMetrics } from './webhook-metrics.js';
 import { WebhookOutboxTable, type OutboxRow } from './webhook-outbox-table.js';
@@ -28,7 +28,7 @@ export interface WebhookEnqueueInput {
   analysisId: string;
   url: string;
   secret: string;
-  data: VerdictDocument;
+  data: VerdictEventData;
   /** When the verdict changed; default now. */
   time?: Date;
 }
