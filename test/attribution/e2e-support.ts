@@ -1,5 +1,5 @@
-// End-to-end support: a real sidecar (receivers over real sockets) with the attribution pipeline behind
-// it, and a two-service "shop" instrumented with the real OpenTelemetry JS SDK in which the frontend
+// End-to-end support: the real sidecar (receivers over real sockets, attribution, accumulator, judge),
+// and a two-service "shop" instrumented with the real OpenTelemetry JS SDK in which the frontend
 // evaluates an OpenFeature flag and the checkout backend serves the judged request.
 //
 // The flag record is written by an OpenFeature hook exactly as @openfeature/open-telemetry-hooks does:
@@ -30,9 +30,8 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { InMemoryProvider, OpenFeature, type Client, type Hook } from '@openfeature/server-sdk';
-import { Registry } from 'prom-client';
-import { AttributionPipeline } from '../../src/attribution/pipeline.js';
-import { analysesSchema, attributionLimitsSchema, type AnalysisInput } from '../../src/config/analysis.js';
+import type { AttributionPipeline } from '../../src/attribution/pipeline.js';
+import type { AnalysisInput } from '../../src/config/analysis.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
@@ -50,7 +49,11 @@ export interface AttributionSidecar {
   stop(): Promise<void>;
 }
 
-/** A sidecar on free ports whose receivers feed an AttributionPipeline with a recording sink and a fake clock. */
+/**
+ * The real sidecar on free ports, with the analyses in its config: receivers -> decoders -> the
+ * AttributionPipeline the sidecar wires (analyses routed to it by the judge) -> accumulator, and a
+ * recording ObservationSink beside the accumulator. Attribution and the judge run on a fake clock.
+ */
 export async function startAttributionSidecar(analyses: AnalysisInput[]): Promise<AttributionSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-attribution-'));
   const config = parseConfig({
@@ -58,25 +61,18 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
     api: { port: 0 },
     storage: { path: join(dir, 'canary-judge.sqlite') },
     log: { level: 'silent' },
+    analyses,
   });
-  const registry = new Registry();
   const sink = new RecordingSink();
   const clock = new FakeClock(Date.now());
-  const pipeline = new AttributionPipeline({
-    analyses: analysesSchema.parse(analyses),
-    limits: attributionLimitsSchema.parse({}),
-    sink,
-    registry,
-    clock: clock.now,
-  });
   const sidecar = await startSidecar(config, {
-    telemetrySink: pipeline,
-    registry,
+    observationSink: sink,
+    clock: clock.now,
     logger: createLogger('silent'),
   });
   return {
     sidecar,
-    pipeline,
+    pipeline: sidecar.attribution,
     sink,
     clock,
     endpoints: {
