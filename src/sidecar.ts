@@ -1,7 +1,7 @@
 // Wiring: builds every stage from a validated Config and runs them as one sidecar. main.ts adds only the
 // CLI and signal handling, so tests start the same sidecar in-process on port 0.
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { Accumulator } from './accumulate/accumulator.js';
 import { addAnalysisRoutes } from './api/analyses-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
@@ -10,6 +10,7 @@ import { AttributionPipeline } from './attribution/pipeline.js';
 import type { Observation, ObservationSink } from './attribution/observation.js';
 import { JudgeService, type VerdictPublisher } from './judge/judge-service.js';
 import { VerdictMetrics } from './publish/verdict-metrics.js';
+import { WebhookOutbox } from './publish/webhook-outbox.js';
 import { AnalysesRepository } from './store/analyses-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
@@ -33,7 +34,7 @@ export interface SidecarOptions {
   observationSink?: ObservationSink;
   /** Replaces the wall clock of attribution and the judge. */
   clock?: () => number;
-  /** Publishes verdict changes (the webhook outbox). */
+  /** Replaces the webhook outbox as the publisher of verdict changes. */
   publisher?: VerdictPublisher;
 }
 
@@ -64,15 +65,18 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     analyses: [],
     limits: config.attribution,
     sink: observationSink ? fanOut(accumulator, observationSink) : accumulator,
-    registry,
+    // With a replaced pipeline this one receives nothing; keep its series out of the shared registry.
+    registry: options.telemetrySink ? new Registry() : registry,
     clock: options.clock,
   });
+  // The outbox shares the store's connection so a verdict change and its event commit together.
+  const outbox = new WebhookOutbox({ db: store.db, registry, logger });
   const judge = new JudgeService({
     repository: new AnalysesRepository(store),
     accumulator,
     routing: attribution,
     metrics: new VerdictMetrics(registry),
-    publisher: options.publisher,
+    publisher: options.publisher ?? outbox,
     defaultWebhook: config.webhook,
     tickIntervalMs: config.judge.tickIntervalMs,
     snapshotIntervalMs: config.judge.snapshotIntervalMs,
@@ -113,11 +117,13 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     await Promise.allSettled([api.stop(), grpc?.stop(), http?.stop()]);
     attribution.shutdown();
     judge.shutdown();
+    await outbox.shutdown();
     store.close();
     throw error;
   }
   attribution.start();
   judge.start();
+  outbox.start();
   logger.info(
     { ports, storage: store.path, version: VERSION, analyses: config.analyses.length },
     'canary-judge started',
@@ -140,6 +146,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     attribution.shutdown();
     judge.tick();
     judge.shutdown();
+    await outbox.shutdown();
     await api.stop();
     store.close();
     logger.info('stopped');

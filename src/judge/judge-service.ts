@@ -25,7 +25,13 @@ export interface AnalysisRouting {
 
 /** Takes a verdict-change event for delivery; called inside the transaction that records the change. */
 export interface VerdictPublisher {
-  enqueue(event: { analysisId: string; url: string; secret: string; data: unknown }): string;
+  enqueue(event: {
+    analysisId: string;
+    url: string;
+    secret: string;
+    data: object;
+    time?: Date;
+  }): string | null;
 }
 
 export interface JudgeServiceOptions {
@@ -282,6 +288,7 @@ export class JudgeService {
           url: webhook.url,
           secret: webhook.secret,
           data: document,
+          time: new Date(document.updatedAt),
         });
       }
     });

@@ -7,6 +7,8 @@ import { createLogger } from '../../src/telemetry/logger.js';
 import { armSpans } from '../support/arm-spans.js';
 import { exportOnce, succeeded, traceExporter } from '../support/telemetry.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { verifyWebhookSignature } from '../../src/publish/webhook-signature.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,7 +26,9 @@ const analysis = (id: string) => ({
   judge: { canaryShare: 0.2, minSamplesPerArm: 100 },
 });
 
+const WEBHOOK_SECRET = 'webhook-secret-for-the-tests';
 let dir: string;
+let receiver: WebhookReceiver;
 let sidecar: Sidecar;
 let api: string;
 const auth = { Authorization: `Bearer ${TOKEN}` };
@@ -32,18 +36,20 @@ const json = { ...auth, 'Content-Type': 'application/json' };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'canary-judge-api-'));
+  receiver = await WebhookReceiver.start();
   const config = parseConfig({
     otlp: { grpc: { port: 0 }, http: { port: 0 } },
     api: { port: 0, authToken: TOKEN },
     storage: { path: join(dir, 'state.sqlite') },
     judge: { tickIntervalMs: 100 },
-    analyses: [analysis('test/checkout')],
+    analyses: [{ ...analysis('test/checkout'), webhook: { url: receiver.url, secret: WEBHOOK_SECRET } }],
   });
   sidecar = await startSidecar(config, { logger: createLogger('silent') });
   api = `http://127.0.0.1:${sidecar.ports.api}`;
 });
 afterAll(async () => {
   await sidecar.stop();
+  await receiver.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -174,6 +180,27 @@ describe('analysis API', () => {
       body: JSON.stringify(flagger),
     });
     expect(promotion.status).toBe(412);
+
+    // The verdict change reached the webhook receiver as a signed CloudEvent.
+    await receiver.received(1);
+    const [event] = receiver.requests;
+    expect(event.headers['content-type']).toBe('application/cloudevents+json');
+    const signature = verifyWebhookSignature(
+      WEBHOOK_SECRET,
+      event.body,
+      String(event.headers['x-canary-judge-signature']),
+    );
+    expect(signature.ok).toBe(true);
+    const cloudEvent = JSON.parse(event.body) as {
+      type: string;
+      subject: string;
+      data: { verdict: string; action: string };
+    };
+    expect(cloudEvent).toMatchObject({
+      type: 'dev.canary-judge.verdict.changed',
+      subject: 'test/checkout',
+      data: { verdict: 'fail', action: 'rollback' },
+    });
 
     const text = await (await fetch(`${api}/metrics`)).text();
     expect(text).toContain('canary_judge_analysis_verdict{analysis="test/checkout",verdict="fail"} 1');

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { afterEach, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/publish/webhook-signature.js';
 import { FakeClock, OutboxFixture, removeTempDirs, tempDbPath } from './outbox-fixture.js';
-import { WebhookReceiver } from './webhook-receiver.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const secret = 'crash-test-secret';
 let receiver: WebhookReceiver | undefined;

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/publish/webhook-signature.js';
 import { FakeClock, OutboxFixture, removeTempDirs, tempDbPath } from './outbox-fixture.js';
-import { WebhookReceiver } from './webhook-receiver.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const secret = 'whsec-test-7f3a';
 let receiver: WebhookReceiver;
