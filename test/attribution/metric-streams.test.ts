@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MetricStreams, streamKey } from '../../src/attribution/metric-streams.js';
 import { Temporality, type ExponentialBuckets } from '../../src/otlp/model.js';
@@ -91,5 +92,56 @@ describe('MetricStreams', () => {
       streamKey(point({ attributes: { x: 1, y: 'b' }, resource: resource('other') })),
     );
     expect(streamKey(a)).not.toBe(streamKey(point({ attributes: { x: 1, y: 'b' }, scopeName: 'other' })));
+  });
+});
+
+describe('MetricStreams cumulative sums (property)', () => {
+  it('emits deltas that add up to every increment after the first point, across resets and retried exports', () => {
+    const step = fc.record({
+      kind: fc.constantFrom('add', 'add', 'add', 'reset', 'retry'),
+      amount: fc.nat({ max: 50 }),
+    });
+    fc.assert(
+      fc.property(fc.nat({ max: 50 }), fc.array(step, { maxLength: 60 }), (first, steps) => {
+        const { streams: s } = streams();
+        let start = T0 - 1_000;
+        let time = T0;
+        let value = first;
+        const sum = () =>
+          point({
+            type: 'sum',
+            isMonotonic: true,
+            temporality: Temporality.CUMULATIVE,
+            value,
+            startTimeUnixMs: start,
+            timeUnixMs: time,
+            explicit: undefined,
+          });
+        let emitted = 0;
+        const send = (p: ReturnType<typeof sum>) => {
+          const result = s.toDelta(p, T0);
+          if (result.kind === 'delta') emitted += result.delta.value ?? 0;
+        };
+        send(sum());
+        let expected = 0;
+        let last = sum();
+        for (const { kind, amount } of steps) {
+          if (kind === 'retry') {
+            send(last); // the same point again: ignored
+            continue;
+          }
+          time += 1_000;
+          if (kind === 'reset') {
+            start = time - 10;
+            value = amount;
+          } else value += amount;
+          expected += amount;
+          last = sum();
+          send(last);
+        }
+        expect(emitted).toBe(expected);
+      }),
+      { numRuns: 300, seed: 6 },
+    );
   });
 });
