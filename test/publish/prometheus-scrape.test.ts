@@ -1,0 +1,79 @@
+// A real Prometheus scrapes the sidecar: the verdict and evidence series a Grafana dashboard reads are
+// there, with the values the API reports.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { startSidecar, type Sidecar } from '../../src/sidecar.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { armSpans } from '../support/arm-spans.js';
+import { Prometheus, prometheusAvailable } from '../support/prometheus.js';
+import { exportOnce, succeeded, traceExporter } from '../support/telemetry.js';
+
+const available = prometheusAvailable();
+if (!available && process.env.CI) throw new Error('CI must have the Debian package prometheus (see .ci/run)');
+if (!available) console.warn('skipping: the prometheus binary is not installed (apt-get install prometheus)');
+
+describe.skipIf(!available)('Prometheus scraping /metrics', () => {
+  let dir: string;
+  let sidecar: Sidecar;
+  let prometheus: Prometheus;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'canary-judge-scrape-'));
+    const config = parseConfig({
+      otlp: { grpc: { port: 0 }, http: { port: 0 } },
+      api: { port: 0 },
+      storage: { path: join(dir, 'state.sqlite') },
+      judge: { tickIntervalMs: 200 },
+      analyses: [
+        {
+          id: 'checkout',
+          match: { service: 'checkout' },
+          variant: { attribute: 'service.version' },
+          baseline: '1.0.0',
+          canary: '2.0.0',
+          judge: { canaryShare: 0.2, minSamplesPerArm: 100 },
+        },
+      ],
+    });
+    sidecar = await startSidecar(config, { logger: createLogger('silent') });
+    prometheus = await Prometheus.start(`127.0.0.1:${sidecar.ports.api}`);
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+    await sidecar?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exposes the verdict, per-arm requests, error rates and ingest counters to Prometheus', async () => {
+    const exporter = traceExporter('http-protobuf', {
+      grpcUrl: '',
+      httpUrl: `http://127.0.0.1:${sidecar.ports.http}`,
+    });
+    const spans = [
+      ...armSpans({ version: '1.0.0', count: 2000, medianMs: 40, errorRate: 0.01 }, 21),
+      ...armSpans({ version: '2.0.0', count: 500, medianMs: 40, errorRate: 0.25 }, 22),
+    ];
+    expect(succeeded(await exportOnce(exporter, spans))).toBe(true);
+    await exporter.shutdown();
+
+    const verdict = await prometheus.until(
+      'canary_judge_analysis_verdict{analysis="checkout",verdict="fail"}',
+      (samples) => samples[0]?.value === 1,
+    );
+    expect(verdict[0].metric).toMatchObject({ job: 'canary-judge', analysis: 'checkout' });
+    const requests = await prometheus.query('canary_judge_arm_requests{analysis="checkout"}');
+    expect(Object.fromEntries(requests.map((sample) => [sample.metric.arm, sample.value]))).toEqual({
+      baseline: 2000,
+      canary: 500,
+    });
+    const errorRates = await prometheus.query('canary_judge_arm_error_rate{analysis="checkout"}');
+    const canaryRate = errorRates.find((sample) => sample.metric.arm === 'canary')!.value;
+    expect(canaryRate).toBeGreaterThan(0.2);
+    expect(canaryRate).toBeLessThan(0.3);
+    const received = await prometheus.query('sum(canary_judge_otlp_items_received_total{signal="traces"})');
+    expect(received[0].value).toBe(2500);
+  });
+});
