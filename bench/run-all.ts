@@ -1,0 +1,58 @@
+// `npm run bench`: runs every benchmark, one process each so none disturbs another, and writes
+// bench/results/summary.md from their tables. Each benchmark reports ratios against a baseline measured
+// in its own run (or counts), so the figures mean something on a noisy machine; none ever fails CI.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './results.js';
+
+const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
+  {
+    name: 'decode',
+    file: 'decode.js',
+    what: 'OTLP decoding: field-selective decoder vs protobufjs and JSON, one realistic batch',
+  },
+  {
+    name: 'ingest',
+    file: 'ingest.js',
+    what: 'OTLP/HTTP-protobuf and gRPC into the sidecar vs a null receiver, load from a separate process',
+  },
+  {
+    name: 'attribution',
+    file: 'attribution.js',
+    what: 'attribution with the trace join vs decode-only ingest on the same batches',
+  },
+  {
+    name: 'judge-tick',
+    file: 'judge-tick.js',
+    what: 'one judge tick for 1 000 analyses vs the 5 s tick interval',
+  },
+  {
+    name: 'detection',
+    file: 'detection.js',
+    what: 'time to detect regressions and A/A false-fail rate vs repeated fixed-horizon tests and a Flagger-style threshold',
+  },
+];
+
+const only = process.argv.slice(2);
+const here = fileURLToPath(new URL('.', import.meta.url));
+const resultsDir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+const sections: string[] = [];
+for (const bench of BENCHMARKS) {
+  if (only.length > 0 && !only.includes(bench.name)) continue;
+  process.stdout.write(`\n== ${bench.name}: ${bench.what}\n`);
+  const started = Date.now();
+  execFileSync(process.execPath, [`${here}${bench.file}`], { stdio: 'inherit' });
+  const table = readFileSync(`${resultsDir}${bench.name}.md`, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .join('\n');
+  sections.push(
+    `## ${bench.name}\n\n${bench.what} (\`npm run bench -- ${bench.name}\`, ${Math.round((Date.now() - started) / 1000)} s)\n\n${table}\n`,
+  );
+}
+const machine = Object.entries(machineInfo())
+  .map(([key, value]) => `${key}: ${value}`)
+  .join(', ');
+writeFileSync(`${resultsDir}summary.md`, `# canary-judge benchmarks\n\n${machine}\n\n${sections.join('\n')}`);
+process.stdout.write(`\nwrote ${resultsDir}summary.md\n`);
