@@ -9,8 +9,9 @@
 //   stay at 1 (the plug-in variance of the error-rate test is asymptotic; tiny samples must not lock in a
 //   p-value). An empty arm therefore means `running`.
 // - fail: Holm rejects "canary no worse than tolerance" for the metric. pass: the running minimum of the
-//   "within tolerance" p-value is <= alpha - srmAlpha (an intersection-union test: the analysis passes only
-//   if every metric passes, so no correction is needed for pass). fail takes precedence over pass.
+//   "within tolerance" p-value is <= (alpha - srmAlpha) / m, so the reported bounds show it (upper bound
+//   inside tolerance). An intersection-union test would allow alpha - srmAlpha here; the stricter level keeps
+//   the evidence and the decision in agreement. fail takes precedence over pass.
 // - The traffic split fails the analysis when its running always-valid p-value is <= srmAlpha: a mismatched
 //   split makes every other comparison untrustworthy.
 // - Analysis: fail if the split or any metric fails; pass if every metric passes; else running.
@@ -66,6 +67,9 @@ export function evaluateAnalysis(
   policy: AnalysisPolicy,
   carried: AnalysisSequentialState,
 ): AnalysisEvaluation {
+  if (new Set(metrics.map((m) => m.id)).size !== metrics.length) {
+    throw new RangeError('metric ids must be unique within an analysis: they key the carried state');
+  }
   const metricsAlpha = policy.alpha - Math.max(0, policy.srmAlpha);
   const decisionAlpha = metricsAlpha / Math.max(1, metrics.length);
   const intervals = policy.evidence === 'full';
@@ -119,7 +123,7 @@ export function evaluateAnalysis(
     const s = state.metrics[spec.id];
     const decision: Decision = failed[i]
       ? 'fail'
-      : sufficient[i] && s.withinPValue <= metricsAlpha
+      : sufficient[i] && s.withinPValue <= decisionAlpha
         ? 'pass'
         : 'running';
     const result: MetricResult = {

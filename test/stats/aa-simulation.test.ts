@@ -42,4 +42,18 @@ describe('A/A simulation', () => {
     expect(naive).toBeGreaterThan(allowedFailures(RUNS, 0.01));
     expect(naive).toBeGreaterThanOrEqual(5 * Math.max(1, anytime));
   }, 110_000);
+
+  for (const canaryShare of [0.01, 0.5]) {
+    it(`error-rate decisions stay within alpha with a ${canaryShare * 100}% canary share (unequal arms, few canary errors)`, () => {
+      const errorRate = [{ id: 'error_rate', kind: 'error_rate' as const, tolerance: 0 }];
+      let fails = 0;
+      for (let run = 0; run < 100; run++) {
+        const outcome = runScenario({ ...scenario, canaryShare }, 20_000 + run, [
+          anytimeValidJudge(errorRate, { ...policy, canaryShare }),
+        ]);
+        if (outcome.failSeconds['anytime-valid (canary-judge)'] !== null) fails++;
+      }
+      expect(fails).toBeLessThanOrEqual(allowedFailures(100, 0.01));
+    }, 60_000);
+  }
 });
