@@ -12,7 +12,7 @@
 //
 // Encoded-input rows run first, before the decoded batches exist: holding 20 000 decoded spans alive
 // makes every major GC mark them, which would slow the decode rows by a cost a sidecar never pays.
-// Within each group the scenarios take turns request by request and only the time inside each step is
+// Within each group the scenarios take turns in short slices and only the time inside each request is
 // counted, so machine load (this box is shared) hits every row alike and the ratios stay meaningful.
 import { Registry } from 'prom-client';
 import { AttributionPipeline } from '../src/attribution/pipeline.js';
@@ -26,6 +26,7 @@ import { writeResults, type ResultRow } from './results.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const BATCHES = 40;
 const CLOCK_STEP_MS = 300;
+const SLICE_MS = 250;
 const SPANS_PER_BATCH = 512;
 
 type SpanObject = { parentSpanId?: Uint8Array; events: { name: string }[] };
@@ -98,13 +99,14 @@ interface Input {
   heldDecoded?: SpanBatch[];
 }
 
-/** One scenario's sink and tallies; `step` hands it request `i` (decoding it first when asked). */
+/** One scenario's sink and tallies; `step` hands it its next request (decoding it first when asked). */
 class Runner {
   elapsedMs = 0;
   spans = 0;
   observations = 0;
   maxPendingSpans = 0;
   private nowMs = 1_700_000_000_000;
+  private next = 0;
   private readonly pipeline: AttributionPipeline | undefined;
   private readonly sink: TelemetrySink;
   private readonly encoded: Uint8Array[];
@@ -129,7 +131,10 @@ class Runner {
     this.batches = (scenario.held ? input.heldDecoded : input.decoded) ?? [];
   }
 
-  step(i: number): void {
+  /** Hands the scenario its next request, in order, wrapping round. */
+  step(): void {
+    const i = this.next;
+    this.next = (i + 1) % this.encoded.length;
     const started = performance.now();
     const batch = this.scenario.decode ? decodeTraceRequest(this.encoded[i]) : this.batches[i];
     this.sink.acceptSpans(batch);
@@ -147,19 +152,22 @@ class Runner {
 }
 
 /**
- * Runs the scenarios request by request, in turn, on the same request each time, so a change in machine
- * load hits every scenario alike and the ratios hold even on a busy machine.
+ * Runs the scenarios in turn, each alone for SLICE_MS at a time, until each has run SECONDS: load drift on
+ * this shared machine hits every scenario alike, while each scenario's garbage (the held scenario keeps
+ * spans alive across requests, which every young-generation GC must copy) is collected mostly in its own
+ * slices. Interleaving request by request charged that cost to whichever scenario ran next.
  */
 function measureAll(scenarios: Scenario[], input: Input): Runner[] {
   const runners = scenarios.map((scenario) => new Runner(scenario, input));
-  let i = 0;
-  const run = (ms: number): void => {
+  const slice = (runner: Runner, ms: number): void => {
     const deadline = performance.now() + ms;
-    for (; performance.now() < deadline; i = (i + 1) % BATCHES) for (const runner of runners) runner.step(i);
+    while (performance.now() < deadline) runner.step();
   };
-  run(500); // warm up the JIT
+  for (const runner of runners) slice(runner, 300); // warm up the JIT
   for (const runner of runners) runner.reset();
-  run(SECONDS * 1000 * scenarios.length);
+  for (let round = 0; round < (SECONDS * 1000) / SLICE_MS; round++) {
+    for (const runner of runners) slice(runner, SLICE_MS);
+  }
   return runners;
 }
 
