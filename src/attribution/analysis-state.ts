@@ -1,12 +1,21 @@
 // What attribution keeps per analysis: its compiled rule, its correlation join, the unexpected variant
 // values seen (bounded), and outcome tallies flushed to Prometheus once per batch, not once per span.
 import { CorrelationBuffer, type CorrelationTotals } from './correlation-buffer.js';
-import type { AttributionMetrics, AttributionOutcome } from './metrics.js';
+import { ATTRIBUTION_OUTCOMES, type AttributionMetrics, type AttributionOutcome } from './metrics.js';
 import type { Arm } from './observation.js';
 import type { AnalysisRule } from './rules.js';
 
-export type IgnoredReason =
-  'gauge' | 'summary' | 'non_monotonic_sum' | 'unit' | 'temporality' | 'stream_started' | 'out_of_order';
+const IGNORED_REASONS = [
+  'gauge',
+  'summary',
+  'non_monotonic_sum',
+  'unit',
+  'temporality',
+  'stream_started',
+  'out_of_order',
+] as const;
+
+export type IgnoredReason = (typeof IGNORED_REASONS)[number];
 
 export class AnalysisState {
   readonly buffer: CorrelationBuffer;
@@ -73,5 +82,19 @@ export class AnalysisState {
     this.pointTally.clear();
     this.ignoredTally.clear();
     this.conflictTally = 0;
+  }
+
+  /**
+   * Drops the analysis's labelled series once it is stopped, so analyses created and stopped through the
+   * API over weeks do not grow the registry without bound.
+   */
+  removeSeries(): void {
+    const analysis = this.rule.id;
+    for (const outcome of ATTRIBUTION_OUTCOMES) {
+      this.metrics.spans.remove({ analysis, outcome });
+      this.metrics.points.remove({ analysis, outcome });
+    }
+    for (const reason of IGNORED_REASONS) this.metrics.pointsIgnored.remove({ analysis, reason });
+    this.metrics.conflicts.remove({ analysis });
   }
 }

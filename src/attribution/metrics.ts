@@ -2,6 +2,17 @@
 // Every span and point an analysis matched ends in exactly one `outcome`, so nothing is silently lost.
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/** Every outcome, for removing a stopped analysis's series. */
+export const ATTRIBUTION_OUTCOMES = [
+  'baseline',
+  'canary',
+  'other',
+  'unattributed',
+  'conflict',
+  'evicted',
+  'no_correlation_key',
+] as const;
+
 /** What became of a matched span or metric point. */
 export type AttributionOutcome =
   | 'baseline'

@@ -74,15 +74,17 @@ export class AttributionPipeline implements TelemetrySink {
     ];
   }
 
-  /** Stops judging an analysis; its pending spans are counted as evicted. Returns whether it existed. */
+  /**
+   * Stops judging an analysis: its waiting spans are dropped (counted in the evictions series, reason
+   * analysis_removed) and its labelled series removed. Returns whether it existed.
+   */
   removeAnalysis(id: string): boolean {
     const state = this.states.find((s) => s.id === id);
     if (!state) return false;
     const dropped = state.buffer.clear();
     if (dropped > 0)
       this.metrics.evictions.inc({ store: 'pending_spans', reason: 'analysis_removed' }, dropped);
-    state.count('spans', 'evicted', dropped);
-    state.flush();
+    state.removeSeries();
     this.states = this.states.filter((s) => s !== state);
     return true;
   }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { analysisSchema } from '../../src/config/analysis.js';
 import { SpanKind, StatusCode } from '../../src/otlp/model.js';
 import {
   checkoutAnalysis,
@@ -394,16 +395,19 @@ describe('matching, arms and errors', () => {
     ]);
   });
 
-  it('adds and removes analyses at run time', async () => {
+  it('adds and removes analyses at run time, dropping their waiting spans and their series', async () => {
     const { pipeline, registry } = harness([]);
-    const { analysisSchema } = await import('../../src/config/analysis.js');
     pipeline.addAnalysis(analysisSchema.parse(checkoutAnalysis));
-    pipeline.acceptSpans(spans(span()));
+    expect(() => pipeline.addAnalysis(analysisSchema.parse(checkoutAnalysis))).toThrow(/already exists/);
+    pipeline.acceptSpans(spans(span(), frontendSpan(traceId(2), FLAG, 'x'), span({ traceId: traceId(2) })));
+    expect(await metricValue(registry, 'canary_judge_attribution_spans_total', { outcome: 'other' })).toBe(1);
     expect(pipeline.removeAnalysis('checkout-new-flow')).toBe(true);
+    expect(pipeline.removeAnalysis('checkout-new-flow')).toBe(false);
     expect(pipeline.stats().pendingSpans).toBe(0);
-    expect(await metricValue(registry, 'canary_judge_attribution_spans_total', { outcome: 'evicted' })).toBe(
-      1,
-    );
+    const evicted = { store: 'pending_spans', reason: 'analysis_removed' };
+    expect(await metricValue(registry, 'canary_judge_attribution_evictions_total', evicted)).toBe(1);
+    const series = (await registry.getSingleMetric('canary_judge_attribution_spans_total')!.get()).values;
+    expect(series.filter((v) => v.labels.analysis === 'checkout-new-flow')).toEqual([]);
   });
 });
 
