@@ -14,12 +14,22 @@
 // makes every major GC mark them, which would slow the decode rows by a cost a sidecar never pays.
 // Within each group the scenarios take turns in short slices and only the time inside each request is
 // counted, so machine load (this box is shared) hits every row alike and the ratios stay meaningful.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Registry } from 'prom-client';
 import { AttributionPipeline } from '../src/attribution/pipeline.js';
 import type { Observation } from '../src/attribution/observation.js';
 import { analysisSchema, attributionLimitsSchema, type AnalysisInput } from '../src/config/analysis.js';
 import { decodeTraceRequest } from '../src/otlp/decode/index.js';
-import type { LogBatch, MetricBatch, SpanBatch, TelemetrySink } from '../src/otlp/model.js';
+import {
+  SpanKind,
+  StatusCode,
+  type DecodedSpan,
+  type LogBatch,
+  type MetricBatch,
+  type SpanBatch,
+  type TelemetrySink,
+} from '../src/otlp/model.js';
 import { TRACE_REQUEST, encodeMessage, realisticTraceRequest } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 
@@ -182,6 +192,68 @@ function encodedInput(): Input {
   };
 }
 
+/**
+ * Heap held by attribution with its buffers full at the default limits (100 000 spans waiting, 200 000
+ * known trace variants): what to budget for the worst case. Measured after a forced GC.
+ */
+function memoryAtDefaultLimits(): { pendingSpans: number; correlationKeys: number; heapMiB: number } {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const limits = attributionLimitsSchema.parse({});
+  const pipeline = new AttributionPipeline({
+    analyses: [analysisSchema.parse(joinAnalysis)],
+    limits,
+    sink: { accept: () => undefined },
+    registry: new Registry(),
+    clock: () => 1_700_000_000_000,
+  });
+  const resource = { serviceName: 'checkout', attributes: { 'service.name': 'checkout' } };
+  const spanOf = (n: number, flag: boolean): DecodedSpan => ({
+    traceId: n.toString(16).padStart(32, '0'),
+    spanId: n.toString(16).padStart(16, '0'),
+    parentSpanId: flag ? '' : '1'.padStart(16, '0'),
+    name: flag ? 'GET /cart' : 'SELECT orders',
+    kind: flag ? SpanKind.SERVER : SpanKind.CLIENT,
+    startTimeUnixMs: 1_700_000_000_000,
+    durationNanos: 1_000_000,
+    statusCode: StatusCode.UNSET,
+    statusMessage: '',
+    attributes: {},
+    events: flag
+      ? [
+          {
+            name: 'feature_flag.evaluation',
+            timeUnixMs: 0,
+            attributes: { 'feature_flag.key': 'new-checkout', 'feature_flag.result.variant': 'on' },
+          },
+        ]
+      : [],
+    resource,
+    scopeName: 'bench',
+  });
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  let n = 0;
+  for (; n < limits.maxCorrelationKeys; n += 1000) {
+    pipeline.acceptSpans({
+      spans: Array.from({ length: 1000 }, (_, k) => spanOf(n + k, true)),
+      rejected: 0,
+      rejectMessage: '',
+    });
+  }
+  for (let end = n + limits.maxPendingSpans; n < end; n += 1000) {
+    pipeline.acceptSpans({
+      spans: Array.from({ length: 1000 }, (_, k) => spanOf(n + k, false)),
+      rejected: 0,
+      rejectMessage: '',
+    });
+  }
+  gc();
+  const heapMiB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+  const { pendingSpans, correlationKeys } = pipeline.stats();
+  return { pendingSpans, correlationKeys, heapMiB: Math.round(heapMiB * 10) / 10 };
+}
+
 function main(): void {
   const input = encodedInput();
   const encodedScenarios: Scenario[] = [
@@ -227,7 +299,11 @@ function main(): void {
   ];
   // Attribution's own cost per span, from the decoded-input rows: 1/rate(attribution) - 1/rate(pass-through).
   const joinCostNanos = (1 / perSecond(decodedResults[3], decodedResults[3].spans) - 1 / passThrough) * 1e9;
+  const memory = memoryAtDefaultLimits();
   writeResults('attribution', rows, {
+    heapMiBAtDefaultLimits: memory.heapMiB,
+    pendingSpansAtDefaultLimits: memory.pendingSpans,
+    correlationKeysAtDefaultLimits: memory.correlationKeys,
     seconds: SECONDS,
     batches: BATCHES,
     spansPerBatch: SPANS_PER_BATCH,
