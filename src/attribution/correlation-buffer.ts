@@ -111,12 +111,10 @@ export class CorrelationBuffer {
 
   /** Parks a span until its key's variant arrives or the window closes. */
   park(key: string, span: PendingSpan, nowMs: number): void {
-    let group = this.pending.get(key);
-    if (!group) {
-      group = { createdAtMs: nowMs, spans: [] };
-      this.pending.set(key, group);
-    }
-    group.spans.push(span);
+    const group = this.pending.get(key);
+    // A literal of one: most keys wait with one span, and push() on [] reserves room for 17.
+    if (group) group.spans.push(span);
+    else this.pending.set(key, { createdAtMs: nowMs, spans: [span] });
     this.pendingSpanCount += 1;
     this.totals.pendingSpans += 1;
   }
