@@ -148,7 +148,8 @@ describe('windows, conflicts and other correlation keys', () => {
     expect(armsByRequest(checkoutAnalysis.id)).toEqual(new Map());
   });
 
-  it('marks 5xx checkout spans as errors', async () => {
+  it('marks 5xx checkout spans as errors, and the accumulator behind attribution counts them', async () => {
+    const before = harness.sidecar.accumulator.read(checkoutAnalysis.id).canary;
     const shop = await Shop.create('log');
     await shop.request('u1', { status: 503 });
     const { backend, logs } = shop.take();
@@ -157,5 +158,7 @@ describe('windows, conflicts and other correlation keys', () => {
     expect(harness.sink.all.filter((o) => o.analysisId === checkoutAnalysis.id)).toEqual([
       expect.objectContaining({ kind: 'span', arm: 'canary', isError: true }),
     ]);
+    const after = harness.sidecar.accumulator.read(checkoutAnalysis.id).canary;
+    expect([after.requests - before.requests, after.errors - before.errors]).toEqual([1, 1]);
   });
 });

@@ -49,6 +49,13 @@ export interface AttributionSidecar {
   stop(): Promise<void>;
 }
 
+const QUIET_JUDGE = {
+  srmAlpha: 0,
+  canaryShare: 0.5,
+  minSamplesPerArm: 1_000_000,
+  maxDurationSeconds: 86_400,
+};
+
 /**
  * The real sidecar on free ports, with the analyses in its config: receivers -> decoders -> the
  * AttributionPipeline the sidecar wires (analyses routed to it by the judge) -> accumulator, and a
@@ -61,7 +68,10 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
     api: { port: 0 },
     storage: { path: join(dir, 'canary-judge.sqlite') },
     log: { level: 'silent' },
-    analyses,
+    judge: { tickIntervalMs: 100 }, // the judge keeps reading the accumulator while spans arrive
+    // These tests watch attribution, so the judge must never end an analysis (which would unroute it):
+    // no split check, no time limit in reach, no pass before a million samples.
+    analyses: analyses.map((analysis) => ({ judge: QUIET_JUDGE, ...analysis })),
   });
   const sink = new RecordingSink();
   const clock = new FakeClock(Date.now());
