@@ -12,8 +12,11 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json ./
 COPY src ./src
-COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+# Compile the sidecar only: tsconfig.json also includes bench/ and demo/, which import test/ helpers and
+# dev-only packages (bench/fuzz-decoders.ts imports test/, so `npm run build` fails here without them).
+RUN printf '{"extends":"./tsconfig.json","include":["src/**/*.ts"]}' > tsconfig.image.json \
+ && npx tsc -p tsconfig.image.json \
+ && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \

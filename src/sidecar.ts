@@ -23,6 +23,7 @@ import { createSignalProcessors, encodeStatus } from './otlp/signals.js';
 import { createIngestMetrics, createRegistry } from './publish/metrics.js';
 import { Store } from './store/database.js';
 import { createLogger } from './telemetry/logger.js';
+import { startSelfTracing, withoutSelfTelemetry, type SelfTracing } from './telemetry/self-tracing.js';
 import { VERSION } from './version.js';
 
 export interface SidecarOptions {
@@ -85,7 +86,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     clock: options.clock,
   });
   judge.boot(config.analyses);
-  const sink = options.telemetrySink ?? attribution;
+  // A canary-judge's own telemetry (resource canary_judge.self=true) never reaches attribution.
+  const sink = options.telemetrySink ?? withoutSelfTelemetry(attribution, registry);
   const receiverOptions = {
     config: config.otlp,
     processors: createSignalProcessors(sink),
@@ -109,10 +111,13 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   addFlaggerRoutes(api, judge, config.api.authToken);
 
   const ports: Sidecar['ports'] = { api: 0 };
+  let selfTracing: SelfTracing | undefined;
   try {
     ports.api = await api.start();
     if (grpc) ports.grpc = await grpc.start();
     if (http) ports.http = await http.start();
+    // After binding: the refusal to trace into itself compares the endpoint with the ports actually bound.
+    selfTracing = startSelfTracing(config, { ports, judge, logger });
   } catch (error) {
     await Promise.allSettled([api.stop(), grpc?.stop(), http?.stop()]);
     attribution.shutdown();
@@ -147,6 +152,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     judge.tick();
     judge.shutdown();
     await outbox.shutdown();
+    await selfTracing?.shutdown();
     await api.stop();
     store.close();
     logger.info('stopped');

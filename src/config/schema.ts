@@ -88,6 +88,23 @@ export const judgeLoopSchema = z
   .strict()
   .prefault({});
 
+/** The sidecar's own traces (src/telemetry/self-tracing.ts): off by default, and no default endpoint. */
+export const selfTelemetrySchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** OTLP/gRPC endpoint, e.g. `http://otel-collector.observability:4317`; required when enabled. */
+    endpoint: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }).optional(),
+    /** Allows an endpoint that is this sidecar's own OTLP port (refused otherwise: its spans would loop back). */
+    allowSelf: z.boolean().default(false),
+  })
+  .strict()
+  .refine((settings) => !settings.enabled || settings.endpoint !== undefined, {
+    message:
+      'required when selfTelemetry.enabled is true (an OTLP/gRPC URL such as http://otel-collector:4317)',
+    path: ['endpoint'],
+  })
+  .prefault({});
+
 export const configSchema = z
   .object({
     otlp: otlpSchema,
@@ -109,6 +126,7 @@ export const configSchema = z
     judge: judgeLoopSchema,
     /** Default webhook for analyses that name none; `null` sends none. */
     webhook: webhookTargetSchema.nullable().default(null),
+    selfTelemetry: selfTelemetrySchema,
     /** Analyses to run from boot (src/config/analysis.ts); the API creates more with the same shape. */
     analyses: analysesSchema.default([]),
   })
@@ -117,3 +135,4 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type OtlpConfig = z.infer<typeof otlpSchema>;
 export type ApiConfig = z.infer<typeof apiSchema>;
+export type SelfTelemetryConfig = z.infer<typeof selfTelemetrySchema>;

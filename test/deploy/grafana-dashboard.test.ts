@@ -1,0 +1,91 @@
+// deploy/grafana/canary-judge-dashboard.json queries only series a real sidecar exports: a sidecar is
+// started in-process with the deploy ConfigMap's analysis, ticked once, and every metric name the
+// dashboard's PromQL uses must appear as `# HELP <name>` on its /metrics.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { startSidecar, type Sidecar } from '../../src/sidecar.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+import { at, parseYamlDocuments, readText } from './deploy-files.js';
+
+interface Panel {
+  title: string;
+  type: string;
+  targets?: { expr: string }[];
+}
+
+const dashboard = JSON.parse(readText('deploy/grafana/canary-judge-dashboard.json')) as {
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query?: unknown; definition?: string }[] };
+};
+const expressions = [
+  ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
+  ...dashboard.templating.list.flatMap((variable) => (variable.definition ? [variable.definition] : [])),
+];
+const metricNames = [
+  ...new Set(expressions.flatMap((expr) => expr.match(/\bcanary_judge_[a-z0-9_]+/g) ?? [])),
+];
+
+describe('deploy/grafana/canary-judge-dashboard.json', () => {
+  let sidecar: Sidecar;
+  let dir: string;
+  let exposition: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'canary-judge-dashboard-'));
+    const sample = JSON.parse(
+      at(parseYamlDocuments('deploy/kubernetes/configmap.yaml')[0], 'data', 'config.json') as string,
+    ) as {
+      analyses: unknown[];
+    };
+    const config = parseConfig({
+      otlp: { grpc: { port: 0 }, http: { port: 0 } },
+      api: { port: 0 },
+      storage: { path: join(dir, 'canary-judge.sqlite') },
+      log: { level: 'silent' },
+      analyses: sample.analyses,
+    });
+    sidecar = await startSidecar(config, { logger: createLogger('silent') });
+    sidecar.judge.tick();
+    exposition = await (await fetch(`http://127.0.0.1:${sidecar.ports.api}/metrics`)).text();
+  });
+
+  afterAll(async () => {
+    await sidecar?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has an analysis variable filled from the verdict series, and every panel query filters or aggregates', () => {
+    const variable = dashboard.templating.list.find((v) => v.name === 'analysis');
+    expect(variable?.definition).toBe('label_values(canary_judge_analysis_verdict, analysis)');
+    expect(exposition).toMatch(
+      /^canary_judge_analysis_verdict\{analysis="checkout-rollout",verdict="running"\} 1$/m,
+    );
+    for (const panel of dashboard.panels.filter((p) => p.type !== 'row'))
+      expect(panel.targets?.length ?? 0, panel.title).toBeGreaterThan(0);
+  });
+
+  it('covers verdict, arms, evidence, canary share, ingest, attribution and webhook series', () => {
+    expect(metricNames).toEqual(
+      expect.arrayContaining([
+        'canary_judge_analysis_verdict',
+        'canary_judge_arm_requests',
+        'canary_judge_arm_error_rate',
+        'canary_judge_arm_latency_seconds',
+        'canary_judge_metric_p_value',
+        'canary_judge_metric_effect',
+        'canary_judge_observed_canary_share',
+        'canary_judge_otlp_items_received_total',
+        'canary_judge_attribution_evictions_total',
+        'canary_judge_webhook_deliveries_total',
+      ]),
+    );
+  });
+
+  it('names only metrics the sidecar exports (# HELP on /metrics)', () => {
+    const missing = metricNames.filter((name) => !exposition.includes(`# HELP ${name} `));
+    expect(missing).toEqual([]);
+  });
+});
