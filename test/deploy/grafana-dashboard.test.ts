@@ -1,14 +1,15 @@
 // deploy/grafana/canary-judge-dashboard.json queries only series a real sidecar exports: a sidecar is
 // started in-process with the deploy ConfigMap's analysis, ticked once, and every metric name the
-// dashboard's PromQL uses must appear as `# HELP <name>` on its /metrics.
-import { mkdtempSync, rmSync } from 'node:fs';
+// dashboard's PromQL uses must appear as `# HELP <name>` on its /metrics. Label names the queries filter or
+// group by must be among the labelNames the metric's definition in src/ declares.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { at, parseYamlDocuments, readText } from './deploy-files.js';
+import { ROOT, at, parseYamlDocuments, readText } from './deploy-files.js';
 
 interface Panel {
   title: string;
@@ -27,6 +28,36 @@ const expressions = [
 const metricNames = [
   ...new Set(expressions.flatMap((expr) => expr.match(/\bcanary_judge_[a-z0-9_]+/g) ?? [])),
 ];
+
+/** metric name -> labelNames, read from the prom-client definitions in src/ (`name: '...'` then `labelNames`). */
+function declaredLabels(): Map<string, string[]> {
+  const labels = new Map<string, string[]>();
+  const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((path) =>
+    path.endsWith('.ts'),
+  );
+  for (const path of sources) {
+    const text = readText(join('src', path));
+    for (const match of text.matchAll(
+      /name: '(canary_judge_[a-z0-9_]+)',\s*\n\s*help:[^\n]*\n(\s*labelNames: \[([^\]]*)\])?/g,
+    ))
+      labels.set(
+        match[1],
+        [...(match[3] ?? '').matchAll(/'([^']+)'/g)].map((label) => label[1]),
+      );
+  }
+  return labels;
+}
+
+/** For each metric an expression names, the label names its selector uses and the `by (...)` labels. */
+function labelsUsed(expr: string): { metric: string; labels: string[] }[] {
+  const grouped = [...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((match) =>
+    match[1].split(',').map((label) => label.trim()),
+  );
+  return [...expr.matchAll(/\b(canary_judge_[a-z0-9_]+)(\{([^}]*)\})?/g)].map((match) => ({
+    metric: match[1],
+    labels: [...[...(match[3] ?? '').matchAll(/([a-z_]+)\s*[=!~]/g)].map((label) => label[1]), ...grouped],
+  }));
+}
 
 describe('deploy/grafana/canary-judge-dashboard.json', () => {
   let sidecar: Sidecar;
@@ -87,5 +118,23 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
   it('names only metrics the sidecar exports (# HELP on /metrics)', () => {
     const missing = metricNames.filter((name) => !exposition.includes(`# HELP ${name} `));
     expect(missing).toEqual([]);
+  });
+
+  it('filters and groups only by labels the metric definitions declare', () => {
+    const declared = declaredLabels();
+    const wrong: string[] = [];
+    for (const expr of expressions) {
+      for (const { metric, labels } of labelsUsed(expr)) {
+        const known = declared.get(metric);
+        if (!known) wrong.push(`${metric}: no definition found in src/`);
+        else
+          for (const label of labels)
+            if (!known.includes(label)) wrong.push(`${metric}: ${label} in ${expr}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(labelsUsed('sum by (a) (rate(canary_judge_x{b="1", c=~"y"}[5m]))')).toEqual([
+      { metric: 'canary_judge_x', labels: ['b', 'c', 'a'] },
+    ]);
   });
 });
