@@ -117,7 +117,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     if (grpc) ports.grpc = await grpc.start();
     if (http) ports.http = await http.start();
     // After binding: the refusal to trace into itself compares the endpoint with the ports actually bound.
-    selfTracing = startSelfTracing(config, { ports, judge, logger });
+    selfTracing = startSelfTracing(config, { ports, logger });
   } catch (error) {
     await Promise.allSettled([api.stop(), grpc?.stop(), http?.stop()]);
     attribution.shutdown();

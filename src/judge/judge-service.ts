@@ -5,6 +5,7 @@
 //
 // judge/ does no I/O of its own: persistence, attribution and publishing come in through the interfaces
 // below, so this module can be driven by a fake clock in tests.
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Accumulator, AnalysisArms, AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
 import { analysisSchema, type Analysis } from '../config/analysis.js';
@@ -47,6 +48,9 @@ export interface JudgeServiceOptions {
   logger: Logger;
   clock?: () => number;
 }
+
+/** The span each tick runs in when self-telemetry is on (the API's tracer is a no-op otherwise). */
+export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
 
 export type JudgeErrorCode = 'ANALYSIS_EXISTS' | 'ANALYSIS_LIMIT_REACHED';
 
@@ -188,6 +192,21 @@ export class JudgeService {
    * is read or a verdict changes. The statistics engine guarantees decisions are identical in both modes.
    */
   tick(): void {
+    // Looked up per tick: a tracer obtained once would stay bound to a provider that was since shut down.
+    trace.getTracer('canary-judge').startActiveSpan(TICK_SPAN_NAME, (span) => {
+      try {
+        this.evaluateAll();
+        span.setAttribute('canary_judge.analyses', this.analyses.size);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private evaluateAll(): void {
     const started = performance.now();
     const nowMs = this.clock();
     for (const [id, entry] of this.analyses) {

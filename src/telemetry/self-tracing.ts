@@ -32,7 +32,7 @@ import type { Logger } from './logger.js';
 
 /** Resource attribute on every span the sidecar exports about itself; analyses must never count these. */
 export const SELF_RESOURCE_ATTRIBUTE = 'canary_judge.self';
-export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
+export { TICK_SPAN_NAME } from '../judge/judge-service.js';
 export const WEBHOOK_SPAN_NAME = 'canary_judge.webhook.delivery';
 
 /** Lower-case, as undici reports request headers; set only by src/publish/webhook-delivery.ts. */
@@ -55,11 +55,6 @@ export interface SelfTracing {
   tracer: Tracer;
   /** Flushes what is buffered (bounded by a timeout) and unregisters the SDK. Safe to call twice. */
   shutdown(): Promise<void>;
-}
-
-/** The judge's timer calls `tick()` through the instance, so a wrapped instance method is what it runs. */
-export interface TickingJudge {
-  tick(): void;
 }
 
 /**
@@ -93,7 +88,7 @@ export function selfLoopReason(
  */
 export function startSelfTracing(
   config: Config,
-  options: { ports: { grpc?: number; http?: number }; judge: TickingJudge; logger: Logger },
+  options: { ports: { grpc?: number; http?: number }; logger: Logger },
 ): SelfTracing | undefined {
   const settings = config.selfTelemetry;
   if (!settings.enabled || settings.endpoint === undefined) return undefined;
@@ -132,13 +127,11 @@ export function startSelfTracing(
     );
   }
   const tracer = trace.getTracer('canary-judge', VERSION);
-  const restoreTick = traceTicks(options.judge, tracer);
   const stopWebhookSpans = traceWebhookDeliveries(tracer);
   logger.info({ endpoint, allowSelf: settings.allowSelf }, 'self-tracing started');
 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
-    restoreTick();
     stopWebhookSpans();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -164,27 +157,6 @@ export function startSelfTracing(
 function globalDelegate(): TracerProvider {
   const provider = trace.getTracerProvider();
   return provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
-}
-
-/** Runs every tick inside a span; returns the function that puts the original tick back. */
-function traceTicks(judge: TickingJudge, tracer: Tracer): () => void {
-  const original = judge.tick;
-  const tick = original.bind(judge);
-  judge.tick = () =>
-    tracer.startActiveSpan(TICK_SPAN_NAME, { kind: SpanKind.INTERNAL }, (span) => {
-      try {
-        tick();
-      } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
-  return () => {
-    judge.tick = original;
-  };
 }
 
 /**
