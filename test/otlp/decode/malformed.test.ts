@@ -107,3 +107,22 @@ describe('OTLP/JSON payloads that refuse the whole request', () => {
     );
   });
 });
+
+describe('OTLP/JSON timestamps', () => {
+  it('refuses a fixed64 timestamp above 2^64 - 1', () => {
+    const span = (start: string) =>
+      JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [
+              { spans: [{ traceId: '01'.repeat(16), spanId: '02'.repeat(8), startTimeUnixNano: start }] },
+            ],
+          },
+        ],
+      });
+    expect(decodeTraceRequestJson(span('18446744073709551615')).spans).toHaveLength(1);
+    expect(errorOf(() => decodeTraceRequestJson(span('18446744073709551616'))).message).toMatch(
+      /startTimeUnixNano: 18446744073709551616 is out of range for fixed64$/,
+    );
+  });
+});

@@ -100,6 +100,9 @@ export function asEnum(value: unknown, names: readonly string[], path: JsonPath)
 export function asNanosParts(value: unknown, path: JsonPath): [number, number] {
   if (value === undefined || value === null) return [0, 0];
   if (typeof value === 'string' && /^\d+$/.test(value)) {
+    if (value.length > 20 || (value.length === 20 && value > MAX_FIXED64)) {
+      throw new MalformedPayload(`${path}: ${value} is out of range for fixed64`);
+    }
     const split = value.length - 9;
     return split > 0 ? [Number(value.slice(0, split)), Number(value.slice(split))] : [0, Number(value)];
   }
@@ -109,6 +112,8 @@ export function asNanosParts(value: unknown, path: JsonPath): [number, number] {
   }
   return fail(path, 'a non-negative integer of nanoseconds', value);
 }
+
+const MAX_FIXED64 = '18446744073709551615';
 
 export function partsToMs(parts: [number, number]): number {
   return parts[0] * 1e3 + parts[1] / 1e6;
