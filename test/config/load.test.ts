@@ -23,6 +23,10 @@ describe('loadConfig', () => {
     expect(config.otlp.maxDecompressedBytes).toBe(64 * 1024 * 1024);
     expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8686, authToken: null });
     expect(config.storage.path).toBe('./data/canary-judge.sqlite');
+    expect(
+      config.analyses.map((analysis) => [analysis.id, analysis.variant, analysis.baseline, analysis.canary]),
+    ).toEqual([['checkout-new-flow', { flag: 'new-checkout-flow' }, 'off', 'on']]);
+    expect(config.selfTelemetry.enabled).toBe(false);
   });
 
   it('fills every default from an empty object', () => {
