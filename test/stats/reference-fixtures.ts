@@ -33,6 +33,7 @@ export interface ReferenceFixtures {
   chiSquared: { observed: number[]; shares: number[]; statistic: number; pValue: number }[];
   orderStatistics: { n: number; q: number; confidence: number; lowerRank: number; upperRank: number }[];
   normal: { cdf: { x: number; cdf: number; sf: number }[]; quantile: { p: number; x: number }[] };
+  logGamma: { x: number; logGamma: number }[];
 }
 
 export const reference: ReferenceFixtures = JSON.parse(
