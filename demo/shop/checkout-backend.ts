@@ -51,11 +51,13 @@ export class CheckoutBackend {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const startMs = performance.timeOrigin + performance.now();
     const parent = propagator.extract(ROOT_CONTEXT, request.headers, headerGetter);
     const span = this.tracer.startSpan(
       'POST /checkout',
       {
         kind: SpanKind.SERVER,
+        startTime: startMs,
         attributes: { 'http.request.method': 'POST', 'http.route': '/checkout', 'url.path': '/checkout' },
       },
       parent,
@@ -64,13 +66,17 @@ export class CheckoutBackend {
     const flow =
       request.headers['x-checkout-flow'] === 'new' ? this.behaviour.newFlow : this.behaviour.classic;
     // The "work": a wait drawn from the flow's latency distribution, then success or a payment error.
-    await new Promise((resolve) => setTimeout(resolve, lognormalMs(flow)));
+    const workMs = lognormalMs(flow);
+    await new Promise((resolve) => setTimeout(resolve, workMs));
     const failed = Math.random() < flow.errorRate;
     const status = failed ? 500 : 200;
     span.setAttribute('http.response.status_code', status);
     if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: 'payment authorization failed' });
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(failed ? '{"error":"payment authorization failed"}' : '{"ok":true}');
-    span.end();
+    // The span lasts the work, not the work plus how late the timer fired: this process also runs the load,
+    // the sidecar and every exporter (and shares the machine), and that lag grows and shrinks over time while
+    // the rollout moves the canary share, which would make one arm look slower for reasons no checkout has.
+    span.end(startMs + workMs);
   }
 }
