@@ -78,6 +78,13 @@ export const FAST_PROFILE: DemoProfile = {
 };
 
 export const ANALYSIS_ID = 'checkout-new-flow';
+/** Family-wise false-fail probability over every look (the judge's default). */
+export const ALPHA = 0.01;
+/** Latency quantiles judged, and how much slower the canary may be at each (relative). */
+export const LATENCY_QUANTILES = [0.5, 0.95];
+export const LATENCY_TOLERANCE = 0.2;
+/** How much higher the canary's error rate may be (absolute: 0.01 = one percentage point). */
+export const ERROR_RATE_TOLERANCE = 0.01;
 
 /**
  * The analysis: checkout's server spans, split by the frontend's evaluation of the flag (joined by trace
@@ -93,7 +100,7 @@ export function demoAnalysis(profile: DemoProfile, webhook: { url: string; secre
     canary: 'on',
     correlation: { key: 'trace_id', windowMs: 10_000 },
     judge: {
-      alpha: 0.01,
+      alpha: ALPHA,
       srmAlpha: 0,
       canaryShare: 0.25,
       minSamplesPerArm: profile.minSamplesPerArm,
@@ -101,8 +108,8 @@ export function demoAnalysis(profile: DemoProfile, webhook: { url: string; secre
       onInconclusive: 'rollback',
     },
     metrics: [
-      { name: 'latency', kind: 'latency', quantiles: [0.5, 0.95], tolerance: 0.2 },
-      { name: 'errors', kind: 'error_rate', tolerance: 0.01 },
+      { name: 'latency', kind: 'latency', quantiles: LATENCY_QUANTILES, tolerance: LATENCY_TOLERANCE },
+      { name: 'errors', kind: 'error_rate', tolerance: ERROR_RATE_TOLERANCE },
     ],
     webhook,
   };

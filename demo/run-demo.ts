@@ -16,7 +16,17 @@ import { FlagService, type FlagChange } from './flag-service.js';
 import { JudgeClient } from './judge-client.js';
 import { LiveView, type StatusSnapshot } from './live-view.js';
 import { LoadDriver } from './load-driver.js';
-import { ANALYSIS_ID, demoAnalysis, STANDARD_PROFILE, type DemoMode, type DemoProfile } from './profile.js';
+import {
+  ALPHA,
+  ANALYSIS_ID,
+  demoAnalysis,
+  ERROR_RATE_TOLERANCE,
+  LATENCY_QUANTILES,
+  LATENCY_TOLERANCE,
+  STANDARD_PROFILE,
+  type DemoMode,
+  type DemoProfile,
+} from './profile.js';
 import { Rollout } from './rollout.js';
 import { startShop } from './shop/shop.js';
 import { renderSummary, type DemoOutcome } from './summary.js';
@@ -95,7 +105,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         `canary-judge demo (${options.mode === 'bad' ? 'a change that regresses' : 'a healthy change'}): rolling out new-checkout-flow ${stagesText} at ${profile.requestsPerSecond} req/s`,
         `  sidecar   OTLP gRPC ${`127.0.0.1:${sidecar.ports.grpc}`}, API ${judge.apiUrl} (data in ${dataDir})`,
         `  analysis  ${ANALYSIS_ID}: checkout's server spans; variant from the frontend's OpenFeature evaluations, joined by trace id (off = baseline, on = canary)`,
-        `  judged    latency p50/p95 (+20% tolerated), error rate (+1 point tolerated); anytime-valid, alpha 0.01, >= ${profile.minSamplesPerArm} per arm`,
+        `  judged    latency ${LATENCY_QUANTILES.map((q) => `p${q * 100}`).join('/')} (+${LATENCY_TOLERANCE * 100}% tolerated), error rate (+${ERROR_RATE_TOLERANCE * 100} point tolerated); anytime-valid, alpha ${ALPHA}, >= ${profile.minSamplesPerArm} per arm`,
         `  watch     curl ${analysisUrl}   (created when the rollout starts)`,
         '',
       ].join('\n'),
@@ -156,7 +166,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       traffic: driver.counts,
       document,
       minSamplesPerArm: profile.minSamplesPerArm,
-      alpha: 0.01,
+      alpha: ALPHA,
     });
 
     const deadlineMs = startedAtMs + profile.maxDurationSeconds * 1000 + WEBHOOK_WAIT_MS + 5_000;

@@ -64,7 +64,7 @@ export function renderSummary(outcome: DemoOutcome, keepHint: boolean): string {
     lines.push(`  flag:             ${outcome.flagPercent}% (no verdict webhook acted on it)`);
   }
   lines.push(
-    `  shop traffic:     ${outcome.traffic.classic.requests} classic (${outcome.traffic.classic.errors} errors), ${outcome.traffic.newFlow.requests} new (${outcome.traffic.newFlow.errors} errors)`,
+    `  shop traffic:     ${outcome.traffic.classic.requests} classic (${outcome.traffic.classic.errors} errors), ${outcome.traffic.newFlow.requests} new (${outcome.traffic.newFlow.errors} errors)${outcome.traffic.failedCalls > 0 ? `, ${outcome.traffic.failedCalls} unanswered` : ''}`,
     '',
     keepHint
       ? 'Where to look (the sidecar is still running; Ctrl-C to stop):'
