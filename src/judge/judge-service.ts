@@ -51,6 +51,8 @@ export interface JudgeServiceOptions {
 
 /** The span each tick runs in when self-telemetry is on (the API's tracer is a no-op otherwise). */
 export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
+/** Ticks between full-evidence evaluations (30 s at the default 5 s tick). */
+const FULL_EVIDENCE_EVERY_TICKS = 6;
 
 export type JudgeErrorCode = 'ANALYSIS_EXISTS' | 'ANALYSIS_LIMIT_REACHED';
 
@@ -99,6 +101,7 @@ export class JudgeService {
   private timers: NodeJS.Timeout[] = [];
   /** Duration of the last tick, for /metrics and the bench. */
   lastTickMs = 0;
+  private tickCount = 0;
 
   constructor(private readonly options: JudgeServiceOptions) {
     this.clock = options.clock ?? Date.now;
@@ -209,17 +212,22 @@ export class JudgeService {
   private evaluateAll(): void {
     const started = performance.now();
     const nowMs = this.clock();
+    // Every fullEvidenceEveryTicks-th tick computes the full evidence too, so the fixed-horizon series on
+    // /metrics stay fresh at a fraction of the cost of computing them every tick.
+    const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
+    this.tickCount += 1;
     for (const [id, entry] of this.analyses) {
       if (isFinal(entry.document.verdict)) continue;
       const arms = this.options.accumulator.read(id);
-      const policy = { ...entry.plan.policy, evidence: 'decisions-only' as const };
+      const policy = full ? entry.plan.policy : { ...entry.plan.policy, evidence: 'decisions-only' as const };
       const evaluation = evaluateAnalysis(arms, entry.plan.metrics, policy, entry.carried);
       const decision = decideVerdict(evaluation, nowMs - entry.startedAtMs, entry.plan);
       const previous = entry.document.verdict;
-      entry.lastTick = { arms, carriedBefore: entry.carried, nowMs };
+      const document = buildDocument(id, entry.startedAtMs, nowMs, decision, evaluation);
+      entry.lastTick = { arms, carriedBefore: entry.carried, nowMs, full: full ? document : undefined };
       entry.carried = evaluation.state;
-      entry.document = buildDocument(id, entry.startedAtMs, nowMs, decision, evaluation);
-      this.options.metrics.update(id, decision.verdict, evaluation);
+      entry.document = document;
+      this.options.metrics.update(id, document);
       if (decision.verdict !== previous) this.recordChange(entry);
     }
     this.lastTickMs = performance.now() - started;
@@ -286,6 +294,7 @@ export class JudgeService {
   private recordChange(entry: RunningAnalysis): void {
     const { spec } = entry;
     const document = (entry.document = this.fullDocument(entry));
+    this.options.metrics.update(spec.id, document);
     const webhook = spec.webhook ?? this.options.defaultWebhook ?? undefined;
     this.options.repository.transaction(() => {
       this.options.repository.saveDocument(

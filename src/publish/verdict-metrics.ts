@@ -2,7 +2,7 @@
 // Cardinality is bounded by the number of analyses (judge.maxAnalyses); a stopped analysis's series are removed.
 import { Gauge, type Registry } from 'prom-client';
 import type { Verdict } from '../judge/verdict.js';
-import type { AnalysisEvaluation } from '../stats/analysis-policy.js';
+import type { VerdictDocument } from '../judge/verdict-document.js';
 
 const VERDICTS: Verdict[] = ['running', 'pass', 'fail', 'inconclusive'];
 
@@ -21,48 +21,42 @@ export class VerdictMetrics {
   >();
 
   constructor(registry: Registry) {
-    const registers = [registry];
-    this.verdict = new Gauge({
+    const gauge = <L extends string>(config: { name: string; help: string; labelNames: L[] }) =>
+      new Gauge<L>({ ...config, registers: [registry] });
+    this.verdict = gauge({
       name: 'canary_judge_analysis_verdict',
       help: 'Current verdict of each analysis: 1 for the verdict it has, 0 for the others',
       labelNames: ['analysis', 'verdict'],
-      registers,
     });
-    this.samples = new Gauge({
+    this.samples = gauge({
       name: 'canary_judge_arm_requests',
       help: 'Requests attributed to each arm of each analysis',
       labelNames: ['analysis', 'arm'],
-      registers,
     });
-    this.errorRate = new Gauge({
+    this.errorRate = gauge({
       name: 'canary_judge_arm_error_rate',
       help: 'Error rate of each arm (errors / requests)',
       labelNames: ['analysis', 'arm'],
-      registers,
     });
-    this.latency = new Gauge({
+    this.latency = gauge({
       name: 'canary_judge_arm_latency_seconds',
       help: 'Latency quantile estimates of each arm',
       labelNames: ['analysis', 'arm', 'quantile'],
-      registers,
     });
-    this.pValue = new Gauge({
+    this.pValue = gauge({
       name: 'canary_judge_metric_p_value',
-      help: 'p-values per judged metric: test="always_valid" decides, test="fixed_horizon" is for reference',
+      help: 'p-values per judged metric: test="always_valid" decides; test="fixed_horizon" is for reference, refreshed every sixth tick',
       labelNames: ['analysis', 'metric', 'test'],
-      registers,
     });
-    this.effect = new Gauge({
+    this.effect = gauge({
       name: 'canary_judge_metric_effect',
       help: 'Effect of the canary per judged metric (difference for error rate, ratio for latency) and its anytime-valid bounds',
       labelNames: ['analysis', 'metric', 'bound'],
-      registers,
     });
-    this.canaryShare = new Gauge({
+    this.canaryShare = gauge({
       name: 'canary_judge_observed_canary_share',
       help: 'Observed share of requests in the canary arm',
       labelNames: ['analysis'],
-      registers,
     });
     this.gauges = [
       this.verdict,
@@ -75,11 +69,13 @@ export class VerdictMetrics {
     ].map((gauge) => gauge as unknown as Gauge<string>);
   }
 
-  update(analysis: string, verdict: Verdict, evaluation: AnalysisEvaluation): void {
+  /** Sets every series of `analysis` from its latest verdict document. */
+  update(analysis: string, document: VerdictDocument): void {
     for (const candidate of VERDICTS)
-      this.set(this.verdict, { analysis, verdict: candidate }, candidate === verdict ? 1 : 0);
+      this.set(this.verdict, { analysis, verdict: candidate }, candidate === document.verdict ? 1 : 0);
+    if (!document.arms || !document.trafficSplit) return;
     for (const arm of ['baseline', 'canary'] as const) {
-      const summary = evaluation.arms[arm];
+      const summary = document.arms[arm];
       this.set(this.samples, { analysis, arm }, summary.requests);
       if (Number.isFinite(summary.errorRate)) this.set(this.errorRate, { analysis, arm }, summary.errorRate);
       for (const quantile of summary.quantiles) {
@@ -92,7 +88,7 @@ export class VerdictMetrics {
         }
       }
     }
-    for (const metric of evaluation.metrics) {
+    for (const metric of document.metrics) {
       this.set(this.pValue, { analysis, metric: metric.id, test: 'always_valid' }, metric.alwaysValidPValue);
       if (Number.isFinite(metric.fixedHorizon.pValue)) {
         this.set(
@@ -106,8 +102,8 @@ export class VerdictMetrics {
         if (Number.isFinite(value)) this.set(this.effect, { analysis, metric: metric.id, bound }, value);
       }
     }
-    if (Number.isFinite(evaluation.srm.observedCanaryShare)) {
-      this.set(this.canaryShare, { analysis }, evaluation.srm.observedCanaryShare);
+    if (Number.isFinite(document.trafficSplit.observedCanaryShare)) {
+      this.set(this.canaryShare, { analysis }, document.trafficSplit.observedCanaryShare);
     }
   }
 
