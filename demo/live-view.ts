@@ -110,7 +110,7 @@ export function renderLine(snapshot: StatusSnapshot): string {
 
 export class LiveView {
   private drawnLines: string[] = [];
-  private lastLineMs = 0;
+  private lastLineMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly out: Writable,
