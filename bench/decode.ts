@@ -2,12 +2,16 @@
 // one process and one run so the comparison is fair on any machine (pino's benchmarks do the same):
 //   - protobufjs, full decode of the schema in proto/ (Type.decode), and decode + toObject, which is what
 //     a generic receiver does before it can read the fields;
-//   - our field-selective decoder on protobufjs's Reader (src/otlp/decode), which builds the model directly;
+//   - our field-selective decoder on protobufjs's Reader (src/otlp/decode), which builds the model directly,
+//     with span and event attributes decoded on first read (the default), with every attribute read after
+//     decoding (the worst case for laziness), and with lazy attributes turned off (eager, as before);
 //   - OTLP/JSON: JSON.parse alone, and our JSON decoder (parse + model).
 // @bufbuild/protobuf is not installed, so it is not measured.
 //   npm run build && node dist/bench/decode.js        (BENCH_SECONDS=2 per candidate and round by default)
 import { loadavg } from 'node:os';
 import { decodeTraceRequest, decodeTraceRequestJson } from '../src/otlp/decode/index.js';
+import { setLazyAttributes } from '../src/otlp/decode/lazy-attributes.js';
+import type { SpanBatch } from '../src/otlp/model.js';
 import { TRACE_REQUEST, loadOtlpSchema, realisticTraceRequest, encodeMessage } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 
@@ -35,6 +39,26 @@ function measure(decode: () => unknown, seconds: number): number {
     now = performance.now();
   }
   return (count * 1000) / (now - started);
+}
+
+/** Reads every span's and event's attributes, as a consumer that needs them all would. */
+function readAllAttributes(batch: SpanBatch): number {
+  let keys = 0;
+  for (const span of batch.spans) {
+    for (const key in span.attributes) keys += key.length;
+    for (const event of span.events) for (const key in event.attributes) keys += key.length;
+  }
+  return keys;
+}
+
+/** Runs `decode` with lazy attributes turned off. */
+function eagerly<T>(decode: () => T): T {
+  setLazyAttributes(false);
+  try {
+    return decode();
+  } finally {
+    setLazyAttributes(true);
+  }
 }
 
 function median(values: number[]): number {
@@ -84,6 +108,18 @@ function main(): void {
       encoding: 'protobuf',
       payloadBytes: protobufPayload.length,
       decode: () => decodeTraceRequest(protobufPayload),
+    },
+    {
+      name: 'field-selective decoder, then every attribute read',
+      encoding: 'protobuf',
+      payloadBytes: protobufPayload.length,
+      decode: () => readAllAttributes(decodeTraceRequest(protobufPayload)),
+    },
+    {
+      name: 'field-selective decoder, eager attributes (before lazy)',
+      encoding: 'protobuf',
+      payloadBytes: protobufPayload.length,
+      decode: () => eagerly(() => decodeTraceRequest(protobufPayload)),
     },
     {
       name: 'JSON.parse only (OTLP/JSON)',

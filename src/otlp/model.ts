@@ -38,6 +38,16 @@ export interface SpanEvent {
   attributes: Attributes;
 }
 
+/**
+ * A decoded span. From the OTLP/protobuf decoder, `attributes` (and each event's) is an own, enumerable
+ * accessor that decodes the attribute bytes on first read and caches the object
+ * (src/otlp/decode/lazy-attributes.ts); malformed bytes were already refused at decode time, so a read
+ * never throws. Until that first read the span references the whole request buffer. The rule for
+ * consumers: use spans during the synchronous sink call and keep derived values (as attribution keeps
+ * SpanObservations), not the spans. Something that must keep a span longer should read its `attributes`
+ * (and its events') first, which drops the buffer reference; the buffer itself must not be modified
+ * while undecoded spans exist.
+ */
 export interface DecodedSpan {
   /** 32 lowercase hex characters. */
   traceId: string;

@@ -11,6 +11,14 @@ import type {
 } from '../model.js';
 import { decodeKeyValue } from './any-value.js';
 import {
+  EVENT_ATTRIBUTES_TAG,
+  ProtobufSpan,
+  ProtobufSpanEvent,
+  SPAN_ATTRIBUTES_TAG,
+  decodeAttributeFields,
+  validKeyValueEnd,
+} from './lazy-attributes.js';
+import {
   decodeResource,
   decodeScopeName,
   emptyResource,
@@ -126,9 +134,13 @@ function decodeSpan(
   let endHi = 0;
   let statusCode = 0;
   let statusMessage = '';
-  const attributes: Attributes = {};
+  // Attributes are left in the bytes (lazy-attributes.ts) unless they must be decoded now.
+  let attributes: Attributes | undefined;
+  let attributesStart = -1;
+  let attributesEnd = -1;
   const events: SpanEvent[] = [];
   while (reader.pos < reader.len) {
+    const fieldAt = reader.pos;
     const tag = reader.uint32();
     switch (tag) {
       case 10:
@@ -154,7 +166,21 @@ function decodeSpan(
         endLo = reader.fixed32();
         endHi = reader.fixed32();
         break;
-      case 74:
+      case SPAN_ATTRIBUTES_TAG:
+        if (attributes === undefined) {
+          if (attributesStart < 0) attributesStart = fieldAt;
+          else if (attributesEnd !== fieldAt)
+            attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
+          if (attributes === undefined) {
+            const end = validKeyValueEnd(reader.buf, reader.pos, reader.len);
+            if (end >= 0) {
+              reader.pos = attributesEnd = end;
+              break;
+            }
+            attributes =
+              attributesEnd < 0 ? {} : decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
+          }
+        }
         ctx.path.push('Span.attributes');
         decodeKeyValue(ctx, attributes, 0);
         ctx.path.pop();
@@ -192,22 +218,26 @@ function decodeSpan(
     reject(rejections, `span ${quotedName(name)}: ${problem}`);
     return;
   }
-  spans.push({
-    traceId,
-    spanId,
-    parentSpanId: isAbsentId(parentSpanId) ? '' : parentSpanId,
-    name,
-    // Enums are open in proto3: a kind or code this version does not know is read as unspecified/unset.
-    kind: (kind >= 0 && kind <= 5 ? kind : 0) as SpanKind,
-    startTimeUnixMs: nanosHalvesToMs(startLo, startHi),
-    durationNanos: durationNanos(startLo, startHi, endLo, endHi),
-    statusCode: (statusCode >= 0 && statusCode <= 2 ? statusCode : 0) as StatusCode,
-    statusMessage,
-    attributes,
-    events,
-    resource,
-    scopeName: '',
-  });
+  spans.push(
+    new ProtobufSpan(
+      traceId,
+      spanId,
+      isAbsentId(parentSpanId) ? '' : parentSpanId,
+      name,
+      // Enums are open in proto3: a kind or code this version does not know is read as unspecified/unset.
+      (kind >= 0 && kind <= 5 ? kind : 0) as SpanKind,
+      nanosHalvesToMs(startLo, startHi),
+      durationNanos(startLo, startHi, endLo, endHi),
+      (statusCode >= 0 && statusCode <= 2 ? statusCode : 0) as StatusCode,
+      statusMessage,
+      attributes,
+      attributesStart < 0 ? undefined : reader.buf,
+      attributesStart,
+      attributesEnd,
+      events,
+      resource,
+    ),
+  );
 }
 
 /** Span.Event: time_unix_nano = 1, name = 2, attributes = 3. */
@@ -217,19 +247,44 @@ function decodeEvent(ctx: WireContext): SpanEvent {
   let timeLo = 0;
   let timeHi = 0;
   let name = '';
-  const attributes: Attributes = {};
+  let attributes: Attributes | undefined;
+  let attributesStart = -1;
+  let attributesEnd = -1;
   while (reader.pos < reader.len) {
+    const fieldAt = reader.pos;
     const tag = reader.uint32();
     if (tag === 9) {
       timeLo = reader.fixed32();
       timeHi = reader.fixed32();
     } else if (tag === 18) name = reader.stringVerify();
-    else if (tag === 26) {
+    else if (tag === EVENT_ATTRIBUTES_TAG) {
+      // As Span.attributes in decodeSpan.
+      if (attributes === undefined) {
+        if (attributesStart < 0) attributesStart = fieldAt;
+        else if (attributesEnd !== fieldAt)
+          attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
+        if (attributes === undefined) {
+          const end = validKeyValueEnd(reader.buf, reader.pos, reader.len);
+          if (end >= 0) {
+            reader.pos = attributesEnd = end;
+            continue;
+          }
+          attributes =
+            attributesEnd < 0 ? {} : decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
+        }
+      }
       ctx.path.push('Span.Event.attributes');
       decodeKeyValue(ctx, attributes, 0);
       ctx.path.pop();
     } else skipField(reader, tag);
   }
   leaveMessage(reader, outer);
-  return { name, timeUnixMs: nanosHalvesToMs(timeLo, timeHi), attributes };
+  return new ProtobufSpanEvent(
+    name,
+    nanosHalvesToMs(timeLo, timeHi),
+    attributes,
+    attributesStart < 0 ? undefined : reader.buf,
+    attributesStart,
+    attributesEnd,
+  );
 }

@@ -127,13 +127,33 @@ export function readFixed64(reader: Reader): number {
 }
 
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Character codes of each byte's two hex digits: [2b] high, [2b + 1] low. */
+const HEX_CODES = new Uint8Array(512).map((_, i) => HEX_BYTE[i >> 1].charCodeAt(i & 1));
+/** Bytes fields up to this long (ids are 16 and 8) are converted through a reused array of char codes. */
+const MAX_CODED_HEX_BYTES = 32;
+const hexCodeArrays: number[][] = Array.from({ length: MAX_CODED_HEX_BYTES + 1 }, (_, n) =>
+  new Array<number>(2 * n).fill(0),
+);
 
-/** A length-delimited bytes field as lowercase hex (ids, AnyValue bytes). */
+/**
+ * A length-delimited bytes field as lowercase hex (ids, AnyValue bytes). Short fields are built in one
+ * String.fromCharCode call, which makes a flat string: concatenating 2-digit pieces made a rope that
+ * every later comparison or Map lookup of the id had to flatten first.
+ */
 export function readBytesHex(reader: Reader): string {
   const length = reader.uint32();
   const start = reader.pos;
   reader.skip(length);
   const buf = reader.buf;
+  if (length <= MAX_CODED_HEX_BYTES) {
+    const codes = hexCodeArrays[length];
+    for (let i = 0; i < length; i++) {
+      const at = buf[start + i] << 1;
+      codes[2 * i] = HEX_CODES[at];
+      codes[2 * i + 1] = HEX_CODES[at + 1];
+    }
+    return String.fromCharCode.apply(null, codes);
+  }
   let hex = '';
   for (let i = start; i < start + length; i++) hex += HEX_BYTE[buf[i]];
   return hex;

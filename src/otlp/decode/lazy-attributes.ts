@@ -1,0 +1,374 @@
+// Lazy span and event attributes for the protobuf trace decoder.
+//
+// Attribution reads a few attributes of a few spans (the analyses' match, variant and error rules), yet
+// building every span's `attributes` object (~10 keys and values) was most of the decode time
+// (bench/decode.ts). So the decoder records where a span's attribute fields lie in the request bytes and
+// builds the object on first read of `span.attributes`, through the same decodeKeyValue as before.
+//
+// Errors stay at decode time. Before a KeyValue is left for later, validKeyValueEnd walks its wire
+// structure (tags, lengths, nesting, varints, UTF-8) without building anything; it accepts only what
+// decodeKeyValue is sure to decode, and bails out (returns -1) on anything it does not check itself
+// (non-ASCII text, groups, long varints, deep nesting). A bail makes that span's attributes decode
+// eagerly, which throws OtlpDecodeError exactly as before when the bytes are bad. So a lazy read can
+// never throw, and the validator may be stricter than the decoder but never laxer.
+//
+// Lifetime: a span whose attributes were not read yet references the request buffer (see model.ts,
+// DecodedSpan). Reading `attributes` once drops that reference.
+import { Reader } from 'protobufjs/minimal.js';
+import type { Attributes, DecodedSpan, ResourceInfo, SpanEvent, SpanKind, StatusCode } from '../model.js';
+import { MAX_ANY_VALUE_DEPTH, decodeKeyValue } from './any-value.js';
+import type { WireContext } from './wire.js';
+
+/** Span.attributes (field 9) and Span.Event.attributes (field 3) tags, length-delimited. */
+export const SPAN_ATTRIBUTES_TAG = 74;
+export const EVENT_ATTRIBUTES_TAG = 26;
+
+/**
+ * Decodes the consecutive `tag` fields in bytes[start, end) (KeyValues already validated or already
+ * decoded once) into a new object, in wire order, as the eager decoder does.
+ */
+export function decodeAttributeFields(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  tag: number,
+): Attributes {
+  const attributes: Attributes = {};
+  const reader = new Reader(bytes);
+  reader.pos = start;
+  reader.len = end;
+  const ctx: WireContext = { reader, path: [] };
+  while (reader.pos < reader.len) {
+    if (reader.uint32() !== tag) throw new Error('lazy attributes: unexpected field in a validated range');
+    decodeKeyValue(ctx, attributes, 0);
+  }
+  return attributes;
+}
+
+let lazy = true;
+
+/**
+ * Turns lazy attributes off (every KeyValue decoded at once, as before) or back on; for the tests and
+ * bench/decode.ts, which compare both. Returns the previous setting.
+ */
+export function setLazyAttributes(enabled: boolean): boolean {
+  const previous = lazy;
+  lazy = enabled;
+  return previous;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation walk. Positions are plain numbers over `buf`; `cursor` is where the last varint ended.
+
+let cursor = 0;
+
+/**
+ * A varint of at most 4 bytes (value < 2^28), wholly inside [pos, end): what Reader.uint32 reads the same
+ * way. -1 for anything else (the eager decoder then decides).
+ */
+function smallVarint(buf: Uint8Array, pos: number, end: number): number {
+  if (pos >= end) return -1;
+  let b = buf[pos++];
+  let value = b & 0x7f;
+  if (b < 0x80) {
+    cursor = pos;
+    return value;
+  }
+  for (let shift = 7; shift < 28; shift += 7) {
+    if (pos >= end) return -1;
+    b = buf[pos++];
+    value |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      cursor = pos;
+      return value;
+    }
+  }
+  return -1;
+}
+
+/** End of a varint of at most 10 bytes inside [pos, end) (readVarint64's rule), or -1. */
+function varintEnd(buf: Uint8Array, pos: number, end: number): number {
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) return -1;
+    if (buf[pos++] < 0x80) return pos;
+  }
+  return -1;
+}
+
+/** End of a length-delimited ASCII string starting at its length prefix, or -1 (non-ASCII: bail). */
+function asciiStringEnd(buf: Uint8Array, pos: number, end: number): number {
+  const length = smallVarint(buf, pos, end);
+  if (length < 0) return -1;
+  const start = cursor;
+  const stop = start + length;
+  if (stop > end) return -1;
+  let bits = 0;
+  for (let i = start; i < stop; i++) bits |= buf[i];
+  return bits < 0x80 ? stop : -1;
+}
+
+/** End of an embedded message's content starting at its length prefix (enterMessage's check), or -1. */
+function messageEnd(buf: Uint8Array, pos: number, end: number): number {
+  const length = smallVarint(buf, pos, end);
+  if (length < 0) return -1;
+  const stop = cursor + length;
+  return stop > end ? -1 : stop;
+}
+
+/** skipField's walk for the wire types it accepts, except groups (bail); -1 when it would throw. */
+function skippedEnd(buf: Uint8Array, pos: number, end: number, tag: number): number {
+  if (tag >>> 3 === 0) return -1;
+  switch (tag & 7) {
+    case 0:
+      return varintEnd(buf, pos, end);
+    case 1:
+      return pos + 8 <= end ? pos + 8 : -1;
+    case 2: {
+      const length = smallVarint(buf, pos, end);
+      if (length < 0) return -1;
+      return cursor + length <= end ? cursor + length : -1;
+    }
+    case 5:
+      return pos + 4 <= end ? pos + 4 : -1;
+    default:
+      return -1;
+  }
+}
+
+/** KeyValue content in [pos, end): key = 1 (string), value = 2 (AnyValue at `depth`). */
+function validKeyValueContent(buf: Uint8Array, pos: number, end: number, depth: number): boolean {
+  while (pos < end) {
+    const tag = smallVarint(buf, pos, end);
+    if (tag < 0) return false;
+    pos = cursor;
+    if (tag === 10) pos = asciiStringEnd(buf, pos, end);
+    else if (tag === 18) {
+      if (depth >= MAX_ANY_VALUE_DEPTH) return false;
+      const stop = messageEnd(buf, pos, end);
+      if (stop < 0 || !validAnyValueContent(buf, cursor, stop, depth)) return false;
+      pos = stop;
+    } else pos = skippedEnd(buf, pos, end, tag);
+    if (pos < 0) return false;
+  }
+  return true;
+}
+
+/** AnyValue content in [pos, end), mirroring decodeAnyValue's fields. */
+function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: number): boolean {
+  while (pos < end) {
+    const tag = smallVarint(buf, pos, end);
+    if (tag < 0) return false;
+    pos = cursor;
+    switch (tag) {
+      case 10: // string_value
+        pos = asciiStringEnd(buf, pos, end);
+        break;
+      case 16: // bool_value (Reader.bool reads a uint32 varint)
+        pos = smallVarint(buf, pos, end) < 0 ? -1 : cursor;
+        break;
+      case 24: // int_value
+        pos = varintEnd(buf, pos, end);
+        break;
+      case 33: // double_value
+        pos = pos + 8 <= end ? pos + 8 : -1;
+        break;
+      case 42: {
+        // array_value: ArrayValue.values = 1, each an AnyValue one level deeper.
+        const stop = messageEnd(buf, pos, end);
+        if (stop < 0) return false;
+        let at = cursor;
+        while (at < stop) {
+          const inner = smallVarint(buf, at, stop);
+          if (inner < 0) return false;
+          at = cursor;
+          if (inner === 10) {
+            if (depth + 1 >= MAX_ANY_VALUE_DEPTH) return false;
+            const valueEnd = messageEnd(buf, at, stop);
+            if (valueEnd < 0 || !validAnyValueContent(buf, cursor, valueEnd, depth + 1)) return false;
+            at = valueEnd;
+          } else {
+            at = skippedEnd(buf, at, stop, inner);
+            if (at < 0) return false;
+          }
+        }
+        pos = stop;
+        break;
+      }
+      case 50: {
+        // kvlist_value: KeyValueList.values = 1, each a KeyValue one level deeper.
+        const stop = messageEnd(buf, pos, end);
+        if (stop < 0) return false;
+        let at = cursor;
+        while (at < stop) {
+          const inner = smallVarint(buf, at, stop);
+          if (inner < 0) return false;
+          at = cursor;
+          if (inner === 10) {
+            const valueEnd = messageEnd(buf, at, stop);
+            if (valueEnd < 0 || !validKeyValueContent(buf, cursor, valueEnd, depth + 1)) return false;
+            at = valueEnd;
+          } else {
+            at = skippedEnd(buf, at, stop, inner);
+            if (at < 0) return false;
+          }
+        }
+        pos = stop;
+        break;
+      }
+      case 58: // bytes_value
+        pos = skippedEnd(buf, pos, end, 58);
+        break;
+      default:
+        pos = skippedEnd(buf, pos, end, tag);
+    }
+    if (pos < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * Where the length-delimited KeyValue at `pos` (its length prefix) ends, when decodeKeyValue is certain
+ * to decode it without error; -1 otherwise (decode it eagerly instead).
+ */
+export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number): number {
+  if (!lazy) return -1;
+  const stop = messageEnd(buf, pos, end);
+  if (stop < 0) return -1;
+  return validKeyValueContent(buf, cursor, stop, 0) ? stop : -1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Model objects. `attributes` is an own, enumerable accessor (one shared getter/setter pair, so every
+// instance keeps one hidden class), so Object.keys, JSON.stringify, spreading and deep equality see it
+// like the data property it replaces. The decoded object is cached; assigning replaces it.
+
+function build(bytes: Uint8Array | undefined, start: number, end: number, tag: number): Attributes {
+  return bytes === undefined ? {} : decodeAttributeFields(bytes, start, end, tag);
+}
+
+/** A span from the protobuf decoder (DecodedSpan), its attributes decoded on first read. */
+export class ProtobufSpan implements DecodedSpan {
+  declare traceId: string;
+  declare spanId: string;
+  declare parentSpanId: string;
+  declare name: string;
+  declare kind: SpanKind;
+  declare startTimeUnixMs: number;
+  declare durationNanos: number;
+  declare statusCode: StatusCode;
+  declare statusMessage: string;
+  declare attributes: Attributes;
+  declare events: SpanEvent[];
+  declare resource: ResourceInfo;
+  declare scopeName: string;
+  #attributes: Attributes | undefined;
+  #bytes: Uint8Array | undefined;
+  #start: number;
+  #end: number;
+
+  static readonly #accessor: PropertyDescriptor = {
+    get(this: ProtobufSpan): Attributes {
+      let attributes = this.#attributes;
+      if (attributes === undefined) {
+        attributes = build(this.#bytes, this.#start, this.#end, SPAN_ATTRIBUTES_TAG);
+        this.#attributes = attributes;
+        this.#bytes = undefined;
+      }
+      return attributes;
+    },
+    set(this: ProtobufSpan, value: Attributes): void {
+      this.#attributes = value;
+      this.#bytes = undefined;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+
+  /**
+   * `attributes` is the decoded object, or undefined to decode bytes[start, end) (consecutive, validated
+   * Span.attributes fields; bytes undefined for none) on first read.
+   */
+  constructor(
+    traceId: string,
+    spanId: string,
+    parentSpanId: string,
+    name: string,
+    kind: SpanKind,
+    startTimeUnixMs: number,
+    durationNanos: number,
+    statusCode: StatusCode,
+    statusMessage: string,
+    attributes: Attributes | undefined,
+    bytes: Uint8Array | undefined,
+    start: number,
+    end: number,
+    events: SpanEvent[],
+    resource: ResourceInfo,
+  ) {
+    // Own properties in the order of the JSON decoder's plain objects.
+    this.traceId = traceId;
+    this.spanId = spanId;
+    this.parentSpanId = parentSpanId;
+    this.name = name;
+    this.kind = kind;
+    this.startTimeUnixMs = startTimeUnixMs;
+    this.durationNanos = durationNanos;
+    this.statusCode = statusCode;
+    this.statusMessage = statusMessage;
+    Object.defineProperty(this, 'attributes', ProtobufSpan.#accessor);
+    this.events = events;
+    this.resource = resource;
+    this.scopeName = '';
+    this.#attributes = attributes;
+    this.#bytes = attributes === undefined ? bytes : undefined;
+    this.#start = start;
+    this.#end = end;
+  }
+}
+
+/** A span event from the protobuf decoder (SpanEvent), its attributes decoded on first read. */
+export class ProtobufSpanEvent implements SpanEvent {
+  declare name: string;
+  declare timeUnixMs: number;
+  declare attributes: Attributes;
+  #attributes: Attributes | undefined;
+  #bytes: Uint8Array | undefined;
+  #start: number;
+  #end: number;
+
+  static readonly #accessor: PropertyDescriptor = {
+    get(this: ProtobufSpanEvent): Attributes {
+      let attributes = this.#attributes;
+      if (attributes === undefined) {
+        attributes = build(this.#bytes, this.#start, this.#end, EVENT_ATTRIBUTES_TAG);
+        this.#attributes = attributes;
+        this.#bytes = undefined;
+      }
+      return attributes;
+    },
+    set(this: ProtobufSpanEvent, value: Attributes): void {
+      this.#attributes = value;
+      this.#bytes = undefined;
+    },
+    enumerable: true,
+    configurable: true,
+  };
+
+  /** As ProtobufSpan: decoded `attributes`, or the range of Span.Event.attributes fields to decode later. */
+  constructor(
+    name: string,
+    timeUnixMs: number,
+    attributes: Attributes | undefined,
+    bytes: Uint8Array | undefined,
+    start: number,
+    end: number,
+  ) {
+    this.name = name;
+    this.timeUnixMs = timeUnixMs;
+    Object.defineProperty(this, 'attributes', ProtobufSpanEvent.#accessor);
+    this.#attributes = attributes;
+    this.#bytes = attributes === undefined ? bytes : undefined;
+    this.#start = start;
+    this.#end = end;
+  }
+}

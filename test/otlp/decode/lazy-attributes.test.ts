@@ -1,0 +1,192 @@
+// Lazily decoded span and event attributes (src/otlp/decode/lazy-attributes.ts) must read exactly as the
+// eager decoder's, and never throw when read: every malformed payload is still refused at decode time.
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import fc from 'fast-check';
+import { Writer } from 'protobufjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TRACE_REQUEST, encodeMessage, realisticTraceRequest } from '../../../bench/payloads.js';
+import { OtlpDecodeError, decodeTraceRequest } from '../../../src/otlp/decode/index.js';
+import { ProtobufSpan, setLazyAttributes } from '../../../src/otlp/decode/lazy-attributes.js';
+import type { SpanBatch } from '../../../src/otlp/model.js';
+import { mutate, mutation, traceCase } from './fuzz-properties.js';
+import { sdkSpans } from './sdk-telemetry.js';
+
+const seed = Number(process.env.FUZZ_SEED ?? 20261125);
+
+function eager(bytes: Uint8Array): SpanBatch {
+  const previous = setLazyAttributes(false);
+  try {
+    return decodeTraceRequest(bytes);
+  } finally {
+    setLazyAttributes(previous);
+  }
+}
+
+type Outcome = { batch: SpanBatch } | { error: unknown };
+
+function attempt(decode: () => SpanBatch): Outcome {
+  try {
+    return { batch: decode() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** Lazy and eager decodes of `bytes` agree: the same error, or batches equal once every getter is read. */
+function sameAsEager(bytes: Uint8Array): void {
+  const reference = attempt(() => eager(bytes));
+  const lazy = attempt(() => decodeTraceRequest(bytes));
+  if ('error' in reference) {
+    expect(reference.error).toBeInstanceOf(OtlpDecodeError);
+    expect('error' in lazy && lazy.error).toEqual(reference.error);
+    return;
+  }
+  if ('error' in lazy) throw lazy.error;
+  // Serialising reads every attributes getter, so a lazy read that throws fails here; it also checks
+  // that keys come in the same order.
+  expect(JSON.stringify(lazy.batch)).toBe(JSON.stringify(reference.batch));
+  expect(lazy.batch).toEqual(reference.batch);
+}
+
+/** A Span with the given raw fields after valid ids (field numbers from trace.proto). */
+function spanBytes(build: (w: Writer) => void): Uint8Array {
+  const span = Writer.create();
+  span.uint32(10).bytes(new Uint8Array(16).fill(1)).uint32(18).bytes(new Uint8Array(8).fill(2));
+  build(span);
+  const spanEncoded = span.finish();
+  const scope = Writer.create().uint32(18).bytes(spanEncoded).finish();
+  const resourceSpans = Writer.create().uint32(18).bytes(scope).finish();
+  return Writer.create().uint32(10).bytes(resourceSpans).finish();
+}
+
+function keyValue(key: string, value: (w: Writer) => void): Uint8Array {
+  const anyValue = Writer.create();
+  value(anyValue);
+  return Writer.create().uint32(10).string(key).uint32(18).bytes(anyValue.finish()).finish();
+}
+
+afterEach(() => {
+  setLazyAttributes(true);
+});
+
+describe('lazy span attributes', () => {
+  it('are left undecoded until read, then read like plain data properties', () => {
+    const batch = decodeTraceRequest(ProtobufTraceSerializer.serializeRequest(sdkSpans())!);
+    const span = batch.spans.find((s) => s.name === 'GET /cart')!;
+    expect(span).toBeInstanceOf(ProtobufSpan);
+    expect(Object.keys(span)).toContain('attributes');
+    expect(Object.getOwnPropertyDescriptor(span, 'attributes')?.enumerable).toBe(true);
+    expect(span.attributes).toBe(span.attributes); // decoded once, then cached
+    expect({ ...span }.attributes).toBe(span.attributes);
+    span.attributes = { replaced: true };
+    expect(span.attributes).toEqual({ replaced: true });
+  });
+
+  it('equal the eager decode on the OpenTelemetry JS serializer payloads', () => {
+    sameAsEager(ProtobufTraceSerializer.serializeRequest(sdkSpans())!);
+  });
+
+  it('equal the eager decode on the benchmark payload (512 spans, events with attributes)', () => {
+    sameAsEager(encodeMessage(TRACE_REQUEST, realisticTraceRequest({ spans: 512 })));
+  });
+
+  it('equal the eager decode on random valid requests (500 cases)', () => {
+    fc.assert(
+      fc.property(traceCase, ({ bytes }) => {
+        sameAsEager(bytes);
+      }),
+      { numRuns: 500, seed },
+    );
+  });
+
+  it('equal the eager decode, or fail the same way at decode time, on damaged requests (2,000 cases)', () => {
+    fc.assert(
+      fc.property(traceCase, fc.array(mutation, { minLength: 1, maxLength: 4 }), ({ bytes }, mutations) => {
+        sameAsEager(mutate(bytes, mutations));
+      }),
+      { numRuns: 2000, seed },
+    );
+  });
+
+  it('keep wire order when attribute fields are split by other fields, and last duplicate wins', () => {
+    const bytes = spanBytes((w) => {
+      w.uint32(74).bytes(keyValue('a', (v) => v.uint32(10).string('first')));
+      w.uint32(42).string('split');
+      w.uint32(74).bytes(keyValue('b', (v) => v.uint32(24).int64(-7)));
+      w.uint32(74).bytes(keyValue('a', (v) => v.uint32(10).string('second')));
+    });
+    sameAsEager(bytes);
+    expect(decodeTraceRequest(bytes).spans[0].attributes).toEqual({ a: 'second', b: -7 });
+    expect(Object.keys(decodeTraceRequest(bytes).spans[0].attributes)).toEqual(['a', 'b']);
+  });
+
+  it('decode what the validation walk does not check itself (non-ASCII, nesting, bytes) as before', () => {
+    const nested = Writer.create()
+      .uint32(10)
+      .bytes(Writer.create().uint32(10).string('x').finish())
+      .uint32(10)
+      .bytes(Writer.create().uint32(33).double(1.5).finish())
+      .finish();
+    const bytes = spanBytes((w) => {
+      w.uint32(74).bytes(keyValue('ascii', (v) => v.uint32(10).string('plain')));
+      w.uint32(74).bytes(keyValue('naïve', (v) => v.uint32(10).string('café ☕')));
+      w.uint32(74).bytes(keyValue('list', (v) => v.uint32(42).bytes(nested)));
+      w.uint32(74).bytes(keyValue('raw', (v) => v.uint32(58).bytes(new Uint8Array([0, 255]))));
+    });
+    sameAsEager(bytes);
+    expect(decodeTraceRequest(bytes).spans[0].attributes).toEqual({
+      ascii: 'plain',
+      naïve: 'café ☕',
+      list: ['x', 1.5],
+      raw: '00ff',
+    });
+  });
+
+  it('refuse malformed attribute bytes at decode time, with the eager message', () => {
+    const badUtf8 = spanBytes((w) => {
+      w.uint32(74).bytes(keyValue('ok', (v) => v.uint32(10).string('fine')));
+      w.uint32(74).bytes(keyValue('bad', (v) => v.uint32(10).bytes(new Uint8Array([0xc3, 0x28]))));
+    });
+    const truncated = spanBytes((w) => {
+      w.uint32(74).bytes(new Uint8Array([10, 5, 0x61])); // key says 5 bytes, 1 follows
+    });
+    const deep = spanBytes((w) => {
+      let value = Writer.create().uint32(10).string('leaf').finish();
+      for (let i = 0; i < 40; i++)
+        value = Writer.create().uint32(42).bytes(Writer.create().uint32(10).bytes(value).finish()).finish();
+      w.uint32(74).bytes(Writer.create().uint32(10).string('deep').uint32(18).bytes(value).finish());
+    });
+    for (const bytes of [badUtf8, truncated, deep]) {
+      expect(() => decodeTraceRequest(bytes)).toThrow(OtlpDecodeError);
+      sameAsEager(bytes);
+    }
+  });
+});
+
+describe('lazy event attributes', () => {
+  it('equal the eager decode and are refused at decode time when malformed', () => {
+    const event = (attributes: Uint8Array[]) => {
+      const w = Writer.create().uint32(9).fixed64(1).uint32(18).string('feature_flag.evaluation');
+      for (const kv of attributes) w.uint32(26).bytes(kv);
+      return w.finish();
+    };
+    const good = spanBytes((w) => {
+      w.uint32(90).bytes(
+        event([
+          keyValue('feature_flag.key', (v) => v.uint32(10).string('new-checkout')),
+          keyValue('feature_flag.result.variant', (v) => v.uint32(10).string('on')),
+        ]),
+      );
+    });
+    sameAsEager(good);
+    expect(decodeTraceRequest(good).spans[0].events[0].attributes).toEqual({
+      'feature_flag.key': 'new-checkout',
+      'feature_flag.result.variant': 'on',
+    });
+    const bad = spanBytes((w) => {
+      w.uint32(90).bytes(event([keyValue('k', (v) => v.uint32(10).bytes(new Uint8Array([0xff])))]));
+    });
+    expect(() => decodeTraceRequest(bad)).toThrow(OtlpDecodeError);
+    sameAsEager(bad);
+  });
+});
