@@ -30,7 +30,10 @@ export interface AnalysisPolicy {
   minSamplesPerArm: number;
   /** Prior scale (tau) of the error-rate difference in the mixture SPRT. */
   errorRateMixtureSd: number;
-  /** Sample size at which the quantile confidence sequences are tightest. */
+  /**
+   * Canary-arm sample size at which the quantile confidence sequences are tightest; the baseline's is tuned
+   * for the samples it holds by then, (1 - canaryShare) / canaryShare times as many.
+   */
   quantileTunedForSamples: number;
   /** Dirichlet prior concentration of the sequential SRM test. */
   srmConcentration: number;

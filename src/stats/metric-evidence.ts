@@ -99,14 +99,14 @@ export function latencyQuantileEvidence(
   decisionAlpha: number,
 ): MetricEvidence {
   const q = spec.quantile ?? 0.5;
-  const concentration = betaBinomialConcentration(policy.quantileTunedForSamples, decisionAlpha / 2);
   const r = quantileRatioTest(
     views.canaryRanks,
     views.baselineRanks,
     q,
     spec.tolerance,
     decisionAlpha,
-    concentration,
+    quantileConcentrations(policy, decisionAlpha),
+    quantileCanaryAlphaShare(policy),
   );
   const estimate = pointQuantile(views.canaryRanks, q) / pointQuantile(views.baselineRanks, q);
   return {
@@ -116,6 +116,41 @@ export function latencyQuantileEvidence(
     withinPValue: r.withinPValue,
     samples: { baseline: views.baselineRanks.n, canary: views.canaryRanks.n },
   };
+}
+
+/**
+ * Each arm's mixture is tuned (Howard et al. 2021, eq. 15, as in quantile-confidence-sequence.ts) for the samples it
+ * holds when the canary holds quantileTunedForSamples: the baseline holds (1 - share) / share times as many,
+ * 9x at a 10% canary. One t* for both arms would leave the baseline's boundary, which then runs far past its
+ * optimum, wider than needed. Both depend only on the configuration, never on the data, as the guarantee
+ * requires.
+ */
+export function quantileConcentrations(
+  policy: AnalysisPolicy,
+  decisionAlpha: number,
+): { canary: number; baseline: number } {
+  const share = Math.min(1 - 1e-6, Math.max(1e-6, policy.canaryShare));
+  const canaryTarget = policy.quantileTunedForSamples;
+  const f = quantileCanaryAlphaShare(policy);
+  return {
+    canary: betaBinomialConcentration(canaryTarget, f * decisionAlpha),
+    baseline: betaBinomialConcentration((canaryTarget * (1 - share)) / share, (1 - f) * decisionAlpha),
+  };
+}
+
+/**
+ * Part of a latency metric's alpha spent on the canary's side of the union bound (quantile-ratio-test.ts),
+ * the rest going to the baseline's. Any split fixed before the data is valid (weighted Bonferroni). A
+ * sequence's half-width grows like sqrt(log(1/alpha_arm) / n_arm) near its tuned size (the normal-mixture
+ * boundary that the beta-binomial one approximates, Howard et al. 2021, eq. 14; Howard & Ramdas 2022,
+ * Theorem 1), so the sum of both arms' half-widths, which is what the
+ * ratio needs to clear, is smallest, to first order, when alpha_c / alpha_b = sqrt(n_b / n_c): with a 10%
+ * canary, 3/4 of alpha on the canary's side. At a 50% share this is the even split.
+ */
+export function quantileCanaryAlphaShare(policy: AnalysisPolicy): number {
+  const share = Math.min(1 - 1e-6, Math.max(1e-6, policy.canaryShare));
+  const ratio = Math.sqrt((1 - share) / share);
+  return ratio / (1 + ratio);
 }
 
 /** Nearest-rank quantile's bucket midpoint (2 lo hi / (lo + hi)), 0 in the zero bucket, NaN when empty. */

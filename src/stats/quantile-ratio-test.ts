@@ -1,9 +1,12 @@
 // Anytime-valid comparison of one latency quantile, canary over baseline, with a relative tolerance.
-// Each arm gets a quantile confidence sequence at alpha/2 (quantile-confidence-sequence.ts); by a union bound
-// both hold for all time with probability >= 1 - alpha, so
-//   ratio in [L_c / U_b, U_c / L_b]  for all t.
 // "Worse beyond tolerance" (reject H0: Q_c <= (1 + tol) Q_b) when L_c / U_b > 1 + tol; "within tolerance"
-// when U_c / L_b < 1 + tol. The always-valid p-value is the smallest alpha at which that happens; the
+// when U_c / L_b < 1 + tol. Each question reads one side of each arm's quantile confidence sequence
+// (quantile-confidence-sequence.ts), each side at alpha/2 with its one-sided mixture: "worse" errs only if
+// the canary's lower side or the baseline's upper side fails, probability <= alpha/2 + alpha/2 by a union
+// bound (how Howard & Ramdas 2022 compare two arms' quantiles in an A/B test: one sequence per arm), so
+//   L_c / U_b and U_c / L_b are each a one-sided anytime-valid bound on the ratio at level 1 - alpha
+// (as for the error rate, the pair is not a 1 - alpha two-sided interval). Under H0 with atoms the coupling
+// X = Q(U) still applies to each arm separately, so the composite null costs nothing. The always-valid p-value is the smallest alpha at which that happens; the
 // sequences are nested in alpha (the mixture is fixed), so P(some t has p_t <= alpha) <= alpha under H0.
 //
 // Computing that smallest alpha directly: the lower bound reaches canary bucket i exactly when every count
@@ -12,11 +15,11 @@
 // The p-value is 2 * min over compatible bucket pairs of the larger of the two levels; one level rises with
 // i while the best partner's level falls, so a binary search over i finds the minimum in O(log^2 buckets)
 // mixture evaluations instead of a bisection over alpha.
-import { logBetaBinomialMixture, quantileConfidenceSequence } from './quantile-confidence-sequence.js';
+import { oneSidedLevel, quantileConfidenceSequence } from './quantile-confidence-sequence.js';
 import type { RankedBuckets } from './ranked-buckets.js';
 
 export interface QuantileRatioResult {
-  /** Bounds on Q_c(q) / Q_b(q) at the reporting level. */
+  /** One-sided bounds on Q_c(q) / Q_b(q), each at the reporting level. */
   lower: number;
   upper: number;
   canary: { lowerNanos: number; upperNanos: number };
@@ -34,8 +37,7 @@ interface ArmLevels {
 
 function armLevels(r: RankedBuckets, q: number, concentration: number): ArmLevels {
   const argMin = r.n * q;
-  const level = (k: number): number =>
-    Math.min(1, Math.exp(-logBetaBinomialMixture(k, r.n, q, concentration)));
+  const level = (k: number): number => oneSidedLevel(k, r.n, q, concentration);
   return {
     lowerReaches: (i) => {
       const below = i === 0 ? 0 : r.cumulative[i - 1];
@@ -76,40 +78,48 @@ function minimax(count: number, rising: (i: number) => number, falling: (i: numb
   return best;
 }
 
+/** Prior concentration of each arm's mixture (one number: the same for both). */
+export type ArmConcentrations = number | { canary: number; baseline: number };
+
 export function quantileRatioTest(
   canary: RankedBuckets,
   baseline: RankedBuckets,
   q: number,
   tolerance: number,
   reportingAlpha: number,
-  concentration: number,
+  concentration: ArmConcentrations,
+  canaryAlphaShare = 0.5,
 ): QuantileRatioResult {
   const limit = 1 + tolerance;
-  const c = quantileConfidenceSequence(canary, q, reportingAlpha / 2, concentration);
-  const b = quantileConfidenceSequence(baseline, q, reportingAlpha / 2, concentration);
+  const f = canaryAlphaShare;
+  if (!(f > 0 && f < 1)) throw new RangeError('canaryAlphaShare must be in (0, 1)');
+  const cc = typeof concentration === 'number' ? concentration : concentration.canary;
+  const bc = typeof concentration === 'number' ? concentration : concentration.baseline;
+  const c = quantileConfidenceSequence(canary, q, f * reportingAlpha, cc);
+  const b = quantileConfidenceSequence(baseline, q, (1 - f) * reportingAlpha, bc);
   const lower = b.upperNanos === Infinity ? 0 : c.lowerNanos / b.upperNanos;
   const upper = b.lowerNanos === 0 ? Infinity : c.upperNanos / b.lowerNanos;
   if (canary.n === 0 || baseline.n === 0) {
     return { lower, upper, canary: c, baseline: b, worsePValue: 1, withinPValue: 1 };
   }
-  const cl = armLevels(canary, q, concentration);
-  const bl = armLevels(baseline, q, concentration);
+  const cl = armLevels(canary, q, cc);
+  const bl = armLevels(baseline, q, bc);
   // Worse: canary bucket i's bottom edge above limit * top edge of baseline bucket j; best j is the largest.
   const worse = minimax(
     canary.cumulative.length,
-    (i) => cl.lowerReaches(i),
+    (i) => cl.lowerReaches(i) / f,
     (i) => {
       const j = lastBelow(baseline.upperNanos, canary.lowerNanos[i] / limit);
-      return j < 0 ? Infinity : bl.upperReaches(j);
+      return j < 0 ? Infinity : bl.upperReaches(j) / (1 - f);
     },
   );
   // Within: top edge of canary bucket i below limit * bottom edge of baseline bucket j; best i is the largest.
   const within = minimax(
     baseline.cumulative.length,
-    (j) => bl.lowerReaches(j),
+    (j) => bl.lowerReaches(j) / (1 - f),
     (j) => {
       const i = lastBelow(canary.upperNanos, baseline.lowerNanos[j] * limit);
-      return i < 0 ? Infinity : cl.upperReaches(i);
+      return i < 0 ? Infinity : cl.upperReaches(i) / f;
     },
   );
   return {
@@ -117,7 +127,7 @@ export function quantileRatioTest(
     upper,
     canary: c,
     baseline: b,
-    worsePValue: Math.min(1, 2 * worse),
-    withinPValue: Math.min(1, 2 * within),
+    worsePValue: Math.min(1, worse),
+    withinPValue: Math.min(1, within),
   };
 }

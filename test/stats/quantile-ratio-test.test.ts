@@ -25,17 +25,20 @@ describe('quantileRatioTest', () => {
         sampleOf(1.5),
         fc.constantFrom(0.5, 0.95),
         fc.constantFrom(0, 0.1),
-        (b, c, q, tol) => {
+        fc.constantFrom(0.5, 0.75),
+        (b, c, q, tol, canaryShare) => {
           const cr = rankedBuckets(histogram(c));
           const br = rankedBuckets(histogram(b));
-          const r = quantileRatioTest(cr, br, q, tol, 0.01, CONCENTRATION);
+          // Per-arm priors and an uneven alpha split (metric-evidence.ts) keep the p-values exact too.
+          const conc = canaryShare === 0.5 ? CONCENTRATION : { canary: CONCENTRATION, baseline: 150 };
+          const r = quantileRatioTest(cr, br, q, tol, 0.01, conc, canaryShare);
           for (const [p, key] of [
             [r.worsePValue, 'worse'],
             [r.withinPValue, 'within'],
           ] as const) {
             if (p >= 1) continue;
             const at = (alpha: number) => {
-              const x = quantileRatioTest(cr, br, q, tol, alpha, CONCENTRATION);
+              const x = quantileRatioTest(cr, br, q, tol, alpha, conc, canaryShare);
               return key === 'worse' ? x.lower > 1 + tol : x.upper < 1 + tol;
             };
             expect(at(p * (1 + 1e-9))).toBe(true);
