@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { median } from 'simple-statistics';
 import { parseConfig } from '../src/config/load.js';
 import { startSidecar } from '../src/sidecar.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -20,6 +21,7 @@ import { writeResults, type ResultRow } from './results.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SPANS_PER_REQUEST = 512;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const generator = fileURLToPath(new URL('./load-generator.js', import.meta.url));
 
 interface Target {
@@ -95,22 +97,20 @@ async function sidecarTarget(transport: 'http' | 'grpc', dir: string): Promise<T
 
 const execFileAsync = promisify(execFile);
 
+interface Run {
+  ok: number;
+  failed: number;
+  elapsedSeconds: number;
+}
+
 /** Runs the load generator in a child process; asynchronous, because the receiver under test shares this event loop. */
-async function drive(
-  transport: 'http' | 'grpc',
-  url: string,
-  payloadFile: string,
-): Promise<{ ok: number; failed: number; elapsedSeconds: number }> {
+async function drive(transport: 'http' | 'grpc', url: string, payloadFile: string): Promise<Run> {
   const { stdout: output } = await execFileAsync(
     process.execPath,
     [generator, transport, url, payloadFile, String(SECONDS), String(CONCURRENCY)],
     { encoding: 'utf8' },
   );
-  return JSON.parse(output.trim().split('\n').pop()!) as {
-    ok: number;
-    failed: number;
-    elapsedSeconds: number;
-  };
+  return JSON.parse(output.trim().split('\n').pop()!) as Run;
 }
 
 async function main(): Promise<void> {
@@ -122,26 +122,37 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss)), 50);
   const rows: ResultRow[] = [];
   for (const transport of ['http', 'grpc'] as const) {
-    const rates: Record<string, number> = {};
+    // Both receivers stay up and take turns, so a change in machine load hits both alike; medians of ROUNDS.
+    const targets = {
+      null: await (transport === 'http' ? nullHttp() : nullGrpc()),
+      sidecar: await sidecarTarget(transport, dir),
+    };
+    const runs: Record<'null' | 'sidecar', Run[]> = { null: [], sidecar: [] };
+    let sidecarPeakRss = 0;
+    for (const receiver of ['null', 'sidecar'] as const)
+      await drive(transport, targets[receiver].url, payloadFile); // warm-up
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const receiver of ['null', 'sidecar'] as const) {
+        peakRssBytes = 0;
+        runs[receiver].push(await drive(transport, targets[receiver].url, payloadFile));
+        if (receiver === 'sidecar') sidecarPeakRss = Math.max(sidecarPeakRss, peakRssBytes);
+      }
+    }
+    await Promise.all([targets.null.stop(), targets.sidecar.stop()]);
+    const spansPerSecond = (run: Run) => (run.ok * SPANS_PER_REQUEST) / run.elapsedSeconds;
+    const rate = {
+      null: median(runs.null.map(spansPerSecond)),
+      sidecar: median(runs.sidecar.map(spansPerSecond)),
+    };
     for (const receiver of ['null', 'sidecar'] as const) {
-      const target =
-        receiver === 'null'
-          ? await (transport === 'http' ? nullHttp() : nullGrpc())
-          : await sidecarTarget(transport, dir);
-      await drive(transport, target.url, payloadFile); // warm-up run, discarded
-      peakRssBytes = 0;
-      const run = await drive(transport, target.url, payloadFile);
-      await target.stop();
-      const spansPerSecond = (run.ok * SPANS_PER_REQUEST) / run.elapsedSeconds;
-      rates[receiver] = spansPerSecond;
       rows.push({
         transport: transport === 'http' ? 'OTLP/HTTP protobuf' : 'OTLP/gRPC',
         receiver,
-        'spans/s': Math.round(spansPerSecond),
-        'MB/s': Number(((run.ok * payload.length) / run.elapsedSeconds / 1e6).toFixed(1)),
-        'failed requests': run.failed,
-        'peak RSS MB': receiver === 'sidecar' ? Math.round(peakRssBytes / 1e6) : '-',
-        'ratio to null': receiver === 'sidecar' ? Number((spansPerSecond / rates.null).toFixed(2)) : 1,
+        'spans/s (median)': Math.round(rate[receiver]),
+        'MB/s': Number(((rate[receiver] / SPANS_PER_REQUEST) * (payload.length / 1e6)).toFixed(1)),
+        'failed requests': runs[receiver].reduce((sum, run) => sum + run.failed, 0),
+        'peak RSS MB': receiver === 'sidecar' ? Math.round(sidecarPeakRss / 1e6) : '-',
+        'ratio to null': receiver === 'sidecar' ? Number((rate.sidecar / rate.null).toFixed(2)) : 1,
       });
     }
   }
@@ -151,6 +162,7 @@ async function main(): Promise<void> {
     payloadBytes: payload.length,
     spansPerRequest: SPANS_PER_REQUEST,
     seconds: SECONDS,
+    rounds: ROUNDS,
     concurrency: CONCURRENCY,
     note: 'sidecar and null receiver run in this process (one core); the load generator in a child process',
     cpu: cpus()[0]?.model ?? 'unknown',
