@@ -41,8 +41,11 @@ const keyTableBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefin
 );
 const keyTableStrings: string[] = new Array<string>(KEY_TABLE_SIZE).fill('');
 
-/** Reads a KeyValue.key (string, length-delimited), through the memo when it is short. */
-function readKey(reader: Reader): string {
+/**
+ * Reads a KeyValue.key (string, length-delimited), through the memo when it is short. Span and event
+ * names, which repeat as keys do, are read through it too.
+ */
+export function readKey(reader: Reader): string {
   const lengthAt = reader.pos;
   const length = reader.uint32();
   const start = reader.pos;

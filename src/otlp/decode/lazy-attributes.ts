@@ -103,7 +103,9 @@ function asciiStringEnd(buf: Uint8Array, pos: number, end: number): number {
   const stop = start + length;
   if (stop > end) return -1;
   let bits = 0;
-  for (let i = start; i < stop; i++) bits |= buf[i];
+  let i = start;
+  for (const last = stop - 4; i <= last; i += 4) bits |= buf[i] | buf[i + 1] | buf[i + 2] | buf[i + 3];
+  for (; i < stop; i++) bits |= buf[i];
   return bits < 0x80 ? stop : -1;
 }
 

@@ -9,7 +9,7 @@ import type {
   SpanKind,
   StatusCode,
 } from '../model.js';
-import { decodeKeyValue } from './any-value.js';
+import { decodeKeyValue, readKey } from './any-value.js';
 import {
   EVENT_ATTRIBUTES_TAG,
   ProtobufSpan,
@@ -153,7 +153,7 @@ function decodeSpan(
         parentSpanId = readBytesHex(reader);
         break;
       case 42:
-        name = reader.stringVerify();
+        name = readKey(reader);
         break;
       case 48:
         kind = reader.int32();
@@ -256,7 +256,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
     if (tag === 9) {
       timeLo = reader.fixed32();
       timeHi = reader.fixed32();
-    } else if (tag === 18) name = reader.stringVerify();
+    } else if (tag === 18) name = readKey(reader);
     else if (tag === EVENT_ATTRIBUTES_TAG) {
       // As Span.attributes in decodeSpan.
       if (attributes === undefined) {
