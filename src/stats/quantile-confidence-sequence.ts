@@ -63,11 +63,16 @@ export function priorMassBelow(q: number, concentration: number): number {
  * The smallest alpha at which count k is rejected by the one-sided mixture of its side (k < t q: lower side,
  * k > t q: upper side; see above), i.e. 1 / ((M - (1 - w_side)) / w_side), capped at 1.
  */
-export function oneSidedLevel(k: number, t: number, q: number, concentration: number): number {
+export function oneSidedLevel(
+  k: number,
+  t: number,
+  q: number,
+  concentration: number,
+  below = priorMassBelow(q, concentration),
+): number {
   if (k === t * q) return 1;
   const logM = logBetaBinomialMixture(k, t, q, concentration);
   if (!(logM > 0)) return 1;
-  const below = priorMassBelow(q, concentration);
   const side = k < t * q ? below : 1 - below;
   // side / (M - (1 - side)), written with 1/M so that a huge M gives a tiny level instead of Infinity / NaN.
   const inverse = Math.exp(-logM);
@@ -84,7 +89,8 @@ export interface RankBounds {
 /** Counts not rejected by either side at level alpha each (a 1 - 2 alpha two-sided set). */
 export function acceptedCounts(t: number, q: number, alpha: number, concentration: number): RankBounds {
   if (t === 0) return { kLow: 0, kHigh: 0 };
-  const accepted = (k: number): boolean => oneSidedLevel(k, t, q, concentration) > alpha;
+  const below = priorMassBelow(q, concentration);
+  const accepted = (k: number): boolean => oneSidedLevel(k, t, q, concentration, below) > alpha;
   const centre = Math.min(t, Math.max(0, Math.round(t * q)));
   if (!accepted(centre)) return { kLow: centre, kHigh: centre }; // cannot happen for alpha < 1; kept total
   // log M is convex in k with its minimum near t q, so each side is a binary search.

@@ -1,22 +1,31 @@
 // Anytime-valid comparison of one latency quantile, canary over baseline, with a relative tolerance.
-// "Worse beyond tolerance" (reject H0: Q_c <= (1 + tol) Q_b) when L_c / U_b > 1 + tol; "within tolerance"
-// when U_c / L_b < 1 + tol. Each question reads one side of each arm's quantile confidence sequence
-// (quantile-confidence-sequence.ts), each side at alpha/2 with its one-sided mixture: "worse" errs only if
-// the canary's lower side or the baseline's upper side fails, probability <= alpha/2 + alpha/2 by a union
-// bound (how Howard & Ramdas 2022 compare two arms' quantiles in an A/B test: one sequence per arm), so
-//   L_c / U_b and U_c / L_b are each a one-sided anytime-valid bound on the ratio at level 1 - alpha
-// (as for the error rate, the pair is not a 1 - alpha two-sided interval). Under H0 with atoms the coupling
-// X = Q(U) still applies to each arm separately, so the composite null costs nothing. The always-valid p-value is the smallest alpha at which that happens; the
-// sequences are nested in alpha (the mixture is fixed), so P(some t has p_t <= alpha) <= alpha under H0.
 //
-// Computing that smallest alpha directly: the lower bound reaches canary bucket i exactly when every count
-// k <= (values below bucket i) is rejected, i.e. at per-arm level exp(-log M(cumBefore_i)) (log M decreases
-// towards t q); the upper bound of the baseline falls to the top of bucket j at level exp(-log M(cum_j)).
-// The p-value is 2 * min over compatible bucket pairs of the larger of the two levels; one level rises with
-// i while the best partner's level falls, so a binary search over i finds the minimum in O(log^2 buckets)
-// mixture evaluations instead of a bisection over alpha.
-import { oneSidedLevel, quantileConfidenceSequence } from './quantile-confidence-sequence.js';
+// Bounds and "within tolerance" (pass). Each arm has a quantile confidence sequence
+// (quantile-confidence-sequence.ts) and each question reads one side of each: the ratio's lower bound is
+// L_c / U_b (canary's lower side, baseline's upper side), its upper bound U_c / L_b. By a union bound (how
+// Howard & Ramdas 2022 compare two arms' quantiles in an A/B test: one sequence per arm) each is a one-sided
+// anytime-valid bound at level 1 - alpha when the canary's side runs at f alpha and the baseline's at
+// (1 - f) alpha, for any split f fixed in advance (metric-evidence.ts picks it). As for the error rate, the
+// pair is not a 1 - alpha two-sided interval. "Within tolerance" (reject H0: Q_c >= (1 + tol) Q_b) when
+// U_c / L_b < 1 + tol; its always-valid p-value is the smallest alpha at which that happens (the sequences
+// are nested in alpha, the mixtures being fixed), so P(some t has p_t <= alpha) <= alpha under H0.
+//
+// "Worse beyond tolerance" (fail, H0: Q_c <= (1 + tol) Q_b) uses the two-sample mixture of
+// quantile-two-sample.ts on the same per-arm mixtures, with weights f/2 on the canary alone, (1 - f)/2 on
+// the baseline alone and 1/2 on their product. It is valid on its own (Ville's inequality at the unknown
+// Q_b), and needs much less evidence where the arms' evidence cross: in the detection benchmark it catches
+// p95 +20% (tail) in a median 20 s instead of 25-30 s. It is not the inversion of `lower`, so a fail can come
+// while `lower` is still below 1 + tol; `boundsWorsePValue` is the bounds' own p-value.
+//
+// Computing the bounds' smallest alpha directly: the lower bound reaches canary bucket i exactly when every
+// count k <= (values below bucket i) is rejected on the lower side, at per-arm level oneSidedLevel(k), which
+// rises towards t q; the upper bound of the baseline falls to the top of bucket j at oneSidedLevel(cum_j).
+// The p-value is the min over compatible bucket pairs of the larger of level_c / f and level_b / (1 - f);
+// one rises with i while the best partner's falls, so a binary search over i finds the minimum in
+// O(log^2 buckets) mixture evaluations instead of a bisection over alpha.
+import { oneSidedLevel, priorMassBelow, quantileConfidenceSequence } from './quantile-confidence-sequence.js';
 import type { RankedBuckets } from './ranked-buckets.js';
+import { type MixtureWeights, twoSampleQuantilePValue } from './quantile-two-sample.js';
 
 export interface QuantileRatioResult {
   /** One-sided bounds on Q_c(q) / Q_b(q), each at the reporting level. */
@@ -24,7 +33,11 @@ export interface QuantileRatioResult {
   upper: number;
   canary: { lowerNanos: number; upperNanos: number };
   baseline: { lowerNanos: number; upperNanos: number };
+  /** Always-valid p-value for "worse beyond tolerance": the two-sample mixture test (decides fail). */
   worsePValue: number;
+  /** The smallest alpha at which `lower` exceeds 1 + tolerance (the bounds' own "worse" p-value). */
+  boundsWorsePValue: number;
+  /** The smallest alpha at which `upper` falls below 1 + tolerance (decides pass). */
   withinPValue: number;
 }
 
@@ -37,7 +50,8 @@ interface ArmLevels {
 
 function armLevels(r: RankedBuckets, q: number, concentration: number): ArmLevels {
   const argMin = r.n * q;
-  const level = (k: number): number => oneSidedLevel(k, r.n, q, concentration);
+  const below = priorMassBelow(q, concentration);
+  const level = (k: number): number => oneSidedLevel(k, r.n, q, concentration, below);
   return {
     lowerReaches: (i) => {
       const below = i === 0 ? 0 : r.cumulative[i - 1];
@@ -100,7 +114,7 @@ export function quantileRatioTest(
   const lower = b.upperNanos === Infinity ? 0 : c.lowerNanos / b.upperNanos;
   const upper = b.lowerNanos === 0 ? Infinity : c.upperNanos / b.lowerNanos;
   if (canary.n === 0 || baseline.n === 0) {
-    return { lower, upper, canary: c, baseline: b, worsePValue: 1, withinPValue: 1 };
+    return { lower, upper, canary: c, baseline: b, worsePValue: 1, boundsWorsePValue: 1, withinPValue: 1 };
   }
   const cl = armLevels(canary, q, cc);
   const bl = armLevels(baseline, q, bc);
@@ -122,12 +136,15 @@ export function quantileRatioTest(
       return i < 0 ? Infinity : cl.upperReaches(i) / f;
     },
   );
+  // The fail decision: the two-sample mixture, with the single-arm weight split as the bounds split alpha.
+  const weights: MixtureWeights = { a: f / 2, b: (1 - f) / 2, ab: 1 / 2 };
   return {
     lower,
     upper,
     canary: c,
     baseline: b,
-    worsePValue: Math.min(1, worse),
+    worsePValue: twoSampleQuantilePValue(canary, baseline, q, limit, cc, bc, weights),
+    boundsWorsePValue: Math.min(1, worse),
     withinPValue: Math.min(1, within),
   };
 }

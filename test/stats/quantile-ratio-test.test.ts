@@ -13,7 +13,7 @@ function histogram(values: number[]): LatencyHistogram {
 const CONCENTRATION = 40;
 
 describe('quantileRatioTest', () => {
-  it('its always-valid p-values are the smallest alpha at which the bounds reject (checked by bisection)', () => {
+  it("the bounds' own p-values are the smallest alpha at which the bounds reject (checked by bisection)", () => {
     const sampleOf = (scale: number) =>
       fc.array(
         fc.double({ min: 1, max: 3, noNaN: true }).map((x) => x * scale * 1e6),
@@ -33,7 +33,7 @@ describe('quantileRatioTest', () => {
           const conc = canaryShare === 0.5 ? CONCENTRATION : { canary: CONCENTRATION, baseline: 150 };
           const r = quantileRatioTest(cr, br, q, tol, 0.01, conc, canaryShare);
           for (const [p, key] of [
-            [r.worsePValue, 'worse'],
+            [r.boundsWorsePValue, 'worse'],
             [r.withinPValue, 'within'],
           ] as const) {
             if (p >= 1) continue;
