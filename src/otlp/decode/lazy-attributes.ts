@@ -34,16 +34,26 @@ export function decodeAttributeFields(
   tag: number,
 ): Attributes {
   const attributes: Attributes = {};
-  const reader = new Reader(bytes);
+  // One reader for every such decode (they never nest), pointed at the bytes only while decoding.
+  const reader = sharedContext.reader;
+  reader.buf = bytes;
   reader.pos = start;
   reader.len = end;
-  const ctx: WireContext = { reader, path: [] };
-  while (reader.pos < reader.len) {
-    if (reader.uint32() !== tag) throw new Error('lazy attributes: unexpected field in a validated range');
-    decodeKeyValue(ctx, attributes, 0);
+  try {
+    while (reader.pos < reader.len) {
+      if (reader.uint32() !== tag) throw new Error('lazy attributes: unexpected field in a validated range');
+      decodeKeyValue(sharedContext, attributes, 0);
+    }
+  } finally {
+    reader.buf = NO_BYTES;
+    reader.pos = reader.len = 0;
+    if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
   }
   return attributes;
 }
+
+const NO_BYTES = new Uint8Array(0);
+const sharedContext: WireContext = { reader: new Reader(NO_BYTES), path: [] };
 
 let lazy = true;
 
