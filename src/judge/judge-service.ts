@@ -7,16 +7,15 @@
 // below, so this module can be driven by a fake clock in tests.
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Accumulator, AnalysisArms, AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
+import type { Accumulator, AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
 import { analysisSchema, type Analysis } from '../config/analysis.js';
 import type { WebhookTarget } from '../config/judge-settings.js';
 import type { VerdictMetrics } from '../publish/verdict-metrics.js';
-import { evaluateAnalysis } from '../stats/evaluate-analysis.js';
 import { initialSequentialState, type AnalysisSequentialState } from '../stats/analysis-policy.js';
 import type { AnalysesRepository, AnalysisSource, HistoryEntry } from '../store/analyses-repository.js';
-import { planAnalysis, type AnalysisPlan } from './analysis-plan.js';
-import { decideVerdict, isFinal } from './verdict.js';
-import { buildDocument, initialDocument, type VerdictDocument } from './verdict-document.js';
+import { RunningAnalysis } from './running-analysis.js';
+import { isFinal } from './verdict.js';
+import { initialDocument, type VerdictDocument } from './verdict-document.js';
 
 /** Where attribution learns which analyses exist (AttributionPipeline implements it). */
 export interface AnalysisRouting {
@@ -64,23 +63,6 @@ export class JudgeError extends Error {
     super(message);
     this.name = 'JudgeError';
   }
-}
-
-interface RunningAnalysis {
-  spec: Analysis;
-  source: AnalysisSource;
-  plan: AnalysisPlan;
-  startedAtMs: number;
-  carried: AnalysisSequentialState;
-  /** The latest verdict; its evidence is decisions-only until `fullDocument` fills it in. */
-  document: VerdictDocument;
-  /** What the last tick evaluated, so the full evidence can be computed later, identically. */
-  lastTick?: {
-    arms: AnalysisArms;
-    carriedBefore: AnalysisSequentialState;
-    nowMs: number;
-    full?: VerdictDocument;
-  };
 }
 
 interface StoredState {
@@ -163,7 +145,7 @@ export class JudgeService {
   }
 
   list(): AnalysisView[] {
-    return [...this.analyses.values()].map((entry) => this.view(entry));
+    return [...this.analyses.values()].map((entry) => this.view(entry, false));
   }
 
   get(id: string): AnalysisView | undefined {
@@ -212,42 +194,17 @@ export class JudgeService {
   private evaluateAll(): void {
     const started = performance.now();
     const nowMs = this.clock();
-    // Every fullEvidenceEveryTicks-th tick computes the full evidence too, so the fixed-horizon series on
+    // Every FULL_EVIDENCE_EVERY_TICKS-th tick computes the full evidence too, so the fixed-horizon series on
     // /metrics stay fresh at a fraction of the cost of computing them every tick.
     const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
     this.tickCount += 1;
-    for (const [id, entry] of this.analyses) {
-      if (isFinal(entry.document.verdict)) continue;
-      const arms = this.options.accumulator.read(id);
-      const policy = full ? entry.plan.policy : { ...entry.plan.policy, evidence: 'decisions-only' as const };
-      const evaluation = evaluateAnalysis(arms, entry.plan.metrics, policy, entry.carried);
-      const decision = decideVerdict(evaluation, nowMs - entry.startedAtMs, entry.plan);
-      const previous = entry.document.verdict;
-      const document = buildDocument(id, entry.startedAtMs, nowMs, decision, evaluation);
-      entry.lastTick = { arms, carriedBefore: entry.carried, nowMs, full: full ? document : undefined };
-      entry.carried = evaluation.state;
-      entry.document = document;
-      this.options.metrics.update(id, document);
-      if (decision.verdict !== previous) this.recordChange(entry);
+    for (const entry of this.analyses.values()) {
+      if (entry.isDecided) continue;
+      const changed = entry.evaluate(this.options.accumulator.read(entry.id), nowMs, full);
+      this.options.metrics.update(entry.id, entry.document);
+      if (changed) this.recordChange(entry);
     }
     this.lastTickMs = performance.now() - started;
-  }
-
-  /** The latest document with the full evidence of the last tick (computed once per tick, on demand). */
-  private fullDocument(entry: RunningAnalysis): VerdictDocument {
-    const last = entry.lastTick;
-    if (!last) return entry.document;
-    if (!last.full) {
-      const evaluation = evaluateAnalysis(
-        last.arms,
-        entry.plan.metrics,
-        entry.plan.policy,
-        last.carriedBefore,
-      );
-      const decision = decideVerdict(evaluation, last.nowMs - entry.startedAtMs, entry.plan);
-      last.full = buildDocument(entry.spec.id, entry.startedAtMs, last.nowMs, decision, evaluation);
-    }
-    return last.full;
   }
 
   /** Saves every undecided analysis's arms, carried state and latest document. */
@@ -255,7 +212,7 @@ export class JudgeService {
     const takenAtMs = this.clock();
     this.options.repository.transaction(() => {
       for (const [id, entry] of this.analyses) {
-        if (isFinal(entry.document.verdict)) continue;
+        if (entry.isDecided) continue;
         const state: StoredState = { arms: this.options.accumulator.snapshot(id), carried: entry.carried };
         this.options.repository.saveSnapshot(id, JSON.stringify(state), takenAtMs);
         this.options.repository.saveDocument(
@@ -293,7 +250,7 @@ export class JudgeService {
 
   private recordChange(entry: RunningAnalysis): void {
     const { spec } = entry;
-    const document = (entry.document = this.fullDocument(entry));
+    const document = (entry.document = entry.fullDocument());
     this.options.metrics.update(spec.id, document);
     const webhook = spec.webhook ?? this.options.defaultWebhook ?? undefined;
     this.options.repository.transaction(() => {
@@ -361,18 +318,19 @@ export class JudgeService {
     document: VerdictDocument,
     carried: AnalysisSequentialState,
   ): RunningAnalysis {
-    const entry: RunningAnalysis = { spec, source, plan: planAnalysis(spec), startedAtMs, carried, document };
+    const entry = new RunningAnalysis(spec, source, startedAtMs, document, carried);
     this.analyses.set(spec.id, entry);
-    if (!isFinal(document.verdict)) this.options.routing.addAnalysis(spec);
+    if (!entry.isDecided) this.options.routing.addAnalysis(spec);
     return entry;
   }
 
-  private view(entry: RunningAnalysis): AnalysisView {
+  /** `full` adds the fixed-horizon evidence (computed on demand); lists skip it. */
+  private view(entry: RunningAnalysis, full = true): AnalysisView {
     return {
       spec: entry.spec,
       source: entry.source,
-      state: isFinal(entry.document.verdict) ? 'finished' : 'running',
-      document: entry.document,
+      state: entry.isDecided ? 'finished' : 'running',
+      document: full ? entry.fullDocument() : entry.document,
     };
   }
 }

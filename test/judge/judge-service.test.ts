@@ -132,8 +132,16 @@ describe('JudgeService', () => {
     accumulator.accept(observations('slow', 'baseline', 40, 100, 0, 3));
     accumulator.accept(observations('slow', 'canary', 10, 100, 0, 4));
     now += 30_000;
-    judge.tick();
-    expect(judge.get('slow')!.document.verdict).toBe('running');
+    judge.tick(); // the first tick computes full evidence
+    judge.tick(); // this one decisions only: the document read below fills in the rest from the same inputs
+    const running = judge.get('slow')!.document;
+    expect(running.verdict).toBe('running');
+    expect(running.metrics.map((metric) => metric.fixedHorizon.test)).toEqual([
+      'mann-whitney-u',
+      'fisher-exact',
+    ]);
+    expect(running.metrics.every((metric) => Number.isFinite(metric.fixedHorizon.pValue))).toBe(true);
+    expect(judge.list()[0].document.metrics[0].fixedHorizon.test).toBe('skipped');
     now += 30_000;
     judge.tick();
     expect(judge.get('slow')!.document).toMatchObject({ verdict: 'inconclusive', action: 'rollback' });
