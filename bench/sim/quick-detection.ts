@@ -2,7 +2,7 @@
 // tolerance 0, only the A/A and latency scenarios, fewer runs, one worker thread per core (at most 2).
 // QUICK_AA_RUNS (default 200), QUICK_POWER_RUNS (default 100), QUICK_POLICY (JSON merged into the policy),
 // QUICK_SCENARIOS (comma-separated subset of: aa, tail, scale, error). Same seeds as bench/detection.ts.
-// Prints a table; writes nothing.
+// Prints one line per scenario; writes nothing. Run: npm run build:all && node dist/bench/sim/quick-detection.js
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { DEFAULT_METRICS, DEFAULT_POLICY } from '../../src/stats/analysis-policy.js';

@@ -5,25 +5,26 @@
 // theta_B = P(X_B < y*) <= q. Let E_A(y) be A's lower-side one-sided beta-binomial mixture (mixing over
 // p < q) at the count #{X_A <= limit y}, and E_B(y) B's upper-side mixture (p > q) at #{X_B < y}
 // (quantile-confidence-sequence.ts). At y = y* each is a nonnegative supermartingale with initial value 1
-// under H0 (every likelihood ratio with p < q is one when theta_A >= q, Howard & Ramdas 2022, proof of
-// Theorem 1; likewise for B), and since the arms are independent and each arrival moves one factor, so is
+// under H0 (each likelihood ratio (p/q)^k ((1-p)/(1-q))^(t-k) with p < q has one-step mean
+// theta_A p/q + (1 - theta_A)(1-p)/(1-q) <= 1 when theta_A >= q, and the mixture argument of Howard & Ramdas
+// 2022, Theorem 1, carries over; likewise for B with p > q and theta_B <= q), and since the arms are independent and each arrival moves one factor, so is
 // their product (test martingales multiply: Shafer, Shen, Vereshchagin & Vovk, Stat. Sci. 2011; Ramdas,
-// Grunwald, Vovk & Shafer, Stat. Sci. 2023, section 3). A fixed convex combination
+// Grunwald, Vovk & Shafer, "Game-theoretic statistics and safe anytime-valid inference", Stat. Sci. 2023). A fixed convex combination
 //   G(y) = lambdaA E_A(y) + lambdaB E_B(y) + lambdaAB E_A(y) E_B(y)
 // is then a nonnegative supermartingale at y = y* with G_0 = 1, and by Ville's inequality
 // P(exists t: G_t(y*) >= 1/alpha) <= alpha. y* is unknown, so the test rejects when inf_y G_t(y) >= 1/alpha
 // (the infimum over the nuisance parameter), with always-valid p-value min(1, 1 / inf_y G_t(y)).
 //
-// Why it is sharper: the per-arm intersection needs, at the y where the two arms' evidence cross, each arm
-// alone at ~2/alpha (E_A >= 2/alpha or E_B >= 2/alpha for every y). The product term needs E_A E_B >= 2/alpha
-// there, i.e. about the square root of that from each arm; far from the crossing one arm alone suffices at
-// 1/(lambda alpha). The baseline, with 9x the samples at a 10% canary, then costs the canary little.
+// Why it is sharper: intersecting the per-arm sequences needs, for every y, one arm alone past its share of
+// alpha (E_A >= 1/(f alpha) or E_B >= 1/((1 - f) alpha)), hardest where the two arms' evidence cross. With
+// lambdaAB = 1/2 the product term needs only E_A E_B >= 2/alpha there, about the square root from each arm;
+// far from the crossing one arm alone suffices at 1/(lambda alpha). The baseline, with 9x the samples at a 10% canary, then costs the canary little.
 //
-// On histograms (and for any ties) the counts are bounded conservatively: #{X_A <= limit y} from above by
-// the A buckets whose lower edge is below limit y, #{X_B < y} from below by the B buckets whose upper edge
-// is below y; E_A is nonincreasing and E_B nondecreasing in their counts (quantile-confidence-sequence.ts),
-// so the computed G(y*) is at most the true one. Each E uses the lower bound (M - (1 - w)) / w of the one-
-// sided mixture, 0 off its side, which is nonnegative and keeps every inequality above.
+// On histograms (and for any ties) the counts are bounded conservatively (#{X_A <= limit y} from above,
+// #{X_B < y} from below; see twoSampleQuantilePValue), and E_A is nonincreasing and E_B nondecreasing in
+// their counts, so the computed G(y*) is at most the true one. Each E is the lower bound (M - (1 - w)) / w
+// of its one-sided mixture (quantile-confidence-sequence.ts), taken as 0 off its side and wherever M <= 1:
+// log M is convex in the count with M <= 1 between its minimum and t q, so this keeps E monotone.
 //
 // Cost: G is constant between bucket edges. It is evaluated near where the arms' evidence cross (binary
 // search), then exactly over the only y where it can be smaller: where lambdaA E_A and lambdaB E_B are both
@@ -135,7 +136,9 @@ export function twoSampleQuantilePValue(
   // at y = 0: i = #{lower edge <= 0}, j = 0. G is constant on each interval, rises with j and falls with i.
   const nA = a.lowerNanos.length;
   const nB = b.upperNanos.length;
-  const posA = (i: number): number => a.lowerNanos[i] / limit;
+  // lower / limit rounded down (exact when limit is 1), so that A's bucket is never counted late.
+  const shrink = limit === 1 ? 1 : 1 - 2 ** -50;
+  const posA = (i: number): number => (a.lowerNanos[i] / limit) * shrink;
   const posB = (j: number): number => b.upperNanos[j];
   const iAt = (y: number): number => countUpTo(nA, posA, y);
   const jAt = (y: number): number => countUpTo(nB, posB, y);
