@@ -1,7 +1,8 @@
 // Reduced detection benchmark for iterating on the latency tests: only canary-judge's anytime-valid judge at
 // tolerance 0, only the A/A and latency scenarios, fewer runs, one worker thread per core (at most 2).
 // QUICK_AA_RUNS (default 200), QUICK_POWER_RUNS (default 100), QUICK_POLICY (JSON merged into the policy),
-// QUICK_SCENARIOS (comma-separated subset of: aa, tail, scale, error). Same seeds as bench/detection.ts.
+// QUICK_SCENARIOS (comma-separated subset of: aa, tail, scale, error), QUICK_METRICS (comma-separated ids of
+// DEFAULT_METRICS to judge, default all), QUICK_CANARY_SHARE (default 0.1). Same seeds as bench/detection.ts.
 // Prints one line per scenario; writes nothing. Run: npm run build:all && node dist/bench/sim/quick-detection.js
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -24,12 +25,17 @@ interface Task {
   scenario: string;
   seeds: number[];
   policy: string;
+  metrics: string[];
+  canaryShare: number;
 }
 
 function runTask(task: Task): (number | null)[] {
-  const metrics = DEFAULT_METRICS.map((m) => ({ ...m, tolerance: 0 }));
+  const metrics = DEFAULT_METRICS.filter((m) => task.metrics.length === 0 || task.metrics.includes(m.id)).map(
+    (m) => ({ ...m, tolerance: 0 }),
+  );
   const policy = {
     ...DEFAULT_POLICY,
+    canaryShare: task.canaryShare,
     evidence: 'decisions-only' as const,
     ...(JSON.parse(task.policy) as object),
   };
@@ -38,7 +44,7 @@ function runTask(task: Task): (number | null)[] {
     const judge = anytimeValidJudge(metrics, policy);
     const scenario = {
       rps: 500,
-      canaryShare: 0.1,
+      canaryShare: task.canaryShare,
       tickSeconds: 5,
       durationSeconds: 1800,
       baseline,
@@ -56,6 +62,8 @@ if (!isMainThread) {
   const powerRuns = Number(process.env.QUICK_POWER_RUNS ?? 100);
   const policy = process.env.QUICK_POLICY ?? '{}';
   const names = (process.env.QUICK_SCENARIOS ?? 'aa,tail,scale').split(',');
+  const metrics = (process.env.QUICK_METRICS ?? '').split(',').filter((m) => m !== '');
+  const canaryShare = Number(process.env.QUICK_CANARY_SHARE ?? 0.1);
   const started = Date.now();
   for (const name of names) {
     const runs = name === 'aa' ? aaRuns : powerRuns;
@@ -65,7 +73,13 @@ if (!isMainThread) {
         { length: workers },
         (_, w) =>
           new Promise<(number | null)[]>((resolve, reject) => {
-            const task: Task = { scenario: name, seeds: seeds.filter((_, i) => i % workers === w), policy };
+            const task: Task = {
+              scenario: name,
+              seeds: seeds.filter((_, i) => i % workers === w),
+              policy,
+              metrics,
+              canaryShare,
+            };
             const worker = new Worker(new URL(import.meta.url), { workerData: task });
             worker.once('message', resolve);
             worker.once('error', reject);
