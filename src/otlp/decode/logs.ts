@@ -5,16 +5,8 @@
 import type { AttributeValue, Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
 import { FLAG_EVALUATION_EVENT } from '../model.js';
 import { decodeAnyValue, decodeKeyValue } from './any-value.js';
-import {
-  decodeResource,
-  decodeScopeName,
-  emptyResource,
-  isAbsentId,
-  noRejections,
-  reject,
-  rejectMessage,
-  type Rejections,
-} from './resource.js';
+import { isAbsentId, noRejections, reject, rejectMessage, type Rejections } from './resource.js';
+import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   decodeWire,
   enterMessage,
@@ -38,17 +30,14 @@ interface LogTally {
  */
 export function decodeLogsRequest(bytes: Uint8Array): LogBatch {
   return decodeWire('logs', bytes, 'ExportLogsServiceRequest', (ctx) => {
-    const reader = ctx.reader;
     const flagEvaluations: DecodedFlagEvaluation[] = [];
     const tally: LogTally = { ignored: 0, rejections: noRejections() };
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      if (tag === 10) {
-        ctx.path.push('ExportLogsServiceRequest.resource_logs');
-        decodeResourceLogs(ctx, flagEvaluations, tally);
-        ctx.path.pop();
-      } else skipField(reader, tag);
-    }
+    // The scope name is not kept: the model has no scope for flag evaluations.
+    walkEnvelope(ctx, LOGS_ENVELOPE, {
+      item: (resource) => decodeLogRecord(ctx, resource, flagEvaluations, tally),
+      scopeStart: () => undefined,
+      scopeEnd: () => undefined,
+    });
     return {
       flagEvaluations,
       ignored: tally.ignored,
@@ -58,49 +47,14 @@ export function decodeLogsRequest(bytes: Uint8Array): LogBatch {
   });
 }
 
-/** ResourceLogs: resource = 1, scope_logs = 2. */
-function decodeResourceLogs(ctx: WireContext, out: DecodedFlagEvaluation[], tally: LogTally): void {
-  const reader = ctx.reader;
-  const outer = enterMessage(reader);
-  const resource = emptyResource();
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 10) {
-      ctx.path.push('ResourceLogs.resource');
-      decodeResource(ctx, resource);
-      ctx.path.pop();
-    } else if (tag === 18) {
-      ctx.path.push('ResourceLogs.scope_logs');
-      decodeScopeLogs(ctx, resource, out, tally);
-      ctx.path.pop();
-    } else skipField(reader, tag);
-  }
-  leaveMessage(reader, outer);
-}
-
-/** ScopeLogs: scope = 1 (name not kept: the model has no scope for flag evaluations), log_records = 2. */
-function decodeScopeLogs(
-  ctx: WireContext,
-  resource: ResourceInfo,
-  out: DecodedFlagEvaluation[],
-  tally: LogTally,
-): void {
-  const reader = ctx.reader;
-  const outer = enterMessage(reader);
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 18) {
-      ctx.path.push('ScopeLogs.log_records');
-      decodeLogRecord(ctx, resource, out, tally);
-      ctx.path.pop();
-    } else if (tag === 10) {
-      ctx.path.push('ScopeLogs.scope');
-      decodeScopeName(ctx);
-      ctx.path.pop();
-    } else skipField(reader, tag);
-  }
-  leaveMessage(reader, outer);
-}
+const LOGS_ENVELOPE: EnvelopeNames = {
+  request: 'ExportLogsServiceRequest',
+  resourceField: 'resource_logs',
+  resourceMessage: 'ResourceLogs',
+  scopeField: 'scope_logs',
+  scopeMessage: 'ScopeLogs',
+  itemField: 'log_records',
+};
 
 /**
  * LogRecord: time_unix_nano = 1, observed_time_unix_nano = 11 (used when time is 0, as the log data

@@ -8,14 +8,8 @@ import {
   decodeSummaryPoint,
 } from './metric-points.js';
 import type { MetricHeader } from './metric-points.js';
-import {
-  decodeResource,
-  decodeScopeName,
-  emptyResource,
-  noRejections,
-  rejectMessage,
-  type Rejections,
-} from './resource.js';
+import { noRejections, rejectMessage, type Rejections } from './resource.js';
+import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import { decodeWire, enterMessage, leaveMessage, skipField, type WireContext } from './wire.js';
 
 /**
@@ -24,67 +18,28 @@ import { decodeWire, enterMessage, leaveMessage, skipField, type WireContext } f
  */
 export function decodeMetricsRequest(bytes: Uint8Array): MetricBatch {
   return decodeWire('metrics', bytes, 'ExportMetricsServiceRequest', (ctx) => {
-    const reader = ctx.reader;
     const points: DecodedMetricPoint[] = [];
     const rejections = noRejections();
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      if (tag === 10) {
-        ctx.path.push('ExportMetricsServiceRequest.resource_metrics');
-        decodeResourceMetrics(ctx, points, rejections);
-        ctx.path.pop();
-      } else skipField(reader, tag);
-    }
+    let first = 0;
+    walkEnvelope(ctx, METRICS_ENVELOPE, {
+      item: (resource) => decodeMetric(ctx, resource, points, rejections),
+      scopeStart: () => (first = points.length),
+      scopeEnd: (scopeName) => {
+        if (scopeName !== '') for (let i = first; i < points.length; i++) points[i].scopeName = scopeName;
+      },
+    });
     return { points, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'data points') };
   });
 }
 
-/** ResourceMetrics: resource = 1, scope_metrics = 2. */
-function decodeResourceMetrics(ctx: WireContext, points: DecodedMetricPoint[], rejections: Rejections): void {
-  const reader = ctx.reader;
-  const outer = enterMessage(reader);
-  const resource = emptyResource();
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 10) {
-      ctx.path.push('ResourceMetrics.resource');
-      decodeResource(ctx, resource);
-      ctx.path.pop();
-    } else if (tag === 18) {
-      ctx.path.push('ResourceMetrics.scope_metrics');
-      decodeScopeMetrics(ctx, resource, points, rejections);
-      ctx.path.pop();
-    } else skipField(reader, tag);
-  }
-  leaveMessage(reader, outer);
-}
-
-/** ScopeMetrics: scope = 1, metrics = 2. */
-function decodeScopeMetrics(
-  ctx: WireContext,
-  resource: ResourceInfo,
-  points: DecodedMetricPoint[],
-  rejections: Rejections,
-): void {
-  const reader = ctx.reader;
-  const outer = enterMessage(reader);
-  const first = points.length;
-  let scopeName = '';
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 18) {
-      ctx.path.push('ScopeMetrics.metrics');
-      decodeMetric(ctx, resource, points, rejections);
-      ctx.path.pop();
-    } else if (tag === 10) {
-      ctx.path.push('ScopeMetrics.scope');
-      scopeName = decodeScopeName(ctx);
-      ctx.path.pop();
-    } else skipField(reader, tag);
-  }
-  leaveMessage(reader, outer);
-  if (scopeName !== '') for (let i = first; i < points.length; i++) points[i].scopeName = scopeName;
-}
+const METRICS_ENVELOPE: EnvelopeNames = {
+  request: 'ExportMetricsServiceRequest',
+  resourceField: 'resource_metrics',
+  resourceMessage: 'ResourceMetrics',
+  scopeField: 'scope_metrics',
+  scopeMessage: 'ScopeMetrics',
+  itemField: 'metrics',
+};
 
 /**
  * Metric: name = 1, unit = 3, and the `data` oneof: gauge = 5, sum = 7, histogram = 9,

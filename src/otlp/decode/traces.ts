@@ -10,6 +10,7 @@ import type {
   StatusCode,
 } from '../model.js';
 import { decodeKeyValue, readKey } from './any-value.js';
+import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   EVENT_ATTRIBUTES_TAG,
   ProtobufSpan,
@@ -19,9 +20,6 @@ import {
   validKeyValueEnd,
 } from './lazy-attributes.js';
 import {
-  decodeResource,
-  decodeScopeName,
-  emptyResource,
   isAbsentId,
   noRejections,
   quotedName,
@@ -48,67 +46,28 @@ import {
  */
 export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
   return decodeWire('traces', bytes, 'ExportTraceServiceRequest', (ctx) => {
-    const reader = ctx.reader;
     const spans: DecodedSpan[] = [];
     const rejections = noRejections();
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      if (tag === 10) {
-        ctx.path.push('ExportTraceServiceRequest.resource_spans');
-        decodeResourceSpans(ctx, spans, rejections);
-        ctx.path.pop();
-      } else skipField(reader, tag);
-    }
+    let first = 0;
+    walkEnvelope(ctx, TRACE_ENVELOPE, {
+      item: (resource) => decodeSpan(ctx, resource, spans, rejections),
+      scopeStart: () => (first = spans.length),
+      scopeEnd: (scopeName) => {
+        if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
+      },
+    });
     return { spans, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'spans') };
   });
 }
 
-/** ResourceSpans: resource = 1, scope_spans = 2. */
-function decodeResourceSpans(ctx: WireContext, spans: DecodedSpan[], rejections: Rejections): void {
-  const reader = ctx.reader;
-  const outer = enterMessage(reader);
-  const resource = emptyResource();
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 10) {
-      ctx.path.push('ResourceSpans.resource');
-      decodeResource(ctx, resource);
-      ctx.path.pop();
-    } else if (tag === 18) {
-      ctx.path.push('ResourceSpans.scope_spans');
-      decodeScopeSpans(ctx, resource, spans, rejections);
-      ctx.path.pop();
-    } else skipField(reader, tag);
-  }
-  leaveMessage(reader, outer);
-}
-
-/** ScopeSpans: scope = 1, spans = 2. The scope may follow its spans on the wire, so it is patched in. */
-function decodeScopeSpans(
-  ctx: WireContext,
-  resource: ResourceInfo,
-  spans: DecodedSpan[],
-  rejections: Rejections,
-): void {
-  const reader = ctx.reader;
-  const outer = enterMessage(reader);
-  const first = spans.length;
-  let scopeName = '';
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === 18) {
-      ctx.path.push('ScopeSpans.spans');
-      decodeSpan(ctx, resource, spans, rejections);
-      ctx.path.pop();
-    } else if (tag === 10) {
-      ctx.path.push('ScopeSpans.scope');
-      scopeName = decodeScopeName(ctx);
-      ctx.path.pop();
-    } else skipField(reader, tag);
-  }
-  leaveMessage(reader, outer);
-  if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
-}
+const TRACE_ENVELOPE: EnvelopeNames = {
+  request: 'ExportTraceServiceRequest',
+  resourceField: 'resource_spans',
+  resourceMessage: 'ResourceSpans',
+  scopeField: 'scope_spans',
+  scopeMessage: 'ScopeSpans',
+  itemField: 'spans',
+};
 
 /**
  * Span: trace_id = 1, span_id = 2, parent_span_id = 4, name = 5, kind = 6, start/end_time_unix_nano =
