@@ -1,5 +1,6 @@
-// The HTTP API port (8686 by default): health, readiness and Prometheus metrics now; the analysis API
-// (issue 3) adds its routes through `route()`. Plain node:http keeps the hot paths and limits explicit.
+// The HTTP API port (8686 by default): health, readiness and Prometheus metrics here; the analysis and
+// Flagger routes (analyses-routes.ts, flagger-routes.ts) add theirs through `route()`. Plain node:http
+// keeps the routes, limits and errors explicit; the API is small enough not to need a framework.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';

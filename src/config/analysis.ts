@@ -73,10 +73,10 @@ export const errorRuleSchema = z
   .prefault({});
 
 /**
- * A metric to judge. Only `name` and `kind` are interpreted here; tolerance, minimum samples and quantiles
- * belong to the statistics and judge stages, and unknown fields are kept for them (a loose object).
+ * A metric to judge: `name` and `kind`, and for the judge (src/judge/analysis-plan.ts) its tolerance,
+ * minimum samples and quantiles. Strict, so a misspelt field is an error rather than a silent default.
  */
-export const analysisMetricSchema = z.looseObject({
+export const analysisMetricSchema = z.strictObject({
   name: nonEmpty,
   kind: z.enum(['latency', 'error_rate']),
   /** Relative for latency (0.1 = 10% slower), absolute for error rate (0.01 = one point). */

@@ -43,12 +43,10 @@ describe('analysis schema', () => {
     expect(analysis.match).toEqual({});
   });
 
-  it('keeps metric fields the statistics and judge stages will read', () => {
+  it('keeps the metric fields the judge reads and refuses a misspelt one', () => {
     const analysis = analysisSchema.parse({
       ...checkoutAnalysis,
-      metrics: [
-        { name: 'p99', kind: 'latency', tolerance: 0.1, minSamples: 500, quantiles: [0.99], alpha: 0.01 },
-      ],
+      metrics: [{ name: 'p99', kind: 'latency', tolerance: 0.1, minSamples: 500, quantiles: [0.99] }],
     });
     expect(analysis.metrics[0]).toEqual({
       name: 'p99',
@@ -56,8 +54,15 @@ describe('analysis schema', () => {
       tolerance: 0.1,
       minSamples: 500,
       quantiles: [0.99],
-      alpha: 0.01,
     });
+    const misspelt = analysisSchema.safeParse({
+      ...checkoutAnalysis,
+      metrics: [{ name: 'p99', kind: 'latency', tolerence: 0.1 }],
+    });
+    expect(misspelt.success).toBe(false);
+    expect(formatIssues(misspelt.error!.issues, {})).toEqual([
+      'metrics.0.tolerence: unknown field; remove it or check its spelling (see config.example.json)',
+    ]);
   });
 
   it('defaults the attribution limits', () => {
