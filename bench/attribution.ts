@@ -18,7 +18,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Registry } from 'prom-client';
 import { AttributionPipeline } from '../src/attribution/pipeline.js';
-import type { Observation } from '../src/attribution/observation.js';
+import type { Observation } from '../src/accumulate/observation.js';
 import { analysisSchema, attributionLimitsSchema, type AnalysisInput } from '../src/config/analysis.js';
 import { decodeTraceRequest } from '../src/otlp/decode/index.js';
 import {
@@ -129,13 +129,15 @@ class Runner {
     const counter = { accept: (batch: Observation[]) => void (this.observations += batch.length) };
     this.pipeline = scenario.analyses
       ? new AttributionPipeline({
-          analyses: scenario.analyses.map((a) => analysisSchema.parse(a)),
           limits: attributionLimitsSchema.parse({}),
           sink: counter,
           registry: new Registry(),
           clock: () => this.nowMs,
         })
       : undefined;
+    for (const analysis of scenario.analyses ?? []) {
+      this.pipeline?.routeRun(`run-${analysis.id}`, analysisSchema.parse(analysis));
+    }
     this.sink = this.pipeline ?? new PassThrough();
     this.encoded = scenario.held ? input.heldEncoded : input.encoded;
     this.batches = (scenario.held ? input.heldDecoded : input.decoded) ?? [];
@@ -201,12 +203,12 @@ function memoryAtDefaultLimits(): { pendingSpans: number; correlationKeys: numbe
   const gc = vm.runInNewContext('gc') as () => void;
   const limits = attributionLimitsSchema.parse({});
   const pipeline = new AttributionPipeline({
-    analyses: [analysisSchema.parse(joinAnalysis)],
     limits,
     sink: { accept: () => undefined },
     registry: new Registry(),
     clock: () => 1_700_000_000_000,
   });
+  pipeline.routeRun('run-join', analysisSchema.parse(joinAnalysis));
   const resource = { serviceName: 'checkout', attributes: { 'service.name': 'checkout' } };
   const spanOf = (n: number, flag: boolean): DecodedSpan => ({
     traceId: n.toString(16).padStart(32, '0'),

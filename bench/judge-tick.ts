@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { median } from 'simple-statistics';
 import { Accumulator } from '../src/accumulate/accumulator.js';
-import type { Observation } from '../src/attribution/observation.js';
+import type { Observation } from '../src/accumulate/observation.js';
+import { DEFAULT_WATERMARK_SETTINGS } from '../src/accumulate/source-watermark.js';
 import { analysisSchema } from '../src/config/analysis.js';
 import { JudgeService } from '../src/judge/judge-service.js';
 import { VerdictMetrics } from '../src/publish/verdict-metrics.js';
 import { AnalysesRepository } from '../src/store/analyses-repository.js';
 import { Store } from '../src/store/database.js';
+import { RunsRepository } from '../src/store/runs-repository.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { writeResults, type ResultRow } from './results.js';
 
@@ -29,8 +31,9 @@ function lognormalObservations(
   const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) + 1) / 2147483649;
   return Array.from({ length: count }, () => ({
     kind: 'span' as const,
-    analysisId: id,
+    runId: id,
     arm,
+    sourceKey: `${arm}-pod`,
     timeUnixMs: 0,
     durationNanos: Math.round(
       50e6 * Math.exp(0.5 * Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random())),
@@ -42,15 +45,19 @@ function lognormalObservations(
 function measure(): ResultRow {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-judge-'));
   const store = Store.open(join(dir, 'state.sqlite'));
-  const accumulator = new Accumulator();
+  // No watermark hold: every observation below is judged at once.
+  const accumulator = new Accumulator({ watermark: { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 } });
   const judge = new JudgeService({
-    repository: new AnalysesRepository(store),
+    analyses: new AnalysesRepository(store),
+    runs: new RunsRepository(store),
     accumulator,
-    routing: { addAnalysis: () => undefined, removeAnalysis: () => true },
+    routing: { routeRun: () => undefined, unrouteRun: () => true },
     metrics: new VerdictMetrics(new Registry()),
     tickIntervalMs: TICK_INTERVAL_MS,
     snapshotIntervalMs: 10_000,
     maxAnalyses: ANALYSES,
+    maxRunningRuns: ANALYSES,
+    maxFinishedRuns: ANALYSES,
     logger: createLogger('silent'),
   });
   for (let i = 0; i < ANALYSES; i += 1) {
@@ -62,9 +69,10 @@ function measure(): ResultRow {
       canary: 'on',
       judge: { maxDurationSeconds: 86_400 },
     });
-    judge.create(spec, 'api');
-    accumulator.accept(lognormalObservations(id, 'baseline', 9000, i * 2 + 1));
-    accumulator.accept(lognormalObservations(id, 'canary', 1000, i * 2 + 2));
+    judge.putAnalysis(spec, 'api', false);
+    const { runId } = judge.startRun(id, 'rev-1', { declaredBy: 'api' }).document;
+    accumulator.accept(lognormalObservations(runId, 'baseline', 9000, i * 2 + 1));
+    accumulator.accept(lognormalObservations(runId, 'canary', 1000, i * 2 + 2));
   }
   const ticks: number[] = [];
   for (let i = 0; i < 5; i += 1) {

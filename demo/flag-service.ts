@@ -1,8 +1,9 @@
 // The demo's flag service: it owns the rollout percentage of `new-checkout-flow` (what flagd, LaunchDarkly
 // or Unleash would own in production) and is the canary-judge webhook receiver that acts on verdicts.
 // A `fail` verdict (action rollback) sets the flag to 0% and locks it, so the rollout cannot ramp it back
-// up; a `pass` verdict (action promote) sets it to 100%. Every delivery's signature is verified over the raw
-// body before anything is parsed, exactly as a production receiver must.
+// up; a `pass` verdict (action promote) of the rollout's final stage sets it to 100% (a pass of an earlier
+// stage only lets the rollout go on to the next). Every delivery's signature is verified over the raw body
+// before anything is parsed, exactly as a production receiver must.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../src/publish/webhook-signature.js';
@@ -32,7 +33,11 @@ export class FlagService {
   private server: Server | undefined;
   private listeners: Array<(change: FlagChange) => void> = [];
 
-  constructor(private readonly secret: string) {}
+  constructor(
+    private readonly secret: string,
+    /** The rollout's last stage, in percent: a pass at this share promotes the flag. */
+    private readonly finalPercent = 100,
+  ) {}
 
   get rolloutPercent(): number {
     return this.percent;
@@ -116,15 +121,21 @@ export class FlagService {
     this.webhooks.push(received);
     // 401 tells canary-judge that retrying cannot help; nothing unsigned ever touches the flag.
     if (!check.ok) return reply(401, { error: `signature ${check.reason}` });
-    const event = JSON.parse(received.rawBody) as { data?: { verdict?: string; action?: string } };
+    const event = JSON.parse(received.rawBody) as {
+      data?: { verdict?: string; action?: string; stages?: Array<{ canaryShare: number | null }> };
+    };
     received.verdict = event.data?.verdict;
     received.action = event.data?.action;
     received.applied = 'none';
+    const stages = event.data?.stages ?? [];
+    const judgedShare = stages[stages.length - 1]?.canaryShare;
+    const finalStage =
+      judgedShare !== undefined && judgedShare !== null && Math.round(judgedShare * 100) >= this.finalPercent;
     if (received.verdict === 'fail' || received.action === 'rollback') {
       this.locked = true;
       this.set(0, 'rollback');
       received.applied = 'rollback';
-    } else if (received.verdict === 'pass' && received.action === 'promote' && !this.locked) {
+    } else if (received.verdict === 'pass' && received.action === 'promote' && finalStage && !this.locked) {
       this.set(100, 'promote');
       received.applied = 'promote';
     }

@@ -13,8 +13,13 @@ export class JudgeClient {
     return `${this.apiUrl}/api/v1/analyses/${encodeURIComponent(id)}`;
   }
 
-  /** POST /api/v1/analyses: starts an analysis, as a rollout controller does when a rollout begins. */
-  async createAnalysis(analysis: AnalysisInput): Promise<void> {
+  /** The run of one revision: GET it for the verdict with its evidence, PUT it to start it or declare a stage. */
+  runUrl(id: string, revision: string): string {
+    return `${this.analysisUrl(id)}/runs/${encodeURIComponent(revision)}`;
+  }
+
+  /** POST /api/v1/analyses: defines the analysis (once; every rollout of the flag is a run of it). */
+  async defineAnalysis(analysis: AnalysisInput): Promise<void> {
     const result = await httpCall(this.agent, `${this.apiUrl}/api/v1/analyses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -23,11 +28,26 @@ export class JudgeClient {
     if (result.status !== 201) throw new Error(`POST /api/v1/analyses: ${result.status} ${result.body}`);
   }
 
-  /** GET /api/v1/analyses/{id}: the verdict with its evidence (arms, metrics). */
-  async analysis(id: string): Promise<VerdictDocument> {
-    const result = await httpCall(this.agent, this.analysisUrl(id));
-    if (result.status !== 200)
-      throw new Error(`GET ${this.analysisUrl(id)}: ${result.status} ${result.body}`);
+  /**
+   * PUT /api/v1/analyses/{id}/runs/{revision} with the stage's weight, as a rollout controller does at each
+   * weight step: the first call starts the run, each new weight declares its next stage.
+   */
+  async stage(id: string, revision: string, canaryWeight: number): Promise<void> {
+    const result = await httpCall(this.agent, this.runUrl(id, revision), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ canaryWeight }),
+    });
+    if (result.status !== 200 && result.status !== 201) {
+      throw new Error(`PUT ${this.runUrl(id, revision)}: ${result.status} ${result.body}`);
+    }
+  }
+
+  /** GET the run: the verdict with its evidence (stages, arms, metrics). */
+  async run(id: string, revision: string): Promise<VerdictDocument> {
+    const url = this.runUrl(id, revision);
+    const result = await httpCall(this.agent, url);
+    if (result.status !== 200) throw new Error(`GET ${url}: ${result.status} ${result.body}`);
     return JSON.parse(result.body) as VerdictDocument;
   }
 

@@ -89,8 +89,7 @@ export const ERROR_RATE_TOLERANCE = 0.01;
 
 /**
  * The analysis: checkout's server spans, split by the frontend's evaluation of the flag (joined by trace
- * id). The split check is off (srmAlpha 0) because a rollout moves the canary share by design
- * (5 -> 25 -> 50%), so no single expected share exists; a per-stage analysis could keep it on.
+ * id). The rollout declares each stage's share (5 -> 25 -> 50%), so the traffic split is checked per stage.
  */
 export function demoAnalysis(profile: DemoProfile, webhook: { url: string; secret: string }): AnalysisInput {
   return {
@@ -102,8 +101,6 @@ export function demoAnalysis(profile: DemoProfile, webhook: { url: string; secre
     correlation: { key: 'trace_id', windowMs: 10_000 },
     judge: {
       alpha: ALPHA,
-      srmAlpha: 0,
-      canaryShare: 0.25,
       minSamplesPerArm: profile.minSamplesPerArm,
       maxDurationSeconds: profile.maxDurationSeconds,
       onInconclusive: 'rollback',

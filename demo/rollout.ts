@@ -1,6 +1,7 @@
 // The rollout: steps the flag through its stages by calling the flag service's API, as a release
-// pipeline or an engineer would. It stops on its own when the flag service refuses (a verdict rolled
-// the flag back), and never overrides a verdict.
+// pipeline or an engineer would, and declares each stage to the judge (as Argo Rollouts' step analysis or
+// Flagger's traffic hooks do). It stops on its own when the flag service refuses (a verdict rolled the flag
+// back), and never overrides a verdict.
 import { Agent } from 'node:http';
 import { FLAG_KEY } from './flag-service.js';
 import { httpCall, type CallResult } from './http-call.js';
@@ -18,6 +19,8 @@ export class Rollout {
   constructor(
     private readonly flagServiceUrl: string,
     readonly stages: RolloutStage[],
+    /** Told each stage once the flag is at its percentage (the demo declares it to the judge). */
+    private readonly onStage: (percent: number) => Promise<void> = async () => undefined,
   ) {}
 
   get currentStage(): RolloutStage | undefined {
@@ -60,6 +63,7 @@ export class Rollout {
       return;
     }
     this.stageIndex = next;
+    await this.onStage(stage.percent);
     if (Number.isFinite(stage.holdMs)) {
       this.timer = setTimeout(() => void this.advance().catch(() => (this.halted = true)), stage.holdMs);
     }

@@ -12,7 +12,7 @@ import { parseConfig } from '../src/config/load.js';
 import type { VerdictDocument } from '../src/judge/verdict-document.js';
 import { startSidecar } from '../src/sidecar.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { FlagService, type FlagChange } from './flag-service.js';
+import { FLAG_KEY, FlagService, type FlagChange } from './flag-service.js';
 import { JudgeClient } from './judge-client.js';
 import { LiveView, type StatusSnapshot } from './live-view.js';
 import { LoadDriver } from './load-driver.js';
@@ -61,13 +61,25 @@ const METRIC_NAMES = [
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The revision this rollout judges: the flag configuration being rolled out. */
+const REVISION = `${FLAG_KEY}@v2`;
+
+/** The demo ends on fail or inconclusive, or on a pass of the final stage (earlier passes let the rollout go on). */
+function isFinalFor(document: VerdictDocument, finalPercent: number): boolean {
+  if (document.verdict === 'running') return false;
+  if (document.verdict !== 'pass') return true;
+  const share = document.stages[document.stages.length - 1]?.canaryShare;
+  return share !== null && share !== undefined && Math.round(share * 100) >= finalPercent;
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const profile = options.profile ?? STANDARD_PROFILE;
   const out = options.out ?? process.stdout;
   const isTTY = options.isTTY ?? ('isTTY' in out && out.isTTY === true);
   const dataDir = mkdtempSync(join(tmpdir(), 'canary-judge-demo-'));
   const secret = randomBytes(24).toString('hex');
-  const flagService = new FlagService(secret);
+  const finalPercent = profile.stages[profile.stages.length - 1].percent;
+  const flagService = new FlagService(secret, finalPercent);
   const cleanup: Array<() => Promise<void> | void> = [
     () => rmSync(dataDir, { recursive: true, force: true }),
   ];
@@ -98,7 +110,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     cleanup.push(() => shop.stop());
 
     const view = new LiveView(out, isTTY);
-    const analysisUrl = judge.analysisUrl(ANALYSIS_ID);
+    const runUrl = judge.runUrl(ANALYSIS_ID, REVISION);
     const stagesText = profile.stages.map((s) => `${s.percent}%`).join(' -> ');
     view.print(
       [
@@ -106,12 +118,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         `  sidecar   OTLP gRPC ${`127.0.0.1:${sidecar.ports.grpc}`}, API ${judge.apiUrl} (data in ${dataDir})`,
         `  analysis  ${ANALYSIS_ID}: checkout's server spans; variant from the frontend's OpenFeature evaluations, joined by trace id (off = baseline, on = canary)`,
         `  judged    latency ${LATENCY_QUANTILES.map((q) => `p${q * 100}`).join('/')} (+${LATENCY_TOLERANCE * 100}% tolerated), error rate (+${ERROR_RATE_TOLERANCE * 100} point tolerated); anytime-valid, alpha ${ALPHA}, >= ${profile.minSamplesPerArm} per arm`,
-        `  watch     curl ${analysisUrl}   (created when the rollout starts)`,
+        `  watch     curl ${runUrl}   (the run of this rollout's revision; created when it starts)`,
         '',
       ].join('\n'),
     );
 
-    const rollout = new Rollout(flagServiceUrl, profile.stages);
+    // Each stage is declared to the judge when the flag reaches it, so each weight step is judged on its own
+    // evidence (and its traffic split checked against its share).
+    const rollout = new Rollout(flagServiceUrl, profile.stages, (percent) =>
+      judge.stage(ANALYSIS_ID, REVISION, percent),
+    );
     const driver = new LoadDriver(shop.frontendUrl, profile.requestsPerSecond);
     cleanup.push(() => driver.stop());
     cleanup.push(() => rollout.stop());
@@ -133,10 +149,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     driver.start();
     view.print(`>> warming up the shop for ${profile.warmUpMs / 1000} s (flag at 0%, not judged)`);
     await sleep(options.signal?.aborted ? 0 : profile.warmUpMs);
-    // The rollout begins the way a rollout controller begins one: create the analysis, then ramp the flag.
-    await judge.createAnalysis(
-      demoAnalysis(profile, { url: `${flagServiceUrl}/webhooks/canary-judge`, secret }),
-    );
+    // The analysis is defined once; the rollout of this revision of the flag is judged by a run of it, which
+    // the rollout starts with its first stage.
+    await judge.defineAnalysis(demoAnalysis(profile, { url: `${flagServiceUrl}/webhooks/canary-judge`, secret }));
     const startedAtMs = Date.now();
     await rollout.start();
     let regressionAtMs: number | undefined;
@@ -175,8 +190,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     let settledAtMs: number | undefined;
     while (Date.now() < deadlineMs && !options.signal?.aborted) {
       await sleep(POLL_MS);
-      document = await judge.analysis(ANALYSIS_ID).catch(() => document);
-      if (document && document.verdict !== 'running' && decidedAtMs === undefined) {
+      document = await judge.run(ANALYSIS_ID, REVISION).catch(() => document);
+      if (document && isFinalFor(document, finalPercent) && decidedAtMs === undefined) {
         decidedAtMs = Date.parse(document.updatedAt);
         rollout.stop();
         view.print(
@@ -206,9 +221,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       exposedRequests: driver.exposedRequests,
       traffic: driver.counts,
       urls: {
-        analysis: analysisUrl,
-        verdict: `${analysisUrl}/verdict`,
-        history: `${analysisUrl}/history`,
+        analysis: runUrl,
+        verdict: `${runUrl}/verdict`,
+        history: `${judge.apiUrl}/api/v1/runs/${document?.runId ?? '<run id>'}/history`,
         metrics: `${judge.apiUrl}/metrics`,
       },
       metricLines: await judge.metricLines(ANALYSIS_ID, METRIC_NAMES).catch(() => []),

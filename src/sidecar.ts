@@ -5,13 +5,16 @@ import { Registry } from 'prom-client';
 import { Accumulator } from './accumulate/accumulator.js';
 import { addAnalysisRoutes } from './api/analyses-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
+import { addKayentaRoutes } from './api/kayenta-routes.js';
+import { addRunRoutes } from './api/runs-routes.js';
 import { ApiServer } from './api/server.js';
 import { AttributionPipeline } from './attribution/pipeline.js';
-import type { Observation, ObservationSink } from './attribution/observation.js';
+import type { Observation, ObservationSink } from './accumulate/observation.js';
 import { JudgeService, type VerdictPublisher } from './judge/judge-service.js';
 import { VerdictMetrics } from './publish/verdict-metrics.js';
 import { WebhookOutbox } from './publish/webhook-outbox.js';
 import { AnalysesRepository } from './store/analyses-repository.js';
+import { RunsRepository } from './store/runs-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
 import { bearerCheck } from './otlp/auth.js';
@@ -60,10 +63,18 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
 
   const ingestMetrics = createIngestMetrics(registry);
   const admission = new Admission(config.otlp.maxInFlightRequests, ingestMetrics.inFlightRequests);
-  const accumulator = new Accumulator();
+  const { watermark } = config.judge;
+  const accumulator = new Accumulator({
+    watermark: {
+      lagMs: watermark.lagMs,
+      sourceIdleMs: watermark.sourceIdleMs,
+      maxHoldMs: watermark.maxHoldMs,
+      maxSources: watermark.maxSourcesPerRun,
+    },
+    clock: options.clock,
+  });
   const observationSink = options.observationSink;
   const attribution = new AttributionPipeline({
-    analyses: [],
     limits: config.attribution,
     sink: observationSink ? fanOut(accumulator, observationSink) : accumulator,
     // With a replaced pipeline this one receives nothing; keep its series out of the shared registry.
@@ -73,7 +84,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   // The outbox shares the store's connection so a verdict change and its event commit together.
   const outbox = new WebhookOutbox({ db: store.db, registry, logger });
   const judge = new JudgeService({
-    repository: new AnalysesRepository(store),
+    analyses: new AnalysesRepository(store),
+    runs: new RunsRepository(store),
     accumulator,
     routing: attribution,
     metrics: new VerdictMetrics(registry),
@@ -82,6 +94,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     tickIntervalMs: config.judge.tickIntervalMs,
     snapshotIntervalMs: config.judge.snapshotIntervalMs,
     maxAnalyses: config.judge.maxAnalyses,
+    maxRunningRuns: config.judge.maxRunningRuns,
+    maxFinishedRuns: config.judge.maxFinishedRuns,
     logger,
     clock: options.clock,
   });
@@ -108,7 +122,9 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     logger,
   });
   addAnalysisRoutes(api, judge);
+  addRunRoutes(api, judge);
   addFlaggerRoutes(api, judge, config.api.authToken);
+  addKayentaRoutes(api, judge, config.api.authToken);
 
   const ports: Sidecar['ports'] = { api: 0 };
   let selfTracing: SelfTracing | undefined;

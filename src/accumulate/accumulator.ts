@@ -1,97 +1,89 @@
-// Per analysis x arm state, fed by attribution (ObservationSink) and read by the judge on its timer. Memory
-// is one pair of bounded ArmStates per analysis; `reset` or `remove` ends an analysis's state.
-import type { Arm, Observation, ObservationSink } from '../attribution/observation.js';
-import { ArmState, type ArmStateSnapshot } from './arm-state.js';
-import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
-import { recordExplicitBuckets, recordExponentialBuckets } from './otlp-buckets.js';
+// Per run x stage x arm evidence, fed by attribution (ObservationSink) and read by the judge on its timer.
+// Memory is one RunEvidence per open run (run-evidence.ts); `close` ends a run's state. Observations for a
+// run that is not open (it finished between attribution and here) are counted and dropped.
+import type { LatencyHistogramOptions } from './latency-histogram.js';
+import type { Observation, ObservationSink } from './observation.js';
+import {
+  RunEvidence,
+  type RunEvidenceSnapshot,
+  type StageDeclaration,
+  type StageEvidence,
+} from './run-evidence.js';
+import { DEFAULT_WATERMARK_SETTINGS, type WatermarkSettings } from './source-watermark.js';
 
-export interface AnalysisArms {
-  baseline: ArmState;
-  canary: ArmState;
-}
-
-export interface AnalysisArmsSnapshot {
-  baseline: ArmStateSnapshot;
-  canary: ArmStateSnapshot;
+export interface AccumulatorOptions {
+  watermark?: WatermarkSettings;
+  histogram?: LatencyHistogramOptions;
+  /** Wall clock in ms (the judge's); tests pass a fake one. */
+  clock?: () => number;
 }
 
 export class Accumulator implements ObservationSink {
-  private readonly analyses = new Map<string, AnalysisArms>();
+  private readonly runs = new Map<string, RunEvidence>();
+  private readonly watermark: WatermarkSettings;
+  private readonly clock: () => number;
+  /** Observations that arrived for a run no longer open. */
+  droppedForClosedRuns = 0;
 
-  constructor(private readonly histogramOptions: LatencyHistogramOptions = {}) {}
+  constructor(private readonly options: AccumulatorOptions = {}) {
+    this.watermark = options.watermark ?? DEFAULT_WATERMARK_SETTINGS;
+    this.clock = options.clock ?? Date.now;
+  }
 
   accept(observations: Observation[]): void {
+    const nowMs = this.clock();
     for (const o of observations) {
-      const arm = this.arm(o.analysisId, o.arm);
-      switch (o.kind) {
-        case 'span':
-          arm.requests += 1;
-          if (o.isError) arm.errors += 1;
-          arm.latency.record(o.durationNanos);
-          break;
-        case 'histogram':
-          arm.requests += o.count;
-          arm.errors += o.errors;
-          if (o.exponential) recordExponentialBuckets(arm.latency, o.exponential);
-          else if (o.explicit) recordExplicitBuckets(arm.latency, o.explicit);
-          break;
-        case 'count':
-          arm.requests += o.requests;
-          arm.errors += o.errors;
-          break;
-      }
+      const run = this.runs.get(o.runId);
+      if (run) run.accept(o, nowMs);
+      else this.droppedForClosedRuns += 1;
     }
   }
 
-  analysisIds(): string[] {
-    return [...this.analyses.keys()];
+  /** Starts collecting a run's evidence from empty, in its first stage. */
+  open(runId: string, firstStage: StageDeclaration): void {
+    this.runs.set(runId, new RunEvidence(firstStage, this.watermark, this.options.histogram));
   }
 
-  /** Copies of the analysis's two arms (empty arms when nothing arrived yet); callers cannot disturb the live state. */
-  read(analysisId: string): AnalysisArms {
-    const live = this.analyses.get(analysisId);
-    return live
-      ? { baseline: live.baseline.clone(), canary: live.canary.clone() }
-      : { baseline: this.newArm(), canary: this.newArm() };
+  isOpen(runId: string): boolean {
+    return this.runs.has(runId);
   }
 
-  snapshot(analysisId: string): AnalysisArmsSnapshot {
-    const arms = this.read(analysisId);
-    return { baseline: arms.baseline.toSnapshot(), canary: arms.canary.toSnapshot() };
+  runIds(): string[] {
+    return [...this.runs.keys()];
   }
 
-  /** Replaces the analysis's state with a snapshot (after a restart). */
-  restore(analysisId: string, snapshot: AnalysisArmsSnapshot): void {
-    this.analyses.set(analysisId, {
-      baseline: ArmState.fromSnapshot(snapshot.baseline),
-      canary: ArmState.fromSnapshot(snapshot.canary),
-    });
+  declareStage(runId: string, stage: StageDeclaration): void {
+    this.required(runId).declareStage(stage);
   }
 
-  /** Adds another instance's state for the same analysis (exact; see LatencyHistogram.mergeFrom). */
-  mergeSnapshot(analysisId: string, snapshot: AnalysisArmsSnapshot): void {
-    this.arm(analysisId, 'baseline').mergeFrom(ArmState.fromSnapshot(snapshot.baseline));
-    this.arm(analysisId, 'canary').mergeFrom(ArmState.fromSnapshot(snapshot.canary));
+  /** Moves the run's watermark to `nowMs` and returns copies of its judged evidence per stage. */
+  read(runId: string, nowMs: number = this.clock()): StageEvidence[] {
+    const run = this.required(runId);
+    run.advance(nowMs);
+    return run.read();
   }
 
-  reset(analysisId: string): void {
-    this.analyses.set(analysisId, { baseline: this.newArm(), canary: this.newArm() });
+  /** The run's live evidence object (watermark, held slices), for diagnostics. */
+  evidence(runId: string): RunEvidence | undefined {
+    return this.runs.get(runId);
   }
 
-  remove(analysisId: string): void {
-    this.analyses.delete(analysisId);
+  snapshot(runId: string): RunEvidenceSnapshot {
+    return this.required(runId).toSnapshot();
   }
 
-  private arm(analysisId: string, arm: Arm): ArmState {
-    let arms = this.analyses.get(analysisId);
-    if (!arms) {
-      arms = { baseline: this.newArm(), canary: this.newArm() };
-      this.analyses.set(analysisId, arms);
-    }
-    return arms[arm];
+  /** Replaces the run's state with a snapshot (after a restart). */
+  restore(runId: string, snapshot: RunEvidenceSnapshot): void {
+    this.runs.set(runId, RunEvidence.fromSnapshot(snapshot, this.watermark, this.options.histogram));
   }
 
-  private newArm(): ArmState {
-    return new ArmState(new LatencyHistogram(this.histogramOptions));
+  close(runId: string): void {
+    this.runs.delete(runId);
+  }
+
+  private required(runId: string): RunEvidence {
+    const run = this.runs.get(runId);
+    if (!run) throw new Error(`run "${runId}" is not open in the accumulator`);
+    return run;
   }
 }

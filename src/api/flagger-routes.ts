@@ -1,13 +1,29 @@
-// Flagger webhook gates (Flagger docs, "Webhooks"): Flagger POSTs { name, namespace, phase, checksum,
-// metadata } and proceeds on any 2xx answer. `rollout` hooks run on every analysis step: we let the
-// rollout go on unless the canary is judged to fail. `confirm-promotion` gates promotion: 2xx only on pass.
-// Refusals are 412 with the verdict and reason as JSON, so they show in Flagger's events.
-// Flagger webhooks cannot carry headers, so when the API has a bearer token these routes take it from
-// the payload's `metadata.token` instead (compared in constant time like the header).
+// Flagger webhooks (fluxcd/flagger pkg/controller/webhook.go and scheduler_hooks.go, read at commit
+// 15bd6ad555e6c935da55f0ab95977be74c149bd6; the transcription is in test/api/flagger-hooks.test.ts).
+//
+// Flagger POSTs { name, namespace, phase, checksum, metadata } and treats a status <= 202 as success. The
+// analysis is metadata.analysis, or "<namespace>/<name>"; the run is the analysis's run for `checksum` (a hash
+// of the target's pod template and tracked configs: one per revision). Per hook type:
+// - pre-rollout (first tick, weight 0): starts the run; 200.
+// - rollout (every later tick; a refusal counts one failed check): starts the run if needed; 200 unless the
+//   run says roll back (fail, or inconclusive with action rollback), then 412.
+// - confirm-traffic-increase (right before each weight increase; a refusal holds without a failed check): the
+//   run's next stage begins. Flagger sends no weight: the share comes from metadata.stepWeights
+//   ("10,20,30") or metadata.stepWeight + metadata.maxWeight (copy them from the Canary), else the stage
+//   declares none (stratified, no split check). 412 while the run says roll back.
+// - confirm-promotion (at max weight; a refusal holds): 200 only on pass.
+// - rollback (every tick; 200 rolls back at once): 200 when the run says roll back, 412 otherwise.
+// - event (every Flagger event; optional): "Advance <name>.<namespace> canary weight N" is Flagger's own record
+//   of a weight change (scheduler.go runCanary); the current stage takes that share if it differs (so a
+//   traffic increase that failed after our confirm-traffic-increase cannot leave a wrong share behind).
+// - post-rollout (after promotion or rollback): aborts the run if it is still running; 200.
+// Flagger webhooks cannot send headers, so when the API has a bearer token these routes take it from the
+// payload's metadata.token (compared in constant time like the header).
 import { z } from 'zod';
 import type { JudgeService } from '../judge/judge-service.js';
+import { compactVerdict, type VerdictDocument } from '../judge/verdict-document.js';
 import { bearerCheck } from '../otlp/auth.js';
-import { compactVerdict } from '../judge/verdict-document.js';
+import { asApiProblem } from './judge-problems.js';
 import { ApiProblem, readJsonBody } from './request-body.js';
 import { sendJson, type ApiServer, type RouteHandler } from './server.js';
 
@@ -19,41 +35,151 @@ const flaggerPayloadSchema = z.looseObject({
   metadata: z.record(z.string(), z.string()).optional(),
 });
 
-type Gate = 'rollout' | 'confirm-promotion';
+type FlaggerPayload = z.infer<typeof flaggerPayloadSchema>;
+
+export const FLAGGER_HOOKS = [
+  'pre-rollout',
+  'rollout',
+  'confirm-traffic-increase',
+  'confirm-promotion',
+  'rollback',
+  'event',
+  'post-rollout',
+] as const;
+type Hook = (typeof FLAGGER_HOOKS)[number];
+
+/** "Advance podinfo.test canary weight 10" (scheduler.go runCanary: "Advance %s.%s canary weight %v"). */
+const ADVANCE_EVENT = /^Advance (\S+) canary weight (\d+(?:\.\d+)?)$/;
+
+/** The weights Flagger steps through, in percent, from the hook's metadata; undefined when not given. */
+export function stepSchedule(metadata: Record<string, string> | undefined): number[] | undefined {
+  const weight = (text: string, field: string): number => {
+    const value = Number(text.trim());
+    if (!(value > 0 && value <= 100)) {
+      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', `metadata.${field}: expected weights from 1 to 100, found "${text}"`);
+    }
+    return value;
+  };
+  if (metadata?.stepWeights !== undefined) {
+    const weights = metadata.stepWeights.split(',').map((text) => weight(text, 'stepWeights'));
+    if (weights.some((w, i) => i > 0 && w <= weights[i - 1])) {
+      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', 'metadata.stepWeights: expected increasing weights');
+    }
+    return weights;
+  }
+  if (metadata?.stepWeight === undefined) return undefined;
+  const step = weight(metadata.stepWeight, 'stepWeight');
+  const max = metadata.maxWeight === undefined ? 100 : weight(metadata.maxWeight, 'maxWeight');
+  const weights: number[] = [];
+  for (let w = step; w < max; w += step) weights.push(w);
+  weights.push(max);
+  return weights;
+}
+
+/** The share after `current` in the schedule; null without a schedule; undefined when the schedule is done. */
+export function nextShare(schedule: number[] | undefined, current: number | null): number | null | undefined {
+  if (!schedule) return null;
+  const next = schedule.find((weight) => current === null || weight / 100 > current + 1e-9);
+  return next === undefined ? undefined : next / 100;
+}
+
+const saysRollback = (document: VerdictDocument): boolean =>
+  document.verdict === 'fail' || (document.verdict === 'inconclusive' && document.action === 'rollback');
 
 export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: string | null): void {
   const authorize = bearerCheck(token);
-  const gate =
-    (kind: Gate): RouteHandler =>
-    async (request, response) => {
-      const parsed = flaggerPayloadSchema.safeParse(await readJsonBody(request));
-      if (!parsed.success) {
-        throw new ApiProblem(
-          400,
-          'INVALID_FLAGGER_PAYLOAD',
-          'expected Flagger webhook JSON with name and namespace',
+
+  const readPayload = async (request: Parameters<RouteHandler>[0]): Promise<FlaggerPayload> => {
+    const parsed = flaggerPayloadSchema.safeParse(await readJsonBody(request));
+    if (!parsed.success) {
+      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', 'expected Flagger webhook JSON with name and namespace');
+    }
+    const { metadata } = parsed.data;
+    if (!authorize(metadata?.token === undefined ? undefined : `Bearer ${metadata.token}`)) {
+      throw new ApiProblem(401, 'UNAUTHENTICATED', 'missing or wrong metadata.token');
+    }
+    return parsed.data;
+  };
+
+  const analysisOf = (payload: FlaggerPayload): string => {
+    const id = payload.metadata?.analysis ?? `${payload.namespace}/${payload.name}`;
+    if (!judge.getAnalysis(id)) {
+      throw new ApiProblem(
+        404,
+        'ANALYSIS_NOT_FOUND',
+        `no analysis "${id}" (set metadata.analysis, or name the analysis <namespace>/<name>)`,
+      );
+    }
+    return id;
+  };
+
+  /** The run of the payload's checksum, started (first stage: weight 0, no share) when it has none. */
+  const runOf = (payload: FlaggerPayload): VerdictDocument => {
+    const analysisId = analysisOf(payload);
+    if (!payload.checksum) {
+      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', 'expected the canary checksum (one run per revision)');
+    }
+    const revision = payload.checksum;
+    return asApiProblem(
+      () =>
+        judge.findRun(analysisId, revision) ??
+        judge.startRun(analysisId, revision, { canaryShare: null, declaredBy: 'flagger' }).document,
+    );
+  };
+
+  const answer = (response: Parameters<RouteHandler>[1], hook: Hook, proceed: boolean, document: VerdictDocument) =>
+    sendJson(response, proceed ? 200 : 412, { hook, proceed, ...compactVerdict(document) });
+
+  const handlers: Record<Hook, RouteHandler> = {
+    'pre-rollout': async (request, response) => {
+      answer(response, 'pre-rollout', true, runOf(await readPayload(request)));
+    },
+    rollout: async (request, response) => {
+      const document = runOf(await readPayload(request));
+      answer(response, 'rollout', !saysRollback(document), document);
+    },
+    'confirm-traffic-increase': async (request, response) => {
+      const payload = await readPayload(request);
+      let document = runOf(payload);
+      if (saysRollback(document)) return answer(response, 'confirm-traffic-increase', false, document);
+      const current = document.stages[document.stages.length - 1]?.canaryShare ?? null;
+      const share = nextShare(stepSchedule(payload.metadata), current);
+      if (share !== undefined) {
+        document = asApiProblem(() => judge.declareStage(document.runId, share, 'flagger'));
+      }
+      answer(response, 'confirm-traffic-increase', true, document);
+    },
+    'confirm-promotion': async (request, response) => {
+      const document = runOf(await readPayload(request));
+      answer(response, 'confirm-promotion', document.verdict === 'pass', document);
+    },
+    rollback: async (request, response) => {
+      const document = runOf(await readPayload(request));
+      answer(response, 'rollback', saysRollback(document), document);
+    },
+    event: async (request, response) => {
+      const payload = await readPayload(request);
+      const advance = ADVANCE_EVENT.exec(payload.metadata?.eventMessage ?? '');
+      if (!advance || !payload.checksum) return sendJson(response, 200, { hook: 'event', applied: false });
+      let document = runOf(payload);
+      const share = Number(advance[2]) / 100;
+      const current = document.stages[document.stages.length - 1]?.canaryShare ?? null;
+      if (document.state === 'running' && share > 0 && share < 1 && current !== share) {
+        document = asApiProblem(() => judge.declareStage(document.runId, share, 'flagger'));
+      }
+      sendJson(response, 200, { hook: 'event', applied: true, ...compactVerdict(document) });
+    },
+    'post-rollout': async (request, response) => {
+      const payload = await readPayload(request);
+      const analysisId = analysisOf(payload);
+      let document = payload.checksum ? judge.findRun(analysisId, payload.checksum) : undefined;
+      if (document?.state === 'running') {
+        document = asApiProblem(() =>
+          judge.abortRun((document as VerdictDocument).runId, `Flagger post-rollout (phase ${payload.phase ?? 'unknown'})`),
         );
       }
-      const { name, namespace, metadata } = parsed.data;
-      if (!authorize(metadata?.token === undefined ? undefined : `Bearer ${metadata.token}`)) {
-        throw new ApiProblem(401, 'UNAUTHENTICATED', 'missing or wrong metadata.token');
-      }
-      const id = metadata?.analysis ?? `${namespace}/${name}`;
-      const view = judge.get(id);
-      if (!view) {
-        throw new ApiProblem(
-          404,
-          'ANALYSIS_NOT_FOUND',
-          `no running analysis "${id}" (set metadata.analysis, or name the analysis <namespace>/<name>)`,
-        );
-      }
-      const verdict = compactVerdict(view.document);
-      const proceed =
-        kind === 'rollout'
-          ? verdict.verdict !== 'fail' && verdict.action !== 'rollback'
-          : verdict.verdict === 'pass';
-      sendJson(response, proceed ? 200 : 412, verdict);
-    };
-  api.route('POST', '/api/v1/flagger/rollout', gate('rollout'), { open: true });
-  api.route('POST', '/api/v1/flagger/confirm-promotion', gate('confirm-promotion'), { open: true });
+      sendJson(response, 200, { hook: 'post-rollout', ...(document ? compactVerdict(document) : {}) });
+    },
+  };
+  for (const hook of FLAGGER_HOOKS) api.route('POST', `/api/v1/flagger/${hook}`, handlers[hook], { open: true });
 }

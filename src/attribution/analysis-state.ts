@@ -1,8 +1,9 @@
-// What attribution keeps per analysis: its compiled rule, its correlation join, the unexpected variant
-// values seen (bounded), and outcome tallies flushed to Prometheus once per batch, not once per span.
+// What attribution keeps per routed run: the run's analysis compiled (with the run's arm values), its
+// correlation join, the unexpected variant values seen (bounded), and outcome tallies flushed to Prometheus
+// once per batch, not once per span. Series are labelled by analysis, whose cardinality is bounded.
 import { CorrelationBuffer, type CorrelationTotals } from './correlation-buffer.js';
 import { ATTRIBUTION_OUTCOMES, type AttributionMetrics, type AttributionOutcome } from './metrics.js';
-import type { Arm } from './observation.js';
+import type { Arm } from '../accumulate/observation.js';
 import type { AnalysisRule } from './rules.js';
 
 const IGNORED_REASONS = [
@@ -26,6 +27,8 @@ export class AnalysisState {
   private conflictTally = 0;
 
   constructor(
+    /** The run this analysis's traffic is evidence for now. */
+    readonly runId: string,
     readonly rule: AnalysisRule,
     totals: CorrelationTotals,
     private readonly maxVariants: number,

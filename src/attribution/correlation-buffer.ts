@@ -7,7 +7,7 @@
 // a key's pending spans are released in the request that teaches its variant. Pending entries are the spans'
 // observations (time, duration, error), never the decoded spans.
 
-import type { SpanObservation } from './observation.js';
+import type { SpanObservation } from '../accumulate/observation.js';
 
 /** A judged span waiting for its variant: its observation, whose arm is set on release. */
 export type PendingSpan = SpanObservation;

@@ -1,6 +1,7 @@
 // The attribution stage: decoded batches in, observations out (ARCHITECTURE.md, Attribution and
-// correlation). For every configured analysis it decides whether a span or point belongs to it and to
-// which arm, carrying a variant learned anywhere in a trace (or other correlation key) to every span of it.
+// correlation). For every analysis with a running run (routed by the judge) it decides whether a span or point
+// belongs to it and to which arm, carrying a variant learned anywhere in a trace (or other correlation key) to
+// every span of it; observations name the run they are evidence for.
 //
 // Work is per export request: each accept* call is synchronous and ends in at most one
 // ObservationSink.accept call, holding the request's own observations and any pending spans its
@@ -14,12 +15,12 @@ import type { CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
 import { MetricStreams } from './metric-streams.js';
 import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
-import type { Observation, ObservationSink, SpanObservation } from './observation.js';
+import type { Observation, ObservationSink, SpanObservation } from '../accumulate/observation.js';
 import { compileAnalysis } from './rules.js';
 import { attributePoints } from './point-attribution.js';
+import { sourceKeyOf } from './source-key.js';
 
 export interface AttributionPipelineOptions {
-  analyses: readonly Analysis[];
   limits: AttributionLimits;
   sink: ObservationSink;
   registry: Registry;
@@ -29,6 +30,7 @@ export interface AttributionPipelineOptions {
 
 export interface AnalysisStats {
   id: string;
+  runId: string;
   pendingSpans: number;
   correlationKeys: number;
   /** Unexpected variant values seen (counted as `other`), at most maxVariantsPerAnalysis. */
@@ -60,26 +62,29 @@ export class AttributionPipeline implements TelemetrySink {
       this.clock(),
       (reason, n) => this.metrics.evictions.inc({ store: 'metric_streams', reason }, n),
     );
-    for (const analysis of options.analyses) this.addAnalysis(analysis);
   }
 
-  /** Starts judging an analysis from now on (its id must be new). */
-  addAnalysis(analysis: Analysis): void {
-    if (this.states.some((s) => s.id === analysis.id))
-      throw new Error(`analysis "${analysis.id}" already exists`);
-    const rule = compileAnalysis(analysis);
+  /**
+   * Routes the traffic of `spec` (a run's effective definition: the analysis with the run's arm values) to
+   * `runId` from now on. At most one run per analysis is routed; the judge unroutes the old one first.
+   */
+  routeRun(runId: string, spec: Analysis): void {
+    if (this.states.some((s) => s.runId === runId)) throw new Error(`run "${runId}" is already routed`);
+    if (this.states.some((s) => s.id === spec.id))
+      throw new Error(`analysis "${spec.id}" already routes another run`);
+    const rule = compileAnalysis(spec);
     this.states = [
       ...this.states,
-      new AnalysisState(rule, this.totals, this.limits.maxVariantsPerAnalysis, this.metrics),
+      new AnalysisState(runId, rule, this.totals, this.limits.maxVariantsPerAnalysis, this.metrics),
     ];
   }
 
   /**
-   * Stops judging an analysis: its waiting spans are dropped (counted in the evictions series, reason
-   * analysis_removed) and its labelled series removed. Returns whether it existed.
+   * Stops routing a run: its waiting spans are dropped (counted in the evictions series, reason
+   * analysis_removed) and its labelled series removed. Returns whether it was routed.
    */
-  removeAnalysis(id: string): boolean {
-    const state = this.states.find((s) => s.id === id);
+  unrouteRun(runId: string): boolean {
+    const state = this.states.find((s) => s.runId === runId);
     if (!state) return false;
     const dropped = state.buffer.clear();
     if (dropped > 0)
@@ -177,6 +182,7 @@ export class AttributionPipeline implements TelemetrySink {
       metricStreams: this.streams.size,
       analyses: this.states.map((s) => ({
         id: s.id,
+        runId: s.runId,
         pendingSpans: s.buffer.pendingSpans,
         correlationKeys: s.buffer.knownKeys,
         otherVariants: s.others,
@@ -221,9 +227,10 @@ export class AttributionPipeline implements TelemetrySink {
     // One object per judged span: the observation itself, whose arm is set once the variant is known.
     const observation: SpanObservation = {
       kind: 'span',
-      analysisId: state.id,
+      runId: state.runId,
       arm: 'baseline',
       timeUnixMs: span.startTimeUnixMs,
+      sourceKey: sourceKeyOf(span.resource),
       durationNanos: span.durationNanos,
       isError: rule.errors.isErrorSpan(span),
     };

@@ -10,7 +10,8 @@ import type { DecodedMetricPoint } from '../otlp/model.js';
 import type { AnalysisState } from './analysis-state.js';
 import { histogramInNanos } from './histogram-units.js';
 import type { MetricDelta, MetricStreams } from './metric-streams.js';
-import type { Observation } from './observation.js';
+import type { Observation } from '../accumulate/observation.js';
+import { sourceKeyOf } from './source-key.js';
 
 type Verdict = { variant: string } | { outcome: 'unattributed' | 'conflict' };
 
@@ -53,7 +54,7 @@ function observe(
   if (arm === undefined) return;
   state.count('points', arm);
   const errors = state.rule.errors.isErrorPoint(point.attributes) ? count : 0;
-  const base = { analysisId: state.id, arm, timeUnixMs: point.timeUnixMs };
+  const base = { runId: state.runId, arm, timeUnixMs: point.timeUnixMs, sourceKey: sourceKeyOf(point.resource) };
   if (!isHistogram) {
     out.push({ ...base, kind: 'count', requests: count, errors });
     return;

@@ -10,7 +10,7 @@ import {
 } from '../otlp/model.js';
 import { compileErrorRule, type ErrorClassifier } from './error-rule.js';
 import { variantsOfFlag, variantText, type FlagEvaluation } from './flag-evaluations.js';
-import type { Arm } from './observation.js';
+import type { Arm } from '../accumulate/observation.js';
 
 const KIND_NUMBERS: Record<string, number> = {
   server: SpanKind.SERVER,

@@ -86,6 +86,26 @@ export const analysisMetricSchema = z.strictObject({
   quantiles: z.array(z.number().gt(0).lt(1)).optional(),
 });
 
+/** A rollout revision as a controller names it: Flagger's checksum, Argo's pod-template hash, a flag version. */
+export const revisionSchema = z
+  .string()
+  .min(1, 'expected a non-empty revision')
+  .max(256, 'expected a revision of at most 256 characters')
+  .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces');
+
+/** A canary share in (0, 1), e.g. 0.2 for a 20% weight step. */
+export const canaryShareSchema = z.number().gt(0, 'expected a share above 0').lt(1, 'expected a share below 1');
+
+/**
+ * A run the config asks for at boot: judged once per revision (a restart resumes it; a finished run is never
+ * started again). Change the revision to judge a new rollout.
+ */
+export const bootRunSchema = z.strictObject({
+  revision: revisionSchema,
+  /** The first stage's canary share (default: judge.canaryShare). */
+  canaryShare: canaryShareSchema.optional(),
+});
+
 export const DEFAULT_METRICS = [
   { name: 'latency', kind: 'latency' },
   { name: 'errors', kind: 'error_rate' },
@@ -115,6 +135,8 @@ export const analysisSchema = z
     judge: judgeSettingsSchema,
     /** Where verdict changes are sent; falls back to the config's top-level `webhook`. */
     webhook: webhookTargetSchema.optional(),
+    /** Config analyses only: a run to start at boot (analyses define; runs judge one revision each). */
+    run: bootRunSchema.optional(),
     /** Default: latency and error rate. */
     metrics: z
       .array(analysisMetricSchema)
@@ -191,4 +213,5 @@ export type VariantSource = z.infer<typeof variantSourceSchema>;
 export type Correlation = z.infer<typeof correlationSchema>;
 export type ErrorRule = z.infer<typeof errorRuleSchema>;
 export type AnalysisMetric = z.infer<typeof analysisMetricSchema>;
+export type BootRun = z.infer<typeof bootRunSchema>;
 export type AttributionLimits = z.infer<typeof attributionLimitsSchema>;

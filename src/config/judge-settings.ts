@@ -8,13 +8,16 @@ export const judgeSettingsSchema = z
   .object({
     /** Family-wise false-fail probability of the analysis, over every look (default 0.01). */
     alpha: z.number().gt(0).lt(0.5).default(0.01),
-    /** Expected share of traffic in the canary arm, for the sample-ratio-mismatch check (default 0.1). */
-    canaryShare: z.number().gt(0).lt(1).default(0.1),
+    /**
+     * The canary share of a run's first stage when whoever starts the run declares none (default null: no
+     * traffic-split check until a stage declares its share). Weight steps declare their own (README, Runs).
+     */
+    canaryShare: z.number().gt(0).lt(1).nullable().default(null),
     /** Part of alpha for the sequential sample-ratio-mismatch test; 0 turns the check off (default 0.001). */
     srmAlpha: z.number().min(0).lt(0.5).default(0.001),
     /** Samples each arm needs before a metric may pass (default 200). */
     minSamplesPerArm: z.number().int().positive().default(200),
-    /** An analysis with no decision after this long ends `inconclusive` (default 1 800 s = 30 min). */
+    /** A run with no decision this long after it started (or re-opened) ends `inconclusive` (default 1 800 s). */
     maxDurationSeconds: z.number().int().positive().default(1800),
     /** What `inconclusive` recommends (default `rollback`: no evidence of safety is not safety). */
     onInconclusive: z.enum(INCONCLUSIVE_ACTIONS).default('rollback'),

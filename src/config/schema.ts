@@ -76,14 +76,34 @@ export const apiSchema = z
   .strict()
   .prefault({});
 
+/** The watermark below which a run's evidence is judged (src/accumulate/source-watermark.ts). */
+export const watermarkSchema = z
+  .object({
+    /** Allowed disorder within a sender's batches (default 1 000 ms). */
+    lagMs: z.number().int().min(0).default(1_000),
+    /** A sender silent this long stops holding the watermark back (default 120 000 ms). */
+    sourceIdleMs: z.number().int().positive().default(120_000),
+    /** Evidence never waits longer than this for the other senders (default 120 000 ms). */
+    maxHoldMs: z.number().int().min(0).default(120_000),
+    /** Senders tracked per run; the longest-silent is forgotten beyond this, counted (default 1 024). */
+    maxSourcesPerRun: z.number().int().positive().default(1_024),
+  })
+  .strict()
+  .prefault({});
+
 export const judgeLoopSchema = z
   .object({
-    /** How often every running analysis is re-evaluated (default 5 000 ms). */
+    /** How often every running run is re-evaluated (default 5 000 ms). */
     tickIntervalMs: z.number().int().min(100).default(5_000),
     /** How often per-arm state is saved; a restart loses at most this much evidence (default 10 000 ms). */
     snapshotIntervalMs: z.number().int().min(100).default(10_000),
-    /** Analyses that may run at once; bounds memory and metric cardinality (default 1 000). */
+    /** Analysis definitions kept (config and API together; default 1 000). */
     maxAnalyses: z.number().int().positive().default(1_000),
+    /** Runs judged at once; bounds memory and metric cardinality (default 1 000). Finished runs do not count. */
+    maxRunningRuns: z.number().int().positive().default(1_000),
+    /** Finished runs kept readable; the oldest are deleted, with their history, beyond this (default 10 000). */
+    maxFinishedRuns: z.number().int().positive().default(10_000),
+    watermark: watermarkSchema,
   })
   .strict()
   .prefault({});
@@ -127,7 +147,7 @@ export const configSchema = z
     /** Default webhook for analyses that name none; `null` sends none. */
     webhook: webhookTargetSchema.nullable().default(null),
     selfTelemetry: selfTelemetrySchema,
-    /** Analyses to run from boot (src/config/analysis.ts); the API creates more with the same shape. */
+    /** Analysis definitions (src/config/analysis.ts); the API creates more with the same shape. */
     analyses: analysesSchema.default([]),
   })
   .strict();

@@ -50,7 +50,7 @@ export function planAnalysis(analysis: Analysis): AnalysisPlan {
       ...DEFAULT_POLICY,
       alpha: judge.alpha,
       srmAlpha: judge.srmAlpha,
-      canaryShare: judge.canaryShare,
+      canaryShare: judge.canaryShare ?? DEFAULT_POLICY.canaryShare,
       minSamplesPerArm: judge.minSamplesPerArm,
     },
     maxDurationMs: judge.maxDurationSeconds * 1000,

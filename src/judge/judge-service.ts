@@ -1,26 +1,41 @@
-// The running analyses and the judge's timer. Each tick evaluates every undecided analysis from its
-// accumulated arms, turns the evaluation into a verdict, and, when the verdict changes, records it and
-// hands it to the publisher in one SQLite transaction, so a verdict change is never stored without its
-// webhook event or the other way round. Snapshots of per-arm state are taken on their own timer.
+// Runs and the judge's timer (ARCHITECTURE.md, Vocabulary: analysis, run, stage). An analysis is a definition;
+// a run judges one rollout revision of it, keyed by the revision string the controller supplies (Flagger's
+// checksum, Argo's pod-template hash, a flag version). Starting a run for a revision that has one returns it
+// (controllers retry and poll); a new revision supersedes the analysis's running run, whose evidence and
+// verdict are never reused. At most one run per analysis is running.
 //
-// judge/ does no I/O of its own: persistence, attribution and publishing come in through the interfaces
-// below, so this module can be driven by a fake clock in tests.
+// Each tick evaluates every running run from its evidence per stage up to the watermark, turns the evaluation
+// into a verdict and, when the verdict changes, records it and hands it to the publisher in one SQLite
+// transaction, so a verdict change is never stored without its webhook event or the other way round. If that
+// transaction fails (a full disk), nothing of the change is applied in memory and the next tick finds the
+// change again and retries. `fail` and `inconclusive` end a run; `pass` ends it too, but a new stage declared
+// on a passed run (the next weight step of the same revision) re-opens it, since each weight step is judged.
+//
+// judge/ does no I/O of its own: persistence, evidence, routing and publishing come in through the
+// interfaces below, so this module can be driven by a fake clock in tests.
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { Accumulator, AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
-import { analysisSchema, type Analysis } from '../config/analysis.js';
+import type { Accumulator } from '../accumulate/accumulator.js';
+import type { Analysis } from '../config/analysis.js';
 import type { WebhookTarget } from '../config/judge-settings.js';
 import type { VerdictMetrics } from '../publish/verdict-metrics.js';
-import { initialSequentialState, type AnalysisSequentialState } from '../stats/analysis-policy.js';
-import type { AnalysesRepository, AnalysisSource, HistoryEntry } from '../store/analyses-repository.js';
-import { RunningAnalysis } from './running-analysis.js';
+import type { AnalysesRepository, AnalysisSource } from '../store/analyses-repository.js';
+import type { HistoryEntry, RunsRepository } from '../store/runs-repository.js';
+import { AnalysisCatalog, type AnalysisDefinition } from './analysis-catalog.js';
+import { JudgeError } from './judge-error.js';
+import { RunBook, type StartRunOptions } from './run-book.js';
+import type { RunJudgement } from './run-judgement.js';
 import { isFinal } from './verdict.js';
-import { initialDocument, type VerdictDocument } from './verdict-document.js';
+import type { VerdictDocument } from './verdict-document.js';
 
-/** Where attribution learns which analyses exist (AttributionPipeline implements it). */
-export interface AnalysisRouting {
-  addAnalysis(analysis: Analysis): void;
-  removeAnalysis(id: string): boolean;
+export { JudgeError } from './judge-error.js';
+export type { StartRunOptions } from './run-book.js';
+
+/** Where attribution learns which runs take traffic (AttributionPipeline implements it). */
+export interface RunRouting {
+  /** Routes the spans and points of `spec` (a run's effective definition) to `runId`. */
+  routeRun(runId: string, spec: Analysis): void;
+  unrouteRun(runId: string): boolean;
 }
 
 /** Takes a verdict-change event for delivery; called inside the transaction that records the change. */
@@ -35,50 +50,39 @@ export interface VerdictPublisher {
 }
 
 export interface JudgeServiceOptions {
-  repository: AnalysesRepository;
+  analyses: AnalysesRepository;
+  runs: RunsRepository;
   accumulator: Accumulator;
-  routing: AnalysisRouting;
+  routing: RunRouting;
   metrics: VerdictMetrics;
   publisher?: VerdictPublisher;
   defaultWebhook?: WebhookTarget | null;
   tickIntervalMs: number;
   snapshotIntervalMs: number;
   maxAnalyses: number;
+  maxRunningRuns: number;
+  maxFinishedRuns: number;
   logger: Logger;
   clock?: () => number;
+  /** Run ids; tests pass a deterministic one. */
+  newRunId?: () => string;
 }
 
 /** The span each tick runs in when self-telemetry is on (the API's tracer is a no-op otherwise). */
 export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
 /** Ticks between full-evidence evaluations (30 s at the default 5 s tick). */
 const FULL_EVIDENCE_EVERY_TICKS = 6;
+/** Ended runs deleted per snapshot timer at most, beyond judge.maxFinishedRuns. */
+const PRUNE_BATCH = 100;
 
-export type JudgeErrorCode = 'ANALYSIS_EXISTS' | 'ANALYSIS_LIMIT_REACHED';
-
-export class JudgeError extends Error {
-  constructor(
-    readonly code: JudgeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'JudgeError';
-  }
-}
-
-interface StoredState {
-  arms: AnalysisArmsSnapshot;
-  carried: AnalysisSequentialState;
-}
-
-export interface AnalysisView {
-  spec: Analysis;
-  source: AnalysisSource;
-  state: 'running' | 'finished';
+export interface StartRunResult {
   document: VerdictDocument;
+  created: boolean;
 }
 
 export class JudgeService {
-  private readonly analyses = new Map<string, RunningAnalysis>();
+  readonly catalog: AnalysisCatalog;
+  private readonly book: RunBook;
   private readonly clock: () => number;
   private timers: NodeJS.Timeout[] = [];
   /** Duration of the last tick, for /metrics and the bench. */
@@ -87,101 +91,131 @@ export class JudgeService {
 
   constructor(private readonly options: JudgeServiceOptions) {
     this.clock = options.clock ?? Date.now;
+    this.catalog = new AnalysisCatalog(options.analyses, options.maxAnalyses, this.clock);
+    this.book = new RunBook({
+      runs: options.runs,
+      accumulator: options.accumulator,
+      routing: options.routing,
+      maxRunningRuns: options.maxRunningRuns,
+      logger: options.logger,
+      clock: this.clock,
+      newRunId: options.newRunId,
+      onVerdictChange: (run) => this.recordChange(run),
+    });
   }
 
   /**
-   * Resumes the analyses stored before a restart (with their last snapshot), starts the config's new
-   * ones, restarts those whose config changed, and stops config analyses no longer in the config.
+   * Loads definitions (bringing the config's in line), resumes the runs that were running before a restart
+   * (with their last snapshot), and starts the runs the config asks for (once per revision).
    */
   boot(configAnalyses: readonly Analysis[]): void {
-    const configured = new Map(configAnalyses.map((analysis) => [analysis.id, analysis]));
-    for (const stored of this.options.repository.listActive()) {
-      const parsed = analysisSchema.safeParse(JSON.parse(stored.specJson));
-      const fromConfig = configured.get(stored.id);
-      if (!parsed.success || (stored.source === 'config' && !fromConfig)) {
-        this.options.repository.markStopped(stored.id, new Date(this.clock()).toISOString());
-        this.options.logger.info(
-          { analysis: stored.id },
-          'stored analysis stopped: no longer configured or no longer valid',
-        );
-        continue;
-      }
-      if (fromConfig && JSON.stringify(fromConfig) !== JSON.stringify(parsed.data)) continue; // restarted below
-      this.resume(parsed.data, stored.source, Date.parse(stored.startedAt), stored.documentJson);
-      configured.delete(stored.id);
+    const sync = this.catalog.sync(configAnalyses);
+    for (const id of sync.invalid) {
+      this.options.logger.warn({ analysis: id }, 'stored analysis dropped: it no longer matches the schema');
     }
-    for (const analysis of configured.values()) this.create(analysis, 'config');
+    this.book.resumeRunning((analysisId) => this.catalog.get(analysisId) !== undefined);
+    for (const analysis of configAnalyses) {
+      if (!analysis.run) continue;
+      this.startRun(analysis.id, analysis.run.revision, {
+        canaryShare: analysis.run.canaryShare,
+        declaredBy: 'config',
+      });
+    }
   }
 
-  /** Starts a new analysis. Throws JudgeError when the id is taken by a live analysis or the limit is reached. */
-  create(spec: Analysis, source: AnalysisSource): AnalysisView {
-    if (this.analyses.has(spec.id)) {
+  /** Creates or (with `replace`) replaces a definition; returns whether it was created. */
+  putAnalysis(spec: Analysis, source: AnalysisSource, replace: boolean): boolean {
+    return this.catalog.put(spec, source, { replace });
+  }
+
+  /** Deletes a definition and aborts its running run; its ended runs stay readable. */
+  deleteAnalysis(id: string): boolean {
+    const definition = this.catalog.get(id);
+    if (!definition) return false;
+    if (definition.source === 'config') {
       throw new JudgeError(
-        'ANALYSIS_EXISTS',
-        `analysis "${spec.id}" exists; DELETE it first to start it again`,
+        'ANALYSIS_FROM_CONFIG',
+        `analysis "${id}" is defined in the config file; remove it there`,
       );
     }
-    if (this.analyses.size >= this.options.maxAnalyses) {
-      throw new JudgeError(
-        'ANALYSIS_LIMIT_REACHED',
-        `at most ${this.options.maxAnalyses} analyses may run at once (judge.maxAnalyses)`,
-      );
-    }
-    const startedAtMs = this.clock();
-    const document = initialDocument(spec.id, startedAtMs);
-    this.options.repository.insert({
-      id: spec.id,
-      source,
-      specJson: JSON.stringify(spec),
-      state: document.verdict,
-      documentJson: JSON.stringify(document),
-      startedAt: document.startedAt,
-      updatedAt: document.updatedAt,
-    });
-    this.options.accumulator.reset(spec.id);
-    const entry = this.track(spec, source, startedAtMs, document, initialSequentialState());
-    this.options.logger.info({ analysis: spec.id, source }, 'analysis started');
-    return this.view(entry);
-  }
-
-  list(): AnalysisView[] {
-    return [...this.analyses.values()].map((entry) => this.view(entry, false));
-  }
-
-  get(id: string): AnalysisView | undefined {
-    const entry = this.analyses.get(id);
-    return entry ? this.view(entry) : undefined;
-  }
-
-  history(id: string): HistoryEntry[] {
-    return this.options.repository.history(id);
-  }
-
-  /** Stops an analysis and forgets its state (its history stays). Returns its last document, or undefined. */
-  stop(id: string): VerdictDocument | undefined {
-    const entry = this.analyses.get(id);
-    if (!entry) return undefined;
-    this.analyses.delete(id);
-    this.options.routing.removeAnalysis(id);
-    this.options.accumulator.remove(id);
+    this.book.abortRunningOf(id, 'analysis deleted');
     this.options.metrics.remove(id);
-    this.options.repository.markStopped(id, new Date(this.clock()).toISOString());
-    this.options.logger.info({ analysis: id }, 'analysis stopped');
-    return entry.document;
+    return this.catalog.remove(id);
+  }
+
+  getAnalysis(id: string): AnalysisDefinition | undefined {
+    return this.catalog.get(id);
+  }
+
+  listAnalyses(): AnalysisDefinition[] {
+    return this.catalog.list();
   }
 
   /**
-   * Evaluates every undecided analysis once. Ticks compute decisions only (bounds and always-valid
-   * p-values); the fixed-horizon evidence people read (Mann-Whitney U, Hodges-Lehmann, order-statistic
-   * intervals) costs about five times more and is computed from the same inputs only when a document
-   * is read or a verdict changes. The statistics engine guarantees decisions are identical in both modes.
+   * Starts the run of `revision`, or returns the one it has (running or ended). A declared share that
+   * differs from the run's current stage's declares a new stage (re-opening a passed run).
+   */
+  startRun(analysisId: string, revision: string, options: StartRunOptions): StartRunResult {
+    const definition = this.catalog.get(analysisId);
+    if (!definition) throw new JudgeError('ANALYSIS_NOT_FOUND', `no analysis "${analysisId}"`);
+    const existing = this.book.find(analysisId, revision);
+    if (existing) {
+      if (options.canaryShare !== undefined && existing.currentShare !== options.canaryShare) {
+        return {
+          document: this.book.declareStage(existing.runId, options.canaryShare, options.declaredBy),
+          created: false,
+        };
+      }
+      return { document: this.book.document(existing.runId) as VerdictDocument, created: false };
+    }
+    const document = this.book.start(definition.spec, revision, options);
+    this.options.metrics.update(analysisId, document);
+    return { document, created: true };
+  }
+
+  /** Declares the run's next stage (idempotent: the current stage's share again is no new stage). */
+  declareStage(runId: string, canaryShare: number | null, declaredBy: string): VerdictDocument {
+    return this.book.declareStage(runId, canaryShare, declaredBy);
+  }
+
+  abortRun(runId: string, reason: string): VerdictDocument {
+    return this.book.abort(runId, reason);
+  }
+
+  /** A run's document, with full evidence when it is running; undefined for an unknown run. */
+  getRun(runId: string): VerdictDocument | undefined {
+    return this.book.document(runId);
+  }
+
+  findRun(analysisId: string, revision: string): VerdictDocument | undefined {
+    const found = this.book.find(analysisId, revision);
+    return found ? this.book.document(found.runId) : undefined;
+  }
+
+  /** The analysis's runs, newest first (documents as last recorded; the running one current). */
+  listRuns(analysisId: string, limit: number): VerdictDocument[] {
+    return this.book.listByAnalysis(analysisId, limit);
+  }
+
+  runHistory(runId: string): HistoryEntry[] {
+    return this.options.runs.history(runId);
+  }
+
+  get runningCount(): number {
+    return this.book.runningCount;
+  }
+
+  /**
+   * Evaluates every running run once. Ticks compute decisions only (bounds and always-valid p-values); the
+   * fixed-horizon evidence people read costs about five times more and is computed from the same inputs only
+   * when a document is read or a verdict changes. The statistics engine makes decisions identical in both modes.
    */
   tick(): void {
     // Looked up per tick: a tracer obtained once would stay bound to a provider that was since shut down.
     trace.getTracer('canary-judge').startActiveSpan(TICK_SPAN_NAME, (span) => {
       try {
         this.evaluateAll();
-        span.setAttribute('canary_judge.analyses', this.analyses.size);
+        span.setAttribute('canary_judge.runs', this.book.runningCount);
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
         throw error;
@@ -198,31 +232,19 @@ export class JudgeService {
     // /metrics stay fresh at a fraction of the cost of computing them every tick.
     const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
     this.tickCount += 1;
-    for (const entry of this.analyses.values()) {
-      if (entry.isDecided) continue;
-      const changed = entry.evaluate(this.options.accumulator.read(entry.id), nowMs, full);
-      this.options.metrics.update(entry.id, entry.document);
-      if (changed) this.recordChange(entry);
+    for (const run of this.book.running()) {
+      const evaluation = this.book.evaluate(run, nowMs, full);
+      if (evaluation.changed) this.book.commitChange(run, evaluation);
+      else this.options.metrics.update(run.identity.analysisId, evaluation.document);
     }
     this.lastTickMs = performance.now() - started;
   }
 
-  /** Saves every undecided analysis's arms, carried state and latest document. */
+  /** Saves every running run's evidence, carried state and latest document; prunes old ended runs. */
   snapshot(): void {
-    const takenAtMs = this.clock();
-    this.options.repository.transaction(() => {
-      for (const [id, entry] of this.analyses) {
-        if (entry.isDecided) continue;
-        const state: StoredState = { arms: this.options.accumulator.snapshot(id), carried: entry.carried };
-        this.options.repository.saveSnapshot(id, JSON.stringify(state), takenAtMs);
-        this.options.repository.saveDocument(
-          id,
-          entry.document.verdict,
-          JSON.stringify(entry.document),
-          entry.document.updatedAt,
-        );
-      }
-    });
+    this.book.snapshotRunning();
+    const pruned = this.options.runs.pruneEnded(this.options.maxFinishedRuns, PRUNE_BATCH);
+    if (pruned > 0) this.options.logger.info({ pruned }, 'ended runs deleted beyond judge.maxFinishedRuns');
   }
 
   start(): void {
@@ -245,22 +267,22 @@ export class JudgeService {
   /** Stops the timers and takes a last snapshot. Safe to call twice. */
   shutdown(): void {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
-    this.snapshot();
+    this.book.snapshotRunning();
   }
 
-  private recordChange(entry: RunningAnalysis): void {
-    const { spec } = entry;
-    const document = (entry.document = entry.fullDocument());
-    this.options.metrics.update(spec.id, document);
+  /**
+   * Records a verdict change (history, run row and webhook event in one transaction). Called by the run book
+   * with the run's new document; throws when the transaction fails, and the book then leaves the run as it
+   * was, so the next tick retries.
+   */
+  private recordChange(run: RunJudgement): void {
+    const { spec } = run;
+    const document = run.document;
     const webhook = spec.webhook ?? this.options.defaultWebhook ?? undefined;
-    this.options.repository.transaction(() => {
-      this.options.repository.saveDocument(
-        spec.id,
-        document.verdict,
-        JSON.stringify(document),
-        document.updatedAt,
-      );
-      this.options.repository.appendHistory(spec.id, {
+    this.options.runs.transaction(() => {
+      this.book.persist(run);
+      this.options.runs.appendHistory(spec.id, {
+        runId: run.id,
         verdict: document.verdict,
         action: document.action,
         reason: document.reason,
@@ -277,60 +299,18 @@ export class JudgeService {
         });
       }
     });
+    this.options.metrics.update(spec.id, document);
     this.options.logger.info(
-      { analysis: spec.id, verdict: document.verdict, action: document.action, reason: document.reason },
+      {
+        analysis: spec.id,
+        run: run.id,
+        revision: run.identity.revision,
+        verdict: document.verdict,
+        action: document.action,
+        reason: document.reason,
+        final: isFinal(document.verdict),
+      },
       'verdict changed',
     );
-    if (isFinal(document.verdict)) {
-      // A decided analysis takes no more traffic; its arms stay readable until it is stopped.
-      this.options.routing.removeAnalysis(spec.id);
-      const state: StoredState = { arms: this.options.accumulator.snapshot(spec.id), carried: entry.carried };
-      this.options.repository.saveSnapshot(spec.id, JSON.stringify(state), this.clock());
-    }
-  }
-
-  private resume(
-    spec: Analysis,
-    source: AnalysisSource,
-    startedAtMs: number,
-    documentJson: string | null,
-  ): void {
-    const document = documentJson
-      ? (JSON.parse(documentJson) as VerdictDocument)
-      : initialDocument(spec.id, startedAtMs);
-    const snapshotJson = this.options.repository.loadSnapshot(spec.id);
-    let carried = initialSequentialState();
-    if (snapshotJson) {
-      const state = JSON.parse(snapshotJson) as StoredState;
-      this.options.accumulator.restore(spec.id, state.arms);
-      carried = state.carried;
-    } else {
-      this.options.accumulator.reset(spec.id);
-    }
-    this.track(spec, source, startedAtMs, document, carried);
-    this.options.logger.info({ analysis: spec.id, verdict: document.verdict }, 'analysis resumed');
-  }
-
-  private track(
-    spec: Analysis,
-    source: AnalysisSource,
-    startedAtMs: number,
-    document: VerdictDocument,
-    carried: AnalysisSequentialState,
-  ): RunningAnalysis {
-    const entry = new RunningAnalysis(spec, source, startedAtMs, document, carried);
-    this.analyses.set(spec.id, entry);
-    if (!entry.isDecided) this.options.routing.addAnalysis(spec);
-    return entry;
-  }
-
-  /** `full` adds the fixed-horizon evidence (computed on demand); lists skip it. */
-  private view(entry: RunningAnalysis, full = true): AnalysisView {
-    return {
-      spec: entry.spec,
-      source: entry.source,
-      state: entry.isDecided ? 'finished' : 'running',
-      document: full ? entry.fullDocument() : entry.document,
-    };
   }
 }

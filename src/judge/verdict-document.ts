@@ -1,33 +1,108 @@
-// The verdict document: everything a person or a controller needs about one analysis's current verdict,
-// as the API returns it, the webhook sends it and the history stores it.
+// The verdict document: everything a person or a controller needs about one run's current verdict, as the
+// API returns it, the webhook sends it and the history stores it. A run judges one rollout revision of one
+// analysis; its stages are the weight steps it went through.
 import type { AnalysisEvaluation, ArmSummary, MetricResult, SrmResult } from '../stats/analysis-policy.js';
-import type { Action, Verdict, VerdictDecision } from './verdict.js';
+import type { RunState } from '../store/runs-repository.js';
+import type { Action, Verdict } from './verdict.js';
+
+/** Who a run belongs to and where it stands: the part of the document that does not come from statistics. */
+export interface RunIdentity {
+  analysisId: string;
+  runId: string;
+  revision: string;
+  state: RunState;
+  startedAtMs: number;
+  /** Set once the run is finished or aborted. */
+  endedAtMs: number | null;
+  endReason: string | null;
+}
+
+/** A stage as declared: when it began and the canary share intended in it (null: none declared). */
+export interface StageRecord {
+  startedAtMs: number;
+  canaryShare: number | null;
+  /** Who declared it: `run-start`, `api`, `flagger`, `argo`, `kayenta`, `config`. */
+  declaredBy: string;
+}
+
+export interface StageSummary {
+  /** 1 for the first stage. */
+  number: number;
+  startedAt: string;
+  canaryShare: number | null;
+  declaredBy: string;
+  samples: { baseline: number; canary: number };
+  /** The stage's split against its declared share (skipped, with expectedCanaryShare null, where none). */
+  trafficSplit: SrmResult | null;
+}
 
 export interface VerdictDocument {
-  id: string;
+  analysisId: string;
+  runId: string;
+  revision: string;
+  state: RunState;
   verdict: Verdict;
   action: Action;
   reason: string;
   startedAt: string;
   updatedAt: string;
+  endedAt: string | null;
+  endReason: string | null;
   elapsedSeconds: number;
+  /** The number of the current stage (the last declared). */
+  stage: number;
+  stages: StageSummary[];
+  /** Event time up to which evidence was judged (ISO), or null before both arms have reported. */
+  evidenceUntil: string | null;
   samples: { baseline: number; canary: number };
   arms: { baseline: ArmSummary; canary: ArmSummary } | null;
   metrics: MetricResult[];
+  /** The current stage's traffic split. */
   trafficSplit: SrmResult | null;
 }
 
-/** The document of an analysis that has not been evaluated yet. */
-export function initialDocument(id: string, startedAtMs: number): VerdictDocument {
-  const startedAt = new Date(startedAtMs).toISOString();
+export interface VerdictDecisionInput {
+  verdict: Verdict;
+  action: Action;
+  reason: string;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function stageSummaries(
+  stages: readonly StageRecord[],
+  evaluation: AnalysisEvaluation | null,
+  samplesByStage: ReadonlyArray<{ baseline: number; canary: number }>,
+): StageSummary[] {
+  return stages.map((stage, i) => ({
+    number: i + 1,
+    startedAt: new Date(stage.startedAtMs).toISOString(),
+    canaryShare: stage.canaryShare,
+    declaredBy: stage.declaredBy,
+    samples: samplesByStage[i] ?? { baseline: 0, canary: 0 },
+    trafficSplit: evaluation?.srmByStage[i] ?? null,
+  }));
+}
+
+/** The document of a run that has not been evaluated yet. */
+export function initialDocument(run: RunIdentity, stages: readonly StageRecord[]): VerdictDocument {
+  const startedAt = new Date(run.startedAtMs).toISOString();
   return {
-    id,
+    analysisId: run.analysisId,
+    runId: run.runId,
+    revision: run.revision,
+    state: run.state,
     verdict: 'running',
     action: 'continue',
     reason: 'collecting evidence: not evaluated yet',
     startedAt,
     updatedAt: startedAt,
+    endedAt: iso(run.endedAtMs),
+    endReason: run.endReason,
     elapsedSeconds: 0,
+    stage: stages.length,
+    stages: stageSummaries(stages, null, []),
+    evidenceUntil: null,
     samples: { baseline: 0, canary: 0 },
     arms: null,
     metrics: [],
@@ -36,18 +111,28 @@ export function initialDocument(id: string, startedAtMs: number): VerdictDocumen
 }
 
 export function buildDocument(
-  id: string,
-  startedAtMs: number,
+  run: RunIdentity,
+  stages: readonly StageRecord[],
   nowMs: number,
-  decision: VerdictDecision,
+  decision: VerdictDecisionInput,
   evaluation: AnalysisEvaluation,
+  samplesByStage: ReadonlyArray<{ baseline: number; canary: number }>,
+  evidenceUntilMs: number,
 ): VerdictDocument {
   return {
-    id,
+    analysisId: run.analysisId,
+    runId: run.runId,
+    revision: run.revision,
+    state: run.state,
     ...decision,
-    startedAt: new Date(startedAtMs).toISOString(),
+    startedAt: new Date(run.startedAtMs).toISOString(),
     updatedAt: new Date(nowMs).toISOString(),
-    elapsedSeconds: Math.round((nowMs - startedAtMs) / 1000),
+    endedAt: iso(run.endedAtMs),
+    endReason: run.endReason,
+    elapsedSeconds: Math.round((nowMs - run.startedAtMs) / 1000),
+    stage: stages.length,
+    stages: stageSummaries(stages, evaluation, samplesByStage),
+    evidenceUntil: Number.isFinite(evidenceUntilMs) ? new Date(evidenceUntilMs).toISOString() : null,
     samples: { baseline: evaluation.arms.baseline.requests, canary: evaluation.arms.canary.requests },
     arms: evaluation.arms,
     metrics: evaluation.metrics,
@@ -55,10 +140,49 @@ export function buildDocument(
   };
 }
 
-/** The compact form for rollout controllers (Argo Rollouts `web` provider, Flagger gates). */
-export function compactVerdict(
+/** The document with the run's identity and stages as they are now (after an abort, a stage, a re-open). */
+export function withRun(
   document: VerdictDocument,
-): Pick<VerdictDocument, 'id' | 'verdict' | 'action' | 'reason' | 'samples' | 'updatedAt'> {
-  const { id, verdict, action, reason, samples, updatedAt } = document;
-  return { id, verdict, action, reason, samples, updatedAt };
+  run: RunIdentity,
+  stages: readonly StageRecord[],
+): VerdictDocument {
+  const known = document.stages;
+  return {
+    ...document,
+    state: run.state,
+    endedAt: iso(run.endedAtMs),
+    endReason: run.endReason,
+    stage: stages.length,
+    stages: stages.map(
+      (stage, i) =>
+        known[i] ?? {
+          number: i + 1,
+          startedAt: new Date(stage.startedAtMs).toISOString(),
+          canaryShare: stage.canaryShare,
+          declaredBy: stage.declaredBy,
+          samples: { baseline: 0, canary: 0 },
+          trafficSplit: null,
+        },
+    ),
+  };
+}
+
+export type CompactVerdict = Pick<
+  VerdictDocument,
+  | 'analysisId'
+  | 'runId'
+  | 'revision'
+  | 'state'
+  | 'verdict'
+  | 'action'
+  | 'reason'
+  | 'stage'
+  | 'samples'
+  | 'updatedAt'
+>;
+
+/** The compact form for rollout controllers (Argo Rollouts `web` provider, Flagger gates). */
+export function compactVerdict(document: VerdictDocument): CompactVerdict {
+  const { analysisId, runId, revision, state, verdict, action, reason, stage, samples, updatedAt } = document;
+  return { analysisId, runId, revision, state, verdict, action, reason, stage, samples, updatedAt };
 }

@@ -1,6 +1,7 @@
 // The types of one analysis's statistical policy: what the judge passes in each tick (metric specs, policy
 // settings, the carried sequential state) and what it gets back (metric results with their evidence).
 // Everything here is plain data: the carried state is JSON-serializable and merges nothing but running minima.
+import type { ArmState } from '../accumulate/arm-state.js';
 
 export type MetricKind = 'error_rate' | 'latency_quantile';
 
@@ -76,11 +77,20 @@ export interface SequentialMetricState {
 export interface AnalysisSequentialState {
   version: 1;
   metrics: Record<string, SequentialMetricState>;
-  srmPValue: number;
+  /** Running minimum of each stage's always-valid split p-value, by stage index. */
+  srmPValues: number[];
 }
 
 export function initialSequentialState(): AnalysisSequentialState {
-  return { version: 1, metrics: {}, srmPValue: 1 };
+  return { version: 1, metrics: {}, srmPValues: [] };
+}
+
+/** One stage of a run: both arms' evidence while one canary share was intended. */
+export interface StageArms {
+  baseline: ArmState;
+  canary: ArmState;
+  /** Declared canary share of this stage, or null when none was declared (its split check is skipped). */
+  canaryShare: number | null;
 }
 
 export type Decision = 'fail' | 'pass' | 'running';
@@ -140,7 +150,8 @@ export interface MetricResult {
 }
 
 export interface SrmResult {
-  expectedCanaryShare: number;
+  /** The stage's declared share; null when none was declared and the check was skipped. */
+  expectedCanaryShare: number | null;
   observedCanaryShare: number;
   chiSquaredPValue: number;
   alwaysValidPValue: number;
@@ -151,7 +162,10 @@ export interface AnalysisEvaluation {
   decision: Decision;
   reason: string;
   metrics: MetricResult[];
+  /** The current stage's traffic split. */
   srm: SrmResult;
+  /** Every stage's traffic split, oldest first. */
+  srmByStage: SrmResult[];
   arms: { baseline: ArmSummary; canary: ArmSummary };
   /** Carry this into the next tick's call. */
   state: AnalysisSequentialState;

@@ -12,7 +12,9 @@
 //   "within tolerance" p-value is <= (alpha - srmAlpha) / m, so the reported bounds show it (upper bound
 //   inside tolerance). An intersection-union test would allow alpha - srmAlpha here; the stricter level keeps
 //   the evidence and the decision in agreement. fail takes precedence over pass.
-// - The traffic split fails the analysis when its running always-valid p-value is <= srmAlpha: a mismatched
+// - The traffic split is tested per stage against the stage's declared share (skipped where none is declared),
+//   stage k at srmAlpha * 6 / (pi^2 k^2); a stage whose running always-valid p-value reaches its level fails
+//   the analysis: a mismatched
 //   split makes every other comparison untrustworthy.
 // - Analysis: fail if the split or any metric fails; pass if every metric passes; else running.
 import type { ArmState } from '../accumulate/arm-state.js';
@@ -24,6 +26,7 @@ import type {
   MetricResult,
   MetricSpec,
   SrmResult,
+  StageArms,
 } from './analysis-policy.js';
 import { summarizeArm } from './arm-summary.js';
 import { chiSquaredGoodnessOfFit } from './chi-squared-goodness-of-fit.js';
@@ -40,29 +43,55 @@ import { explainMetric } from './result-reasons.js';
 import { sequentialSampleRatioPValue } from './sequential-sample-ratio-test.js';
 import { tiedSampleOfHistogram } from './tied-sample.js';
 
-export interface AnalysisArmsInput {
-  baseline: ArmState;
-  canary: ArmState;
+/**
+ * Stage k's split test runs at srmAlpha * 6 / (pi^2 k^2): the levels sum to srmAlpha over any number of
+ * stages, so the family of per-stage always-valid tests keeps the split's share of alpha.
+ */
+function stageSrmAlpha(srmAlpha: number, stageIndex: number): number {
+  return (srmAlpha * 6) / (Math.PI * Math.PI * (stageIndex + 1) * (stageIndex + 1));
 }
 
-function evaluateSrm(arms: AnalysisArmsInput, policy: AnalysisPolicy, carried: number): SrmResult {
-  const counts = [arms.baseline.requests, arms.canary.requests];
-  const shares = [1 - policy.canaryShare, policy.canaryShare];
+function evaluateStageSrm(stage: StageArms, policy: AnalysisPolicy, alpha: number, carried: number): SrmResult {
+  const counts = [stage.baseline.requests, stage.canary.requests];
   const total = counts[0] + counts[1];
-  const instant =
-    policy.srmAlpha > 0 ? sequentialSampleRatioPValue(counts, shares, policy.srmConcentration) : 1;
-  const alwaysValidPValue = Math.min(carried, instant);
+  const observedCanaryShare = total > 0 ? counts[1] / total : NaN;
+  if (stage.canaryShare === null || policy.srmAlpha <= 0) {
+    return {
+      expectedCanaryShare: stage.canaryShare,
+      observedCanaryShare,
+      chiSquaredPValue: NaN,
+      alwaysValidPValue: 1,
+      mismatch: false,
+    };
+  }
+  const shares = [1 - stage.canaryShare, stage.canaryShare];
+  const alwaysValidPValue = Math.min(
+    carried,
+    sequentialSampleRatioPValue(counts, shares, policy.srmConcentration),
+  );
   return {
-    expectedCanaryShare: policy.canaryShare,
-    observedCanaryShare: total > 0 ? counts[1] / total : NaN,
+    expectedCanaryShare: stage.canaryShare,
+    observedCanaryShare,
     chiSquaredPValue: chiSquaredGoodnessOfFit(counts, shares).pValue,
     alwaysValidPValue,
-    mismatch: policy.srmAlpha > 0 && alwaysValidPValue <= policy.srmAlpha,
+    mismatch: alwaysValidPValue <= alpha,
   };
 }
 
+/** Both arms over every stage (the metrics' evidence until the comparison is stratified by stage). */
+function pooledArms(stages: readonly StageArms[]): { baseline: ArmState; canary: ArmState } {
+  if (stages.length === 1) return stages[0];
+  const baseline = stages[0].baseline.clone();
+  const canary = stages[0].canary.clone();
+  for (const stage of stages.slice(1)) {
+    baseline.mergeFrom(stage.baseline);
+    canary.mergeFrom(stage.canary);
+  }
+  return { baseline, canary };
+}
+
 export function evaluateAnalysis(
-  arms: AnalysisArmsInput,
+  stages: readonly StageArms[],
   metrics: MetricSpec[],
   policy: AnalysisPolicy,
   carried: AnalysisSequentialState,
@@ -73,46 +102,65 @@ export function evaluateAnalysis(
   const metricsAlpha = policy.alpha - Math.max(0, policy.srmAlpha);
   const decisionAlpha = metricsAlpha / Math.max(1, metrics.length);
   const intervals = policy.evidence === 'full';
+  if (stages.length === 0) throw new RangeError('a run has at least one stage');
+  const arms = pooledArms(stages);
   const baselineSummary = summarizeArm(arms.baseline, policy.reportConfidence, intervals);
   const canarySummary = summarizeArm(arms.canary, policy.reportConfidence, intervals);
-  const srm = evaluateSrm(arms, policy, carried.srmPValue);
+  const srmByStage = stages.map((stage, i) =>
+    evaluateStageSrm(stage, policy, stageSrmAlpha(policy.srmAlpha, i), carried.srmPValues[i] ?? 1),
+  );
+  const srm = srmByStage[srmByStage.length - 1];
+  const srmMismatch = srmByStage.find((stage) => stage.mismatch);
 
-  let views: LatencyViews | undefined;
-  const latencyViews = (): LatencyViews => {
-    if (!views) {
-      const full = policy.evidence === 'full';
-      const canaryTied = full ? tiedSampleOfHistogram(arms.canary.latency) : { values: [], counts: [] };
-      const baselineTied = full ? tiedSampleOfHistogram(arms.baseline.latency) : { values: [], counts: [] };
-      views = {
-        canaryRanks: rankedBuckets(arms.canary.latency),
-        baselineRanks: rankedBuckets(arms.baseline.latency),
-        canaryTied,
-        baselineTied,
-        fixedHorizon: latencyFixedHorizon(canaryTied, baselineTied, policy),
-      };
-    }
-    return views;
+  const evidenceOf = (pair: { baseline: ArmState; canary: ArmState }): ((spec: MetricSpec) => MetricEvidence) => {
+    let views: LatencyViews | undefined;
+    const latencyViews = (): LatencyViews => {
+      if (!views) {
+        const full = policy.evidence === 'full';
+        const canaryTied = full ? tiedSampleOfHistogram(pair.canary.latency) : { values: [], counts: [] };
+        const baselineTied = full ? tiedSampleOfHistogram(pair.baseline.latency) : { values: [], counts: [] };
+        views = {
+          canaryRanks: rankedBuckets(pair.canary.latency),
+          baselineRanks: rankedBuckets(pair.baseline.latency),
+          canaryTied,
+          baselineTied,
+          fixedHorizon: latencyFixedHorizon(canaryTied, baselineTied, policy),
+        };
+      }
+      return views;
+    };
+    return (spec) =>
+      spec.kind === 'error_rate'
+        ? errorRateEvidence(pair.canary, pair.baseline, spec, policy, decisionAlpha)
+        : latencyQuantileEvidence(latencyViews(), spec, policy, decisionAlpha);
   };
+  // Pass reads the current stage's evidence: each weight step must pass on its own. Fail reads both every
+  // stage's evidence and the current stage's (Bonferroni over the two), so a regression that appears at a
+  // higher weight is not diluted by the earlier stages.
+  const pooledEvidence = evidenceOf(arms);
+  const currentEvidence = stages.length > 1 ? evidenceOf(stages[stages.length - 1]) : pooledEvidence;
 
-  const state: AnalysisSequentialState = { version: 1, metrics: {}, srmPValue: srm.alwaysValidPValue };
+  const state: AnalysisSequentialState = {
+    version: 1,
+    metrics: {},
+    srmPValues: srmByStage.map((stage) => stage.alwaysValidPValue),
+  };
   const evidence: MetricEvidence[] = [];
   const sufficient: boolean[] = [];
   for (const spec of metrics) {
-    const e =
-      spec.kind === 'error_rate'
-        ? errorRateEvidence(arms.canary, arms.baseline, spec, policy, decisionAlpha)
-        : latencyQuantileEvidence(latencyViews(), spec, policy, decisionAlpha);
+    const e = pooledEvidence(spec);
+    const c = currentEvidence === pooledEvidence ? e : currentEvidence(spec);
     const minSamples = spec.minSamples ?? policy.minSamplesPerArm;
-    const enough = e.samples.canary >= minSamples && e.samples.baseline >= minSamples;
+    const enough = (x: MetricEvidence) => x.samples.canary >= minSamples && x.samples.baseline >= minSamples;
     const before = carried.metrics[spec.id] ?? { worsePValue: 1, withinPValue: 1 };
-    state.metrics[spec.id] = enough
-      ? {
-          worsePValue: Math.min(before.worsePValue, e.worsePValue),
-          withinPValue: Math.min(before.withinPValue, e.withinPValue),
-        }
-      : before;
+    const worse =
+      c === e ? e.worsePValue : Math.min(1, 2 * Math.min(e.worsePValue, enough(c) ? c.worsePValue : 1));
+    state.metrics[spec.id] = {
+      worsePValue: enough(e) ? Math.min(before.worsePValue, worse) : before.worsePValue,
+      withinPValue: enough(c) ? Math.min(before.withinPValue, c.withinPValue) : before.withinPValue,
+    };
     evidence.push(e);
-    sufficient.push(enough);
+    sufficient.push(enough(c));
   }
 
   const failed = holmRejections(
@@ -148,9 +196,10 @@ export function evaluateAnalysis(
   let decision: Decision = 'running';
   let reason: string;
   const firstFail = results.find((r) => r.decision === 'fail');
-  if (srm.mismatch) {
+  if (srmMismatch) {
     decision = 'fail';
-    reason = `traffic split mismatch: canary share ${(srm.observedCanaryShare * 100).toFixed(2)}% vs expected ${(policy.canaryShare * 100).toFixed(2)}% (always-valid p=${srm.alwaysValidPValue.toPrecision(2)})`;
+    const stageNumber = srmByStage.indexOf(srmMismatch) + 1;
+    reason = `traffic split mismatch in stage ${stageNumber}: canary share ${(srmMismatch.observedCanaryShare * 100).toFixed(2)}% vs declared ${((srmMismatch.expectedCanaryShare ?? NaN) * 100).toFixed(2)}% (always-valid p=${srmMismatch.alwaysValidPValue.toPrecision(2)})`;
   } else if (firstFail) {
     decision = 'fail';
     reason = firstFail.reason;
@@ -166,6 +215,7 @@ export function evaluateAnalysis(
     reason,
     metrics: results,
     srm,
+    srmByStage,
     arms: { baseline: baselineSummary, canary: canarySummary },
     state,
   };

@@ -1,146 +1,57 @@
-// Persistence of analyses: their spec and latest verdict document, the history of verdict changes, and
-// snapshots of their per-arm state, so a restart resumes every analysis where it was (losing at most
-// one snapshot interval of evidence).
+// Persistence of analysis definitions: the reusable spec (match, variant, metrics, judge settings) that runs
+// are started from. A definition has no evidence or verdict of its own; those belong to its runs
+// (runs-repository.ts).
 import type { Store } from './database.js';
 
 export type AnalysisSource = 'config' | 'api';
 
-export interface StoredAnalysis {
+export interface StoredDefinition {
   id: string;
   source: AnalysisSource;
   specJson: string;
-  state: string;
-  documentJson: string | null;
-  startedAt: string;
-  updatedAt: string;
-  stoppedAt: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
 }
 
-export interface HistoryEntry {
-  verdict: string;
-  action: string;
-  reason: string;
-  at: string;
-  document: unknown;
-}
-
-interface AnalysisRow {
+interface DefinitionRow {
   id: string;
   source: AnalysisSource;
   spec_json: string;
-  state: string;
-  document_json: string | null;
-  started_at: string;
-  updated_at: string;
-  stopped_at: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
 }
 
-function fromRow(row: AnalysisRow): StoredAnalysis {
-  return {
-    id: row.id,
-    source: row.source,
-    specJson: row.spec_json,
-    state: row.state,
-    documentJson: row.document_json,
-    startedAt: row.started_at,
-    updatedAt: row.updated_at,
-    stoppedAt: row.stopped_at,
-  };
-}
+const fromRow = (row: DefinitionRow): StoredDefinition => ({
+  id: row.id,
+  source: row.source,
+  specJson: row.spec_json,
+  createdAtMs: row.created_at_ms,
+  updatedAtMs: row.updated_at_ms,
+});
 
 export class AnalysesRepository {
   constructor(private readonly store: Store) {}
 
-  /** Runs `work` in one SQLite transaction (synchronous, as better-sqlite3's are). */
-  transaction<T>(work: () => T): T {
-    return this.store.db.transaction(work)();
-  }
-
-  /** Inserts a new analysis, replacing a stopped one of the same id (its history is kept). */
-  insert(analysis: Omit<StoredAnalysis, 'stoppedAt'>): void {
+  /** Inserts a definition or replaces the one with the same id (keeping its creation time). */
+  upsert(definition: StoredDefinition): void {
     this.store.db
       .prepare(
-        `INSERT INTO analyses (id, source, spec_json, state, document_json, started_at, updated_at, stopped_at)
-         VALUES (@id, @source, @specJson, @state, @documentJson, @startedAt, @updatedAt, NULL)
+        `INSERT INTO analysis_definitions (id, source, spec_json, created_at_ms, updated_at_ms)
+         VALUES (@id, @source, @specJson, @createdAtMs, @updatedAtMs)
          ON CONFLICT (id) DO UPDATE SET source = excluded.source, spec_json = excluded.spec_json,
-           state = excluded.state, document_json = excluded.document_json, started_at = excluded.started_at,
-           updated_at = excluded.updated_at, stopped_at = NULL`,
+           updated_at_ms = excluded.updated_at_ms`,
       )
-      .run(analysis);
-    this.store.db.prepare('DELETE FROM arm_snapshots WHERE analysis_id = ?').run(analysis.id);
+      .run(definition);
   }
 
-  get(id: string): StoredAnalysis | undefined {
-    const row = this.store.db.prepare('SELECT * FROM analyses WHERE id = ?').get(id) as
-      AnalysisRow | undefined;
-    return row ? fromRow(row) : undefined;
+  delete(id: string): boolean {
+    return this.store.db.prepare('DELETE FROM analysis_definitions WHERE id = ?').run(id).changes > 0;
   }
 
-  /** Analyses not stopped, oldest first. */
-  listActive(): StoredAnalysis[] {
+  list(): StoredDefinition[] {
     const rows = this.store.db
-      .prepare('SELECT * FROM analyses WHERE stopped_at IS NULL ORDER BY started_at, id')
-      .all() as AnalysisRow[];
+      .prepare('SELECT * FROM analysis_definitions ORDER BY created_at_ms, id')
+      .all() as DefinitionRow[];
     return rows.map(fromRow);
-  }
-
-  saveDocument(id: string, state: string, documentJson: string, updatedAt: string): void {
-    this.store.db
-      .prepare('UPDATE analyses SET state = ?, document_json = ?, updated_at = ? WHERE id = ?')
-      .run(state, documentJson, updatedAt, id);
-  }
-
-  markStopped(id: string, stoppedAt: string): void {
-    this.store.db
-      .prepare("UPDATE analyses SET stopped_at = ?, updated_at = ?, state = 'stopped' WHERE id = ?")
-      .run(stoppedAt, stoppedAt, id);
-    this.store.db.prepare('DELETE FROM arm_snapshots WHERE analysis_id = ?').run(id);
-  }
-
-  appendHistory(id: string, entry: HistoryEntry): void {
-    this.store.db
-      .prepare(
-        `INSERT INTO verdict_history (analysis_id, verdict, action, reason, document_json, at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      )
-      .run(id, entry.verdict, entry.action, entry.reason, JSON.stringify(entry.document), entry.at);
-  }
-
-  /** Verdict changes of `id`, oldest first, at most `limit`. */
-  history(id: string, limit = 1000): HistoryEntry[] {
-    const rows = this.store.db
-      .prepare(
-        'SELECT verdict, action, reason, document_json, at FROM verdict_history WHERE analysis_id = ? ORDER BY id LIMIT ?',
-      )
-      .all(id, limit) as Array<{
-      verdict: string;
-      action: string;
-      reason: string;
-      document_json: string;
-      at: string;
-    }>;
-    return rows.map((row) => ({
-      verdict: row.verdict,
-      action: row.action,
-      reason: row.reason,
-      at: row.at,
-      document: JSON.parse(row.document_json) as unknown,
-    }));
-  }
-
-  saveSnapshot(id: string, stateJson: string, takenAtMs: number): void {
-    this.store.db
-      .prepare(
-        `INSERT INTO arm_snapshots (analysis_id, state_json, taken_at_ms) VALUES (?, ?, ?)
-         ON CONFLICT (analysis_id) DO UPDATE SET state_json = excluded.state_json, taken_at_ms = excluded.taken_at_ms`,
-      )
-      .run(id, stateJson, takenAtMs);
-  }
-
-  loadSnapshot(id: string): string | undefined {
-    const row = this.store.db
-      .prepare('SELECT state_json FROM arm_snapshots WHERE analysis_id = ?')
-      .get(id) as { state_json: string } | undefined;
-    return row?.state_json;
   }
 }

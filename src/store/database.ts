@@ -1,6 +1,6 @@
 // The SQLite store (better-sqlite3): one file, WAL mode so readers never block the writer, and numbered
-// migrations applied in order at open so an upgrade only ever adds. Later stages add their tables as
-// new migrations here (analyses, verdict history, webhook outbox, state snapshots).
+// migrations applied in order at open, never edited once shipped. Tables: analysis definitions, runs with
+// their verdict history and evidence snapshots, the webhook outbox, sidecar boots.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -56,6 +56,48 @@ const MIGRATIONS: ReadonlyArray<string> = [
      state_json TEXT NOT NULL,
      taken_at_ms INTEGER NOT NULL
    );`,
+  // 3: runs. An analysis becomes a reusable definition; each rollout revision is judged by its own run, with
+  // its own evidence (snapshots per run), verdict, history and events. Definitions are carried over from the
+  // analyses still active; their evidence and verdicts were per analysis, not per revision, so no run is made
+  // of them (the next gate call for a revision starts one). Old history rows keep run_id NULL.
+  `CREATE TABLE analysis_definitions (
+     id TEXT PRIMARY KEY,
+     source TEXT NOT NULL CHECK (source IN ('config', 'api')),
+     spec_json TEXT NOT NULL,
+     created_at_ms INTEGER NOT NULL,
+     updated_at_ms INTEGER NOT NULL
+   );
+   INSERT INTO analysis_definitions (id, source, spec_json, created_at_ms, updated_at_ms)
+     SELECT id, source, spec_json, CAST(strftime('%s', started_at) AS INTEGER) * 1000,
+            CAST(strftime('%s', updated_at) AS INTEGER) * 1000
+     FROM analyses WHERE stopped_at IS NULL;
+   DROP TABLE arm_snapshots;
+   DROP TABLE analyses;
+   CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     analysis_id TEXT NOT NULL,
+     revision TEXT NOT NULL,
+     spec_json TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('running', 'finished', 'aborted')),
+     verdict TEXT NOT NULL,
+     document_json TEXT NOT NULL,
+     stages_json TEXT NOT NULL,
+     started_at_ms INTEGER NOT NULL,
+     clock_started_at_ms INTEGER NOT NULL,
+     updated_at_ms INTEGER NOT NULL,
+     ended_at_ms INTEGER,
+     end_reason TEXT,
+     UNIQUE (analysis_id, revision)
+   );
+   CREATE INDEX runs_by_analysis ON runs (analysis_id, started_at_ms);
+   CREATE INDEX runs_by_state ON runs (state, ended_at_ms);
+   CREATE TABLE run_snapshots (
+     run_id TEXT PRIMARY KEY,
+     state_json TEXT NOT NULL,
+     taken_at_ms INTEGER NOT NULL
+   );
+   ALTER TABLE verdict_history ADD COLUMN run_id TEXT;
+   CREATE INDEX verdict_history_by_run ON verdict_history (run_id, id);`,
 ];
 
 export interface StoreInfo {

@@ -3,9 +3,10 @@ import { CorrelationBuffer } from '../../src/attribution/correlation-buffer.js';
 
 const span = (durationNanos: number) => ({
   kind: 'span' as const,
-  analysisId: 'a',
+  runId: 'a',
   arm: 'baseline' as const,
   timeUnixMs: 0,
+  sourceKey: 'source',
   durationNanos,
   isError: false,
 });

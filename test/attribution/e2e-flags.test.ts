@@ -40,9 +40,10 @@ async function send(kind: ExporterKind, what: 'traces' | 'logs', items: unknown[
 
 /** Observations of the trace-joined analysis, keyed by the checkout span's duration (unique per request). */
 function armsByRequest(analysisId = checkoutAnalysis.id): Map<number, string> {
+  const runId = harness.runIdOf(analysisId);
   const arms = new Map<number, string>();
   for (const o of harness.sink.all)
-    if (o.analysisId === analysisId && o.kind === 'span') arms.set(o.durationNanos, o.arm);
+    if (o.runId === runId && o.kind === 'span') arms.set(o.durationNanos, o.arm);
   return arms;
 }
 
@@ -149,16 +150,18 @@ describe('windows, conflicts and other correlation keys', () => {
   });
 
   it('marks 5xx checkout spans as errors, and the accumulator behind attribution counts them', async () => {
-    const before = harness.sidecar.accumulator.read(checkoutAnalysis.id).canary;
+    const runId = harness.runIdOf(checkoutAnalysis.id);
+    const received = () => harness.sidecar.accumulator.evidence(runId)!.received().canary;
+    const before = received();
     const shop = await Shop.create('log');
     await shop.request('u1', { status: 503 });
     const { backend, logs } = shop.take();
     await send('grpc', 'logs', logs);
     await send('http-protobuf', 'traces', backend);
-    expect(harness.sink.all.filter((o) => o.analysisId === checkoutAnalysis.id)).toEqual([
+    expect(harness.sink.all.filter((o) => o.runId === runId)).toEqual([
       expect.objectContaining({ kind: 'span', arm: 'canary', isError: true }),
     ]);
-    const after = harness.sidecar.accumulator.read(checkoutAnalysis.id).canary;
+    const after = received();
     expect([after.requests - before.requests, after.errors - before.errors]).toEqual([1, 1]);
   });
 });

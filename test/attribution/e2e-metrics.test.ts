@@ -10,7 +10,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { CountObservation, HistogramObservation } from '../../src/attribution/observation.js';
+import type { CountObservation, HistogramObservation } from '../../src/accumulate/observation.js';
 import { metricValue } from '../support/sidecar.js';
 import { exportOnce, metricExporter, succeeded, type ExporterKind } from '../support/telemetry.js';
 import { startAttributionSidecar, type AttributionSidecar } from './e2e-support.js';
@@ -90,7 +90,8 @@ async function send(kind: ExporterKind, metrics: ResourceMetrics): Promise<void>
   expect(succeeded(result)).toBe(true);
 }
 
-const of = <T>(analysisId: string) => harness.sink.all.filter((o) => o.analysisId === analysisId) as T[];
+const of = <T>(analysisId: string) =>
+  harness.sink.all.filter((o) => o.runId === harness.runIdOf(analysisId)) as T[];
 
 describe.each(['grpc', 'http-protobuf', 'http-json'] as const)('over %s', (kind) => {
   it('splits explicit and exponential histograms and counters by service.version, as deltas in nanoseconds', async () => {

@@ -46,8 +46,13 @@ export interface AttributionSidecar {
   clock: FakeClock;
   endpoints: { grpcUrl: string; httpUrl: string };
   apiUrl: string;
+  /** The id of the run the config started for an analysis. */
+  runIdOf(analysisId: string): string;
   stop(): Promise<void>;
 }
+
+/** The revision of the run each analysis starts at boot. */
+export const E2E_REVISION = 'e2e';
 
 const QUIET_JUDGE = {
   srmAlpha: 0,
@@ -71,7 +76,7 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
     judge: { tickIntervalMs: 100 }, // the judge keeps reading the accumulator while spans arrive
     // These tests watch attribution, so the judge must never end an analysis (which would unroute it):
     // no split check, no time limit in reach, no pass before a million samples.
-    analyses: analyses.map((analysis) => ({ judge: QUIET_JUDGE, ...analysis })),
+    analyses: analyses.map((analysis) => ({ judge: QUIET_JUDGE, run: { revision: E2E_REVISION }, ...analysis })),
   });
   const sink = new RecordingSink();
   const clock = new FakeClock(Date.now());
@@ -90,6 +95,11 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
       httpUrl: `http://127.0.0.1:${sidecar.ports.http}`,
     },
     apiUrl: `http://127.0.0.1:${sidecar.ports.api}`,
+    runIdOf(analysisId) {
+      const run = sidecar.judge.findRun(analysisId, E2E_REVISION);
+      if (!run) throw new Error(`analysis ${analysisId} has no ${E2E_REVISION} run`);
+      return run.runId;
+    },
     async stop() {
       await sidecar.stop();
       rmSync(dir, { recursive: true, force: true });

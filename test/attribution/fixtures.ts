@@ -6,7 +6,7 @@ import {
   type AnalysisInput,
   type AttributionLimits,
 } from '../../src/config/analysis.js';
-import type { Observation, ObservationSink } from '../../src/attribution/observation.js';
+import type { Observation, ObservationSink } from '../../src/accumulate/observation.js';
 import { AttributionPipeline } from '../../src/attribution/pipeline.js';
 import {
   SpanKind,
@@ -161,12 +161,13 @@ export function harness(
   const clock = new FakeClock();
   const registry = new Registry();
   const pipeline = new AttributionPipeline({
-    analyses: analyses.map((a) => analysisSchema.parse(a)),
     limits: attributionLimitsSchema.parse(limits),
     sink,
     registry,
     clock: clock.now,
   });
+  // Each analysis routes to a run named after it, so observations name their analysis as their run.
+  for (const analysis of analyses) pipeline.routeRun(analysis.id, analysisSchema.parse(analysis));
   return { pipeline, sink, clock, registry };
 }
 

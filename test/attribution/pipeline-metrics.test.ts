@@ -1,6 +1,7 @@
+import { sourceKeyOf } from '../../src/attribution/source-key.js';
 import { describe, expect, it } from 'vitest';
 import { Temporality } from '../../src/otlp/model.js';
-import type { HistogramObservation } from '../../src/attribution/observation.js';
+import type { HistogramObservation } from '../../src/accumulate/observation.js';
 import {
   T0,
   frontendSpan,
@@ -29,9 +30,10 @@ describe('metric points', () => {
     expect(sink.all).toEqual([
       {
         kind: 'histogram',
-        analysisId: 'latency-by-version',
+        runId: 'latency-by-version',
         arm: 'canary',
         timeUnixMs: T0,
+        sourceKey: sourceKeyOf(canaryResource),
         explicit: { bounds: [50_000_000, 100_000_000, 500_000_000], bucketCounts: [1, 1, 1, 0] },
         count: 3,
         errors: 0,

@@ -1,3 +1,4 @@
+import { sourceKeyOf } from '../../src/attribution/source-key.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { analysisSchema } from '../../src/config/analysis.js';
 import { SpanKind, StatusCode } from '../../src/otlp/model.js';
@@ -32,9 +33,10 @@ describe('variant from resource and span attributes', () => {
     expect(sink.all).toEqual([
       {
         kind: 'span',
-        analysisId: 'by-version',
+        runId: 'by-version',
         arm: 'canary',
         timeUnixMs: expect.any(Number),
+        sourceKey: sourceKeyOf(resource('checkout', { 'service.version': '2.0.0' })),
         durationNanos: 5_000_000,
         isError: false,
       },
@@ -389,20 +391,25 @@ describe('matching, arms and errors', () => {
         span({ resource: resource('checkout', { 'service.version': '2' }) }),
       ),
     );
-    expect(sink.all.map((o) => `${o.analysisId}:${o.arm}`).sort()).toEqual([
+    expect(sink.all.map((o) => `${o.runId}:${o.arm}`).sort()).toEqual([
       'checkout-new-flow:baseline',
       'v:canary',
     ]);
   });
 
-  it('adds and removes analyses at run time, dropping their waiting spans and their series', async () => {
+  it('routes and unroutes runs at run time, dropping their waiting spans and their series', async () => {
     const { pipeline, registry } = harness([]);
-    pipeline.addAnalysis(analysisSchema.parse(checkoutAnalysis));
-    expect(() => pipeline.addAnalysis(analysisSchema.parse(checkoutAnalysis))).toThrow(/already exists/);
+    pipeline.routeRun('checkout-new-flow', analysisSchema.parse(checkoutAnalysis));
+    expect(() => pipeline.routeRun('checkout-new-flow', analysisSchema.parse(checkoutAnalysis))).toThrow(
+      /already routed/,
+    );
+    expect(() => pipeline.routeRun('another-run', analysisSchema.parse(checkoutAnalysis))).toThrow(
+      /already routes another run/,
+    );
     pipeline.acceptSpans(spans(span(), frontendSpan(traceId(2), FLAG, 'x'), span({ traceId: traceId(2) })));
     expect(await metricValue(registry, 'canary_judge_attribution_spans_total', { outcome: 'other' })).toBe(1);
-    expect(pipeline.removeAnalysis('checkout-new-flow')).toBe(true);
-    expect(pipeline.removeAnalysis('checkout-new-flow')).toBe(false);
+    expect(pipeline.unrouteRun('checkout-new-flow')).toBe(true);
+    expect(pipeline.unrouteRun('checkout-new-flow')).toBe(false);
     expect(pipeline.stats().pendingSpans).toBe(0);
     const evicted = { store: 'pending_spans', reason: 'analysis_removed' };
     expect(await metricValue(registry, 'canary_judge_attribution_evictions_total', evicted)).toBe(1);

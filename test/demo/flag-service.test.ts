@@ -7,8 +7,9 @@ import { SIGNATURE_HEADER, signWebhookBody } from '../../src/publish/webhook-sig
 const SECRET = 'demo-secret-of-some-length';
 let service: FlagService | undefined;
 
+/** The rollout's final stage is 50%: only a pass judged at 50% promotes. */
 async function started(): Promise<{ flags: FlagService; url: string }> {
-  const flags = new FlagService(SECRET);
+  const flags = new FlagService(SECRET, 50);
   service = flags;
   return { flags, url: await flags.start() };
 }
@@ -25,13 +26,13 @@ const setPercent = (url: string, percent: number) =>
     body: JSON.stringify({ percent }),
   });
 
-function verdictEvent(verdict: string, action: string): string {
+function verdictEvent(verdict: string, action: string, shares: number[] = [0.25]): string {
   return JSON.stringify({
     specversion: '1.0',
     type: 'dev.canary-judge.verdict.changed',
     id: `event-${verdict}`,
     subject: 'checkout-new-flow',
-    data: { verdict, action },
+    data: { verdict, action, stages: shares.map((canaryShare) => ({ canaryShare })) },
   });
 }
 
@@ -70,12 +71,16 @@ describe('demo flag service', () => {
     expect(flags.rolloutPercent).toBe(0);
   });
 
-  it('promotes the flag to 100% on a signed pass', async () => {
+  it('promotes the flag to 100% on a signed pass of the final stage, and lets earlier passes be', async () => {
     const { flags, url } = await started();
     await setPercent(url, 25);
-    const body = verdictEvent('pass', 'promote');
+    const early = verdictEvent('pass', 'promote', [0.05, 0.25]);
+    expect((await deliver(url, early, signWebhookBody(SECRET, early, now()))).status).toBe(200);
+    expect(flags.rolloutPercent).toBe(25);
+    await setPercent(url, 50);
+    const body = verdictEvent('pass', 'promote', [0.05, 0.25, 0.5]);
     expect((await deliver(url, body, signWebhookBody(SECRET, body, now()))).status).toBe(200);
     expect(flags.rolloutPercent).toBe(100);
-    expect(flags.changes.map((c) => c.by)).toEqual(['rollout', 'promote']);
+    expect(flags.changes.map((c) => c.by)).toEqual(['rollout', 'rollout', 'promote']);
   });
 });

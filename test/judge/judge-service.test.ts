@@ -1,17 +1,19 @@
-// The judge over real SQLite with a fake clock: verdicts from accumulated evidence, history and webhook
-// events recorded together, time limits, stop, and resuming every analysis after a restart.
+// The judge over real SQLite with a fake clock: runs (one per rollout revision) judged from their own evidence,
+// history and webhook events recorded together, stages, time limits, and resuming runs after a restart.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Accumulator } from '../../src/accumulate/accumulator.js';
-import type { Observation } from '../../src/attribution/observation.js';
+import type { Observation } from '../../src/accumulate/observation.js';
+import { DEFAULT_WATERMARK_SETTINGS, type WatermarkSettings } from '../../src/accumulate/source-watermark.js';
 import { analysisSchema, type Analysis } from '../../src/config/analysis.js';
 import { JudgeError, JudgeService, type VerdictPublisher } from '../../src/judge/judge-service.js';
 import { VerdictMetrics } from '../../src/publish/verdict-metrics.js';
 import { AnalysesRepository } from '../../src/store/analyses-repository.js';
 import { Store } from '../../src/store/database.js';
+import { RunsRepository } from '../../src/store/runs-repository.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { seeded } from '../support/arm-spans.js';
 
@@ -25,13 +27,17 @@ const spec = (id: string, extra: Record<string, unknown> = {}): Analysis =>
       { name: 'latency', kind: 'latency', quantiles: [0.5] },
       { name: 'errors', kind: 'error_rate' },
     ],
-    judge: { canaryShare: 0.2, minSamplesPerArm: 100, maxDurationSeconds: 60 },
+    judge: { minSamplesPerArm: 100, maxDurationSeconds: 60 },
     webhook: { url: 'http://127.0.0.1:9/hook', secret: 'a-secret-of-enough-length' },
     ...extra,
   });
 
+let now: number;
+let runNumber: number;
+
+/** `count` spans of one arm, lognormal around `medianMs`, at event times spread over the last 10 s. */
 function observations(
-  id: string,
+  runId: string,
   arm: 'baseline' | 'canary',
   count: number,
   medianMs: number,
@@ -39,11 +45,12 @@ function observations(
   seed: number,
 ): Observation[] {
   const random = seeded(seed);
-  return Array.from({ length: count }, () => ({
+  return Array.from({ length: count }, (_, i) => ({
     kind: 'span' as const,
-    analysisId: id,
+    runId,
     arm,
-    timeUnixMs: 0,
+    sourceKey: `${arm}-pod`,
+    timeUnixMs: now - 10_000 + Math.floor((10_000 * i) / count),
     durationNanos: Math.round(
       medianMs *
         1e6 *
@@ -54,154 +61,323 @@ function observations(
 }
 
 let dir: string;
-let now: number;
 const opened: Store[] = [];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'canary-judge-judge-'));
   now = Date.parse('2026-11-25T10:00:00Z');
+  runNumber = 0;
 });
 afterEach(() => {
   opened.splice(0).forEach((store) => store.close());
   rmSync(dir, { recursive: true, force: true });
 });
 
-function harness() {
+/** Without a watermark hold by default (maxHoldMs 0): what arrived is judged; one test uses the real one. */
+function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 }) {
   const store = Store.open(join(dir, 'state.sqlite'));
   opened.push(store);
-  const accumulator = new Accumulator();
-  const routed = new Set<string>();
+  const accumulator = new Accumulator({ watermark, clock: () => now });
+  const routed = new Map<string, Analysis>();
   const published: Array<{ analysisId: string; data: unknown; inTransaction: boolean }> = [];
+  let failNextEnqueue = false;
   const publisher: VerdictPublisher = {
     enqueue: (event) => {
-      published.push({
-        analysisId: event.analysisId,
-        data: event.data,
-        inTransaction: store.db.inTransaction,
-      });
+      if (failNextEnqueue) {
+        failNextEnqueue = false;
+        throw new Error('SQLITE_FULL: database or disk is full');
+      }
+      published.push({ analysisId: event.analysisId, data: event.data, inTransaction: store.db.inTransaction });
       return `event-${published.length}`;
     },
   };
   const judge = new JudgeService({
-    repository: new AnalysesRepository(store),
+    analyses: new AnalysesRepository(store),
+    runs: new RunsRepository(store),
     accumulator,
-    routing: { addAnalysis: (a) => void routed.add(a.id), removeAnalysis: (id) => routed.delete(id) },
+    routing: {
+      routeRun: (runId, analysis) => void routed.set(runId, analysis),
+      unrouteRun: (runId) => routed.delete(runId),
+    },
     metrics: new VerdictMetrics(new Registry()),
     publisher,
     tickIntervalMs: 5000,
     snapshotIntervalMs: 10_000,
-    maxAnalyses: 3,
+    maxAnalyses: 10,
+    maxRunningRuns: 2,
+    maxFinishedRuns: 3,
     logger: createLogger('silent'),
     clock: () => now,
+    newRunId: () => `run-${(runNumber += 1)}`,
   });
-  return { store, accumulator, routed, published, judge };
+  const failNextRecording = () => (failNextEnqueue = true);
+  return { store, accumulator, routed, published, judge, failNextRecording };
 }
 
-describe('JudgeService', () => {
-  it('fails a regressed canary, records the change in history and publishes it in the same transaction', () => {
-    const { accumulator, routed, published, judge } = harness();
-    judge.boot([spec('checkout')]);
-    expect(routed.has('checkout')).toBe(true);
-    accumulator.accept(observations('checkout', 'baseline', 4000, 100, 0.01, 1));
-    accumulator.accept(observations('checkout', 'canary', 1000, 160, 0.01, 2));
-    now += 5000;
-    judge.tick();
+type Harness = ReturnType<typeof harness>;
 
-    const view = judge.get('checkout')!;
-    expect(view.document).toMatchObject({
-      verdict: 'fail',
-      action: 'rollback',
-      samples: { baseline: 4000, canary: 1000 },
+/** One tick's traffic: 4,000 baseline and 1,000 canary requests, error-free. */
+function feed(h: Harness, runId: string, canaryMedianMs: number, seed: number): void {
+  h.accumulator.accept(observations(runId, 'baseline', 4000, 100, 0, seed));
+  h.accumulator.accept(observations(runId, 'canary', 1000, canaryMedianMs, 0, seed + 1));
+}
+
+function tick(h: Harness, ms = 5000): void {
+  now += ms;
+  h.judge.tick();
+}
+
+describe('JudgeService runs', () => {
+  it('fails a regressed revision, records the change in history and publishes it in the same transaction', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    expect(h.routed.size).toBe(0); // a definition judges nothing until a run starts
+    const { document, created } = h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    expect([created, document.runId, document.revision, document.verdict]).toEqual([true, 'run-1', 'rev-a', 'running']);
+    expect([...h.routed.keys()]).toEqual(['run-1']);
+    feed(h, 'run-1', 160, 1);
+    tick(h);
+
+    const failed = h.judge.getRun('run-1')!;
+    expect(failed).toMatchObject({ verdict: 'fail', action: 'rollback', state: 'finished', endReason: 'verdict fail' });
+    expect(failed.reason).toMatch(/latency_p50/);
+    expect(h.routed.size).toBe(0);
+    expect(h.judge.runHistory('run-1')).toEqual([
+      expect.objectContaining({ runId: 'run-1', verdict: 'fail', action: 'rollback' }),
+    ]);
+    expect(h.published.map((event) => ({ ...event, data: JSON.parse(JSON.stringify(event.data)) }))).toEqual([
+      { analysisId: 'checkout', data: failed, inTransaction: true },
+    ]);
+    tick(h);
+    expect([h.judge.runHistory('run-1').length, h.published.length]).toEqual([1, 1]);
+  });
+
+  it('judges each revision from its own evidence: a stale verdict never decides the next rollout', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    feed(h, 'run-1', 160, 3);
+    tick(h);
+    expect(h.judge.getRun('run-1')!.verdict).toBe('fail');
+
+    // The next revision starts from empty evidence: the first run's fail does not abort it.
+    const next = h.judge.startRun('checkout', 'rev-b', { declaredBy: 'api' });
+    expect([next.created, next.document.verdict, next.document.samples]).toEqual([
+      true,
+      'running',
+      { baseline: 0, canary: 0 },
+    ]);
+    feed(h, 'run-2', 100, 5);
+    for (let i = 0; i < 30 && h.judge.getRun('run-2')!.verdict === 'running'; i += 1) {
+      feed(h, 'run-2', 100, 10 + i);
+      tick(h);
+    }
+    expect(h.judge.getRun('run-2')!.verdict).toBe('pass');
+    // Asking again for either revision returns its own run, as it ended; ended runs are never reused.
+    expect(h.judge.startRun('checkout', 'rev-a', { declaredBy: 'argo' })).toMatchObject({
+      created: false,
+      document: { runId: 'run-1', verdict: 'fail' },
     });
-    expect(view.document.reason).toMatch(/latency_p50/);
-    expect(view.state).toBe('finished');
-    expect(routed.has('checkout')).toBe(false);
-    expect(judge.history('checkout')).toEqual([
-      expect.objectContaining({ verdict: 'fail', action: 'rollback' }),
+    expect(h.judge.listRuns('checkout', 10).map((run) => run.runId)).toEqual(['run-2', 'run-1']);
+  });
+
+  it('supersedes the running run when a new revision starts, and keeps the old one read-only', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    feed(h, 'run-1', 100, 7);
+    h.judge.startRun('checkout', 'rev-b', { declaredBy: 'api' });
+    expect(h.judge.getRun('run-1')).toMatchObject({ state: 'aborted', endReason: 'superseded by revision rev-b' });
+    expect([...h.routed.keys()]).toEqual(['run-2']);
+    expect(() => h.judge.declareStage('run-1', 0.5, 'api')).toThrow(/superseded by revision rev-b/);
+    expect(() => h.judge.abortRun('run-1', 'again')).toThrow(JudgeError);
+  });
+
+  it('counts the time limit from the run start, not from boot', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    now += 15 * 60_000; // the rollout begins 15 min after the sidecar started (maxDurationSeconds 60)
+    h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    h.accumulator.accept(observations('run-1', 'baseline', 40, 100, 0, 3));
+    h.accumulator.accept(observations('run-1', 'canary', 10, 100, 0, 4));
+    tick(h, 30_000);
+    expect(h.judge.getRun('run-1')!.verdict).toBe('running');
+    tick(h, 30_000);
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'inconclusive', action: 'rollback', state: 'finished' });
+  });
+
+  it('computes fixed-horizon evidence when a document is read, not on every tick', () => {
+    const h = harness();
+    h.judge.boot([spec('slow')]);
+    h.judge.startRun('slow', 'r', { declaredBy: 'api' });
+    h.accumulator.accept(observations('run-1', 'baseline', 40, 100, 0, 3));
+    h.accumulator.accept(observations('run-1', 'canary', 10, 100, 0, 4));
+    tick(h); // the first tick computes full evidence
+    tick(h); // this one decisions only: the document read below fills in the rest from the same inputs
+    expect(h.judge.listRuns('slow', 1)[0].metrics[0].fixedHorizon.test).toBe('skipped');
+    const document = h.judge.getRun('run-1')!;
+    expect(document.metrics.map((metric) => metric.fixedHorizon.test)).toEqual(['mann-whitney-u', 'fisher-exact']);
+    expect(document.metrics.every((metric) => Number.isFinite(metric.fixedHorizon.pValue))).toBe(true);
+  });
+
+  it('judges every stage: a new stage re-opens a passed run, which must pass again on the new stage', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.2, declaredBy: 'argo' });
+    for (let i = 0; i < 30 && h.judge.getRun('run-1')!.verdict === 'running'; i += 1) {
+      feed(h, 'run-1', 100, 20 + i);
+      tick(h);
+    }
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'pass', state: 'finished', stage: 1 });
+    // The controller steps the weight for the same revision: the run is judged again at 50%.
+    const reopened = h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.5, declaredBy: 'argo' });
+    expect(reopened).toMatchObject({ created: false, document: { runId: 'run-1', verdict: 'running', stage: 2 } });
+    expect(reopened.document.stages.map((stage) => [stage.canaryShare, stage.declaredBy])).toEqual([
+      [0.2, 'argo'],
+      [0.5, 'argo'],
     ]);
-    expect(published).toEqual([{ analysisId: 'checkout', data: view.document, inTransaction: true }]);
-
-    now += 5000;
-    judge.tick();
-    expect(judge.history('checkout')).toHaveLength(1);
-    expect(published).toHaveLength(1);
+    tick(h);
+    expect(h.judge.getRun('run-1')!.verdict).toBe('running'); // no evidence from the new stage yet
+    h.accumulator.accept(observations('run-1', 'baseline', 300, 100, 0.01, 40));
+    h.accumulator.accept(observations('run-1', 'canary', 300, 240, 0.01, 41));
+    tick(h);
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'fail', stage: 2 });
+    expect(h.judge.runHistory('run-1').map((entry) => entry.verdict)).toEqual(['pass', 'running', 'fail']);
+    expect(h.published.map((event) => (event.data as { verdict: string }).verdict)).toEqual(['pass', 'running', 'fail']);
+    // A failed run takes no stage: only a new revision is judged again.
+    expect(() => h.judge.declareStage('run-1', 0.6, 'api')).toThrow(/ended \(verdict fail\)/);
   });
 
-  it('keeps running below minimum samples and ends inconclusive at the time limit', () => {
-    const { accumulator, judge } = harness();
-    judge.boot([spec('slow')]);
-    accumulator.accept(observations('slow', 'baseline', 40, 100, 0, 3));
-    accumulator.accept(observations('slow', 'canary', 10, 100, 0, 4));
-    now += 30_000;
-    judge.tick(); // the first tick computes full evidence
-    judge.tick(); // this one decisions only: the document read below fills in the rest from the same inputs
-    const running = judge.get('slow')!.document;
-    expect(running.verdict).toBe('running');
-    expect(running.metrics.map((metric) => metric.fixedHorizon.test)).toEqual([
-      'mann-whitney-u',
-      'fisher-exact',
-    ]);
-    expect(running.metrics.every((metric) => Number.isFinite(metric.fixedHorizon.pValue))).toBe(true);
-    expect(judge.list()[0].document.metrics[0].fixedHorizon.test).toBe('skipped');
-    now += 30_000;
-    judge.tick();
-    expect(judge.get('slow')!.document).toMatchObject({ verdict: 'inconclusive', action: 'rollback' });
+  it('declares a stage only when the share changes, so controller retries add none', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.2, declaredBy: 'argo' });
+    h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.2, declaredBy: 'argo' });
+    h.judge.declareStage('run-1', 0.2, 'api');
+    expect(h.judge.getRun('run-1')!.stages).toHaveLength(1);
+    expect(h.judge.declareStage('run-1', 0.3, 'api').stages).toHaveLength(2);
   });
 
-  it('refuses a second analysis with a live id and more than maxAnalyses, and frees the id on stop', () => {
-    const { judge, routed } = harness();
-    judge.create(spec('a'), 'api');
-    expect(() => judge.create(spec('a'), 'api')).toThrow(JudgeError);
-    judge.create(spec('b'), 'api');
-    judge.create(spec('c'), 'api');
-    expect(() => judge.create(spec('d'), 'api')).toThrow(/at most 3 analyses/);
-    expect(judge.stop('a')?.verdict).toBe('running');
-    expect(routed.has('a')).toBe(false);
-    expect(judge.get('a')).toBeUndefined();
-    expect(judge.create(spec('a'), 'api').state).toBe('running');
+  it('does not fail a healthy canary when stable batches arrive before the canary`s (watermark)', () => {
+    const h = harness({ ...DEFAULT_WATERMARK_SETTINGS }); // the real watermark
+    h.judge.boot([spec('split', { judge: { canaryShare: 0.1, minSamplesPerArm: 100 } })]);
+    h.judge.startRun('split', 'rev', { declaredBy: 'api' });
+    const at = (arm: 'baseline' | 'canary', pod: string, count: number, fromMs: number): Observation[] =>
+      observations('run-1', arm, count, 100, 0, fromMs).map((o, i) => ({
+        ...o,
+        sourceKey: pod,
+        timeUnixMs: fromMs + Math.floor((5_000 * i) / count),
+      }));
+    const t0 = now;
+    // Two stable pods' 5 s batches twice (540 spans), ticking between arrivals, before the canary's first.
+    for (const [from, pod] of [[t0, 'stable-a'], [t0, 'stable-b'], [t0 + 5000, 'stable-a'], [t0 + 5000, 'stable-b']] as const) {
+      now = from + 5_200;
+      h.accumulator.accept(at('baseline', pod, 135, from));
+      h.judge.tick();
+    }
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'running', samples: { baseline: 0, canary: 0 } });
+    now = t0 + 10_500;
+    h.accumulator.accept(at('canary', 'canary-a', 30, t0));
+    h.judge.tick();
+    expect(h.judge.getRun('run-1')!.verdict).toBe('running');
+    expect(h.judge.getRun('run-1')!.trafficSplit).toMatchObject({ expectedCanaryShare: 0.1, mismatch: false });
   });
 
-  it('resumes analyses, their evidence and their started time after a restart', () => {
+  it('leaves a run unchanged when its verdict change cannot be recorded (disk full) and retries next tick', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    feed(h, 'run-1', 160, 1);
+    h.failNextRecording();
+    tick(h);
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'running', state: 'running' });
+    expect([h.judge.runHistory('run-1').length, h.published.length, h.routed.size]).toEqual([0, 0, 1]);
+    tick(h);
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'fail', state: 'finished' });
+    expect([h.judge.runHistory('run-1').length, h.published.length]).toEqual([1, 1]);
+  });
+
+  it('limits running runs (ended ones do not count) and keeps at most maxFinishedRuns ended runs', () => {
+    const h = harness();
+    h.judge.boot([spec('a'), spec('b'), spec('c')]);
+    h.judge.startRun('a', '1', { declaredBy: 'api' });
+    h.judge.startRun('b', '1', { declaredBy: 'api' });
+    expect(() => h.judge.startRun('c', '1', { declaredBy: 'api' })).toThrow(/at most 2 runs/);
+    now += 1000;
+    h.judge.startRun('a', '2', { declaredBy: 'api' }); // supersedes a/1: still two running
+    now += 1000;
+    h.judge.abortRun('run-2', 'test');
+    expect(h.judge.startRun('c', '1', { declaredBy: 'api' }).created).toBe(true);
+    for (const revision of ['3', '4', '5']) {
+      now += 1000;
+      h.judge.startRun('a', revision, { declaredBy: 'api' });
+    }
+    // Ended, oldest first: a/1, b/1, a/2, a/3, a/4 (a/5 and c/1 run). The snapshot timer keeps the newest three.
+    h.judge.snapshot();
+    expect(h.judge.listRuns('a', 10).map((run) => run.revision)).toEqual(['5', '4', '3', '2']);
+    expect(h.judge.listRuns('b', 10)).toEqual([]);
+    expect(h.judge.runHistory('run-1')).toEqual([]);
+  });
+});
+
+describe('JudgeService definitions and restarts', () => {
+  it('resumes running runs with their evidence and start time after a restart', () => {
     const first = harness();
     first.judge.boot([spec('checkout')]);
-    first.judge.create(spec('from-api'), 'api');
-    first.accumulator.accept(observations('checkout', 'baseline', 400, 100, 0, 5));
-    first.accumulator.accept(observations('checkout', 'canary', 100, 100, 0, 6));
-    const startedAt = first.judge.get('checkout')!.document.startedAt;
-    now += 5000;
-    first.judge.tick();
+    first.judge.putAnalysis(spec('from-api'), 'api', false);
+    first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
+    first.accumulator.accept(observations('run-1', 'canary', 100, 100, 0, 6));
+    const startedAt = first.judge.getRun('run-1')!.startedAt;
+    tick(first);
     first.judge.shutdown();
     first.store.close();
 
     now += 60_000;
     const second = harness();
     second.judge.boot([spec('checkout')]);
-    expect(
-      second.judge
-        .list()
-        .map((view) => view.spec.id)
-        .sort(),
-    ).toEqual(['checkout', 'from-api']);
-    expect(second.routed).toEqual(new Set(['checkout', 'from-api']));
-    const arms = second.accumulator.read('checkout');
-    expect([arms.baseline.requests, arms.canary.requests]).toEqual([400, 100]);
-    expect(second.judge.get('checkout')!.document.startedAt).toBe(startedAt);
+    expect(second.judge.listAnalyses().map((definition) => definition.spec.id).sort()).toEqual([
+      'checkout',
+      'from-api',
+    ]);
+    expect([...second.routed.keys()]).toEqual(['run-1']);
+    const [stage] = second.accumulator.read('run-1');
+    expect([stage.baseline.requests, stage.canary.requests]).toEqual([400, 100]);
+    expect(second.judge.getRun('run-1')!.startedAt).toBe(startedAt);
+    expect(second.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' }).created).toBe(false);
   });
 
-  it('stops a config analysis that is no longer in the config, and restarts one whose config changed', () => {
+  it('starts the run a config analysis asks for once per revision, and a new one when the revision changes', () => {
     const first = harness();
-    first.judge.boot([spec('kept'), spec('dropped'), spec('changed')]);
+    first.judge.boot([spec('flag', { run: { revision: 'v1' } }), spec('idle')]);
+    expect(first.judge.listRuns('flag', 10).map((run) => run.revision)).toEqual(['v1']);
+    expect(first.judge.listRuns('idle', 10)).toEqual([]);
     first.judge.shutdown();
     first.store.close();
     now += 1000;
     const second = harness();
-    second.judge.boot([spec('kept'), spec('changed', { canary: '3' })]);
-    expect(
-      second.judge
-        .list()
-        .map((view) => view.spec.id)
-        .sort(),
-    ).toEqual(['changed', 'kept']);
-    expect(second.judge.get('changed')!.spec.canary).toBe('3');
-    expect(Date.parse(second.judge.get('changed')!.document.startedAt)).toBe(now);
+    second.judge.boot([spec('flag', { run: { revision: 'v1' } })]);
+    expect(second.judge.listRuns('flag', 10).map((run) => [run.revision, run.state])).toEqual([['v1', 'running']]);
+    expect(second.judge.listAnalyses().map((definition) => definition.spec.id)).toEqual(['flag']); // idle removed
+    second.judge.shutdown();
+    second.store.close();
+    const third = harness();
+    third.judge.boot([spec('flag', { run: { revision: 'v2' } })]);
+    expect(third.judge.listRuns('flag', 10).map((run) => [run.revision, run.state])).toEqual([
+      ['v2', 'running'],
+      ['v1', 'aborted'],
+    ]);
+  });
+
+  it('keeps config definitions read-only to the API and deletes API definitions with their running run', () => {
+    const h = harness();
+    h.judge.boot([spec('from-config')]);
+    expect(() => h.judge.putAnalysis(spec('from-config'), 'api', true)).toThrow(/defined in the config/);
+    expect(() => h.judge.deleteAnalysis('from-config')).toThrow(/defined in the config/);
+    h.judge.putAnalysis(spec('from-api'), 'api', false);
+    expect(() => h.judge.putAnalysis(spec('from-api'), 'api', false)).toThrow(/exists/);
+    h.judge.startRun('from-api', 'r', { declaredBy: 'api' });
+    expect(h.judge.deleteAnalysis('from-api')).toBe(true);
+    expect(h.judge.getRun('run-1')).toMatchObject({ state: 'aborted', endReason: 'analysis deleted' });
+    expect(() => h.judge.startRun('from-api', 'r2', { declaredBy: 'api' })).toThrow(/no analysis/);
   });
 });

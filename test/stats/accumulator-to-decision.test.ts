@@ -2,7 +2,8 @@
 // carried state, store the state as JSON, evaluate again later.
 import { describe, expect, it } from 'vitest';
 import { Accumulator } from '../../src/accumulate/accumulator.js';
-import type { Observation } from '../../src/attribution/observation.js';
+import type { Observation } from '../../src/accumulate/observation.js';
+import { DEFAULT_WATERMARK_SETTINGS } from '../../src/accumulate/source-watermark.js';
 import { DEFAULT_METRICS, DEFAULT_POLICY, initialSequentialState } from '../../src/stats/analysis-policy.js';
 import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
 import { Random } from '../../bench/sim/random.js';
@@ -13,8 +14,9 @@ function traffic(random: Random, n: number, canaryErrorRate: number): Observatio
     const arm = random.uniform() < 0.1 ? 'canary' : 'baseline';
     const errorRate = arm === 'canary' ? canaryErrorRate : 0.01;
     out.push({
-      analysisId: 'checkout',
+      runId: 'checkout',
       arm,
+      sourceKey: `${arm}-pod`,
       timeUnixMs: i,
       kind: 'span',
       durationNanos: 40e6 * Math.exp(0.4 * (random.uniform() + random.uniform() - 1)),
@@ -27,13 +29,16 @@ function traffic(random: Random, n: number, canaryErrorRate: number): Observatio
 describe('accumulator to decision', () => {
   it('fails a canary with 5x the error rate after a few ticks, with JSON-carried state and full evidence', () => {
     const random = new Random(42);
-    const acc = new Accumulator();
+    // No watermark hold (maxHoldMs 0): each tick judges what arrived.
+    const acc = new Accumulator({ watermark: { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 }, clock: () => 1e9 });
+    acc.open('checkout', { startedAtMs: 0, canaryShare: DEFAULT_POLICY.canaryShare });
     let state = initialSequentialState();
     let decision = 'running';
     let ticks = 0;
     while (decision === 'running' && ticks < 20) {
       acc.accept(traffic(random, 2500, 0.05));
       const r = evaluateAnalysis(acc.read('checkout'), DEFAULT_METRICS, DEFAULT_POLICY, state);
+      expect(r.srmByStage).toHaveLength(1);
       state = JSON.parse(JSON.stringify(r.state));
       decision = r.decision;
       ticks++;

@@ -7,7 +7,15 @@ import {
   type MetricSpec,
   initialSequentialState,
 } from '../../src/stats/analysis-policy.js';
-import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
+import { evaluateAnalysis as evaluateStages } from '../../src/stats/evaluate-analysis.js';
+import type { ArmState as Arm } from '../../src/accumulate/arm-state.js';
+import type { AnalysisPolicy as Policy } from '../../src/stats/analysis-policy.js';
+
+/** One stage whose declared share is the policy's (these tests judge a single stage). */
+const evaluateAnalysis = (
+  arms: { baseline: Arm; canary: Arm },
+  ...rest: [Parameters<typeof evaluateStages>[1], Policy, Parameters<typeof evaluateStages>[3]]
+) => evaluateStages([{ ...arms, canaryShare: rest[1].canaryShare }], ...rest);
 import { Random } from '../../bench/sim/random.js';
 
 const policy: AnalysisPolicy = { ...DEFAULT_POLICY };

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../bench/sim/random.js';
 import { ArmState } from '../../src/accumulate/arm-state.js';
 import { DEFAULT_POLICY, initialSequentialState } from '../../src/stats/analysis-policy.js';
-import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
+import { evaluateAnalysis as evaluateStages } from '../../src/stats/evaluate-analysis.js';
+import type { ArmState as Arm } from '../../src/accumulate/arm-state.js';
+import type { AnalysisPolicy as Policy } from '../../src/stats/analysis-policy.js';
+
+/** One stage whose declared share is the policy's (these tests judge a single stage). */
+const evaluateAnalysis = (
+  arms: { baseline: Arm; canary: Arm },
+  ...rest: [Parameters<typeof evaluateStages>[1], Policy, Parameters<typeof evaluateStages>[3]]
+) => evaluateStages([{ ...arms, canaryShare: rest[1].canaryShare }], ...rest);
 
 function arm(n: number, sigma: number, seed: number): ArmState {
   const a = new ArmState();

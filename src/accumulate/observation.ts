@@ -1,13 +1,21 @@
-// Observations: what attribution hands to the accumulator, in one array per export request.
-// A span gives one latency sample; a metric point gives a delta histogram or delta counts.
+// Observations: what attribution hands to the accumulator, in one array per export request (ARCHITECTURE.md,
+// Vocabulary). A span gives one latency sample; a metric point gives a delta histogram or delta counts.
+// The type lives here, with its consumer, below attribution in the data flow.
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 
 export type Arm = 'baseline' | 'canary';
 
 interface ObservationBase {
-  analysisId: string;
+  /** The run (one judgement of one rollout revision) the observation is evidence for. */
+  runId: string;
   arm: Arm;
+  /** When the request started (spans) or the interval ended (points), by the sender's clock. */
   timeUnixMs: number;
+  /**
+   * The exporting process (a digest of its resource), so the accumulator can tell how far each sender's
+   * data has arrived (its watermark); see src/accumulate/source-watermark.ts.
+   */
+  sourceKey: string;
 }
 
 /** One judged span: its duration and whether it counts as an error under the analysis's error rule. */

@@ -1,0 +1,233 @@
+// One run's evidence: both arms per stage, and what arrived beyond the watermark (ARCHITECTURE.md, Vocabulary:
+// run, stage). Stages are periods with one intended canary share (a weight step); each observation belongs to
+// the stage whose period holds its event time, so the judge compares the arms within each stage and a baseline
+// that drifts while the share grows cannot pass for a canary effect.
+//
+// Evidence newer than the watermark (source-watermark.ts) waits in one-second slices and joins its stage when
+// the watermark passes the slice; older evidence (late data) joins at once. So what a tick judges never
+// depends on which exporter's batch happened to arrive first. Memory: the slices cover at most
+// maxHoldMs + one tick of event time (event times are clamped to the judge's clock), two ArmStates each.
+import { ArmState, type ArmStateSnapshot } from './arm-state.js';
+import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
+import type { Observation } from './observation.js';
+import { recordExplicitBuckets, recordExponentialBuckets } from './otlp-buckets.js';
+import { SourceWatermark, type WatermarkSettings } from './source-watermark.js';
+
+/** Width of the slices that wait for the watermark; stage boundaries are exact to this. */
+export const SLICE_MS = 1_000;
+
+export interface StageDeclaration {
+  /** When the stage began, judge clock (ms since the epoch). */
+  startedAtMs: number;
+  /** The canary share intended in this stage, or null when none was declared (no split check then). */
+  canaryShare: number | null;
+}
+
+export interface StageEvidence extends StageDeclaration {
+  baseline: ArmState;
+  canary: ArmState;
+}
+
+export interface StageEvidenceSnapshot extends StageDeclaration {
+  baseline: ArmStateSnapshot;
+  canary: ArmStateSnapshot;
+}
+
+export interface RunEvidenceSnapshot {
+  version: 1;
+  /** null before the watermark first moved (JSON has no -Infinity). */
+  watermarkMs: number | null;
+  stages: StageEvidenceSnapshot[];
+  held: Array<{ sliceStartMs: number; baseline: ArmStateSnapshot; canary: ArmStateSnapshot }>;
+}
+
+interface ArmPair {
+  baseline: ArmState;
+  canary: ArmState;
+}
+
+/** Adds one observation to an arm. */
+export function recordObservation(arm: ArmState, o: Observation): void {
+  switch (o.kind) {
+    case 'span':
+      arm.requests += 1;
+      if (o.isError) arm.errors += 1;
+      arm.latency.record(o.durationNanos);
+      break;
+    case 'histogram':
+      arm.requests += o.count;
+      arm.errors += o.errors;
+      if (o.exponential) recordExponentialBuckets(arm.latency, o.exponential);
+      else if (o.explicit) recordExplicitBuckets(arm.latency, o.explicit);
+      break;
+    case 'count':
+      arm.requests += o.requests;
+      arm.errors += o.errors;
+      break;
+  }
+}
+
+export class RunEvidence {
+  private readonly stages: StageEvidence[] = [];
+  private readonly held = new Map<number, ArmPair>();
+  private readonly sources: SourceWatermark;
+  private watermarkMs = -Infinity;
+
+  constructor(
+    firstStage: StageDeclaration,
+    settings: WatermarkSettings,
+    private readonly histogramOptions: LatencyHistogramOptions = {},
+  ) {
+    this.sources = new SourceWatermark(settings);
+    this.stages.push({ ...firstStage, ...this.newPair() });
+  }
+
+  /** The event time up to which evidence is judged. */
+  get watermark(): number {
+    return this.watermarkMs;
+  }
+
+  get heldSlices(): number {
+    return this.held.size;
+  }
+
+  get stageCount(): number {
+    return this.stages.length;
+  }
+
+  get evictedSources(): number {
+    return this.sources.evictedSources;
+  }
+
+  /** The declaration of the current (last) stage. */
+  get currentStage(): StageDeclaration {
+    const { startedAtMs, canaryShare } = this.stages[this.stages.length - 1];
+    return { startedAtMs, canaryShare };
+  }
+
+  accept(o: Observation, nowMs: number): void {
+    const timeMs = o.timeUnixMs < nowMs ? o.timeUnixMs : nowMs; // a sender's clock ahead of ours waits no longer
+    this.sources.note(o.sourceKey, o.arm, timeMs, nowMs);
+    const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
+    if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
+      recordObservation(this.stageAt(timeMs)[o.arm], o);
+      return;
+    }
+    let slice = this.held.get(sliceStartMs);
+    if (!slice) this.held.set(sliceStartMs, (slice = this.newPair()));
+    recordObservation(slice[o.arm], o);
+  }
+
+  /**
+   * Starts a new stage at `stage.startedAtMs` (not before the current stage's start). Evidence already judged
+   * stays where it is; waiting slices join the stage their time falls in when the watermark passes them.
+   */
+  declareStage(stage: StageDeclaration): void {
+    const current = this.stages[this.stages.length - 1];
+    const startedAtMs = Math.max(stage.startedAtMs, current.startedAtMs);
+    this.stages.push({ startedAtMs, canaryShare: stage.canaryShare, ...this.newPair() });
+  }
+
+  /** Moves the watermark to where the sources have reached at `nowMs` and lets the slices below it join. */
+  advance(nowMs: number): void {
+    const next = this.sources.at(nowMs);
+    if (next > this.watermarkMs) this.watermarkMs = next;
+    this.sources.forgetIdle(nowMs);
+    for (const [sliceStartMs, slice] of this.held) {
+      if (sliceStartMs + SLICE_MS > this.watermarkMs) continue;
+      const stage = this.stageAt(sliceStartMs);
+      stage.baseline.mergeFrom(slice.baseline);
+      stage.canary.mergeFrom(slice.canary);
+      this.held.delete(sliceStartMs);
+    }
+  }
+
+  /** Copies of every stage's judged evidence, oldest first; callers cannot disturb the live state. */
+  read(): StageEvidence[] {
+    return this.stages.map((stage) => ({
+      startedAtMs: stage.startedAtMs,
+      canaryShare: stage.canaryShare,
+      baseline: stage.baseline.clone(),
+      canary: stage.canary.clone(),
+    }));
+  }
+
+  /** Everything received so far, judged or waiting for the watermark, over all stages (diagnostics). */
+  received(): { baseline: ArmState; canary: ArmState } {
+    const total = this.newPair();
+    for (const part of [...this.stages, ...this.held.values()]) {
+      total.baseline.mergeFrom(part.baseline);
+      total.canary.mergeFrom(part.canary);
+    }
+    return total;
+  }
+
+  /** Adds another instance's evidence for the same run, stage by stage (exact; LatencyHistogram.mergeFrom). */
+  mergeStages(stages: readonly StageEvidence[]): void {
+    for (const other of stages) {
+      const stage = this.stageAt(other.startedAtMs);
+      stage.baseline.mergeFrom(other.baseline);
+      stage.canary.mergeFrom(other.canary);
+    }
+  }
+
+  toSnapshot(): RunEvidenceSnapshot {
+    return {
+      version: 1,
+      watermarkMs: Number.isFinite(this.watermarkMs) ? this.watermarkMs : null,
+      stages: this.stages.map((stage) => ({
+        startedAtMs: stage.startedAtMs,
+        canaryShare: stage.canaryShare,
+        baseline: stage.baseline.toSnapshot(),
+        canary: stage.canary.toSnapshot(),
+      })),
+      held: [...this.held].map(([sliceStartMs, slice]) => ({
+        sliceStartMs,
+        baseline: slice.baseline.toSnapshot(),
+        canary: slice.canary.toSnapshot(),
+      })),
+    };
+  }
+
+  static fromSnapshot(
+    snapshot: RunEvidenceSnapshot,
+    settings: WatermarkSettings,
+    histogramOptions: LatencyHistogramOptions = {},
+  ): RunEvidence {
+    if (snapshot.stages.length === 0) throw new RangeError('a run snapshot needs at least one stage');
+    const [first, ...rest] = snapshot.stages;
+    const evidence = new RunEvidence(first, settings, histogramOptions);
+    evidence.stages.length = 0;
+    for (const stage of [first, ...rest]) {
+      evidence.stages.push({
+        startedAtMs: stage.startedAtMs,
+        canaryShare: stage.canaryShare,
+        baseline: ArmState.fromSnapshot(stage.baseline),
+        canary: ArmState.fromSnapshot(stage.canary),
+      });
+    }
+    for (const slice of snapshot.held) {
+      evidence.held.set(slice.sliceStartMs, {
+        baseline: ArmState.fromSnapshot(slice.baseline),
+        canary: ArmState.fromSnapshot(slice.canary),
+      });
+    }
+    evidence.watermarkMs = snapshot.watermarkMs ?? -Infinity;
+    return evidence;
+  }
+
+  /** The stage whose period holds `timeMs`: the last one started at or before it, else the first. */
+  private stageAt(timeMs: number): StageEvidence {
+    for (let i = this.stages.length - 1; i > 0; i--) {
+      if (this.stages[i].startedAtMs <= timeMs) return this.stages[i];
+    }
+    return this.stages[0];
+  }
+
+  private newPair(): ArmPair {
+    return {
+      baseline: new ArmState(new LatencyHistogram(this.histogramOptions)),
+      canary: new ArmState(new LatencyHistogram(this.histogramOptions)),
+    };
+  }
+}

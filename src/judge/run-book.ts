@@ -1,0 +1,433 @@
+// The book of runs: which runs are running (in memory, with their evidence open in the accumulator and their
+// traffic routed by attribution), and every run's record in SQLite. The JudgeService decides when to evaluate
+// and what a verdict change means for the outside world; the book keeps runs, stages and evidence consistent.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Accumulator } from '../accumulate/accumulator.js';
+import type { RunEvidenceSnapshot } from '../accumulate/run-evidence.js';
+import { analysisSchema, type Analysis } from '../config/analysis.js';
+import type { AnalysisSequentialState } from '../stats/analysis-policy.js';
+import { initialSequentialState } from '../stats/analysis-policy.js';
+import type { RunsRepository, StoredRun } from '../store/runs-repository.js';
+import { JudgeError } from './judge-error.js';
+import type { RunRouting } from './judge-service.js';
+import { RunJudgement, type RunEvaluation } from './run-judgement.js';
+import { isFinal } from './verdict.js';
+import { initialDocument, withRun, type StageRecord, type VerdictDocument } from './verdict-document.js';
+
+export interface StartRunOptions {
+  /** The run's baseline arm value, when it differs from the definition's (e.g. Argo's stable pod-template hash). */
+  baseline?: string;
+  /** The run's canary arm value (e.g. Argo's canary pod-template hash). */
+  canary?: string;
+  /** The first stage's canary share; undefined: the definition's judge.canaryShare; null: none declared. */
+  canaryShare?: number | null;
+  /** Who asks: `api`, `flagger`, `argo`, `kayenta`, `config`. */
+  declaredBy: string;
+}
+
+interface StoredState {
+  evidence: RunEvidenceSnapshot;
+  carried: AnalysisSequentialState;
+}
+
+export interface RunBookOptions {
+  runs: RunsRepository;
+  accumulator: Accumulator;
+  routing: RunRouting;
+  maxRunningRuns: number;
+  logger: Logger;
+  clock: () => number;
+  newRunId?: () => string;
+  /** Records a verdict change of `run` (its new document applied); throws when recording failed. */
+  onVerdictChange: (run: RunJudgement) => void;
+}
+
+/** `run-<time>-<random>`: sortable by start, unguessable enough to be no handle for anyone else's run. */
+function defaultRunId(nowMs: number): string {
+  return `run-${nowMs.toString(36)}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Within-tolerance evidence belongs to the stage it was gathered in: a new stage must pass on its own. */
+function forNewStage(carried: AnalysisSequentialState): AnalysisSequentialState {
+  const metrics: AnalysisSequentialState['metrics'] = {};
+  for (const [id, state] of Object.entries(carried.metrics)) metrics[id] = { ...state, withinPValue: 1 };
+  return { ...carried, metrics };
+}
+
+export class RunBook {
+  private readonly runningRuns = new Map<string, RunJudgement>();
+
+  constructor(private readonly options: RunBookOptions) {}
+
+  get runningCount(): number {
+    return this.runningRuns.size;
+  }
+
+  running(): RunJudgement[] {
+    return [...this.runningRuns.values()];
+  }
+
+  /** The run of (analysis, revision), with its current stage's share, or undefined. */
+  find(analysisId: string, revision: string): { runId: string; currentShare: number | null } | undefined {
+    for (const run of this.runningRuns.values()) {
+      if (run.identity.analysisId === analysisId && run.identity.revision === revision) {
+        return { runId: run.id, currentShare: run.currentShare };
+      }
+    }
+    const stored = this.options.runs.find(analysisId, revision);
+    if (!stored) return undefined;
+    const stages = JSON.parse(stored.stagesJson) as StageRecord[];
+    return { runId: stored.id, currentShare: stages[stages.length - 1]?.canaryShare ?? null };
+  }
+
+  document(runId: string): VerdictDocument | undefined {
+    const live = this.runningRuns.get(runId);
+    if (live) return live.fullDocument();
+    const stored = this.options.runs.get(runId);
+    return stored ? (JSON.parse(stored.documentJson) as VerdictDocument) : undefined;
+  }
+
+  listByAnalysis(analysisId: string, limit: number): VerdictDocument[] {
+    return this.options.runs
+      .listByAnalysis(analysisId, limit)
+      .map(
+        (stored) =>
+          this.runningRuns.get(stored.id)?.currentDocument() ??
+          (JSON.parse(stored.documentJson) as VerdictDocument),
+      );
+  }
+
+  /** Starts a new run of `spec` for `revision`, superseding the analysis's running run. */
+  start(definition: Analysis, revision: string, options: StartRunOptions): VerdictDocument {
+    const spec: Analysis = {
+      ...definition,
+      baseline: options.baseline ?? definition.baseline,
+      canary: options.canary ?? definition.canary,
+    };
+    if (spec.baseline === spec.canary) {
+      throw new JudgeError('INVALID_RUN', `baseline and canary are both "${spec.canary}"; they must differ`);
+    }
+    const superseded = this.runningOf(spec.id);
+    if (!superseded && this.runningRuns.size >= this.options.maxRunningRuns) {
+      throw new JudgeError(
+        'RUN_LIMIT_REACHED',
+        `at most ${this.options.maxRunningRuns} runs may be judged at once (judge.maxRunningRuns)`,
+      );
+    }
+    if (superseded) this.abort(superseded.id, `superseded by revision ${revision}`);
+    const nowMs = this.options.clock();
+    const runId = this.options.newRunId?.() ?? defaultRunId(nowMs);
+    const stages: StageRecord[] = [
+      {
+        startedAtMs: nowMs,
+        canaryShare: options.canaryShare === undefined ? spec.judge.canaryShare : options.canaryShare,
+        declaredBy: options.declaredBy,
+      },
+    ];
+    const identity = {
+      analysisId: spec.id,
+      runId,
+      revision,
+      state: 'running' as const,
+      startedAtMs: nowMs,
+      endedAtMs: null,
+      endReason: null,
+    };
+    const run = new RunJudgement(
+      identity,
+      spec,
+      stages,
+      initialDocument(identity, stages),
+      initialSequentialState(),
+      nowMs,
+    );
+    this.options.runs.insert(this.stored(run));
+    this.open(run, undefined);
+    this.options.logger.info(
+      { analysis: spec.id, run: runId, revision, canaryShare: stages[0].canaryShare, by: options.declaredBy },
+      'run started',
+    );
+    return run.currentDocument();
+  }
+
+  /**
+   * Declares a new stage of a run from now on. The current stage's share again declares nothing (controllers
+   * retry). A passed run is re-opened for the new stage; an ended or superseded run refuses.
+   */
+  declareStage(runId: string, canaryShare: number | null, declaredBy: string): VerdictDocument {
+    const run = this.runningRuns.get(runId) ?? this.reopenable(runId);
+    if (run.currentShare === canaryShare && run.isRunning) return run.currentDocument();
+    const nowMs = this.options.clock();
+    const stage: StageRecord = { startedAtMs: nowMs, canaryShare, declaredBy };
+    if (!run.isRunning) return this.reopen(run, stage);
+    run.stages.push(stage);
+    run.carried = forNewStage(run.carried);
+    this.options.accumulator.declareStage(runId, stage);
+    this.options.runs.update(this.stored(run));
+    this.options.logger.info(
+      { analysis: run.identity.analysisId, run: runId, stage: run.stages.length, canaryShare, by: declaredBy },
+      'stage declared',
+    );
+    return run.currentDocument();
+  }
+
+  /** Ends a running run without a verdict of its own (superseded, deleted, or asked to). */
+  abort(runId: string, reason: string): VerdictDocument {
+    const run = this.runningRuns.get(runId);
+    if (!run) {
+      const stored = this.options.runs.get(runId);
+      if (!stored) throw new JudgeError('RUN_NOT_FOUND', `no run "${runId}"`);
+      throw new JudgeError('RUN_ENDED', `run "${runId}" has already ended (${stored.state})`);
+    }
+    const nowMs = this.options.clock();
+    Object.assign(run.identity, { state: 'aborted', endedAtMs: nowMs, endReason: reason });
+    run.document = { ...run.currentDocument(), updatedAt: new Date(nowMs).toISOString() };
+    this.options.runs.transaction(() => {
+      this.options.runs.update(this.stored(run));
+      this.options.runs.appendHistory(run.identity.analysisId, {
+        runId,
+        verdict: run.document.verdict,
+        action: run.document.action,
+        reason: `aborted: ${reason}`,
+        at: run.document.updatedAt,
+        document: run.document,
+      });
+      this.saveSnapshot(run, nowMs);
+    });
+    this.close(run);
+    this.options.logger.info({ analysis: run.identity.analysisId, run: runId, reason }, 'run aborted');
+    return run.currentDocument();
+  }
+
+  abortRunningOf(analysisId: string, reason: string): void {
+    const run = this.runningOf(analysisId);
+    if (run) this.abort(run.id, reason);
+  }
+
+  /** Evaluates a running run on its evidence up to the watermark, without changing it. */
+  evaluate(run: RunJudgement, nowMs: number, full: boolean): RunEvaluation {
+    const evidence = this.options.accumulator.read(run.id, nowMs);
+    const watermark = this.options.accumulator.evidence(run.id)?.watermark ?? -Infinity;
+    const evaluation = run.evaluate(evidence, watermark, nowMs, full);
+    if (!evaluation.changed) run.apply(evaluation);
+    return evaluation;
+  }
+
+  /**
+   * Applies a verdict change and records it; a final verdict ends the run. If recording fails, the run is
+   * left exactly as it was (the next tick evaluates again and retries).
+   */
+  commitChange(run: RunJudgement, evaluation: RunEvaluation): void {
+    const saved = run.save();
+    run.apply(evaluation);
+    const nowMs = this.options.clock();
+    const final = isFinal(evaluation.document.verdict);
+    if (final) {
+      Object.assign(run.identity, {
+        state: 'finished',
+        endedAtMs: nowMs,
+        endReason: `verdict ${evaluation.document.verdict}`,
+      });
+    }
+    run.document = run.fullDocument();
+    try {
+      this.options.onVerdictChange(run);
+    } catch (error) {
+      run.restore(saved);
+      this.options.logger.error(
+        { err: error, analysis: run.identity.analysisId, run: run.id },
+        'verdict change not recorded; retrying on the next tick',
+      );
+      return;
+    }
+    if (final) {
+      this.saveSnapshot(run, nowMs);
+      this.close(run);
+    }
+  }
+
+  /** Writes the run's row (inside the caller's transaction when there is one). */
+  persist(run: RunJudgement): void {
+    this.options.runs.update(this.stored(run));
+  }
+
+  snapshotRunning(): void {
+    const nowMs = this.options.clock();
+    this.options.runs.transaction(() => {
+      for (const run of this.runningRuns.values()) {
+        this.saveSnapshot(run, nowMs);
+        this.options.runs.update(this.stored(run));
+      }
+    });
+  }
+
+  /** Resumes every run stored as running whose analysis is still defined; aborts the others. */
+  resumeRunning(isDefined: (analysisId: string) => boolean): void {
+    for (const stored of this.options.runs.listRunning()) {
+      const parsed = analysisSchema.safeParse(JSON.parse(stored.specJson));
+      if (!isDefined(stored.analysisId) || !parsed.success) {
+        const reason = parsed.success ? 'analysis no longer defined' : 'run spec no longer valid';
+        this.options.runs.update({
+          ...stored,
+          state: 'aborted',
+          endedAtMs: this.options.clock(),
+          endReason: reason,
+        });
+        this.options.logger.info({ analysis: stored.analysisId, run: stored.id, reason }, 'run aborted at boot');
+        continue;
+      }
+      const run = this.fromStored(stored, parsed.data);
+      const state = this.loadState(run.id);
+      if (state) run.carried = state.carried;
+      this.open(run, state?.evidence);
+      this.options.logger.info(
+        { analysis: stored.analysisId, run: stored.id, revision: stored.revision, verdict: run.document.verdict },
+        'run resumed',
+      );
+    }
+  }
+
+  private runningOf(analysisId: string): RunJudgement | undefined {
+    for (const run of this.runningRuns.values()) if (run.identity.analysisId === analysisId) return run;
+    return undefined;
+  }
+
+  /** A stored run that a new stage may re-open: passed, and the analysis's latest run. */
+  private reopenable(runId: string): RunJudgement {
+    const stored = this.options.runs.get(runId);
+    if (!stored) throw new JudgeError('RUN_NOT_FOUND', `no run "${runId}"`);
+    const latest = this.options.runs.listByAnalysis(stored.analysisId, 1)[0];
+    if (latest && latest.id !== stored.id) {
+      throw new JudgeError(
+        'RUN_SUPERSEDED',
+        `run "${runId}" (revision ${stored.revision}) was superseded by revision ${latest.revision}`,
+      );
+    }
+    if (stored.state === 'aborted' || stored.verdict !== 'pass') {
+      throw new JudgeError(
+        'RUN_ENDED',
+        `run "${runId}" ended (${stored.state === 'aborted' ? `aborted: ${stored.endReason}` : `verdict ${stored.verdict}`}); start a new revision to judge again`,
+      );
+    }
+    const parsed = analysisSchema.safeParse(JSON.parse(stored.specJson));
+    if (!parsed.success) throw new JudgeError('RUN_ENDED', `run "${runId}" has a spec this version cannot read`);
+    return this.fromStored(stored, parsed.data);
+  }
+
+  private reopen(run: RunJudgement, stage: StageRecord): VerdictDocument {
+    if (this.runningRuns.size >= this.options.maxRunningRuns) {
+      throw new JudgeError(
+        'RUN_LIMIT_REACHED',
+        `at most ${this.options.maxRunningRuns} runs may be judged at once (judge.maxRunningRuns)`,
+      );
+    }
+    const nowMs = this.options.clock();
+    const state = this.loadState(run.id);
+    run.carried = forNewStage(state?.carried ?? initialSequentialState());
+    Object.assign(run.identity, { state: 'running', endedAtMs: null, endReason: null });
+    run.clockStartedAtMs = nowMs;
+    run.stages.push(stage);
+    const share = stage.canaryShare === null ? 'no share declared' : `canary share ${stage.canaryShare}`;
+    run.document = {
+      ...run.currentDocument(),
+      verdict: 'running',
+      action: 'continue',
+      reason: `collecting evidence: stage ${run.stages.length} declared (${share}) after pass`,
+      updatedAt: new Date(nowMs).toISOString(),
+    };
+    this.open(run, state?.evidence);
+    this.options.accumulator.declareStage(run.id, stage);
+    try {
+      this.options.onVerdictChange(run);
+    } catch (error) {
+      this.close(run);
+      throw error;
+    }
+    this.options.logger.info(
+      { analysis: run.identity.analysisId, run: run.id, stage: run.stages.length, by: stage.declaredBy },
+      'passed run re-opened for a new stage',
+    );
+    return run.currentDocument();
+  }
+
+  /** Opens the run's evidence (from a snapshot, or empty in its stages) and routes its traffic. */
+  private open(run: RunJudgement, evidence: RunEvidenceSnapshot | undefined): void {
+    const [first, ...later] = run.stages;
+    let restored = false;
+    if (evidence) {
+      try {
+        this.options.accumulator.restore(run.id, evidence);
+        restored = true;
+      } catch (error) {
+        this.options.logger.warn(
+          { err: error, run: run.id },
+          'run snapshot unreadable; judging it from empty evidence',
+        );
+      }
+    }
+    if (!restored) {
+      this.options.accumulator.open(run.id, first);
+      for (const stage of later) this.options.accumulator.declareStage(run.id, stage);
+    }
+    this.runningRuns.set(run.id, run);
+    this.options.routing.routeRun(run.id, run.spec);
+  }
+
+  private close(run: RunJudgement): void {
+    this.options.routing.unrouteRun(run.id);
+    this.options.accumulator.close(run.id);
+    this.runningRuns.delete(run.id);
+  }
+
+  private saveSnapshot(run: RunJudgement, nowMs: number): void {
+    if (!this.options.accumulator.isOpen(run.id)) return;
+    const state: StoredState = { evidence: this.options.accumulator.snapshot(run.id), carried: run.carried };
+    this.options.runs.saveSnapshot(run.id, JSON.stringify(state), nowMs);
+  }
+
+  private loadState(runId: string): StoredState | undefined {
+    const json = this.options.runs.loadSnapshot(runId);
+    if (!json) return undefined;
+    try {
+      return JSON.parse(json) as StoredState;
+    } catch {
+      this.options.logger.warn({ run: runId }, 'run snapshot is not JSON; judging it from empty evidence');
+      return undefined;
+    }
+  }
+
+  private fromStored(stored: StoredRun, spec: Analysis): RunJudgement {
+    const identity = {
+      analysisId: stored.analysisId,
+      runId: stored.id,
+      revision: stored.revision,
+      state: stored.state,
+      startedAtMs: stored.startedAtMs,
+      endedAtMs: stored.endedAtMs,
+      endReason: stored.endReason,
+    };
+    const stages = JSON.parse(stored.stagesJson) as StageRecord[];
+    const document = withRun(JSON.parse(stored.documentJson) as VerdictDocument, identity, stages);
+    return new RunJudgement(identity, spec, stages, document, initialSequentialState(), stored.clockStartedAtMs);
+  }
+
+  private stored(run: RunJudgement): StoredRun {
+    const document = run.currentDocument();
+    return {
+      id: run.id,
+      analysisId: run.identity.analysisId,
+      revision: run.identity.revision,
+      specJson: JSON.stringify(run.spec),
+      state: run.identity.state,
+      verdict: document.verdict,
+      documentJson: JSON.stringify(document),
+      stagesJson: JSON.stringify(run.stages),
+      startedAtMs: run.identity.startedAtMs,
+      clockStartedAtMs: run.clockStartedAtMs,
+      updatedAtMs: Date.parse(document.updatedAt),
+      endedAtMs: run.identity.endedAtMs,
+      endReason: run.identity.endReason,
+    };
+  }
+}

@@ -1,0 +1,173 @@
+// One run's judgement: its plan, stages, the sequential state carried between ticks, and its latest verdict
+// document. Pure state and computation; the JudgeService decides when to evaluate and what to persist.
+import type { StageEvidence } from '../accumulate/run-evidence.js';
+import type { Analysis } from '../config/analysis.js';
+import type { AnalysisSequentialState, StageArms } from '../stats/analysis-policy.js';
+import { evaluateAnalysis } from '../stats/evaluate-analysis.js';
+import { planAnalysis, type AnalysisPlan } from './analysis-plan.js';
+import { decideVerdict, isFinal } from './verdict.js';
+import {
+  buildDocument,
+  withRun,
+  type RunIdentity,
+  type StageRecord,
+  type VerdictDocument,
+} from './verdict-document.js';
+
+export interface RunEvaluation {
+  tick: EvaluatedTick;
+  document: VerdictDocument;
+  carried: AnalysisSequentialState;
+  changed: boolean;
+}
+
+export interface SavedRunState {
+  document: VerdictDocument;
+  carried: AnalysisSequentialState;
+  lastTick: EvaluatedTick | undefined;
+  identity: RunIdentity;
+  stages: StageRecord[];
+  clockStartedAtMs: number;
+}
+
+interface EvaluatedTick {
+  stages: StageArms[];
+  samplesByStage: Array<{ baseline: number; canary: number }>;
+  evidenceUntilMs: number;
+  carriedBefore: AnalysisSequentialState;
+  nowMs: number;
+  full?: VerdictDocument;
+}
+
+export class RunJudgement {
+  readonly plan: AnalysisPlan;
+  private lastTick: EvaluatedTick | undefined;
+
+  constructor(
+    readonly identity: RunIdentity,
+    /** The run's effective definition: the analysis as it was at the run's start, with the run's arm values. */
+    readonly spec: Analysis,
+    readonly stages: StageRecord[],
+    /** The latest verdict; its fixed-horizon evidence may be missing (see fullDocument). */
+    public document: VerdictDocument,
+    /** Running minima of the always-valid p-values: the only state a tick hands to the next. */
+    public carried: AnalysisSequentialState,
+    /** When the time limit started counting: the run's start, or its latest re-opening. */
+    public clockStartedAtMs: number,
+  ) {
+    this.plan = planAnalysis(spec);
+  }
+
+  get id(): string {
+    return this.identity.runId;
+  }
+
+  get isRunning(): boolean {
+    return this.identity.state === 'running';
+  }
+
+  /** A decided verdict ends the run's judging (a pass can be re-opened by a new stage). */
+  get isDecided(): boolean {
+    return isFinal(this.document.verdict);
+  }
+
+  /** The current stage's declared canary share. */
+  get currentShare(): number | null {
+    return this.stages[this.stages.length - 1]?.canaryShare ?? null;
+  }
+
+  get deadlineMs(): number {
+    return this.clockStartedAtMs + this.plan.maxDurationMs;
+  }
+
+  /**
+   * Evaluates the stages' evidence at `nowMs` without changing the run. With `full` false only decisions are
+   * computed (bounds and always-valid p-values); the fixed-horizon evidence people read costs about five
+   * times more and is filled in later from the same inputs by fullDocument(). The statistics engine makes
+   * decisions identical in both modes. apply() makes the result the run's state.
+   */
+  evaluate(
+    evidence: readonly StageEvidence[],
+    evidenceUntilMs: number,
+    nowMs: number,
+    full: boolean,
+  ): RunEvaluation {
+    const stages: StageArms[] = evidence.map((stage) => ({
+      baseline: stage.baseline,
+      canary: stage.canary,
+      canaryShare: stage.canaryShare,
+    }));
+    const samplesByStage = evidence.map((stage) => ({
+      baseline: stage.baseline.requests,
+      canary: stage.canary.requests,
+    }));
+    const tick: EvaluatedTick = { stages, samplesByStage, evidenceUntilMs, carriedBefore: this.carried, nowMs };
+    const { document, state } = this.compute(tick, full);
+    if (full) tick.full = document;
+    return { tick, document, carried: state, changed: document.verdict !== this.document.verdict };
+  }
+
+  apply(evaluation: RunEvaluation): void {
+    this.lastTick = evaluation.tick;
+    this.document = evaluation.document;
+    this.carried = evaluation.carried;
+  }
+
+  /** Everything apply() and the run's lifecycle change, to undo a change whose recording failed. */
+  save(): SavedRunState {
+    return {
+      document: this.document,
+      carried: this.carried,
+      lastTick: this.lastTick,
+      identity: { ...this.identity },
+      stages: [...this.stages],
+      clockStartedAtMs: this.clockStartedAtMs,
+    };
+  }
+
+  restore(saved: SavedRunState): void {
+    this.document = saved.document;
+    this.carried = saved.carried;
+    this.lastTick = saved.lastTick;
+    Object.assign(this.identity, saved.identity);
+    this.stages.splice(0, this.stages.length, ...saved.stages);
+    this.clockStartedAtMs = saved.clockStartedAtMs;
+  }
+
+  /** The latest document with the full evidence of the last evaluation (computed at most once per tick). */
+  fullDocument(): VerdictDocument {
+    const last = this.lastTick;
+    if (!last) return withRun(this.document, this.identity, this.stages);
+    last.full ??= this.compute(last, true).document;
+    return withRun(last.full, this.identity, this.stages);
+  }
+
+  /** The latest document, with the run's identity and stages as they are now. */
+  currentDocument(): VerdictDocument {
+    return withRun(this.document, this.identity, this.stages);
+  }
+
+  private compute(
+    tick: EvaluatedTick,
+    full: boolean,
+  ): { document: VerdictDocument; state: AnalysisSequentialState } {
+    const current = this.stages[this.stages.length - 1];
+    const policy = {
+      ...this.plan.policy,
+      canaryShare: current?.canaryShare ?? this.plan.policy.canaryShare,
+      evidence: full ? ('full' as const) : ('decisions-only' as const),
+    };
+    const evaluation = evaluateAnalysis(tick.stages, this.plan.metrics, policy, tick.carriedBefore);
+    const decision = decideVerdict(evaluation, tick.nowMs - this.clockStartedAtMs, this.plan);
+    const document = buildDocument(
+      this.identity,
+      this.stages,
+      tick.nowMs,
+      decision,
+      evaluation,
+      tick.samplesByStage,
+      tick.evidenceUntilMs,
+    );
+    return { document, state: evaluation.state };
+  }
+}
