@@ -151,7 +151,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await sleep(options.signal?.aborted ? 0 : profile.warmUpMs);
     // The analysis is defined once; the rollout of this revision of the flag is judged by a run of it, which
     // the rollout starts with its first stage.
-    await judge.defineAnalysis(demoAnalysis(profile, { url: `${flagServiceUrl}/webhooks/canary-judge`, secret }));
+    await judge.defineAnalysis(
+      demoAnalysis(profile, { url: `${flagServiceUrl}/webhooks/canary-judge`, secret }),
+    );
     const startedAtMs = Date.now();
     await rollout.start();
     let regressionAtMs: number | undefined;

@@ -17,7 +17,12 @@ export function anytimeValidJudge(metrics: MetricSpec[], policy: AnalysisPolicy)
   return {
     name: 'anytime-valid (canary-judge)',
     observe(tick: TickData): boolean {
-      const r = evaluateAnalysis([{ ...tick.cumulative, canaryShare: policy.canaryShare }], metrics, policy, state);
+      const r = evaluateAnalysis(
+        [{ ...tick.cumulative, canaryShare: policy.canaryShare }],
+        metrics,
+        policy,
+        state,
+      );
       state = r.state;
       return r.decision === 'fail';
     },

@@ -47,7 +47,11 @@ export function addAnalysisRoutes(api: ApiServer, judge: JudgeService): void {
       body !== null && typeof body === 'object' && !Array.isArray(body) ? { id, ...body } : body,
     );
     if (spec.id !== id) {
-      throw new ApiProblem(400, 'INVALID_ANALYSIS', `the body's id "${spec.id}" differs from the path's "${id}"`);
+      throw new ApiProblem(
+        400,
+        'INVALID_ANALYSIS',
+        `the body's id "${spec.id}" differs from the path's "${id}"`,
+      );
     }
     const created = asApiProblem(() => judge.putAnalysis(spec, 'api', true));
     sendJson(response, created ? 201 : 200, definitionDocument(judge, found(judge, id), RUNS_SHOWN));

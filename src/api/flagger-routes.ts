@@ -56,14 +56,22 @@ export function stepSchedule(metadata: Record<string, string> | undefined): numb
   const weight = (text: string, field: string): number => {
     const value = Number(text.trim());
     if (!(value > 0 && value <= 100)) {
-      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', `metadata.${field}: expected weights from 1 to 100, found "${text}"`);
+      throw new ApiProblem(
+        400,
+        'INVALID_FLAGGER_PAYLOAD',
+        `metadata.${field}: expected weights from 1 to 100, found "${text}"`,
+      );
     }
     return value;
   };
   if (metadata?.stepWeights !== undefined) {
     const weights = metadata.stepWeights.split(',').map((text) => weight(text, 'stepWeights'));
     if (weights.some((w, i) => i > 0 && w <= weights[i - 1])) {
-      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', 'metadata.stepWeights: expected increasing weights');
+      throw new ApiProblem(
+        400,
+        'INVALID_FLAGGER_PAYLOAD',
+        'metadata.stepWeights: expected increasing weights',
+      );
     }
     return weights;
   }
@@ -92,7 +100,11 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
   const readPayload = async (request: Parameters<RouteHandler>[0]): Promise<FlaggerPayload> => {
     const parsed = flaggerPayloadSchema.safeParse(await readJsonBody(request));
     if (!parsed.success) {
-      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', 'expected Flagger webhook JSON with name and namespace');
+      throw new ApiProblem(
+        400,
+        'INVALID_FLAGGER_PAYLOAD',
+        'expected Flagger webhook JSON with name and namespace',
+      );
     }
     const { metadata } = parsed.data;
     if (!authorize(metadata?.token === undefined ? undefined : `Bearer ${metadata.token}`)) {
@@ -117,7 +129,11 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
   const runOf = (payload: FlaggerPayload): VerdictDocument => {
     const analysisId = analysisOf(payload);
     if (!payload.checksum) {
-      throw new ApiProblem(400, 'INVALID_FLAGGER_PAYLOAD', 'expected the canary checksum (one run per revision)');
+      throw new ApiProblem(
+        400,
+        'INVALID_FLAGGER_PAYLOAD',
+        'expected the canary checksum (one run per revision)',
+      );
     }
     const revision = payload.checksum;
     return asApiProblem(
@@ -127,8 +143,12 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
     );
   };
 
-  const answer = (response: Parameters<RouteHandler>[1], hook: Hook, proceed: boolean, document: VerdictDocument) =>
-    sendJson(response, proceed ? 200 : 412, { hook, proceed, ...compactVerdict(document) });
+  const answer = (
+    response: Parameters<RouteHandler>[1],
+    hook: Hook,
+    proceed: boolean,
+    document: VerdictDocument,
+  ) => sendJson(response, proceed ? 200 : 412, { hook, proceed, ...compactVerdict(document) });
 
   const handlers: Record<Hook, RouteHandler> = {
     'pre-rollout': async (request, response) => {
@@ -175,11 +195,15 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
       let document = payload.checksum ? judge.findRun(analysisId, payload.checksum) : undefined;
       if (document?.state === 'running') {
         document = asApiProblem(() =>
-          judge.abortRun((document as VerdictDocument).runId, `Flagger post-rollout (phase ${payload.phase ?? 'unknown'})`),
+          judge.abortRun(
+            (document as VerdictDocument).runId,
+            `Flagger post-rollout (phase ${payload.phase ?? 'unknown'})`,
+          ),
         );
       }
       sendJson(response, 200, { hook: 'post-rollout', ...(document ? compactVerdict(document) : {}) });
     },
   };
-  for (const hook of FLAGGER_HOOKS) api.route('POST', `/api/v1/flagger/${hook}`, handlers[hook], { open: true });
+  for (const hook of FLAGGER_HOOKS)
+    api.route('POST', `/api/v1/flagger/${hook}`, handlers[hook], { open: true });
 }

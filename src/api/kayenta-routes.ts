@@ -108,7 +108,8 @@ function statusResponse(document: VerdictDocument, execution: Execution, id: str
         results: document.metrics.map((metric) => ({
           name: metric.id,
           id: metric.id,
-          classification: metric.decision === 'fail' ? 'High' : metric.decision === 'pass' ? 'Pass' : 'Nodata',
+          classification:
+            metric.decision === 'fail' ? 'High' : metric.decision === 'pass' ? 'Pass' : 'Nodata',
           classificationReason: metric.reason,
         })),
       },
@@ -138,7 +139,12 @@ export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: str
     if (!judge.getAnalysis(configId)) {
       throw new ApiProblem(404, 'ANALYSIS_NOT_FOUND', `no canary config (analysis) "${configId}"`);
     }
-    const body = parseBody(executionRequestSchema, await readJsonBody(request), 'INVALID_CANARY_EXECUTION', 'canary execution request');
+    const body = parseBody(
+      executionRequestSchema,
+      await readJsonBody(request),
+      'INVALID_CANARY_EXECUTION',
+      'canary execution request',
+    );
     const pair = body.scopes.default ?? Object.values(body.scopes)[0];
     const revision = pair.experimentScope.scope;
     const { document } = asApiProblem(() =>
@@ -155,7 +161,8 @@ export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: str
   const executionStatus: RouteHandler = (_request, response, { executionId: id }) => {
     const execution = parseExecutionId(id);
     const document = execution ? judge.getRun(execution.runId) : undefined;
-    if (!execution || !document) throw new ApiProblem(404, 'EXECUTION_NOT_FOUND', `no canary execution "${id}"`);
+    if (!execution || !document)
+      throw new ApiProblem(404, 'EXECUTION_NOT_FOUND', `no canary execution "${id}"`);
     sendJson(response, 200, statusResponse(document, execution, id));
   };
 

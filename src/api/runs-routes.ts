@@ -25,7 +25,8 @@ const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 500;
 
 function runOf(judge: JudgeService, analysisId: string, revision: string): VerdictDocument {
-  if (!judge.getAnalysis(analysisId)) throw new ApiProblem(404, 'ANALYSIS_NOT_FOUND', `no analysis "${analysisId}"`);
+  if (!judge.getAnalysis(analysisId))
+    throw new ApiProblem(404, 'ANALYSIS_NOT_FOUND', `no analysis "${analysisId}"`);
   const document = judge.findRun(analysisId, revision);
   if (!document) {
     throw new ApiProblem(
@@ -64,7 +65,10 @@ export function addRunRoutes(api: ApiServer, judge: JudgeService): void {
 
   api.route('GET', '/api/v1/analyses/:id/runs', (request, response, { id }) => {
     if (!judge.getAnalysis(id)) throw new ApiProblem(404, 'ANALYSIS_NOT_FOUND', `no analysis "${id}"`);
-    sendJson(response, 200, { analysisId: id, runs: judge.listRuns(id, listLimit(request.url)).map(compactVerdict) });
+    sendJson(response, 200, {
+      analysisId: id,
+      runs: judge.listRuns(id, listLimit(request.url)).map(compactVerdict),
+    });
   });
 
   api.route('GET', '/api/v1/analyses/:id/runs/:revision', (_request, response, { id, revision }) => {
@@ -75,16 +79,24 @@ export function addRunRoutes(api: ApiServer, judge: JudgeService): void {
     sendJson(response, 200, compactVerdict(runOf(judge, id, revision)));
   });
 
-  api.route('POST', '/api/v1/analyses/:id/runs/:revision/stages', async (request, response, { id, revision }) => {
-    const body = parseBody(stageRequestSchema, await readJsonBody(request), 'INVALID_STAGE', 'stage');
-    const { runId } = runOf(judge, id, revision);
-    const document = asApiProblem(() => judge.declareStage(runId, declaredShare(body) ?? null, 'api'));
-    sendJson(response, 200, compactVerdict(document));
-  });
+  api.route(
+    'POST',
+    '/api/v1/analyses/:id/runs/:revision/stages',
+    async (request, response, { id, revision }) => {
+      const body = parseBody(stageRequestSchema, await readJsonBody(request), 'INVALID_STAGE', 'stage');
+      const { runId } = runOf(judge, id, revision);
+      const document = asApiProblem(() => judge.declareStage(runId, declaredShare(body) ?? null, 'api'));
+      sendJson(response, 200, compactVerdict(document));
+    },
+  );
 
   api.route('DELETE', '/api/v1/analyses/:id/runs/:revision', (_request, response, { id, revision }) => {
     const { runId } = runOf(judge, id, revision);
-    sendJson(response, 200, compactVerdict(asApiProblem(() => judge.abortRun(runId, 'aborted through the API'))));
+    sendJson(
+      response,
+      200,
+      compactVerdict(asApiProblem(() => judge.abortRun(runId, 'aborted through the API'))),
+    );
   });
 
   api.route('GET', '/api/v1/runs/:runId', (_request, response, { runId }) => {

@@ -54,7 +54,12 @@ function observe(
   if (arm === undefined) return;
   state.count('points', arm);
   const errors = state.rule.errors.isErrorPoint(point.attributes) ? count : 0;
-  const base = { runId: state.runId, arm, timeUnixMs: point.timeUnixMs, sourceKey: sourceKeyOf(point.resource) };
+  const base = {
+    runId: state.runId,
+    arm,
+    timeUnixMs: point.timeUnixMs,
+    sourceKey: sourceKeyOf(point.resource),
+  };
   if (!isHistogram) {
     out.push({ ...base, kind: 'count', requests: count, errors });
     return;

@@ -94,7 +94,10 @@ export const revisionSchema = z
   .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces');
 
 /** A canary share in (0, 1), e.g. 0.2 for a 20% weight step. */
-export const canaryShareSchema = z.number().gt(0, 'expected a share above 0').lt(1, 'expected a share below 1');
+export const canaryShareSchema = z
+  .number()
+  .gt(0, 'expected a share above 0')
+  .lt(1, 'expected a share below 1');
 
 /**
  * A run the config asks for at boot: judged once per revision (a restart resumes it; a finished run is never

@@ -166,7 +166,13 @@ export class RunBook {
     this.options.accumulator.declareStage(runId, stage);
     this.options.runs.update(this.stored(run));
     this.options.logger.info(
-      { analysis: run.identity.analysisId, run: runId, stage: run.stages.length, canaryShare, by: declaredBy },
+      {
+        analysis: run.identity.analysisId,
+        run: runId,
+        stage: run.stages.length,
+        canaryShare,
+        by: declaredBy,
+      },
       'stage declared',
     );
     return run.currentDocument();
@@ -274,7 +280,10 @@ export class RunBook {
           endedAtMs: this.options.clock(),
           endReason: reason,
         });
-        this.options.logger.info({ analysis: stored.analysisId, run: stored.id, reason }, 'run aborted at boot');
+        this.options.logger.info(
+          { analysis: stored.analysisId, run: stored.id, reason },
+          'run aborted at boot',
+        );
         continue;
       }
       const run = this.fromStored(stored, parsed.data);
@@ -282,7 +291,12 @@ export class RunBook {
       if (state) run.carried = state.carried;
       this.open(run, state?.evidence);
       this.options.logger.info(
-        { analysis: stored.analysisId, run: stored.id, revision: stored.revision, verdict: run.document.verdict },
+        {
+          analysis: stored.analysisId,
+          run: stored.id,
+          revision: stored.revision,
+          verdict: run.document.verdict,
+        },
         'run resumed',
       );
     }
@@ -311,7 +325,8 @@ export class RunBook {
       );
     }
     const parsed = analysisSchema.safeParse(JSON.parse(stored.specJson));
-    if (!parsed.success) throw new JudgeError('RUN_ENDED', `run "${runId}" has a spec this version cannot read`);
+    if (!parsed.success)
+      throw new JudgeError('RUN_ENDED', `run "${runId}" has a spec this version cannot read`);
     return this.fromStored(stored, parsed.data);
   }
 
@@ -409,7 +424,14 @@ export class RunBook {
     };
     const stages = JSON.parse(stored.stagesJson) as StageRecord[];
     const document = withRun(JSON.parse(stored.documentJson) as VerdictDocument, identity, stages);
-    return new RunJudgement(identity, spec, stages, document, initialSequentialState(), stored.clockStartedAtMs);
+    return new RunJudgement(
+      identity,
+      spec,
+      stages,
+      document,
+      initialSequentialState(),
+      stored.clockStartedAtMs,
+    );
   }
 
   private stored(run: RunJudgement): StoredRun {

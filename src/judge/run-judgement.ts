@@ -101,7 +101,13 @@ export class RunJudgement {
       baseline: stage.baseline.requests,
       canary: stage.canary.requests,
     }));
-    const tick: EvaluatedTick = { stages, samplesByStage, evidenceUntilMs, carriedBefore: this.carried, nowMs };
+    const tick: EvaluatedTick = {
+      stages,
+      samplesByStage,
+      evidenceUntilMs,
+      carriedBefore: this.carried,
+      nowMs,
+    };
     const { document, state } = this.compute(tick, full);
     if (full) tick.full = document;
     return { tick, document, carried: state, changed: document.verdict !== this.document.verdict };

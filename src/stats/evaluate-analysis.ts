@@ -51,7 +51,12 @@ function stageSrmAlpha(srmAlpha: number, stageIndex: number): number {
   return (srmAlpha * 6) / (Math.PI * Math.PI * (stageIndex + 1) * (stageIndex + 1));
 }
 
-function evaluateStageSrm(stage: StageArms, policy: AnalysisPolicy, alpha: number, carried: number): SrmResult {
+function evaluateStageSrm(
+  stage: StageArms,
+  policy: AnalysisPolicy,
+  alpha: number,
+  carried: number,
+): SrmResult {
   const counts = [stage.baseline.requests, stage.canary.requests];
   const total = counts[0] + counts[1];
   const observedCanaryShare = total > 0 ? counts[1] / total : NaN;
@@ -112,7 +117,10 @@ export function evaluateAnalysis(
   const srm = srmByStage[srmByStage.length - 1];
   const srmMismatch = srmByStage.find((stage) => stage.mismatch);
 
-  const evidenceOf = (pair: { baseline: ArmState; canary: ArmState }): ((spec: MetricSpec) => MetricEvidence) => {
+  const evidenceOf = (pair: {
+    baseline: ArmState;
+    canary: ArmState;
+  }): ((spec: MetricSpec) => MetricEvidence) => {
     let views: LatencyViews | undefined;
     const latencyViews = (): LatencyViews => {
       if (!views) {

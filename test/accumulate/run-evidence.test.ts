@@ -23,7 +23,9 @@ function batch(sourceKey: string, arm: Arm, count: number, fromMs: number, toMs:
 
 function judged(evidence: RunEvidence, nowMs: number): Array<{ baseline: number; canary: number }> {
   evidence.advance(nowMs);
-  return evidence.read().map((stage) => ({ baseline: stage.baseline.requests, canary: stage.canary.requests }));
+  return evidence
+    .read()
+    .map((stage) => ({ baseline: stage.baseline.requests, canary: stage.canary.requests }));
 }
 
 const accept = (evidence: RunEvidence, observations: Observation[], nowMs: number): void =>
@@ -79,7 +81,10 @@ describe('RunEvidence watermark', () => {
   });
 
   it('clamps event times ahead of the judge clock, so a fast sender clock cannot park evidence', () => {
-    const evidence = new RunEvidence({ startedAtMs: T0, canaryShare: null }, { ...settings, maxHoldMs: 5_000 });
+    const evidence = new RunEvidence(
+      { startedAtMs: T0, canaryShare: null },
+      { ...settings, maxHoldMs: 5_000 },
+    );
     accept(evidence, batch('b', 'baseline', 3, T0 + 3_600_000, T0 + 3_600_003), T0);
     expect(judged(evidence, T0 + 5_000 + SLICE_MS)[0].baseline).toBe(3);
   });
@@ -117,7 +122,9 @@ describe('RunEvidence stages', () => {
     const snapshot = JSON.parse(JSON.stringify(evidence.toSnapshot()));
     const restored = RunEvidence.fromSnapshot(snapshot, settings);
     expect(restored.toSnapshot()).toEqual(evidence.toSnapshot());
-    expect(judged(restored, T0 + 8_000 + 60_000 + SLICE_MS)).toEqual(judged(evidence, T0 + 68_000 + SLICE_MS));
+    expect(judged(restored, T0 + 8_000 + 60_000 + SLICE_MS)).toEqual(
+      judged(evidence, T0 + 68_000 + SLICE_MS),
+    );
     expect(restored.received().baseline.requests).toBe(8);
   });
 });

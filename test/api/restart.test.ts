@@ -1,4 +1,4 @@
-// Analyses, their verdicts and history, and their accumulated evidence survive a restart of the sidecar.
+// Runs, their verdicts and history, and their accumulated evidence survive a restart of the sidecar.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ const analysis = {
 };
 
 describe('restart', () => {
-  it('resumes an API-created analysis with its evidence and started time', async () => {
+  it('resumes a running run of an API-defined analysis with its evidence and start time', async () => {
     const first = await startSidecar(config, { logger: createLogger('silent') });
     const api = `http://127.0.0.1:${first.ports.api}`;
     const created = await fetch(`${api}/api/v1/analyses`, {
@@ -37,6 +37,9 @@ describe('restart', () => {
       body: JSON.stringify(analysis),
     });
     expect(created.status).toBe(201);
+    const started = await fetch(`${api}/api/v1/analyses/api-made/runs/rev-7`, { method: 'PUT' });
+    expect(started.status).toBe(201);
+    const { runId } = (await started.json()) as { runId: string };
     const exporter = traceExporter('http-protobuf', {
       grpcUrl: '',
       httpUrl: `http://127.0.0.1:${first.ports.http}`,
@@ -47,29 +50,27 @@ describe('restart', () => {
     ];
     expect(succeeded(await exportOnce(exporter, spans))).toBe(true);
     await exporter.shutdown();
-    const startedAt = (
-      (await (await fetch(`${api}/api/v1/analyses/api-made`)).json()) as { startedAt: string }
-    ).startedAt;
+    const runUrl = (base: string) => `${base}/api/v1/analyses/api-made/runs/rev-7`;
+    const { startedAt } = (await (await fetch(runUrl(api))).json()) as { startedAt: string };
     await first.stop(); // the shutdown takes a last tick and snapshot
 
     const second = await startSidecar(config, { logger: createLogger('silent') });
     try {
       const again = `http://127.0.0.1:${second.ports.api}`;
-      const document = (await (await fetch(`${again}/api/v1/analyses/api-made`)).json()) as {
-        startedAt: string;
-        verdict: string;
-        source: string;
-        samples: { baseline: number; canary: number };
-      };
-      expect(document).toMatchObject({
+      expect(await (await fetch(runUrl(again))).json()).toMatchObject({
+        runId,
+        revision: 'rev-7',
         startedAt,
+        state: 'running',
         verdict: 'running',
-        source: 'api',
-        samples: { baseline: 400, canary: 100 },
       });
-      const arms = second.accumulator.read('api-made');
-      expect([arms.baseline.requests, arms.canary.requests]).toEqual([400, 100]);
-      expect(arms.baseline.latency.count).toBe(400);
+      // Everything received survived, judged or still waiting for the watermark.
+      const received = second.accumulator.evidence(runId)!.received();
+      expect([received.baseline.requests, received.canary.requests]).toEqual([400, 100]);
+      expect(received.baseline.latency.count).toBe(400);
+      // The controller polling again gets the same run, not a new one.
+      const polled = await fetch(runUrl(again), { method: 'PUT' });
+      expect([polled.status, ((await polled.json()) as { runId: string }).runId]).toEqual([200, runId]);
     } finally {
       await second.stop();
     }

@@ -76,7 +76,11 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
     judge: { tickIntervalMs: 100 }, // the judge keeps reading the accumulator while spans arrive
     // These tests watch attribution, so the judge must never end an analysis (which would unroute it):
     // no split check, no time limit in reach, no pass before a million samples.
-    analyses: analyses.map((analysis) => ({ judge: QUIET_JUDGE, run: { revision: E2E_REVISION }, ...analysis })),
+    analyses: analyses.map((analysis) => ({
+      judge: QUIET_JUDGE,
+      run: { revision: E2E_REVISION },
+      ...analysis,
+    })),
   });
   const sink = new RecordingSink();
   const clock = new FakeClock(Date.now());

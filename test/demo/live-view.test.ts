@@ -45,13 +45,21 @@ function snapshot(document: VerdictDocument | undefined): StatusSnapshot {
 }
 
 const document = (metrics: MetricResult[], canary = 600): VerdictDocument => ({
-  id: 'checkout-new-flow',
+  analysisId: 'checkout-new-flow',
+  runId: 'run-1',
+  revision: 'new-checkout-flow@v2',
+  state: 'running',
   verdict: 'running',
   action: 'continue',
   reason: 'collecting evidence',
   startedAt: '',
   updatedAt: '',
+  endedAt: null,
+  endReason: null,
   elapsedSeconds: 12,
+  stage: 2,
+  stages: [],
+  evidenceUntil: null,
   samples: { baseline: 900, canary },
   arms: { baseline: arm(900, 9, 35.2), canary: arm(canary, 30, 48.8) },
   metrics,

@@ -79,6 +79,9 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
       analyses: sample.analyses,
     });
     sidecar = await startSidecar(config, { logger: createLogger('silent') });
+    // A run of each analysis, as the first gate call of a rollout starts one.
+    for (const analysis of config.analyses)
+      sidecar.judge.startRun(analysis.id, 'rev-1', { declaredBy: 'api' });
     sidecar.judge.tick();
     exposition = await (await fetch(`http://127.0.0.1:${sidecar.ports.api}/metrics`)).text();
   });

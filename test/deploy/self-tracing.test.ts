@@ -83,6 +83,7 @@ const ANALYSIS = {
   baseline: '1.0.0',
   canary: '1.1.0',
   judge: { maxDurationSeconds: 1 },
+  run: { revision: 'r1' },
 };
 
 describe('self-tracing', () => {
@@ -132,6 +133,7 @@ describe('self-tracing', () => {
           variant: { attribute: 'service.name' },
           baseline: 'canary-judge',
           canary: 'x',
+          run: { revision: 'r1' },
         },
       ],
     });

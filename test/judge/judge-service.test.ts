@@ -86,7 +86,11 @@ function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS,
         failNextEnqueue = false;
         throw new Error('SQLITE_FULL: database or disk is full');
       }
-      published.push({ analysisId: event.analysisId, data: event.data, inTransaction: store.db.inTransaction });
+      published.push({
+        analysisId: event.analysisId,
+        data: event.data,
+        inTransaction: store.db.inTransaction,
+      });
       return `event-${published.length}`;
     },
   };
@@ -132,13 +136,23 @@ describe('JudgeService runs', () => {
     h.judge.boot([spec('checkout')]);
     expect(h.routed.size).toBe(0); // a definition judges nothing until a run starts
     const { document, created } = h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
-    expect([created, document.runId, document.revision, document.verdict]).toEqual([true, 'run-1', 'rev-a', 'running']);
+    expect([created, document.runId, document.revision, document.verdict]).toEqual([
+      true,
+      'run-1',
+      'rev-a',
+      'running',
+    ]);
     expect([...h.routed.keys()]).toEqual(['run-1']);
     feed(h, 'run-1', 160, 1);
     tick(h);
 
     const failed = h.judge.getRun('run-1')!;
-    expect(failed).toMatchObject({ verdict: 'fail', action: 'rollback', state: 'finished', endReason: 'verdict fail' });
+    expect(failed).toMatchObject({
+      verdict: 'fail',
+      action: 'rollback',
+      state: 'finished',
+      endReason: 'verdict fail',
+    });
     expect(failed.reason).toMatch(/latency_p50/);
     expect(h.routed.size).toBe(0);
     expect(h.judge.runHistory('run-1')).toEqual([
@@ -186,7 +200,10 @@ describe('JudgeService runs', () => {
     h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
     feed(h, 'run-1', 100, 7);
     h.judge.startRun('checkout', 'rev-b', { declaredBy: 'api' });
-    expect(h.judge.getRun('run-1')).toMatchObject({ state: 'aborted', endReason: 'superseded by revision rev-b' });
+    expect(h.judge.getRun('run-1')).toMatchObject({
+      state: 'aborted',
+      endReason: 'superseded by revision rev-b',
+    });
     expect([...h.routed.keys()]).toEqual(['run-2']);
     expect(() => h.judge.declareStage('run-1', 0.5, 'api')).toThrow(/superseded by revision rev-b/);
     expect(() => h.judge.abortRun('run-1', 'again')).toThrow(JudgeError);
@@ -202,7 +219,11 @@ describe('JudgeService runs', () => {
     tick(h, 30_000);
     expect(h.judge.getRun('run-1')!.verdict).toBe('running');
     tick(h, 30_000);
-    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'inconclusive', action: 'rollback', state: 'finished' });
+    expect(h.judge.getRun('run-1')).toMatchObject({
+      verdict: 'inconclusive',
+      action: 'rollback',
+      state: 'finished',
+    });
   });
 
   it('computes fixed-horizon evidence when a document is read, not on every tick', () => {
@@ -215,7 +236,10 @@ describe('JudgeService runs', () => {
     tick(h); // this one decisions only: the document read below fills in the rest from the same inputs
     expect(h.judge.listRuns('slow', 1)[0].metrics[0].fixedHorizon.test).toBe('skipped');
     const document = h.judge.getRun('run-1')!;
-    expect(document.metrics.map((metric) => metric.fixedHorizon.test)).toEqual(['mann-whitney-u', 'fisher-exact']);
+    expect(document.metrics.map((metric) => metric.fixedHorizon.test)).toEqual([
+      'mann-whitney-u',
+      'fisher-exact',
+    ]);
     expect(document.metrics.every((metric) => Number.isFinite(metric.fixedHorizon.pValue))).toBe(true);
   });
 
@@ -230,7 +254,10 @@ describe('JudgeService runs', () => {
     expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'pass', state: 'finished', stage: 1 });
     // The controller steps the weight for the same revision: the run is judged again at 50%.
     const reopened = h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.5, declaredBy: 'argo' });
-    expect(reopened).toMatchObject({ created: false, document: { runId: 'run-1', verdict: 'running', stage: 2 } });
+    expect(reopened).toMatchObject({
+      created: false,
+      document: { runId: 'run-1', verdict: 'running', stage: 2 },
+    });
     expect(reopened.document.stages.map((stage) => [stage.canaryShare, stage.declaredBy])).toEqual([
       [0.2, 'argo'],
       [0.5, 'argo'],
@@ -242,7 +269,11 @@ describe('JudgeService runs', () => {
     tick(h);
     expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'fail', stage: 2 });
     expect(h.judge.runHistory('run-1').map((entry) => entry.verdict)).toEqual(['pass', 'running', 'fail']);
-    expect(h.published.map((event) => (event.data as { verdict: string }).verdict)).toEqual(['pass', 'running', 'fail']);
+    expect(h.published.map((event) => (event.data as { verdict: string }).verdict)).toEqual([
+      'pass',
+      'running',
+      'fail',
+    ]);
     // A failed run takes no stage: only a new revision is judged again.
     expect(() => h.judge.declareStage('run-1', 0.6, 'api')).toThrow(/ended \(verdict fail\)/);
   });
@@ -269,17 +300,28 @@ describe('JudgeService runs', () => {
       }));
     const t0 = now;
     // Two stable pods' 5 s batches twice (540 spans), ticking between arrivals, before the canary's first.
-    for (const [from, pod] of [[t0, 'stable-a'], [t0, 'stable-b'], [t0 + 5000, 'stable-a'], [t0 + 5000, 'stable-b']] as const) {
+    for (const [from, pod] of [
+      [t0, 'stable-a'],
+      [t0, 'stable-b'],
+      [t0 + 5000, 'stable-a'],
+      [t0 + 5000, 'stable-b'],
+    ] as const) {
       now = from + 5_200;
       h.accumulator.accept(at('baseline', pod, 135, from));
       h.judge.tick();
     }
-    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'running', samples: { baseline: 0, canary: 0 } });
+    expect(h.judge.getRun('run-1')).toMatchObject({
+      verdict: 'running',
+      samples: { baseline: 0, canary: 0 },
+    });
     now = t0 + 10_500;
     h.accumulator.accept(at('canary', 'canary-a', 30, t0));
     h.judge.tick();
     expect(h.judge.getRun('run-1')!.verdict).toBe('running');
-    expect(h.judge.getRun('run-1')!.trafficSplit).toMatchObject({ expectedCanaryShare: 0.1, mismatch: false });
+    expect(h.judge.getRun('run-1')!.trafficSplit).toMatchObject({
+      expectedCanaryShare: 0.1,
+      mismatch: false,
+    });
   });
 
   it('leaves a run unchanged when its verdict change cannot be recorded (disk full) and retries next tick', () => {
@@ -335,10 +377,12 @@ describe('JudgeService definitions and restarts', () => {
     now += 60_000;
     const second = harness();
     second.judge.boot([spec('checkout')]);
-    expect(second.judge.listAnalyses().map((definition) => definition.spec.id).sort()).toEqual([
-      'checkout',
-      'from-api',
-    ]);
+    expect(
+      second.judge
+        .listAnalyses()
+        .map((definition) => definition.spec.id)
+        .sort(),
+    ).toEqual(['checkout', 'from-api']);
     expect([...second.routed.keys()]).toEqual(['run-1']);
     const [stage] = second.accumulator.read('run-1');
     expect([stage.baseline.requests, stage.canary.requests]).toEqual([400, 100]);
@@ -356,7 +400,9 @@ describe('JudgeService definitions and restarts', () => {
     now += 1000;
     const second = harness();
     second.judge.boot([spec('flag', { run: { revision: 'v1' } })]);
-    expect(second.judge.listRuns('flag', 10).map((run) => [run.revision, run.state])).toEqual([['v1', 'running']]);
+    expect(second.judge.listRuns('flag', 10).map((run) => [run.revision, run.state])).toEqual([
+      ['v1', 'running'],
+    ]);
     expect(second.judge.listAnalyses().map((definition) => definition.spec.id)).toEqual(['flag']); // idle removed
     second.judge.shutdown();
     second.store.close();

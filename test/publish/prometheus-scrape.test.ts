@@ -26,10 +26,12 @@ describe.skipIf(!available)('Prometheus scraping /metrics', () => {
       otlp: { grpc: { port: 0 }, http: { port: 0 } },
       api: { port: 0 },
       storage: { path: join(dir, 'state.sqlite') },
-      judge: { tickIntervalMs: 200 },
+      // No watermark hold: the spans below are one burst, judged as soon as they arrive.
+      judge: { tickIntervalMs: 200, watermark: { maxHoldMs: 0 } },
       analyses: [
         {
           id: 'checkout',
+          run: { revision: 'r1' },
           match: { service: 'checkout' },
           variant: { attribute: 'service.version' },
           baseline: '1.0.0',

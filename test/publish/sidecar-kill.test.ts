@@ -51,10 +51,12 @@ describe('kill -9 during webhook delivery', () => {
         otlp: { grpc: { port: 0 }, http: { port: 0 } },
         api: { port: 0 },
         storage: { path: join(dir, 'data', 'state.sqlite') },
-        judge: { tickIntervalMs: 200 },
+        // No watermark hold: the spans below are one burst, judged as soon as they arrive.
+        judge: { tickIntervalMs: 200, watermark: { maxHoldMs: 0 } },
         analyses: [
           {
             id: 'checkout',
+            run: { revision: 'r1' },
             match: { service: 'checkout' },
             variant: { attribute: 'service.version' },
             baseline: '1.0.0',
@@ -100,7 +102,7 @@ describe('kill -9 during webhook delivery', () => {
         data: { verdict: 'fail', action: 'rollback' },
       });
       const verdict = (await (
-        await fetch(`http://127.0.0.1:${second.ports.api}/api/v1/analyses/checkout/verdict`)
+        await fetch(`http://127.0.0.1:${second.ports.api}/api/v1/analyses/checkout/runs/r1/verdict`)
       ).json()) as { verdict: string };
       expect(verdict.verdict).toBe('fail');
       const stopped = new Promise((resolve) => second.child.once('exit', resolve));

@@ -30,7 +30,10 @@ describe('accumulator to decision', () => {
   it('fails a canary with 5x the error rate after a few ticks, with JSON-carried state and full evidence', () => {
     const random = new Random(42);
     // No watermark hold (maxHoldMs 0): each tick judges what arrived.
-    const acc = new Accumulator({ watermark: { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 }, clock: () => 1e9 });
+    const acc = new Accumulator({
+      watermark: { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 },
+      clock: () => 1e9,
+    });
     acc.open('checkout', { startedAtMs: 0, canaryShare: DEFAULT_POLICY.canaryShare });
     let state = initialSequentialState();
     let decision = 'running';
