@@ -60,7 +60,7 @@ describe('canary-judge CLI', () => {
         .map((line) => line.trim())
         .sort(),
     ).toEqual([
-      'api.port: expected number, found "x"',
+      'api.port: expected a number, found "x"',
       'otlp.nope: unknown field; remove it or check its spelling (see config.example.json)',
     ]);
   });

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
     const problems = problemsOf(() => loadConfig(fixture('bad-types.json'), {}));
     expect(problems).toHaveLength(4);
     expect(problems).toContainEqual(
-      expect.stringMatching(/^otlp\.http\.port: expected number.*found "4318"$/),
+      expect.stringMatching(/^otlp\.http\.port: expected a number, found "4318"$/),
     );
     expect(problems).toContainEqual(expect.stringMatching(/^otlp\.maxInFlightRequests: .*found 0$/));
     expect(problems).toContainEqual(expect.stringMatching(/^api\.port: .*65535.*found 70000$/));
