@@ -51,9 +51,9 @@ function fromRow(row: AnalysisRow): StoredAnalysis {
 export class AnalysesRepository {
   constructor(private readonly store: Store) {}
 
-  /** Runs `work` in one SQLite transaction (synchronous, as better-sqlite3's are). */
+  /** Runs `work` in one SQLite transaction (synchronous, as better-sqlite3's are); a storage failure is tracked by the store. */
   transaction<T>(work: () => T): T {
-    return this.store.db.transaction(work)();
+    return this.store.write(() => this.store.db.transaction(work)());
   }
 
   /** Inserts a new analysis, replacing a stopped one of the same id (its history is kept). */
