@@ -52,6 +52,7 @@ describe('kill -9 during webhook delivery', () => {
         api: { port: 0 },
         storage: { path: join(dir, 'data', 'state.sqlite') },
         judge: { tickIntervalMs: 200 },
+        webhookDelivery: { allowAddresses: ['127.0.0.1'] },
         analyses: [
           {
             id: 'checkout',
