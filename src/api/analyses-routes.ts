@@ -2,14 +2,15 @@
 // `web` metric provider (successCondition: result.verdict == "pass"; failureCondition: result.verdict == "fail").
 import { analysisSchema } from '../config/analysis.js';
 import { formatIssues } from '../config/load.js';
+import { withoutSecrets } from '../config/redaction.js';
 import { JudgeError, type AnalysisView, type JudgeService } from '../judge/judge-service.js';
 import { compactVerdict } from '../judge/verdict-document.js';
 import { ApiProblem, readJsonBody } from './request-body.js';
 import { sendJson, type ApiServer } from './server.js';
 
-/** The full analysis document: spec, state, and the latest verdict with its evidence. */
+/** The full analysis document: spec (its webhook secret is write-only), state, and the latest verdict with its evidence. */
 function fullDocument(view: AnalysisView) {
-  return { ...view.document, state: view.state, source: view.source, spec: view.spec };
+  return { ...view.document, state: view.state, source: view.source, spec: withoutSecrets(view.spec) };
 }
 
 function found(judge: JudgeService, id: string): AnalysisView {

@@ -79,6 +79,8 @@ export interface AnalysisView {
 
 export class JudgeService {
   private readonly analyses = new Map<string, RunningAnalysis>();
+  /** Verdict changes whose transaction failed (storage full or failing); recorded again every tick. */
+  private readonly unrecorded = new Set<RunningAnalysis>();
   private readonly clock: () => number;
   private timers: NodeJS.Timeout[] = [];
   /** Duration of the last tick, for /metrics and the bench. */
@@ -198,6 +200,10 @@ export class JudgeService {
     // /metrics stay fresh at a fraction of the cost of computing them every tick.
     const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
     this.tickCount += 1;
+    for (const entry of this.unrecorded) {
+      if (this.analyses.get(entry.id) === entry) this.recordChange(entry);
+      else this.unrecorded.delete(entry);
+    }
     for (const entry of this.analyses.values()) {
       if (entry.isDecided) continue;
       const changed = entry.evaluate(this.options.accumulator.read(entry.id), nowMs, full);
@@ -205,6 +211,7 @@ export class JudgeService {
       if (changed) this.recordChange(entry);
     }
     this.lastTickMs = performance.now() - started;
+    this.options.metrics.observeTick(this.lastTickMs / 1000);
   }
 
   /** Saves every undecided analysis's arms, carried state and latest document. */
@@ -253,30 +260,43 @@ export class JudgeService {
     const document = (entry.document = entry.fullDocument());
     this.options.metrics.update(spec.id, document);
     const webhook = spec.webhook ?? this.options.defaultWebhook ?? undefined;
-    this.options.repository.transaction(() => {
-      this.options.repository.saveDocument(
-        spec.id,
-        document.verdict,
-        JSON.stringify(document),
-        document.updatedAt,
-      );
-      this.options.repository.appendHistory(spec.id, {
-        verdict: document.verdict,
-        action: document.action,
-        reason: document.reason,
-        at: document.updatedAt,
-        document,
-      });
-      if (webhook && this.options.publisher) {
-        this.options.publisher.enqueue({
-          analysisId: spec.id,
-          url: webhook.url,
-          secret: webhook.secret,
-          data: document,
-          time: new Date(document.updatedAt),
+    try {
+      this.options.repository.transaction(() => {
+        this.options.repository.saveDocument(
+          spec.id,
+          document.verdict,
+          JSON.stringify(document),
+          document.updatedAt,
+        );
+        this.options.repository.appendHistory(spec.id, {
+          verdict: document.verdict,
+          action: document.action,
+          reason: document.reason,
+          at: document.updatedAt,
+          document,
         });
-      }
-    });
+        if (webhook && this.options.publisher) {
+          this.options.publisher.enqueue({
+            analysisId: spec.id,
+            url: webhook.url,
+            secret: webhook.secret,
+            data: document,
+            time: new Date(document.updatedAt),
+          });
+        }
+      });
+    } catch (error) {
+      // Neither the change nor its event is stored: keep it and try the same transaction next tick, so a
+      // full disk delays a verdict's record and webhook instead of losing them (the API shows it already).
+      if (!this.unrecorded.has(entry))
+        this.options.logger.error(
+          { err: error, analysis: spec.id, verdict: document.verdict },
+          'cannot record the verdict change; retrying every tick',
+        );
+      this.unrecorded.add(entry);
+      return;
+    }
+    this.unrecorded.delete(entry);
     this.options.logger.info(
       { analysis: spec.id, verdict: document.verdict, action: document.action, reason: document.reason },
       'verdict changed',
@@ -285,7 +305,11 @@ export class JudgeService {
       // A decided analysis takes no more traffic; its arms stay readable until it is stopped.
       this.options.routing.removeAnalysis(spec.id);
       const state: StoredState = { arms: this.options.accumulator.snapshot(spec.id), carried: entry.carried };
-      this.options.repository.saveSnapshot(spec.id, JSON.stringify(state), this.clock());
+      try {
+        this.options.repository.saveSnapshot(spec.id, JSON.stringify(state), this.clock());
+      } catch (error) {
+        this.options.logger.error({ err: error, analysis: spec.id }, 'cannot save the final snapshot');
+      }
     }
   }
 

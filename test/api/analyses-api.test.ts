@@ -42,6 +42,8 @@ beforeAll(async () => {
     api: { port: 0, authToken: TOKEN },
     storage: { path: join(dir, 'state.sqlite') },
     judge: { tickIntervalMs: 100 },
+    // The receiver listens on loopback, which webhooks may reach only when allowed.
+    webhookDelivery: { allowAddresses: ['127.0.0.1'] },
     analyses: [{ ...analysis('test/checkout'), webhook: { url: receiver.url, secret: WEBHOOK_SECRET } }],
   });
   sidecar = await startSidecar(config, { logger: createLogger('silent') });
