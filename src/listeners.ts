@@ -64,13 +64,16 @@ function setting(name: string): string {
   return env ? `${name} (${env})` : name;
 }
 
-/** One warning per listener bound beyond loopback without a token; empty when every one is safe. */
-export function openListenerWarnings(specs: ListenerSpec[]): string[] {
+/** One warning per listener bound beyond loopback without a token; `bound` has the ports actually bound. */
+export function openListenerWarnings(
+  specs: ListenerSpec[],
+  bound: Partial<Record<ListenerName, number>> = {},
+): string[] {
   return specs
     .filter((spec) => !spec.token && !isLoopbackHost(spec.host))
     .map(
       (spec) =>
-        `${spec.name} listens on ${spec.host}:${spec.port} without a bearer token: anyone who can reach it can ${spec.exposure}; set ${setting(spec.tokenSetting)}, or bind it to 127.0.0.1 with ${setting(`${spec.name}.host`)}`,
+        `${spec.name} listens on ${spec.host}:${bound[spec.name] ?? spec.port} without a bearer token: anyone who can reach it can ${spec.exposure}; set ${setting(spec.tokenSetting)}, or bind it to 127.0.0.1 with ${setting(`${spec.name}.host`)}`,
     );
 }
 

@@ -203,7 +203,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   judge.start();
   outbox.start();
   pruner.start();
-  for (const warning of openListenerWarnings(specs)) logger.warn(warning);
+  const bound = { api: ports.api, 'otlp.grpc': ports.grpc, 'otlp.http': ports.http };
+  for (const warning of openListenerWarnings(specs, bound)) logger.warn(warning);
   logger.info(
     { ports, storage: store.path, version: VERSION, analyses: config.analyses.length },
     'canary-judge started',

@@ -68,11 +68,21 @@ function familyOf(address: string): 'ipv4' | 'ipv6' {
   return address.includes(':') ? 'ipv6' : 'ipv4';
 }
 
+/** dns.lookup with `all: true`; tests inject one whose answers change between calls (DNS rebinding). */
+export type ResolveAll = (
+  hostname: string,
+  options: LookupOptions & { all: true },
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 export class WebhookAddressPolicy {
   private readonly allowed = new BlockList();
 
   /** `allowAddresses`: IPs and CIDR ranges (validated by the config schema). */
-  constructor(allowAddresses: readonly string[] = []) {
+  constructor(
+    allowAddresses: readonly string[] = [],
+    private readonly resolveAll: ResolveAll = dnsLookup,
+  ) {
     for (const text of allowAddresses) {
       const range = parseAddressRange(text);
       if (range) this.allowed.addSubnet(range.address, range.prefix, range.family);
@@ -100,7 +110,7 @@ export class WebhookAddressPolicy {
    */
   readonly lookup: LookupFunction = (hostname, options, callback) => {
     const all = (options as LookupOptions).all === true;
-    dnsLookup(hostname, { ...(options as LookupOptions), all: true }, (error, addresses) => {
+    this.resolveAll(hostname, { ...(options as LookupOptions), all: true }, (error, addresses) => {
       const answer = callback as (
         error: NodeJS.ErrnoException | null,
         address: string | LookupAddress[],

@@ -36,7 +36,6 @@ export function createLogger(
       target: 'pino-pretty',
       options: {
         destination: 1,
-        colorize: true,
         // SYS: local time zone; the date is left out (a terminal session rarely spans days).
         translateTime: 'SYS:HH:MM:ss.l',
         ignore: 'pid,hostname,name',
