@@ -54,6 +54,9 @@ describe('deploy/kubernetes', () => {
     expect(withEnv.api.authToken).toBe(secretData['api-token']);
     expect(withEnv.webhook?.secret).toBe(secretData['webhook-secret']);
     expect(withEnv.storage.path).toBe('/data/canary-judge.sqlite');
+    // The webhook goes to a Service's (private) cluster IP, so the Service range is allowed explicitly.
+    expect(withEnv.webhook?.url).toMatch(/\.svc\.cluster\.local[:/]/);
+    expect(withEnv.webhookDelivery.allowAddresses).toEqual(['10.96.0.0/12']);
     // Every listener binds 0.0.0.0, and every one is guarded by a token from the Secret: no start warning.
     expect(openListenerWarnings(listenerSpecs(withEnv))).toEqual([]);
     expect(openListenerWarnings(listenerSpecs(config))).toHaveLength(3); // what the Secret prevents
