@@ -94,7 +94,7 @@ describe('shutdown', () => {
     const hung = await receiver();
     hung.respond = () => 'hold';
     const s = await start({
-      shutdownTimeoutSeconds: 1,
+      shutdownTimeoutSeconds: 2,
       webhookDelivery: { allowAddresses: ['127.0.0.1'] },
       analyses: [analysis('checkout', hung.url)],
     });
@@ -117,8 +117,9 @@ describe('shutdown', () => {
     const started = performance.now();
     await s.sidecar.stop();
     const seconds = (performance.now() - started) / 1000;
-    // The old sequence waited the full deadline for the drain, then 5 s more for the webhook: over 6 s.
-    expect(seconds).toBeLessThan(2);
+    // Within the 2 s deadline, with 2 s to spare for a loaded machine's late timers; the old sequence
+    // waited the full deadline for the drain, then 5 s more for the hung webhook: 7 s or more.
+    expect(seconds).toBeLessThan(4);
     upload.destroy();
     // The interrupted delivery is still pending for the next start: nothing was lost.
     const store = Store.open(s.storage);
