@@ -205,6 +205,12 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   pruner.start();
   const bound = { api: ports.api, 'otlp.grpc': ports.grpc, 'otlp.http': ports.http };
   for (const warning of openListenerWarnings(specs, bound)) logger.warn(warning);
+  const exposedMode = store.exposedMode;
+  if (exposedMode !== undefined) {
+    logger.warn(
+      `database ${store.path} is readable or writable by other users (mode ${exposedMode.toString(8).padStart(4, '0')}) and holds webhook secrets; chmod 600 it`,
+    );
+  }
   logger.info(
     { ports, storage: store.path, version: VERSION, analyses: config.analyses.length },
     'canary-judge started',

@@ -1,7 +1,7 @@
 // Loading the config: file -> environment overrides -> validation. The only module that reads the environment.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { describeSecretValue, isSecretField } from './redaction.js';
+import { describeSecretValue, isSecretField, maskUrlPasswords } from './redaction.js';
 import { configSchema, type Config } from './schema.js';
 import { jsonSyntaxProblem } from './validation-messages.js';
 
@@ -57,8 +57,10 @@ export function envVariableFor(setting: string): string | undefined {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'string') {
+    const shown = maskUrlPasswords(value);
+    return JSON.stringify(shown.length > 40 ? `${shown.slice(0, 40)}...` : shown);
+  }
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';

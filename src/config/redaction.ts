@@ -27,6 +27,11 @@ export function withoutUrlPassword(url: string): string {
   }
 }
 
+/** Masks the password of every `scheme://user:password@` in free text (a value echoed by a validation message). */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]*@/gi, '$1***@');
+}
+
 export interface RedactedWebhookTarget {
   url: string;
   /** Always true: a target is only valid with a secret; the value itself is write-only. */

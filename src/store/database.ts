@@ -149,6 +149,16 @@ export class Store {
     return this.lastFailure;
   }
 
+  /**
+   * The file's permission bits when other users may read or write it (a database made by an older
+   * version, or copied), else undefined: it holds webhook secrets, so the sidecar warns at start.
+   */
+  get exposedMode(): number | undefined {
+    if (this.path === ':memory:') return undefined;
+    const mode = statSync(this.path).mode & 0o777;
+    return (mode & 0o077) === 0 ? undefined : mode;
+  }
+
   recordBoot(version: string, startedAt: Date): void {
     this.write(() =>
       this.db

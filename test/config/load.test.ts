@@ -147,6 +147,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('masks a password in a URL it quotes', () => {
+    const problems = problemsOf(() =>
+      parseConfig({ webhook: { url: 'ftp://ops:hunter2@hooks.example', secret: 'x'.repeat(16) } }),
+    );
+    expect(problems).toEqual([
+      'webhook.url: expected an http or https URL, found "ftp://ops:***@hooks.example"',
+    ]);
+  });
+
   it('takes the webhook address allow-list from a comma-separated variable', () => {
     const config = parseConfig({}, 'inline', {
       CANARY_JUDGE_WEBHOOK_ALLOW_ADDRESSES: '10.0.0.0/8, fd00::/8',

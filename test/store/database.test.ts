@@ -54,6 +54,15 @@ describe('Store', () => {
     store.close();
   });
 
+  it('reports a database file other users can read (older versions made it 0644), for the start warning', () => {
+    const path = tempPath();
+    const store = Store.open(path);
+    expect(store.exposedMode).toBeUndefined();
+    chmodSync(path, 0o644);
+    expect(store.exposedMode).toBe(0o644);
+    store.close();
+  });
+
   it('refuses a database written by a newer schema instead of corrupting it', () => {
     const path = tempPath();
     const store = Store.open(path);
