@@ -19,17 +19,16 @@ import type { PruneTask } from '../store/retention.js';
 import type { Logger } from '../telemetry/logger.js';
 import { buildVerdictEvent, defaultEventSource, type VerdictEventData } from './cloudevents.js';
 import { WebhookAddressPolicy } from './webhook-address-policy.js';
-import { attemptWebhookDelivery, type WebhookAttemptOutcome } from './webhook-delivery.js';
-import { createWebhookMetrics, type DeliveryOutcomeLabel, type WebhookMetrics } from './webhook-metrics.js';
+import { recordAttempt, type Recording } from './webhook-attempt-record.js';
+import { attemptWebhookDelivery } from './webhook-delivery.js';
+import { createWebhookMetrics, type WebhookMetrics } from './webhook-metrics.js';
 import { WebhookOutboxTable, type OutboxRow } from './webhook-outbox-table.js';
 import {
   isHttpUrl,
-  redactUrl,
   resolveOutboxSettings,
   type WebhookOutboxOptions,
   type WebhookOutboxSettings,
 } from './webhook-outbox-options.js';
-import { nextDelayMs } from './webhook-retry-policy.js';
 import { signatureHeaders } from './webhook-signature.js';
 import { WebhookTargetBounds } from './webhook-target-bounds.js';
 
@@ -54,13 +53,6 @@ export interface WebhookOutboxHealth {
 
 /** How often a paused outbox checks whether the store writes again. */
 const STORAGE_RETRY_MS = 1_000;
-
-type Outcome = Exclude<WebhookAttemptOutcome, { kind: 'aborted' }>;
-/** An attempt's result: `write` records it (one transaction), `report` counts and logs it afterwards. */
-interface Recording {
-  write: () => void;
-  report: () => void;
-}
 
 export class WebhookOutbox {
   private readonly store: Store;
@@ -278,7 +270,16 @@ export class WebhookOutbox {
       policy: this.policy,
     });
     if (outcome.kind === 'aborted' || !this.table.isOpen) return;
-    const recording = this.recording(row, outcome, (performance.now() - started) / 1000);
+    const recording = recordAttempt(row, outcome, {
+      nowMs: this.clock.now(),
+      seconds: (performance.now() - started) / 1000,
+      table: this.table,
+      bounds: this.bounds,
+      metrics: this.metrics,
+      logger: this.logger,
+      settings: this.settings,
+      random: this.random,
+    });
     try {
       this.store.write(recording.write);
     } catch (error) {
@@ -292,61 +293,5 @@ export class WebhookOutbox {
       return;
     }
     recording.report();
-  }
-
-  private recording(row: OutboxRow, outcome: Outcome, seconds: number): Recording {
-    const nowMs = this.clock.now();
-    const attempts = row.attempts + 1;
-    const where = { eventId: row.event_id, analysisId: row.analysis_id, url: redactUrl(row.url), attempts };
-    const count = (label: DeliveryOutcomeLabel): void => {
-      this.metrics.deliveries.inc({ outcome: label });
-      this.metrics.attemptSeconds.observe({ outcome: label }, seconds);
-    };
-    if (outcome.kind === 'delivered') {
-      return {
-        write: () => {
-          this.table.delivered(row.id, nowMs);
-          // The receiver is back: its other events need not sit out their backoff.
-          this.table.makeTargetDue(row.url, nowMs);
-          this.bounds.afterFinish(row.url);
-        },
-        report: () => {
-          count('delivered');
-          this.metrics.lagSeconds.observe(Math.max(0, nowMs - row.created_at_ms) / 1000);
-          this.logger.info({ ...where, status: outcome.status }, 'webhook delivered');
-        },
-      };
-    }
-    const ageMs = nowMs - row.created_at_ms;
-    if (outcome.kind === 'retry' && attempts < this.settings.maxAttempts && ageMs < this.settings.maxAgeMs) {
-      const delayMs = nextDelayMs(
-        attempts,
-        outcome.retryAfterMs,
-        { ...this.settings, minDelayMs: this.settings.minRetryDelayMs },
-        this.settings.maxRetryAfterMs,
-        this.random,
-      );
-      return {
-        write: () => this.table.retry(row.id, outcome.reason, nowMs + delayMs),
-        report: () => {
-          count('retry');
-          this.logger.warn({ ...where, reason: outcome.reason, delayMs }, 'webhook delivery will be retried');
-        },
-      };
-    }
-    const reason =
-      outcome.kind === 'retry'
-        ? `gave up after ${attempts} attempts over ${Math.round(ageMs / 1000)} s: ${outcome.reason}`
-        : outcome.reason;
-    return {
-      write: () => {
-        this.table.failed(row.id, reason, nowMs);
-        this.bounds.afterFinish(row.url);
-      },
-      report: () => {
-        count(outcome.kind === 'refused' ? 'refused' : 'failed');
-        this.logger.error({ ...where, reason }, 'webhook delivery failed; giving up on this event');
-      },
-    };
   }
 }

@@ -15,42 +15,14 @@
 // Storage failures (disk full, I/O errors, a file turned read-only) are remembered by `write()` until a
 // later write succeeds, so readiness can report them and writers can pause and retry instead of losing
 // work; `probe()` makes that later write when nothing else does.
-import { randomBytes } from 'node:crypto';
-import {
-  accessSync,
-  closeSync,
-  constants,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  statSync,
-  unlinkSync,
-} from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { StoreError, describeOpenError, openOwned } from './database-file.js';
 import { MIGRATIONS } from './migrations.js';
 
+export { StoreError, type StoreErrorCode } from './database-file.js';
+
 export type Db = Database.Database;
-
-export type StoreErrorCode =
-  | 'STORE_IN_USE'
-  | 'STORE_EMPTY_FILE'
-  | 'STORE_NOT_SQLITE'
-  | 'STORE_NOT_WRITABLE'
-  | 'STORE_DISK_FULL'
-  | 'STORE_SCHEMA_TOO_NEW';
-
-/** A database that cannot be used; the message names the path and what to do. */
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
 
 export interface StoreInfo {
   path: string;
@@ -66,9 +38,6 @@ export interface StorageFailure {
   sinceMs: number;
 }
 
-/** The first 16 bytes of every SQLite 3 database file (https://www.sqlite.org/fileformat.html §1.3). */
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
-const SETTING = 'storage.path (CANARY_JUDGE_STORAGE_PATH)';
 /** Failures of the disk or the file, as opposed to a bug in a statement (constraint, syntax). */
 const STORAGE_ERROR = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|BUSY|PROTOCOL|NOMEM)/;
 const PROBE_INTERVAL_MS = 1_000;
@@ -192,128 +161,4 @@ export class Store {
     });
     this.write(apply);
   }
-}
-
-/** Checks what is at `path`, creates the database when nothing is, and opens it as its only owner. */
-function openOwned(path: string): Db {
-  const folder = dirname(resolve(path));
-  try {
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    accessSync(folder, constants.W_OK);
-  } catch (error) {
-    throw notWritable(path, folder, error);
-  }
-  if (!inspectExisting(path)) createDatabaseFile(path, folder);
-  let db: Db | undefined;
-  try {
-    db = new Database(path, { fileMustExist: true });
-    // Must precede the first read: the lock is then taken once and held until close, and the WAL
-    // index lives in this process's memory (no -shm file another process could share).
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.pragma('busy_timeout = 0');
-    db.exec('BEGIN EXCLUSIVE');
-    db.exec('COMMIT');
-    return db;
-  } catch (error) {
-    db?.close();
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new StoreError(
-        'STORE_IN_USE',
-        `database ${path} is in use by another canary-judge process; stop that one first, or give this one its own ${SETTING}`,
-      );
-    }
-    throw describeOpenError(error, path);
-  }
-}
-
-/** True when a SQLite database is at `path`, false when nothing is; throws StoreError for anything else. */
-function inspectExisting(path: string): boolean {
-  let size: number;
-  try {
-    const stat = statSync(path);
-    if (!stat.isFile()) {
-      throw new StoreError('STORE_NOT_SQLITE', `${path} is not a file; point ${SETTING} at a database file`);
-    }
-    size = stat.size;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error instanceof StoreError ? error : notWritable(path, dirname(resolve(path)), error);
-  }
-  if (size === 0) {
-    throw new StoreError(
-      'STORE_EMPTY_FILE',
-      `database ${path} is an empty file, not a canary-judge database (a failed copy?); restore the real file, or move this one away to start with empty state`,
-    );
-  }
-  const header = Buffer.alloc(SQLITE_HEADER.length);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, header, 0, header.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (!header.equals(SQLITE_HEADER)) {
-    throw new StoreError(
-      'STORE_NOT_SQLITE',
-      `${path} is not a SQLite database; refusing to use or overwrite it; point ${SETTING} at another file`,
-    );
-  }
-  return true;
-}
-
-/**
- * Creates an empty WAL-mode database at `path` with mode 0600: prepared under a temporary name and
- * hard-linked into place, so `path` never exists half-made, and a concurrent creator's file is kept.
- */
-function createDatabaseFile(path: string, folder: string): void {
-  const temporary = resolve(
-    folder,
-    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.new`,
-  );
-  try {
-    closeSync(openSync(temporary, 'wx', 0o600));
-    const db = new Database(temporary, { fileMustExist: true });
-    db.pragma('journal_mode = WAL'); // writes the header, so the file is a database from its first byte
-    db.close();
-    linkSync(temporary, path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw describeOpenError(error, path);
-  } finally {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function notWritable(path: string, folder: string, error: unknown): StoreError {
-  const code = (error as NodeJS.ErrnoException).code ?? 'error';
-  const why = code === 'EROFS' ? 'a read-only file system' : code === 'EACCES' ? 'permission denied' : code;
-  return new StoreError(
-    'STORE_NOT_WRITABLE',
-    `cannot write the database folder ${folder} for ${path} (${why}); SQLite keeps its write-ahead log beside the database, so the folder must be writable; fix its permissions or choose another ${SETTING}`,
-  );
-}
-
-/** Turns SQLite's and the file system's errors at open into StoreErrors that name the path. */
-function describeOpenError(error: unknown, path: string): Error {
-  if (error instanceof StoreError) return error;
-  const code = (error as { code?: string }).code ?? '';
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return new StoreError(
-      'STORE_DISK_FULL',
-      `the disk holding database ${path} is full; free space, then start again`,
-    );
-  }
-  if (/^SQLITE_(READONLY|CANTOPEN)|^(EROFS|EACCES|EPERM)$/.test(code)) {
-    return notWritable(path, dirname(resolve(path)), error);
-  }
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new StoreError(
-      'STORE_NOT_SQLITE',
-      `${path} is not a readable SQLite database (${code}); restore a backup or point ${SETTING} at another file`,
-    );
-  }
-  return error instanceof Error ? error : new Error(String(error));
 }
