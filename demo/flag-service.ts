@@ -28,6 +28,11 @@ export class FlagService {
   /** Share of users (0-100) that get the `on` variant. */
   private percent = 0;
   private locked = false;
+  /**
+   * Set by a verified promote: the rollout's stage timer may still fire a ramp (a PUT of 50%) a moment
+   * after the promote arrives, and must not undo canary-judge's decision.
+   */
+  private promoted = false;
   readonly webhooks: ReceivedWebhook[] = [];
   readonly changes: FlagChange[] = [];
   private server: Server | undefined;
@@ -94,6 +99,7 @@ export class FlagService {
         return reply(400, { error: 'percent must be a number in [0, 100]' });
       }
       if (this.locked) return reply(409, { error: 'flag was rolled back by canary-judge; not ramping' });
+      if (this.promoted) return reply(409, { error: 'flag was promoted by canary-judge; not ramping' });
       this.set(percent, 'rollout');
       return reply(200, { flag: FLAG_KEY, percent });
     }
@@ -136,6 +142,7 @@ export class FlagService {
       this.set(0, 'rollback');
       received.applied = 'rollback';
     } else if (received.verdict === 'pass' && received.action === 'promote' && finalStage && !this.locked) {
+      this.promoted = true;
       this.set(100, 'promote');
       received.applied = 'promote';
     }

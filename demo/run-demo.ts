@@ -95,6 +95,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       storage: { path: join(dataDir, 'canary-judge.sqlite') },
       log: { level: 'silent' },
       judge: { tickIntervalMs: profile.judgeTickMs },
+      // The flag service is the webhook receiver, on loopback beside it: allowed explicitly.
+      webhookDelivery: { allowAddresses: ['127.0.0.1'] },
     });
     const sidecar = await startSidecar(config, { logger: createLogger('silent') });
     cleanup.push(() => sidecar.stop());

@@ -25,9 +25,16 @@ import type { TelemetrySink } from './otlp/model.js';
 import { createSignalProcessors, encodeStatus } from './otlp/signals.js';
 import { createIngestMetrics, createRegistry } from './publish/metrics.js';
 import { Store } from './store/database.js';
-import { createLogger } from './telemetry/logger.js';
+import { BackgroundPruner, verdictHistoryPruneTask } from './store/retention.js';
+import { createLogger, resolveLogFormat } from './telemetry/logger.js';
 import { startSelfTracing, withoutSelfTelemetry, type SelfTracing } from './telemetry/self-tracing.js';
+import { describeListenError, listenerSpecs, openListenerWarnings, type ListenerName } from './listeners.js';
 import { VERSION } from './version.js';
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** Part of the shutdown deadline kept for the last steps after draining (final tick, snapshot, closing). */
+const FINAL_STEPS_MAX_MS = 2_000;
 
 export interface SidecarOptions {
   logger?: Logger;
@@ -51,15 +58,31 @@ export interface Sidecar {
   judge: JudgeService;
   accumulator: Accumulator;
   attribution: AttributionPipeline;
-  /** Graceful stop: refuse new requests, drain those admitted (up to the timeout), close everything. Safe to call twice. */
+  /**
+   * Graceful stop within shutdownTimeoutSeconds: refuse new requests, drain those admitted, record the
+   * last verdicts and snapshots, abort webhook requests still in flight (they stay pending), close the
+   * store. Safe to call twice.
+   */
   stop(): Promise<void>;
 }
 
 export async function startSidecar(config: Config, options: SidecarOptions = {}): Promise<Sidecar> {
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger =
+    options.logger ??
+    createLogger(
+      config.log.level,
+      undefined,
+      resolveLogFormat(config.log.format, process.stdout.isTTY === true),
+    );
   const registry = options.registry ?? createRegistry();
+  // First, before anything reads state: fails at once when another process owns this database.
   const store = Store.open(config.storage.path);
-  store.recordBoot(VERSION, new Date());
+  try {
+    store.recordBoot(VERSION, new Date());
+  } catch (error) {
+    store.close();
+    throw error;
+  }
 
   const ingestMetrics = createIngestMetrics(registry);
   const admission = new Admission(config.otlp.maxInFlightRequests, ingestMetrics.inFlightRequests);
@@ -82,7 +105,27 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     clock: options.clock,
   });
   // The outbox shares the store's connection so a verdict change and its event commit together.
-  const outbox = new WebhookOutbox({ db: store.db, registry, logger });
+  const delivery = config.webhookDelivery;
+  const outbox = new WebhookOutbox({
+    store,
+    registry,
+    logger,
+    allowAddresses: delivery.allowAddresses,
+    maxEventsPerTarget: delivery.maxEventsPerTarget,
+    retentionMs: delivery.retentionHours * HOUR_MS,
+    minRetryDelayMs: delivery.minRetryDelayMs,
+    requestTimeoutMs: delivery.requestTimeoutMs,
+  });
+  const pruner = new BackgroundPruner({
+    store,
+    tasks: [
+      outbox.pruneTask(),
+      verdictHistoryPruneTask(store, config.storage.verdictHistoryRetentionDays * DAY_MS),
+    ],
+    intervalMs: config.storage.pruneIntervalSeconds * 1000,
+    registry,
+    logger,
+  });
   const judge = new JudgeService({
     analyses: new AnalysesRepository(store),
     runs: new RunsRepository(store),
@@ -118,7 +161,25 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   const api = new ApiServer({
     config: config.api,
     registry,
-    isReady: () => stopping === undefined && !admission.isClosing,
+    readiness: () => {
+      const storageFailure = store.db.open ? store.probe() : undefined;
+      const webhooks = outbox.health();
+      return {
+        ready: stopping === undefined && !admission.isClosing && storageFailure === undefined,
+        storage: storageFailure
+          ? {
+              status: 'failing',
+              code: storageFailure.code,
+              since: new Date(storageFailure.sinceMs).toISOString(),
+            }
+          : { status: 'ok' },
+        webhookOutbox: {
+          status:
+            webhooks.targetsAtBound.length > 0 ? 'at_bound' : webhooks.pausedByStorage ? 'paused' : 'ok',
+          targetsAtBound: webhooks.targetsAtBound,
+        },
+      };
+    },
     logger,
   });
   addAnalysisRoutes(api, judge);
@@ -127,14 +188,26 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   addKayentaRoutes(api, judge, config.api.authToken);
 
   const ports: Sidecar['ports'] = { api: 0 };
+  const specs = listenerSpecs(config);
+  const listen = async (name: ListenerName, start: () => Promise<number>): Promise<number> => {
+    try {
+      return await start();
+    } catch (error) {
+      throw describeListenError(
+        error,
+        specs.find((spec) => spec.name === name)!,
+      );
+    }
+  };
   let selfTracing: SelfTracing | undefined;
   try {
-    ports.api = await api.start();
-    if (grpc) ports.grpc = await grpc.start();
-    if (http) ports.http = await http.start();
+    ports.api = await listen('api', () => api.start());
+    if (grpc) ports.grpc = await listen('otlp.grpc', () => grpc.start());
+    if (http) ports.http = await listen('otlp.http', () => http.start());
     // After binding: the refusal to trace into itself compares the endpoint with the ports actually bound.
-    selfTracing = startSelfTracing(config, { ports, logger });
+    selfTracing = await startSelfTracing(config, { ports, logger });
   } catch (error) {
+    grpc?.forceClose();
     await Promise.allSettled([api.stop(), grpc?.stop(), http?.stop()]);
     attribution.shutdown();
     judge.shutdown();
@@ -145,33 +218,55 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   attribution.start();
   judge.start();
   outbox.start();
+  pruner.start();
+  const bound = { api: ports.api, 'otlp.grpc': ports.grpc, 'otlp.http': ports.http };
+  for (const warning of openListenerWarnings(specs, bound)) logger.warn(warning);
+  const exposedMode = store.exposedMode;
+  if (exposedMode !== undefined) {
+    logger.warn(
+      `database ${store.path} is readable or writable by other users (mode ${exposedMode.toString(8).padStart(4, '0')}) and holds webhook secrets; chmod 600 it`,
+    );
+  }
   logger.info(
     { ports, storage: store.path, version: VERSION, analyses: config.analyses.length },
     'canary-judge started',
   );
 
   async function shutdown(): Promise<void> {
-    logger.info('shutting down: refusing new requests, draining accepted ones');
+    const budgetMs = config.shutdownTimeoutSeconds * 1000;
+    const deadlineMs = performance.now() + budgetMs;
+    const remainingMs = (): number => Math.max(0, deadlineMs - performance.now());
+    // Draining may use the budget but for the last steps' share, so those run before the deadline too.
+    const finalStepsMs = Math.min(FINAL_STEPS_MAX_MS, budgetMs / 4);
+    logger.info(
+      { deadlineSeconds: config.shutdownTimeoutSeconds },
+      'shutting down: refusing new requests, draining accepted ones',
+    );
     const drained = admission.close();
     const receiversStopped = Promise.all([grpc?.stop(), http?.stop()]);
-    const deadline = new Promise<'timeout'>((resolve) => {
-      setTimeout(() => resolve('timeout'), config.shutdownTimeoutSeconds * 1000).unref();
-    });
-    if ((await Promise.race([drained, deadline])) === 'timeout') {
+    if ((await within(drained, remainingMs() - finalStepsMs)) === 'timeout') {
       logger.warn({ inFlight: admission.current }, 'drain timed out; closing remaining connections');
       grpc?.forceClose();
     }
-    // Every admitted request is answered now; what is left open is idle keep-alive connections.
+    // Every admitted request is answered now (or cut off); what is left open is idle keep-alive connections.
     http?.forceClose();
-    await receiversStopped;
+    await within(receiversStopped, remainingMs() - finalStepsMs / 2);
     attribution.shutdown();
-    judge.tick();
-    judge.shutdown();
-    await outbox.shutdown();
-    await selfTracing?.shutdown();
+    try {
+      judge.tick();
+      judge.shutdown();
+    } catch (error) {
+      logger.error({ err: error }, 'last judge tick or snapshot failed');
+    }
+    // Webhook requests still in flight are aborted within the budget; their events stay pending.
+    await Promise.all([
+      outbox.shutdown(remainingMs() / 2),
+      pruner.shutdown(),
+      selfTracing?.shutdown(remainingMs() / 2),
+    ]);
     await api.stop();
     store.close();
-    logger.info('stopped');
+    logger.info({ tookMs: Math.round(budgetMs - remainingMs()) }, 'stopped');
   }
 
   return {
@@ -184,6 +279,20 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     attribution,
     stop: () => (stopping ??= shutdown()),
   };
+}
+
+/** Resolves with `work`'s value, or 'timeout' after `ms` (the timer never keeps the process alive). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fanOut(...sinks: ObservationSink[]): ObservationSink {

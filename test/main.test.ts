@@ -47,6 +47,40 @@ describe('canary-judge CLI', () => {
     expect(cli.output().stdout).toContain('"msg":"stopped"');
   });
 
+  it('logs readable local-time lines when log.format is pretty (a terminal gets them by default)', async () => {
+    const config = join(dir, 'pretty.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        otlp: { grpc: { port: 0 }, http: { port: 0 } },
+        api: { port: 0 },
+        storage: { path: join(dir, 'pretty', 'state.sqlite') },
+      }),
+    );
+    // A zone 5.5 hours from UTC, so local time cannot pass for UTC.
+    const zone = 'Asia/Kolkata';
+    const cli = runCli(['--config', config], { CANARY_JUDGE_LOG_FORMAT: 'pretty', NO_COLOR: '1', TZ: zone });
+    for (let i = 0; i < 300 && !cli.output().stdout.includes('canary-judge started'); i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    const lines = cli.output().stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: canary-judge started \{"ports":/);
+    expect(lines.at(-1)).toMatch(/^\[[\d:.]+\] INFO: stopped/);
+    const [hours, minutes] = lines[0].slice(1, 6).split(':').map(Number);
+    const local = new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+      .format(new Date())
+      .split(':')
+      .map(Number);
+    const apart = Math.abs(hours * 60 + minutes - (local[0] * 60 + local[1]));
+    expect(Math.min(apart, 1440 - apart)).toBeLessThanOrEqual(2);
+  });
+
   it('exits 2 with one line per config problem', async () => {
     const config = join(dir, 'bad.json');
     writeFileSync(config, JSON.stringify({ api: { port: 'x' }, otlp: { nope: true } }));
@@ -60,7 +94,7 @@ describe('canary-judge CLI', () => {
         .map((line) => line.trim())
         .sort(),
     ).toEqual([
-      'api.port: expected number, found "x"',
+      'api.port: expected a number, found "x"',
       'otlp.nope: unknown field; remove it or check its spelling (see config.example.json)',
     ]);
   });

@@ -1,6 +1,7 @@
 // Analysis definitions over the API: create (POST), create or replace (PUT), list, read, delete. A definition
 // is reusable; each rollout revision is judged by a run of it (runs-routes.ts).
 import { analysisSchema, type Analysis } from '../config/analysis.js';
+import { withoutSecrets } from '../config/redaction.js';
 import type { AnalysisDefinition } from '../judge/analysis-catalog.js';
 import type { JudgeService } from '../judge/judge-service.js';
 import { compactVerdict } from '../judge/verdict-document.js';
@@ -18,7 +19,8 @@ function definitionDocument(judge: JudgeService, definition: AnalysisDefinition,
     source: definition.source,
     createdAt: new Date(definition.createdAtMs).toISOString(),
     updatedAt: new Date(definition.updatedAtMs).toISOString(),
-    spec: definition.spec,
+    // The webhook secret is write-only: never returned (src/config/redaction.ts).
+    spec: withoutSecrets(definition.spec),
     runs: judge.listRuns(definition.spec.id, runs).map(compactVerdict),
   };
 }

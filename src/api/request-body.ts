@@ -1,5 +1,6 @@
 // Reads a JSON request body with a size limit; every failure is an ApiProblem the router answers as is.
 import type { IncomingMessage } from 'node:http';
+import { jsonSyntaxProblem } from '../config/validation-messages.js';
 
 /** An API error with a stable code and an HTTP status (the API's error catalogue is this type's uses). */
 export class ApiProblem extends Error {
@@ -33,6 +34,7 @@ export async function readJsonBody(request: IncomingMessage, limit = MAX_API_BOD
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new ApiProblem(400, 'INVALID_JSON', `body is not valid JSON: ${(error as Error).message}`);
+    // In our words, without quoting the body: it may hold a webhook secret.
+    throw new ApiProblem(400, 'INVALID_JSON', `body is ${jsonSyntaxProblem(error, text)}`);
   }
 }

@@ -25,8 +25,8 @@ interface Route {
 export interface ApiServerOptions {
   config: ApiConfig;
   registry: Registry;
-  /** Whether the sidecar can take traffic now (receivers listening, store open, not shutting down). */
-  isReady: () => boolean;
+  /** Whether the sidecar can take traffic now (receivers listening, store writable, not shutting down), with details for /readyz. */
+  readiness: () => { ready: boolean; [detail: string]: unknown };
   logger: Logger;
 }
 
@@ -53,8 +53,8 @@ export class ApiServer {
       'GET',
       '/readyz',
       (_request, response) => {
-        const ready = options.isReady();
-        sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+        const { ready, ...details } = options.readiness();
+        sendJson(response, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', ...details });
       },
       { open: true },
     );

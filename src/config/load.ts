@@ -1,7 +1,9 @@
 // Loading the config: file -> environment overrides -> validation. The only module that reads the environment.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeSecretValue, isSecretField, maskUrlPasswords } from './redaction.js';
 import { configSchema, type Config } from './schema.js';
+import { jsonSyntaxProblem } from './validation-messages.js';
 
 /** A config that cannot be used; `problems` holds one line per field, each naming the field and the fix. */
 export class ConfigError extends Error {
@@ -17,8 +19,17 @@ export class ConfigError extends Error {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Env = Record<string, string | undefined>;
 
+export interface EnvOverride {
+  name: string;
+  path: string[];
+  /** `list`: comma-separated. */
+  type: 'int' | 'string' | 'list';
+  /** A secret may also be read from the file `<name>_FILE` names (Docker and Kubernetes secret mounts). */
+  secret?: boolean;
+}
+
 /** Environment variables that override fields: ports, addresses, paths and secrets (never put secrets in files you commit). */
-export const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; type: 'int' | 'string' }> = [
+export const ENV_OVERRIDES: ReadonlyArray<EnvOverride> = [
   { name: 'CANARY_JUDGE_OTLP_GRPC_HOST', path: ['otlp', 'grpc', 'host'], type: 'string' },
   { name: 'CANARY_JUDGE_OTLP_GRPC_PORT', path: ['otlp', 'grpc', 'port'], type: 'int' },
   { name: 'CANARY_JUDGE_OTLP_HTTP_HOST', path: ['otlp', 'http', 'host'], type: 'string' },
@@ -27,16 +38,29 @@ export const ENV_OVERRIDES: ReadonlyArray<{ name: string; path: string[]; type: 
   { name: 'CANARY_JUDGE_API_PORT', path: ['api', 'port'], type: 'int' },
   { name: 'CANARY_JUDGE_STORAGE_PATH', path: ['storage', 'path'], type: 'string' },
   { name: 'CANARY_JUDGE_LOG_LEVEL', path: ['log', 'level'], type: 'string' },
-  { name: 'CANARY_JUDGE_OTLP_AUTH_TOKEN', path: ['otlp', 'authToken'], type: 'string' },
-  { name: 'CANARY_JUDGE_API_AUTH_TOKEN', path: ['api', 'authToken'], type: 'string' },
+  { name: 'CANARY_JUDGE_LOG_FORMAT', path: ['log', 'format'], type: 'string' },
+  { name: 'CANARY_JUDGE_OTLP_AUTH_TOKEN', path: ['otlp', 'authToken'], type: 'string', secret: true },
+  { name: 'CANARY_JUDGE_API_AUTH_TOKEN', path: ['api', 'authToken'], type: 'string', secret: true },
   { name: 'CANARY_JUDGE_WEBHOOK_URL', path: ['webhook', 'url'], type: 'string' },
-  { name: 'CANARY_JUDGE_WEBHOOK_SECRET', path: ['webhook', 'secret'], type: 'string' },
+  { name: 'CANARY_JUDGE_WEBHOOK_SECRET', path: ['webhook', 'secret'], type: 'string', secret: true },
+  {
+    name: 'CANARY_JUDGE_WEBHOOK_ALLOW_ADDRESSES',
+    path: ['webhookDelivery', 'allowAddresses'],
+    type: 'list',
+  },
 ];
+
+/** The environment variable that overrides a setting such as `api.port`, for messages that name both. */
+export function envVariableFor(setting: string): string | undefined {
+  return ENV_OVERRIDES.find((override) => override.path.join('.') === setting)?.name;
+}
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'string') {
+    const shown = maskUrlPasswords(value);
+    return JSON.stringify(shown.length > 40 ? `${shown.slice(0, 40)}...` : shown);
+  }
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
@@ -59,7 +83,8 @@ export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): string
     if (issue.code === 'unrecognized_keys') {
       return `${field === '(top level)' ? '' : `${field}.`}${issue.keys.join(', ')}: unknown field; remove it or check its spelling (see config.example.json)`;
     }
-    const found = describe(valueAt(input, issue.path));
+    const value = valueAt(input, issue.path);
+    const found = isSecretField(issue.path) ? describeSecretValue(value) : describe(value);
     return `${field}: ${issue.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '')}, found ${found}`;
   });
 }
@@ -67,7 +92,7 @@ export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): string
 function applyEnv(raw: Json, env: Env, problems: string[]): void {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return;
   for (const override of ENV_OVERRIDES) {
-    const text = env[override.name];
+    const text = override.secret ? secretFromEnv(override.name, env, problems) : env[override.name];
     if (text === undefined || text === '') continue;
     let value: Json = text;
     if (override.type === 'int') {
@@ -76,6 +101,11 @@ function applyEnv(raw: Json, env: Env, problems: string[]): void {
         continue;
       }
       value = Number(text);
+    } else if (override.type === 'list') {
+      value = text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
     }
     let node: { [key: string]: Json } = raw;
     for (const key of override.path.slice(0, -1)) {
@@ -85,6 +115,29 @@ function applyEnv(raw: Json, env: Env, problems: string[]): void {
       node = node[key] as { [key: string]: Json };
     }
     node[override.path[override.path.length - 1]] = value;
+  }
+}
+
+/**
+ * A secret from `NAME` or from the file `NAME_FILE` names (one trailing newline dropped), the form Docker
+ * and Kubernetes secret mounts take. Both set, or an unreadable file, is a problem naming the variable.
+ */
+function secretFromEnv(name: string, env: Env, problems: string[]): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === '') return direct;
+  if (direct !== undefined && direct !== '') {
+    problems.push(`${name} and ${name}_FILE are both set; keep one`);
+    return undefined;
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(
+      `${name}_FILE: cannot read ${file} (${code}); mount the secret there, or set ${name}_FILE to an empty value to run without it`,
+    );
+    return undefined;
   }
 }
 
@@ -105,13 +158,15 @@ export function loadConfig(path: string, env: Env = process.env): Config {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code;
+    throw new ConfigError(path, [`cannot read the file: ${why ?? (error as Error).message}`]);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+    throw new ConfigError(path, [jsonSyntaxProblem(error, text)]);
   }
   return parseConfig(raw, path, env);
 }

@@ -1,8 +1,11 @@
 // The configuration schema: one JSON file, validated at start (see config.example.json and the README).
 // zod gives every problem its field path; load.ts turns each into one line a user can act on.
 import { z } from 'zod';
+import { parseAddressRange } from './address-range.js';
 import { analysesSchema, attributionLimitsSchema } from './analysis.js';
 import { webhookTargetSchema } from './judge-settings.js';
+// Installs our validation wording for every schema (a side effect on zod's global config, at import).
+import './validation-messages.js';
 
 const MiB = 1024 * 1024;
 
@@ -125,17 +128,58 @@ export const selfTelemetrySchema = z
   })
   .prefault({});
 
+/**
+ * How webhooks are delivered (src/publish/). Receivers on loopback, private, link-local (cloud metadata),
+ * multicast and other special-purpose addresses are refused, checked on the address each connection
+ * actually uses, unless `allowAddresses` names them.
+ */
+export const webhookDeliverySchema = z
+  .object({
+    /** IP addresses or CIDR ranges a webhook may reach although they are special-purpose, e.g. `10.0.0.0/8`. */
+    allowAddresses: z
+      .array(
+        z.string().refine((text) => parseAddressRange(text) !== undefined, {
+          message: 'expected an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8',
+        }),
+      )
+      .max(256)
+      .default([]),
+    /** Events kept per receiver URL; delivered ones are pruned first to stay under it (default 1 000). */
+    maxEventsPerTarget: z.number().int().positive().default(1_000),
+    /** Delivered and given-up events are kept this long, then pruned in the background (default 168 h). */
+    retentionHours: z.number().positive().default(168),
+    /** Shortest wait before a retry, whatever a receiver's Retry-After says (default 1 000 ms). */
+    minRetryDelayMs: z.number().int().min(100).default(1_000),
+    /** One attempt's limit, from connecting to the response's status line (default 10 000 ms). */
+    requestTimeoutMs: z.number().int().positive().default(10_000),
+  })
+  .strict()
+  .prefault({});
+
+export const storageSchema = z
+  .object({
+    /** The SQLite file; one canary-judge process owns it at a time (a second one is refused). */
+    path: z.string().min(1).default('./data/canary-judge.sqlite'),
+    /** Verdict history older than this is pruned in the background; 0 keeps it for ever (default 90). */
+    verdictHistoryRetentionDays: z.number().min(0).default(90),
+    /** How often the background pruning runs (default 60 s; never at start). */
+    pruneIntervalSeconds: z.number().int().positive().default(60),
+  })
+  .strict()
+  .prefault({});
+
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
 export const configSchema = z
   .object({
     otlp: otlpSchema,
     api: apiSchema,
-    storage: z
-      .object({ path: z.string().min(1).default('./data/canary-judge.sqlite') })
-      .strict()
-      .prefault({}),
+    storage: storageSchema,
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** `auto`: readable local-time lines on a terminal, JSON otherwise (default). */
+        format: z.enum(LOG_FORMATS).default('auto'),
       })
       .strict()
       .prefault({}),
@@ -146,6 +190,7 @@ export const configSchema = z
     judge: judgeLoopSchema,
     /** Default webhook for analyses that name none; `null` sends none. */
     webhook: webhookTargetSchema.nullable().default(null),
+    webhookDelivery: webhookDeliverySchema,
     selfTelemetry: selfTelemetrySchema,
     /** Analysis definitions (src/config/analysis.ts); the API creates more with the same shape. */
     analyses: analysesSchema.default([]),
@@ -156,3 +201,6 @@ export type Config = z.infer<typeof configSchema>;
 export type OtlpConfig = z.infer<typeof otlpSchema>;
 export type ApiConfig = z.infer<typeof apiSchema>;
 export type SelfTelemetryConfig = z.infer<typeof selfTelemetrySchema>;
+export type WebhookDeliveryConfig = z.infer<typeof webhookDeliverySchema>;
+export type StorageConfig = z.infer<typeof storageSchema>;
+export type LogFormat = (typeof LOG_FORMATS)[number];

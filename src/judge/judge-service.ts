@@ -7,8 +7,8 @@
 // Each tick evaluates every running run from its evidence per stage up to the watermark, turns the evaluation
 // into a verdict and, when the verdict changes, records it and hands it to the publisher in one SQLite
 // transaction, so a verdict change is never stored without its webhook event or the other way round. If that
-// transaction fails (a full disk), nothing of the change is applied in memory and the next tick finds the
-// change again and retries. `fail` and `inconclusive` end a run; `pass` ends it too, but a new stage declared
+// transaction fails (a full disk), the change stays applied (the API shows it; controllers act on it) and is
+// recorded, with its event, at the next tick that storage allows. `fail` and `inconclusive` end a run; `pass` ends it too, but a new stage declared
 // on a passed run (the next weight step of the same revision) re-opens it, since each weight step is judged.
 //
 // judge/ does no I/O of its own: persistence, evidence, routing and publishing come in through the
@@ -232,12 +232,14 @@ export class JudgeService {
     // /metrics stay fresh at a fraction of the cost of computing them every tick.
     const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
     this.tickCount += 1;
+    this.book.retryUnrecorded();
     for (const run of this.book.running()) {
       const evaluation = this.book.evaluate(run, nowMs, full);
       if (evaluation.changed) this.book.commitChange(run, evaluation);
       else this.options.metrics.update(run.identity.analysisId, evaluation.document);
     }
     this.lastTickMs = performance.now() - started;
+    this.options.metrics.observeTick(this.lastTickMs / 1000);
   }
 
   /** Saves every running run's evidence, carried state and latest document; prunes old ended runs. */
@@ -272,8 +274,7 @@ export class JudgeService {
 
   /**
    * Records a verdict change (history, run row and webhook event in one transaction). Called by the run book
-   * with the run's new document; throws when the transaction fails, and the book then leaves the run as it
-   * was, so the next tick retries.
+   * with the run's new document; throws when the transaction fails, and the book records it again later.
    */
   private recordChange(run: RunJudgement): void {
     const { spec } = run;

@@ -57,6 +57,8 @@ function forNewStage(carried: AnalysisSequentialState): AnalysisSequentialState 
 
 export class RunBook {
   private readonly runningRuns = new Map<string, RunJudgement>();
+  /** Runs whose verdict change is applied but not yet recorded (storage failing). */
+  private readonly unrecorded = new Set<RunJudgement>();
 
   constructor(private readonly options: RunBookOptions) {}
 
@@ -64,8 +66,9 @@ export class RunBook {
     return this.runningRuns.size;
   }
 
+  /** Runs being judged (a run whose final verdict waits to be recorded is not judged again). */
   running(): RunJudgement[] {
-    return [...this.runningRuns.values()];
+    return [...this.runningRuns.values()].filter((run) => run.isRunning);
   }
 
   /** The run of (analysis, revision), with its current stage's share, or undefined. */
@@ -221,36 +224,49 @@ export class RunBook {
   }
 
   /**
-   * Applies a verdict change and records it; a final verdict ends the run. If recording fails, the run is
-   * left exactly as it was (the next tick evaluates again and retries).
+   * Applies a verdict change and records it; a final verdict ends the run. When recording fails (storage full
+   * or failing) the change stays applied (the API shows it, controllers act on it) and is recorded again at
+   * every tick until storage recovers; only then does a final run close.
    */
   commitChange(run: RunJudgement, evaluation: RunEvaluation): void {
-    const saved = run.save();
     run.apply(evaluation);
-    const nowMs = this.options.clock();
-    const final = isFinal(evaluation.document.verdict);
-    if (final) {
+    if (isFinal(evaluation.document.verdict)) {
       Object.assign(run.identity, {
         state: 'finished',
-        endedAtMs: nowMs,
+        endedAtMs: this.options.clock(),
         endReason: `verdict ${evaluation.document.verdict}`,
       });
     }
     run.document = run.fullDocument();
+    this.record(run);
+  }
+
+  /** Records again the changes storage refused; the judge calls this at the start of every tick. */
+  retryUnrecorded(): void {
+    for (const run of [...this.unrecorded]) this.record(run);
+  }
+
+  private record(run: RunJudgement): void {
     try {
       this.options.onVerdictChange(run);
     } catch (error) {
-      run.restore(saved);
-      this.options.logger.error(
-        { err: error, analysis: run.identity.analysisId, run: run.id },
-        'verdict change not recorded; retrying on the next tick',
-      );
+      if (!this.unrecorded.has(run)) {
+        this.options.logger.error(
+          { err: error, analysis: run.identity.analysisId, run: run.id, verdict: run.document.verdict },
+          'cannot record the verdict change; the API shows it, and it is recorded again every tick until storage recovers',
+        );
+      }
+      this.unrecorded.add(run);
       return;
     }
-    if (final) {
-      this.saveSnapshot(run, nowMs);
-      this.close(run);
+    this.unrecorded.delete(run);
+    if (run.identity.state === 'running') return;
+    try {
+      this.saveSnapshot(run, this.options.clock());
+    } catch (error) {
+      this.options.logger.warn({ err: error, run: run.id }, 'final evidence snapshot not saved');
     }
+    this.close(run);
   }
 
   /** Writes the run's row (inside the caller's transaction when there is one). */

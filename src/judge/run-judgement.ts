@@ -21,15 +21,6 @@ export interface RunEvaluation {
   changed: boolean;
 }
 
-export interface SavedRunState {
-  document: VerdictDocument;
-  carried: AnalysisSequentialState;
-  lastTick: EvaluatedTick | undefined;
-  identity: RunIdentity;
-  stages: StageRecord[];
-  clockStartedAtMs: number;
-}
-
 interface EvaluatedTick {
   stages: StageArms[];
   samplesByStage: Array<{ baseline: number; canary: number }>;
@@ -117,27 +108,6 @@ export class RunJudgement {
     this.lastTick = evaluation.tick;
     this.document = evaluation.document;
     this.carried = evaluation.carried;
-  }
-
-  /** Everything apply() and the run's lifecycle change, to undo a change whose recording failed. */
-  save(): SavedRunState {
-    return {
-      document: this.document,
-      carried: this.carried,
-      lastTick: this.lastTick,
-      identity: { ...this.identity },
-      stages: [...this.stages],
-      clockStartedAtMs: this.clockStartedAtMs,
-    };
-  }
-
-  restore(saved: SavedRunState): void {
-    this.document = saved.document;
-    this.carried = saved.carried;
-    this.lastTick = saved.lastTick;
-    Object.assign(this.identity, saved.identity);
-    this.stages.splice(0, this.stages.length, ...saved.stages);
-    this.clockStartedAtMs = saved.clockStartedAtMs;
   }
 
   /** The latest document with the full evidence of the last evaluation (computed at most once per tick). */

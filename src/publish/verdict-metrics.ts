@@ -1,6 +1,6 @@
 // Prometheus series of every analysis's verdict and evidence, for Grafana dashboards and alerts.
 // Cardinality is bounded by the number of analyses (judge.maxAnalyses); a stopped analysis's series are removed.
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Verdict } from '../judge/verdict.js';
 import type { VerdictDocument } from '../judge/verdict-document.js';
 
@@ -14,6 +14,7 @@ export class VerdictMetrics {
   private readonly pValue: Gauge<'analysis' | 'metric' | 'test'>;
   private readonly effect: Gauge<'analysis' | 'metric' | 'bound'>;
   private readonly canaryShare: Gauge<'analysis'>;
+  private readonly tickSeconds: Histogram;
   private readonly gauges: Gauge<string>[];
   private readonly series = new Map<
     string,
@@ -53,6 +54,12 @@ export class VerdictMetrics {
       help: 'Effect of the canary per judged metric (difference for error rate, ratio for latency) and its anytime-valid bounds',
       labelNames: ['analysis', 'metric', 'bound'],
     });
+    this.tickSeconds = new Histogram({
+      name: 'canary_judge_judge_tick_duration_seconds',
+      help: 'Duration of one judge tick (every running analysis evaluated once); compare with judge.tickIntervalMs',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
     this.canaryShare = gauge({
       name: 'canary_judge_observed_canary_share',
       help: 'Observed share of requests in the canary arm',
@@ -70,6 +77,11 @@ export class VerdictMetrics {
   }
 
   /** Sets every series of `analysis` from its latest verdict document. */
+  /** One judge tick took `seconds` (the judge calls this at the end of every tick). */
+  observeTick(seconds: number): void {
+    this.tickSeconds.observe(seconds);
+  }
+
   update(analysis: string, document: VerdictDocument): void {
     for (const candidate of VERDICTS)
       this.set(this.verdict, { analysis, verdict: candidate }, candidate === document.verdict ? 1 : 0);

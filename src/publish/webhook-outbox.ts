@@ -1,26 +1,36 @@
 // The durable webhook outbox: verdict changes are written to SQLite (in the judge's own transaction) and
 // a delivery loop POSTs them as signed CloudEvents until a receiver answers 2xx. At-least-once: a row is
 // marked delivered only after the 2xx, so a crash mid-request leaves it pending and a restart sends it
-// again with the same event id and body (receivers dedupe on the CloudEvent `id`). Per analysis, only the
-// oldest pending row is ever in flight, so a receiver sees an analysis's verdicts in order. The queue is
-// (analysis, receiver URL): with one URL per analysis that is per-analysis order, and should an analysis
-// ever have several receivers, one receiver's outage does not hold back the others.
-// Single writer: one sidecar process owns a database file's outbox.
+// again with the same event id and body (receivers dedupe on the CloudEvent `id`).
+//
+// Order and lanes: only the oldest pending row of each (analysis, receiver URL) queue is ever sent, so a
+// receiver sees an analysis's verdicts in order. Each receiver URL is one lane with at most one request
+// in flight, and lanes never wait for each other: a receiver that hangs until the request timeout delays
+// only its own events. A 2xx from a receiver makes all its waiting events due at once, so after an
+// outage everything goes out within one backoff step of the receiver's return.
+//
+// Storage: when the store reports a failure (disk full), nothing new is sent, since its outcome could not
+// be recorded; an outcome that could not be written is kept in memory and written first when the store
+// recovers, then delivery resumes by itself, without a restart. Single writer: the store's lock makes
+// this process the only owner of the outbox.
 import { randomUUID } from 'node:crypto';
+import { isStorageError, type Store } from '../store/database.js';
+import type { PruneTask } from '../store/retention.js';
 import type { Logger } from '../telemetry/logger.js';
 import { buildVerdictEvent, defaultEventSource, type VerdictEventData } from './cloudevents.js';
-import { attemptWebhookDelivery, type WebhookAttemptOutcome } from './webhook-delivery.js';
-import { createWebhookMetrics, type RefusedReason, type WebhookMetrics } from './webhook-metrics.js';
+import { WebhookAddressPolicy } from './webhook-address-policy.js';
+import { recordAttempt, type Recording } from './webhook-attempt-record.js';
+import { attemptWebhookDelivery } from './webhook-delivery.js';
+import { createWebhookMetrics, type WebhookMetrics } from './webhook-metrics.js';
 import { WebhookOutboxTable, type OutboxRow } from './webhook-outbox-table.js';
 import {
   isHttpUrl,
-  redactUrl,
   resolveOutboxSettings,
   type WebhookOutboxOptions,
   type WebhookOutboxSettings,
 } from './webhook-outbox-options.js';
-import { nextDelayMs } from './webhook-retry-policy.js';
-import { signWebhookBody } from './webhook-signature.js';
+import { signatureHeaders } from './webhook-signature.js';
+import { WebhookTargetBounds } from './webhook-target-bounds.js';
 
 export type { WebhookOutboxOptions } from './webhook-outbox-options.js';
 
@@ -33,46 +43,72 @@ export interface WebhookEnqueueInput {
   time?: Date;
 }
 
-const PRUNE_INTERVAL_MS = 60_000;
+/** What /readyz shows about the outbox. */
+export interface WebhookOutboxHealth {
+  /** Receivers at their bound (undelivered events beyond maxEventsPerTarget are kept, not dropped). */
+  targetsAtBound: string[];
+  /** True while deliveries wait for the store to accept writes again. */
+  pausedByStorage: boolean;
+}
+
+/** How often a paused outbox checks whether the store writes again. */
+const STORAGE_RETRY_MS = 1_000;
 
 export class WebhookOutbox {
+  private readonly store: Store;
   private readonly table: WebhookOutboxTable;
   private readonly metrics: WebhookMetrics;
+  private readonly bounds: WebhookTargetBounds;
+  private readonly policy: WebhookAddressPolicy;
   private readonly logger: Logger;
   private readonly source: string;
   private readonly clock: { now(): number };
   private readonly random: () => number;
   private readonly newEventId: () => string;
   private readonly settings: WebhookOutboxSettings;
-  /** queue key -> its delivery in flight (at most one per queue: that is the ordering rule). */
+  /** receiver URL -> its delivery in flight: one lane per receiver. */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** row id -> an attempt's result not yet written (the store failed); nothing else is sent meanwhile. */
+  private readonly unrecorded = new Map<number, Recording>();
   private readonly shutdownController = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private stopping: Promise<void> | undefined;
-  private lastPruneMs = 0;
+  private paused = false;
 
   constructor(options: WebhookOutboxOptions) {
-    this.table = new WebhookOutboxTable(options.db);
+    this.store = options.store;
+    this.table = new WebhookOutboxTable(options.store.db);
     this.logger = options.logger;
     this.source = options.source ?? defaultEventSource();
     this.clock = options.clock ?? Date;
     this.random = options.random ?? Math.random;
     this.newEventId = options.newEventId ?? randomUUID;
     this.settings = resolveOutboxSettings(options);
-    this.metrics = createWebhookMetrics(options.registry, () =>
-      this.table.isOpen ? this.table.countPending() : undefined,
+    this.policy = new WebhookAddressPolicy(options.allowAddresses);
+    this.metrics = createWebhookMetrics(options.registry, {
+      countPending: () => (this.table.isOpen ? this.table.countPending() : undefined),
+      targetsAtBound: () => this.bounds.size,
+    });
+    this.bounds = new WebhookTargetBounds(
+      this.table,
+      this.settings.maxEventsPerTarget,
+      this.metrics,
+      this.logger,
     );
   }
 
   /**
-   * Adds one event and returns its id, or null when refused (outbox full, URL not http(s)); a refusal
-   * is logged and counted, never thrown, so it cannot roll back the caller's transaction. Synchronous:
-   * call it inside the transaction that records the verdict change, and the two commit together.
+   * Adds one event and returns its id, or null when the URL is not http(s) (logged and counted). Never
+   * refuses for lack of room (see webhook-target-bounds.ts). Synchronous: call it inside the transaction
+   * that records the verdict change, and the two commit (or fail, and are retried) together.
    */
   enqueue(input: WebhookEnqueueInput): string | null {
-    if (!isHttpUrl(input.url)) return this.refuse('invalid_url', input);
-    if (this.table.countPending() >= this.settings.maxPendingRows) return this.refuse('outbox_full', input);
+    if (!isHttpUrl(input.url)) {
+      this.metrics.refused.inc({ reason: 'invalid_url' });
+      this.logger.warn({ analysisId: input.analysisId, reason: 'invalid_url' }, 'webhook event refused');
+      return null;
+    }
     const nowMs = this.clock.now();
     const eventId = this.newEventId();
     const event = buildVerdictEvent({
@@ -82,6 +118,7 @@ export class WebhookOutbox {
       time: input.time ?? new Date(nowMs),
       id: eventId,
     });
+    this.bounds.beforeInsert(input.url);
     this.table.insert({
       eventId,
       analysisId: input.analysisId,
@@ -112,20 +149,32 @@ export class WebhookOutbox {
     }
   }
 
-  /** Stops the loop; requests still in flight after the grace period are aborted and stay pending. */
-  shutdown(): Promise<void> {
-    this.stopping ??= this.stop();
+  health(): WebhookOutboxHealth {
+    return { targetsAtBound: this.bounds.targets, pausedByStorage: this.paused };
+  }
+
+  /** Background pruning of delivered and given-up rows past the retention (run by store/retention.ts). */
+  pruneTask(): PruneTask {
+    return this.table.pruneTask(this.settings.retentionMs);
+  }
+
+  /**
+   * Stops the loop; requests still in flight after `graceMs` (default: the configured grace) are aborted
+   * and stay pending. Safe to call twice.
+   */
+  shutdown(graceMs = this.settings.shutdownGraceMs): Promise<void> {
+    this.stopping ??= this.stop(Math.min(graceMs, this.settings.shutdownGraceMs));
     return this.stopping;
   }
 
-  private async stop(): Promise<void> {
+  private async stop(graceMs: number): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.inFlight.size > 0) {
       let grace: NodeJS.Timeout | undefined;
       const expired = new Promise<void>((resolve) => {
-        grace = setTimeout(resolve, this.settings.shutdownGraceMs);
+        grace = setTimeout(resolve, Math.max(0, graceMs));
         grace.unref();
       });
       await Promise.race([Promise.all(this.inFlight.values()), expired]);
@@ -147,9 +196,8 @@ export class WebhookOutbox {
     this.timer = undefined;
     if (!this.running || !this.table.isOpen) return;
     try {
-      this.prune();
       const nextDueMs = this.dispatchDue();
-      const idle = this.settings.idlePollMs;
+      const idle = this.paused ? STORAGE_RETRY_MS : this.settings.idlePollMs;
       const delay = nextDueMs === undefined ? idle : Math.min(idle, nextDueMs - this.clock.now());
       this.schedule(delay);
     } catch (error) {
@@ -159,22 +207,39 @@ export class WebhookOutbox {
     }
   }
 
-  /** Starts every due head row it has room for; returns when the next not-yet-due head falls due. */
+  /** Starts every due head row whose lane is free; returns when the next not-yet-due head falls due. */
   private dispatchDue(): number | undefined {
     if (!this.table.isOpen) return undefined;
+    this.paused = !this.storageWritable();
+    if (this.paused) return undefined;
     const nowMs = this.clock.now();
     let nextDueMs: number | undefined;
     for (const row of this.table.heads()) {
-      if (this.inFlight.has(queueKey(row))) continue;
+      if (this.inFlight.has(row.url)) continue;
       if (row.next_attempt_at_ms > nowMs) {
         nextDueMs = Math.min(nextDueMs ?? row.next_attempt_at_ms, row.next_attempt_at_ms);
         continue;
       }
-      // At the cap: the next completion wakes the loop, so no timer is needed for the rest.
-      if (this.inFlight.size >= this.settings.maxConcurrentDeliveries) return undefined;
       this.deliver(row);
     }
     return nextDueMs;
+  }
+
+  /** Writes results kept from a storage failure, then asks the store whether it writes again. */
+  private storageWritable(): boolean {
+    for (const [id, recording] of this.unrecorded) {
+      try {
+        this.store.write(recording.write);
+      } catch (error) {
+        if (!isStorageError(error)) throw error;
+        return false;
+      }
+      this.unrecorded.delete(id);
+      recording.report();
+    }
+    if (this.store.probe()) return false;
+    if (this.paused) this.logger.info('storage writes again; webhook delivery resumed');
+    return true;
   }
 
   private deliver(row: OutboxRow): void {
@@ -183,90 +248,50 @@ export class WebhookOutbox {
         this.logger.error({ err: error, eventId: row.event_id }, 'webhook attempt failed'),
       )
       .finally(() => {
-        this.inFlight.delete(queueKey(row));
+        this.inFlight.delete(row.url);
         if (this.running) this.schedule(0);
       });
-    this.inFlight.set(queueKey(row), delivery);
+    this.inFlight.set(row.url, delivery);
   }
 
   private async attempt(row: OutboxRow): Promise<void> {
     const nowMs = this.clock.now();
     const started = performance.now();
+    const unixSeconds = Math.floor(nowMs / 1000);
     const outcome = await attemptWebhookDelivery({
       url: row.url,
       body: row.body,
-      // A fresh timestamp per attempt keeps the signature inside receivers' tolerance window on retries.
-      signature: signWebhookBody(row.secret, row.body, Math.floor(nowMs / 1000)),
+      // A fresh timestamp per attempt keeps the signatures inside receivers' tolerance window on retries.
+      signatureHeaders: signatureHeaders(row.secret, row.event_id, row.body, unixSeconds),
       eventId: row.event_id,
       timeoutMs: this.settings.requestTimeoutMs,
       shutdownSignal: this.shutdownController.signal,
       nowMs,
+      policy: this.policy,
     });
     if (outcome.kind === 'aborted' || !this.table.isOpen) return;
-    this.record(row, outcome, (performance.now() - started) / 1000);
-  }
-
-  private record(
-    row: OutboxRow,
-    outcome: Exclude<WebhookAttemptOutcome, { kind: 'aborted' }>,
-    seconds: number,
-  ) {
-    const nowMs = this.clock.now();
-    const attempts = row.attempts + 1;
-    const where = { eventId: row.event_id, analysisId: row.analysis_id, url: redactUrl(row.url), attempts };
-    if (outcome.kind === 'delivered') {
-      this.table.delivered(row.id, nowMs);
-      this.count('delivered', seconds);
-      this.metrics.lagSeconds.observe(Math.max(0, nowMs - row.created_at_ms) / 1000);
-      this.logger.info({ ...where, status: outcome.status }, 'webhook delivered');
-      return;
-    }
-    const ageMs = nowMs - row.created_at_ms;
-    if (outcome.kind === 'retry' && attempts < this.settings.maxAttempts && ageMs < this.settings.maxAgeMs) {
-      const delayMs = nextDelayMs(
-        attempts,
-        outcome.retryAfterMs,
-        this.settings,
-        this.settings.maxRetryAfterMs,
-        this.random,
+    const recording = recordAttempt(row, outcome, {
+      nowMs: this.clock.now(),
+      seconds: (performance.now() - started) / 1000,
+      table: this.table,
+      bounds: this.bounds,
+      metrics: this.metrics,
+      logger: this.logger,
+      settings: this.settings,
+      random: this.random,
+    });
+    try {
+      this.store.write(recording.write);
+    } catch (error) {
+      if (!isStorageError(error)) throw error;
+      this.unrecorded.set(row.id, recording);
+      this.paused = true;
+      this.logger.error(
+        { err: error, eventId: row.event_id, outcome: outcome.kind },
+        'cannot record a webhook attempt (storage failure); delivery paused until the store writes again',
       );
-      this.table.retry(row.id, outcome.reason, nowMs + delayMs);
-      this.count('retry', seconds);
-      this.logger.warn({ ...where, reason: outcome.reason, delayMs }, 'webhook delivery will be retried');
       return;
     }
-    const reason =
-      outcome.kind === 'retry'
-        ? `gave up after ${attempts} attempts over ${Math.round(ageMs / 1000)} s: ${outcome.reason}`
-        : outcome.reason;
-    this.table.failed(row.id, reason, nowMs);
-    this.count('failed', seconds);
-    this.logger.error({ ...where, reason }, 'webhook delivery failed; giving up on this event');
+    recording.report();
   }
-
-  private count(outcome: 'delivered' | 'retry' | 'failed', seconds: number): void {
-    this.metrics.deliveries.inc({ outcome });
-    this.metrics.attemptSeconds.observe({ outcome }, seconds);
-  }
-
-  private refuse(reason: RefusedReason, input: WebhookEnqueueInput): null {
-    this.metrics.refused.inc({ reason });
-    this.logger.warn(
-      { analysisId: input.analysisId, reason, maxPendingRows: this.settings.maxPendingRows },
-      'webhook event refused',
-    );
-    return null;
-  }
-
-  private prune(): void {
-    const nowMs = this.clock.now();
-    if (nowMs - this.lastPruneMs < PRUNE_INTERVAL_MS) return;
-    this.lastPruneMs = nowMs;
-    this.table.prune(nowMs - this.settings.retentionMs);
-  }
-}
-
-/** One ordered queue per analysis and receiver; the table's head query groups the same way. */
-function queueKey(row: OutboxRow): string {
-  return `${row.analysis_id}\n${row.url}`;
 }

@@ -6,6 +6,8 @@ export interface WebhookBackoff {
   baseDelayMs: number;
   /** Cap on the exponential bound. */
   maxDelayMs: number;
+  /** No retry comes sooner than this, whatever the jitter or a receiver's Retry-After say. */
+  minDelayMs: number;
 }
 
 /**
@@ -50,8 +52,10 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /**
- * The delay before the next attempt: the server's Retry-After when it gave one (never sooner, capped
- * at `maxRetryAfterMs` so a broken header cannot park an analysis's events for days), else backoff.
+ * The delay before the next attempt: our backoff, or the server's Retry-After when that is longer
+ * (capped at `maxRetryAfterMs` so a broken header cannot park an analysis's events for days), and never
+ * less than `minDelayMs`: a receiver answering `Retry-After: 0` to every attempt must not turn the
+ * outbox into a busy loop.
  */
 export function nextDelayMs(
   attempt: number,
@@ -60,6 +64,7 @@ export function nextDelayMs(
   maxRetryAfterMs: number,
   random: () => number,
 ): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, maxRetryAfterMs);
-  return backoffDelayMs(attempt, backoff, random);
+  const ours = backoffDelayMs(attempt, backoff, random);
+  const theirs = retryAfterMs === undefined ? 0 : Math.min(retryAfterMs, maxRetryAfterMs);
+  return Math.max(backoff.minDelayMs, ours, theirs);
 }

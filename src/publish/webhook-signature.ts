@@ -1,10 +1,62 @@
-// Webhook signatures: `X-Canary-Judge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256("<t>.<body>")>`.
-// Signing the timestamp with the body lets a receiver refuse replays of an old captured request
-// (tolerance window) without keeping state; the scheme is the one Stripe and Svix use, so receivers'
-// existing verification code fits. HMAC-SHA256 per RFC 2104 / FIPS 198-1.
+// Webhook signatures, two schemes on every request, HMAC-SHA256 (RFC 2104 / FIPS 198-1) with the target's
+// secret:
+// - ours: `X-Canary-Judge-Signature: t=<unix seconds>,v1=<hex HMAC("<t>.<body>")>` (the Stripe form);
+// - Standard Webhooks 1.0 (spec/standard-webhooks.md, "Signature scheme" and "Webhook headers"):
+//   `webhook-id` (the CloudEvent id), `webhook-timestamp` (unix seconds of this attempt) and
+//   `webhook-signature: v1,<base64 HMAC("<id>.<timestamp>.<body>")>`, so any Standard Webhooks library
+//   verifies our requests.
+// Signing the timestamp lets a receiver refuse replays of an old captured request (tolerance window)
+// without keeping state; a fresh timestamp each attempt keeps retries inside that window.
+//
+// Secrets: Standard Webhooks serialises a secret as `whsec_<base64 of the key bytes>`. A secret configured
+// in that form is used the same way (its decoded bytes are the Standard Webhooks key), so the string can
+// be shared as is with a receiver's library. Any other secret is a plain string whose UTF-8 bytes are the
+// key: a receiver gives its library `new Webhook(Buffer.from(secret), { format: 'raw' })`, or the
+// serialised form `whsec_` + base64(secret). Our own header always keys HMAC with the string's UTF-8 bytes.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'X-Canary-Judge-Signature';
+/** Standard Webhooks header names (lower case, as receivers' frameworks present them). */
+export const STANDARD_WEBHOOK_ID_HEADER = 'webhook-id';
+export const STANDARD_WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const STANDARD_WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
+const STANDARD_SECRET_PREFIX = 'whsec_';
+
+/** The Standard Webhooks HMAC key for `secret`: decoded bytes of a `whsec_` secret, else the UTF-8 bytes. */
+export function standardWebhookKey(secret: string): Buffer {
+  return secret.startsWith(STANDARD_SECRET_PREFIX)
+    ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64')
+    : Buffer.from(secret, 'utf8');
+}
+
+/** `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` (Standard Webhooks, symmetric signature). */
+export function standardWebhookSignature(
+  secret: string,
+  eventId: string,
+  unixSeconds: number,
+  body: string | Uint8Array,
+): string {
+  const digest = createHmac('sha256', standardWebhookKey(secret))
+    .update(`${eventId}.${unixSeconds}.`)
+    .update(body)
+    .digest('base64');
+  return `v1,${digest}`;
+}
+
+/** Every signature header of one attempt: ours and the Standard Webhooks set, with one timestamp. */
+export function signatureHeaders(
+  secret: string,
+  eventId: string,
+  body: string | Uint8Array,
+  unixSeconds: number,
+): Record<string, string> {
+  return {
+    [SIGNATURE_HEADER]: signWebhookBody(secret, body, unixSeconds),
+    [STANDARD_WEBHOOK_ID_HEADER]: eventId,
+    [STANDARD_WEBHOOK_TIMESTAMP_HEADER]: String(unixSeconds),
+    [STANDARD_WEBHOOK_SIGNATURE_HEADER]: standardWebhookSignature(secret, eventId, unixSeconds, body),
+  };
+}
 export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /** Hex HMAC-SHA256 of `<t>.<body>` with the secret. */

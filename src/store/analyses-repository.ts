@@ -34,18 +34,22 @@ export class AnalysesRepository {
 
   /** Inserts a definition or replaces the one with the same id (keeping its creation time). */
   upsert(definition: StoredDefinition): void {
-    this.store.db
-      .prepare(
-        `INSERT INTO analysis_definitions (id, source, spec_json, created_at_ms, updated_at_ms)
+    this.store.write(() =>
+      this.store.db
+        .prepare(
+          `INSERT INTO analysis_definitions (id, source, spec_json, created_at_ms, updated_at_ms)
          VALUES (@id, @source, @specJson, @createdAtMs, @updatedAtMs)
          ON CONFLICT (id) DO UPDATE SET source = excluded.source, spec_json = excluded.spec_json,
            updated_at_ms = excluded.updated_at_ms`,
-      )
-      .run(definition);
+        )
+        .run(definition),
+    );
   }
 
   delete(id: string): boolean {
-    return this.store.db.prepare('DELETE FROM analysis_definitions WHERE id = ?').run(id).changes > 0;
+    return this.store.write(
+      () => this.store.db.prepare('DELETE FROM analysis_definitions WHERE id = ?').run(id).changes > 0,
+    );
   }
 
   list(): StoredDefinition[] {

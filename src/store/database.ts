@@ -1,104 +1,28 @@
-// The SQLite store (better-sqlite3): one file, WAL mode so readers never block the writer, and numbered
-// migrations applied in order at open, never edited once shipped. Tables: analysis definitions, runs with
-// their verdict history and evidence snapshots, the webhook outbox, sidecar boots.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+// The SQLite store (better-sqlite3): one file, WAL mode, and numbered migrations applied in order at open
+// so an upgrade only ever adds.
+//
+// One owner per database: the connection runs in SQLite's EXCLUSIVE locking mode and takes its lock
+// before it reads anything, so a second process on the same file (or the same inode through another
+// path) fails at once with StoreError STORE_IN_USE instead of sharing the outbox and the analyses. The
+// lock is the operating system's file lock, released when the process dies, even by kill -9. The cost:
+// other programs (the sqlite3 shell) cannot read the file while the sidecar runs; the API serves the data.
+//
+// What is at the path is checked first: a zero-length file (a failed copy, a `touch`) or a file that is
+// not SQLite is refused with the path named rather than silently started empty or overwritten. A new
+// database is prepared under a temporary name and linked into place, created with mode 0600 (its WAL
+// file inherits the mode): it holds webhook secrets of analyses created through the API.
+//
+// Storage failures (disk full, I/O errors, a file turned read-only) are remembered by `write()` until a
+// later write succeeds, so readiness can report them and writers can pause and retry instead of losing
+// work; `probe()` makes that later write when nothing else does.
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { StoreError, describeOpenError, openOwned } from './database-file.js';
+import { MIGRATIONS } from './migrations.js';
+
+export { StoreError, type StoreErrorCode } from './database-file.js';
 
 export type Db = Database.Database;
-
-/** Migration n is at index n-1; never edit one that has shipped, add a new one. */
-const MIGRATIONS: ReadonlyArray<string> = [
-  `CREATE TABLE sidecar_boots (
-     id INTEGER PRIMARY KEY,
-     started_at TEXT NOT NULL,
-     version TEXT NOT NULL,
-     pid INTEGER NOT NULL
-   );`,
-  // 2: analyses and their verdict history, the webhook outbox, and per-arm state snapshots.
-  `CREATE TABLE analyses (
-     id TEXT PRIMARY KEY,
-     source TEXT NOT NULL CHECK (source IN ('config', 'api')),
-     spec_json TEXT NOT NULL,
-     state TEXT NOT NULL,
-     document_json TEXT,
-     started_at TEXT NOT NULL,
-     updated_at TEXT NOT NULL,
-     stopped_at TEXT
-   );
-   CREATE TABLE verdict_history (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     analysis_id TEXT NOT NULL,
-     verdict TEXT NOT NULL,
-     action TEXT NOT NULL,
-     reason TEXT NOT NULL,
-     document_json TEXT NOT NULL,
-     at TEXT NOT NULL
-   );
-   CREATE INDEX verdict_history_by_analysis ON verdict_history (analysis_id, id);
-   CREATE TABLE webhook_outbox (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     event_id TEXT NOT NULL UNIQUE,
-     analysis_id TEXT NOT NULL,
-     url TEXT NOT NULL,
-     secret TEXT NOT NULL,
-     body TEXT NOT NULL,
-     created_at_ms INTEGER NOT NULL,
-     attempts INTEGER NOT NULL DEFAULT 0,
-     next_attempt_at_ms INTEGER NOT NULL,
-     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
-     last_error TEXT,
-     finished_at_ms INTEGER
-   );
-   CREATE INDEX webhook_outbox_pending ON webhook_outbox (state, analysis_id, id);
-   CREATE TABLE arm_snapshots (
-     analysis_id TEXT PRIMARY KEY,
-     state_json TEXT NOT NULL,
-     taken_at_ms INTEGER NOT NULL
-   );`,
-  // 3: runs. An analysis becomes a reusable definition; each rollout revision is judged by its own run, with
-  // its own evidence (snapshots per run), verdict, history and events. Definitions are carried over from the
-  // analyses still active; their evidence and verdicts were per analysis, not per revision, so no run is made
-  // of them (the next gate call for a revision starts one). Old history rows keep run_id NULL.
-  `CREATE TABLE analysis_definitions (
-     id TEXT PRIMARY KEY,
-     source TEXT NOT NULL CHECK (source IN ('config', 'api')),
-     spec_json TEXT NOT NULL,
-     created_at_ms INTEGER NOT NULL,
-     updated_at_ms INTEGER NOT NULL
-   );
-   INSERT INTO analysis_definitions (id, source, spec_json, created_at_ms, updated_at_ms)
-     SELECT id, source, spec_json, CAST(strftime('%s', started_at) AS INTEGER) * 1000,
-            CAST(strftime('%s', updated_at) AS INTEGER) * 1000
-     FROM analyses WHERE stopped_at IS NULL;
-   DROP TABLE arm_snapshots;
-   DROP TABLE analyses;
-   CREATE TABLE runs (
-     id TEXT PRIMARY KEY,
-     analysis_id TEXT NOT NULL,
-     revision TEXT NOT NULL,
-     spec_json TEXT NOT NULL,
-     state TEXT NOT NULL CHECK (state IN ('running', 'finished', 'aborted')),
-     verdict TEXT NOT NULL,
-     document_json TEXT NOT NULL,
-     stages_json TEXT NOT NULL,
-     started_at_ms INTEGER NOT NULL,
-     clock_started_at_ms INTEGER NOT NULL,
-     updated_at_ms INTEGER NOT NULL,
-     ended_at_ms INTEGER,
-     end_reason TEXT,
-     UNIQUE (analysis_id, revision)
-   );
-   CREATE INDEX runs_by_analysis ON runs (analysis_id, started_at_ms);
-   CREATE INDEX runs_by_state ON runs (state, ended_at_ms);
-   CREATE TABLE run_snapshots (
-     run_id TEXT PRIMARY KEY,
-     state_json TEXT NOT NULL,
-     taken_at_ms INTEGER NOT NULL
-   );
-   ALTER TABLE verdict_history ADD COLUMN run_id TEXT;
-   CREATE INDEX verdict_history_by_run ON verdict_history (run_id, id);`,
-];
 
 export interface StoreInfo {
   path: string;
@@ -106,22 +30,47 @@ export interface StoreInfo {
   boots: number;
 }
 
+/** The storage failure a write met, kept until a write succeeds again. */
+export interface StorageFailure {
+  /** SQLite's code, e.g. SQLITE_FULL, SQLITE_IOERR_WRITE, SQLITE_READONLY. */
+  code: string;
+  message: string;
+  sinceMs: number;
+}
+
+/** Failures of the disk or the file, as opposed to a bug in a statement (constraint, syntax). */
+const STORAGE_ERROR = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|BUSY|PROTOCOL|NOMEM)/;
+const PROBE_INTERVAL_MS = 1_000;
+
+export function isStorageError(error: unknown): error is Error & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORAGE_ERROR.test(code);
+}
+
 export class Store {
   readonly db: Db;
+  private lastFailure: StorageFailure | undefined;
+  private lastProbeMs = 0;
 
-  private constructor(readonly path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+  private constructor(
+    readonly path: string,
+    private readonly clock: () => number,
+  ) {
+    this.db = path === ':memory:' ? new Database(path) : openOwned(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL is durable across a process crash in WAL mode; only an OS crash can lose the last commits.
     this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
   }
 
-  /** Opens (creating if needed) the database at `path` and brings its schema up to date. */
-  static open(path: string): Store {
-    const store = new Store(path);
-    store.migrate();
+  /** Opens (creating if needed) the database at `path`, becomes its only owner, and brings its schema up to date. */
+  static open(path: string, options: { clock?: () => number } = {}): Store {
+    const store = new Store(path, options.clock ?? Date.now);
+    try {
+      store.migrate();
+    } catch (error) {
+      store.close();
+      throw describeOpenError(error, path);
+    }
     return store;
   }
 
@@ -129,10 +78,62 @@ export class Store {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
+  /**
+   * Runs `work` (one or more statements, or a transaction) and tracks the outcome: a storage error is
+   * remembered as the store's failure and rethrown; success clears a remembered failure.
+   */
+  write<T>(work: () => T): T {
+    try {
+      const result = work();
+      if (this.lastFailure) this.lastFailure = undefined;
+      return result;
+    } catch (error) {
+      if (isStorageError(error)) {
+        this.lastFailure ??= { code: error.code, message: error.message, sinceMs: this.clock() };
+      }
+      throw error;
+    }
+  }
+
+  /** The storage failure since the last successful write, if any. */
+  get failure(): StorageFailure | undefined {
+    return this.lastFailure;
+  }
+
+  /**
+   * While failed, tries a one-page write (at most once a second) so a store nobody else writes to
+   * recovers when space returns. Returns the failure still in force, if any.
+   */
+  probe(): StorageFailure | undefined {
+    if (!this.lastFailure || !this.db.open) return this.lastFailure;
+    const nowMs = this.clock();
+    if (nowMs - this.lastProbeMs < PROBE_INTERVAL_MS) return this.lastFailure;
+    this.lastProbeMs = nowMs;
+    try {
+      // Rewrites the header's user_version with its own value: a real committed write of page 1.
+      this.write(() => this.db.pragma(`user_version = ${this.schemaVersion}`));
+    } catch {
+      // still failing; remembered by write()
+    }
+    return this.lastFailure;
+  }
+
+  /**
+   * The file's permission bits when other users may read or write it (a database made by an older
+   * version, or copied), else undefined: it holds webhook secrets, so the sidecar warns at start.
+   */
+  get exposedMode(): number | undefined {
+    if (this.path === ':memory:') return undefined;
+    const mode = statSync(this.path).mode & 0o777;
+    return (mode & 0o077) === 0 ? undefined : mode;
+  }
+
   recordBoot(version: string, startedAt: Date): void {
-    this.db
-      .prepare('INSERT INTO sidecar_boots (started_at, version, pid) VALUES (?, ?, ?)')
-      .run(startedAt.toISOString(), version, process.pid);
+    this.write(() =>
+      this.db
+        .prepare('INSERT INTO sidecar_boots (started_at, version, pid) VALUES (?, ?, ?)')
+        .run(startedAt.toISOString(), version, process.pid),
+    );
   }
 
   info(): StoreInfo {
@@ -147,7 +148,8 @@ export class Store {
   private migrate(): void {
     const from = this.schemaVersion;
     if (from > MIGRATIONS.length) {
-      throw new Error(
+      throw new StoreError(
+        'STORE_SCHEMA_TOO_NEW',
         `database ${this.path} has schema version ${from}, newer than this build knows (${MIGRATIONS.length}); run a newer canary-judge or restore a backup`,
       );
     }
@@ -157,6 +159,6 @@ export class Store {
         this.db.pragma(`user_version = ${version}`);
       }
     });
-    apply();
+    this.write(apply);
   }
 }

@@ -66,12 +66,20 @@ const fromRow = (row: RunRow): StoredRun => ({
 export class RunsRepository {
   constructor(private readonly store: Store) {}
 
-  /** Runs `work` in one SQLite transaction (synchronous, as better-sqlite3's are). */
+  /**
+   * Runs `work` in one SQLite transaction (synchronous, as better-sqlite3's are); a storage failure is
+   * tracked by the store (readiness, and writers pausing until it recovers). Every write below runs inside
+   * one of these or through `write`.
+   */
   transaction<T>(work: () => T): T {
-    return this.store.db.transaction(work)();
+    return this.store.write(() => this.store.db.transaction(work)());
   }
 
   insert(run: StoredRun): void {
+    this.transaction(() => this.insertRow(run));
+  }
+
+  private insertRow(run: StoredRun): void {
     this.store.db
       .prepare(
         `INSERT INTO runs (id, analysis_id, revision, spec_json, state, verdict, document_json, stages_json,
@@ -84,6 +92,10 @@ export class RunsRepository {
 
   /** Writes the run's mutable fields (everything but its identity, spec and start). */
   update(run: StoredRun): void {
+    this.transaction(() => this.updateRow(run));
+  }
+
+  private updateRow(run: StoredRun): void {
     this.store.db
       .prepare(
         `UPDATE runs SET state = @state, verdict = @verdict, document_json = @documentJson,

@@ -1,5 +1,10 @@
 // The sidecar's own traces, opt-in (config `selfTelemetry`): one span per judge tick and one per webhook
-// delivery attempt, exported with @opentelemetry/sdk-node over OTLP/gRPC to a configured endpoint.
+// delivery attempt, exported over OTLP/gRPC to a configured endpoint.
+//
+// Only the SDK parts this needs (sdk-trace-base's provider and batch processor, resources, the OTLP/gRPC
+// trace exporter), loaded with dynamic import() when tracing is enabled: a sidecar that does not trace
+// loads none of them, and @opentelemetry/sdk-node (every exporter and instrumentation, 60+ packages) is
+// not a production dependency at all.
 //
 // Three rules keep them harmless:
 // - No default target, and never this sidecar's own OTLP port unless `allowSelf` says so: a judge that
@@ -7,12 +12,12 @@
 // - Its resource carries `canary_judge.self=true`: withoutSelfTelemetry() drops such items before
 //   attribution in every sidecar (counted), and the Collector configs under deploy/otel-collector drop
 //   them on the canary-judge branch, so no analysis can ever count them.
-// - The SDK gets no metric readers and no log processors: left to its defaults, NodeSDK would also start
-//   OTLP metric and log exporters aimed at localhost:4318, which is this sidecar.
+// - Traces only: no metric readers and no log processors (NodeSDK's defaults would have started OTLP metric
+//   and log exporters aimed at localhost:4318, which is this sidecar).
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
 import {
-  ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
   context,
@@ -20,10 +25,8 @@ import {
   trace,
   type Span,
   type Tracer,
-  type TracerProvider,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { NodeSDK, resources } from '@opentelemetry/sdk-node';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { ResourceInfo, TelemetrySink } from '../otlp/model.js';
@@ -35,8 +38,9 @@ export const SELF_RESOURCE_ATTRIBUTE = 'canary_judge.self';
 export { TICK_SPAN_NAME } from '../judge/judge-service.js';
 export const WEBHOOK_SPAN_NAME = 'canary_judge.webhook.delivery';
 
-/** Lower-case, as undici reports request headers; set only by src/publish/webhook-delivery.ts. */
+/** Set on every webhook request by src/publish/webhook-delivery.ts (lower case, as node:http stores it). */
 const WEBHOOK_SIGNATURE_HEADER = 'x-canary-judge-signature';
+const WEBHOOK_EVENT_ID_HEADER = 'webhook-id';
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 
 export type SelfTelemetryErrorCode = 'SELF_TELEMETRY_LOOP' | 'SELF_TELEMETRY_SDK_TAKEN';
@@ -53,8 +57,8 @@ export class SelfTelemetryError extends Error {
 
 export interface SelfTracing {
   tracer: Tracer;
-  /** Flushes what is buffered (bounded by a timeout) and unregisters the SDK. Safe to call twice. */
-  shutdown(): Promise<void>;
+  /** Flushes what is buffered (within `timeoutMs`, at most 5 s) and unregisters the SDK. Safe to call twice. */
+  shutdown(timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -82,14 +86,14 @@ export function selfLoopReason(
 }
 
 /**
- * Starts self-tracing when `config.selfTelemetry.enabled`; returns undefined when it is off. Throws
- * SelfTelemetryError (one line) when the endpoint is the sidecar itself without `allowSelf`, or when
+ * Starts self-tracing when `config.selfTelemetry.enabled`; resolves to undefined when it is off. Rejects
+ * with SelfTelemetryError (one line) when the endpoint is the sidecar itself without `allowSelf`, or when
  * another OpenTelemetry SDK already owns this process's global tracer provider.
  */
-export function startSelfTracing(
+export async function startSelfTracing(
   config: Config,
   options: { ports: { grpc?: number; http?: number }; logger: Logger },
-): SelfTracing | undefined {
+): Promise<SelfTracing | undefined> {
   const settings = config.selfTelemetry;
   if (!settings.enabled || settings.endpoint === undefined) return undefined;
   const endpoint = settings.endpoint;
@@ -101,29 +105,30 @@ export function startSelfTracing(
     );
   }
   const logger = options.logger.child({ component: 'self-tracing' });
-  const before = globalDelegate();
-  const sdk = new NodeSDK({
-    serviceName: 'canary-judge',
-    autoDetectResources: false,
-    resource: resources.resourceFromAttributes({
+  const [{ BasicTracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, { OTLPTraceExporter }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/exporter-trace-otlp-grpc'),
+    ]);
+  const exporter = loggedExporter(new OTLPTraceExporter({ url: endpoint }), endpoint, logger);
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({
       'service.name': 'canary-judge',
       'service.version': VERSION,
       'host.name': hostname(),
       [SELF_RESOURCE_ATTRIBUTE]: true,
     }),
-    traceExporter: new LoggedTraceExporter(endpoint, logger),
-    metricReaders: [],
-    logRecordProcessors: [],
-    instrumentations: [],
-    // The sidecar's spans are roots; it never injects or extracts context.
-    textMapPropagator: null,
+    // The batch processor reads the standard OTEL_BSP_* variables for its timing.
+    spanProcessors: [new BatchSpanProcessor(exporter)],
   });
-  sdk.start();
-  if (globalDelegate() === before) {
-    void sdk.shutdown();
+  // The sidecar's spans are roots; it never injects or extracts context, so no propagator or context manager.
+  // The API refuses a second registration (returns false) rather than replacing another SDK's provider.
+  if (!trace.setGlobalTracerProvider(provider)) {
+    void provider.shutdown();
     throw new SelfTelemetryError(
       'SELF_TELEMETRY_SDK_TAKEN',
-      'selfTelemetry: another OpenTelemetry SDK already owns this process (or OTEL_SDK_DISABLED is set); turn one of them off',
+      'selfTelemetry: another OpenTelemetry SDK already owns this process; turn one of them off',
     );
   }
   const tracer = trace.getTracer('canary-judge', VERSION);
@@ -131,14 +136,14 @@ export function startSelfTracing(
   logger.info({ endpoint, allowSelf: settings.allowSelf }, 'self-tracing started');
 
   let stopping: Promise<void> | undefined;
-  async function stop(): Promise<void> {
+  async function stop(timeoutMs: number): Promise<void> {
     stopWebhookSpans();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), SHUTDOWN_TIMEOUT_MS);
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
       timer.unref();
     });
-    const outcome = await Promise.race([sdk.shutdown().then(() => 'done' as const), timeout]).catch(
+    const outcome = await Promise.race([provider.shutdown().then(() => 'done' as const), timeout]).catch(
       (error: unknown) => {
         logger.warn({ err: error }, 'self-tracing shutdown failed');
         return 'failed' as const;
@@ -146,50 +151,50 @@ export function startSelfTracing(
     );
     clearTimeout(timer);
     if (outcome === 'timeout') logger.warn({ endpoint }, 'self-tracing flush timed out; spans dropped');
-    // Unregister what NodeSDK registered, so a later sidecar in the same process (tests) can start its own.
+    // Unregister the provider, so a later sidecar in the same process (tests) can start its own.
     trace.disable();
     context.disable();
     propagation.disable();
   }
-  return { tracer, shutdown: () => (stopping ??= stop()) };
-}
-
-function globalDelegate(): TracerProvider {
-  const provider = trace.getTracerProvider();
-  return provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  return {
+    tracer,
+    shutdown: (timeoutMs = SHUTDOWN_TIMEOUT_MS) =>
+      (stopping ??= stop(Math.min(timeoutMs, SHUTDOWN_TIMEOUT_MS))),
+  };
 }
 
 /**
- * One client span per webhook HTTP attempt that reached a receiver, from undici's diagnostics channels
- * (Node's fetch publishes them), so publish/ needs no tracing code. Attempts that fail to connect publish
- * no request and get no span; they are counted in canary_judge_webhook_deliveries_total and logged.
+ * One client span per webhook HTTP attempt, from node:http's diagnostics channels, so publish/ needs no
+ * tracing code. Attempts refused by the address policy never start a request and get no span; they are
+ * counted in canary_judge_webhook_deliveries_total{outcome="refused"} and logged.
  */
 function traceWebhookDeliveries(tracer: Tracer): () => void {
-  const spans = new WeakMap<object, Span>();
-  const onCreate = (message: unknown): void => {
-    const request = undiciRequest(message);
-    if (!request || !hasHeader(request.headers, WEBHOOK_SIGNATURE_HEADER)) return;
-    const origin = new URL(request.origin);
+  const spans = new WeakMap<ClientRequest, Span>();
+  const onStart = (message: unknown): void => {
+    const request = (message as { request?: ClientRequest }).request;
+    if (!request || request.getHeader(WEBHOOK_SIGNATURE_HEADER) === undefined) return;
+    const host = String(request.getHeader('host') ?? request.host);
+    const port = /:(\d+)$/.exec(host)?.[1];
     spans.set(
       request,
       tracer.startSpan(WEBHOOK_SPAN_NAME, {
         kind: SpanKind.CLIENT,
         attributes: {
           'http.request.method': request.method,
-          'server.address': origin.hostname,
-          'server.port': Number(origin.port || (origin.protocol === 'https:' ? 443 : 80)),
+          'server.address': request.host,
+          'server.port': Number(port ?? (request.protocol === 'https:' ? 443 : 80)),
           // The path only: a query string may carry a receiver's token.
           'url.path': request.path.split('?')[0],
-          'canary_judge.webhook.event_id': headerValue(request.headers, 'idempotency-key') ?? '',
+          'canary_judge.webhook.event_id': String(request.getHeader(WEBHOOK_EVENT_ID_HEADER) ?? ''),
         },
       }),
     );
   };
-  const onHeaders = (message: unknown): void => {
-    const request = undiciRequest(message);
-    const span = request && spans.get(request);
+  const onResponse = (message: unknown): void => {
+    const { request, response } = message as { request: ClientRequest; response?: IncomingMessage };
+    const span = spans.get(request);
     if (!span) return;
-    const status = (message as { response?: { statusCode?: number } }).response?.statusCode ?? 0;
+    const status = response?.statusCode ?? 0;
     span.setAttribute('http.response.status_code', status);
     // Client spans: every 4xx and 5xx is an error (semantic conventions, HTTP spans, status).
     if (status >= 400) span.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${status}` });
@@ -197,78 +202,43 @@ function traceWebhookDeliveries(tracer: Tracer): () => void {
     spans.delete(request);
   };
   const onError = (message: unknown): void => {
-    const request = undiciRequest(message);
-    const span = request && spans.get(request);
+    const { request, error } = message as { request: ClientRequest; error?: Error };
+    const span = spans.get(request);
     if (!span) return;
-    const error = (message as { error?: Error }).error;
-    span.setAttribute('error.type', error?.name ?? 'Error');
+    span.setAttribute(
+      'error.type',
+      (error as NodeJS.ErrnoException | undefined)?.code ?? error?.name ?? 'Error',
+    );
     span.setStatus({ code: SpanStatusCode.ERROR, message: error?.message });
     span.end();
     spans.delete(request);
   };
-  subscribe('undici:request:create', onCreate);
-  subscribe('undici:request:headers', onHeaders);
-  subscribe('undici:request:error', onError);
+  subscribe('http.client.request.start', onStart);
+  subscribe('http.client.response.finish', onResponse);
+  subscribe('http.client.request.error', onError);
   return () => {
-    unsubscribe('undici:request:create', onCreate);
-    unsubscribe('undici:request:headers', onHeaders);
-    unsubscribe('undici:request:error', onError);
+    unsubscribe('http.client.request.start', onStart);
+    unsubscribe('http.client.response.finish', onResponse);
+    unsubscribe('http.client.request.error', onError);
   };
 }
 
-interface UndiciRequest {
-  origin: string;
-  path: string;
-  method: string;
-  headers: unknown;
-}
-
-function undiciRequest(message: unknown): UndiciRequest | undefined {
-  const request = (message as { request?: Partial<UndiciRequest> } | undefined)?.request;
-  if (!request || typeof request.origin !== 'string' || typeof request.path !== 'string') return undefined;
-  return request as UndiciRequest;
-}
-
-/** undici gives headers as a flat [name, value, ...] array (or a raw header block in older versions). */
-function headerValue(headers: unknown, name: string): string | undefined {
-  if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2)
-      if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
-    return undefined;
-  }
-  if (typeof headers === 'string') {
-    const line = headers.split('\r\n').find((entry) => entry.toLowerCase().startsWith(`${name}:`));
-    return line?.slice(name.length + 1).trim();
-  }
-  return undefined;
-}
-
-function hasHeader(headers: unknown, name: string): boolean {
-  return headerValue(headers, name) !== undefined;
-}
-
 /** Logs when export starts failing and when it recovers, not on every batch (the SDK itself is silent). */
-class LoggedTraceExporter extends OTLPTraceExporter {
-  private failing = false;
-
-  constructor(
-    private readonly endpoint: string,
-    private readonly logger: Logger,
-  ) {
-    super({ url: endpoint });
-  }
-
-  override export(...[items, done]: Parameters<OTLPTraceExporter['export']>): void {
-    super.export(items, (result) => {
-      const failed = result.code !== 0;
-      if (failed && !this.failing)
-        this.logger.warn({ endpoint: this.endpoint, err: result.error }, 'self-tracing export failing');
-      if (!failed && this.failing)
-        this.logger.info({ endpoint: this.endpoint }, 'self-tracing export recovered');
-      this.failing = failed;
-      done(result);
-    });
-  }
+function loggedExporter(inner: SpanExporter, endpoint: string, logger: Logger): SpanExporter {
+  let failing = false;
+  return {
+    export(spans: ReadableSpan[], done: Parameters<SpanExporter['export']>[1]): void {
+      inner.export(spans, (result) => {
+        const failed = result.code !== 0;
+        if (failed && !failing) logger.warn({ endpoint, err: result.error }, 'self-tracing export failing');
+        if (!failed && failing) logger.info({ endpoint }, 'self-tracing export recovered');
+        failing = failed;
+        done(result);
+      });
+    },
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
 }
 
 /**

@@ -44,6 +44,8 @@ beforeAll(async () => {
     storage: { path: join(dir, 'state.sqlite') },
     // No watermark hold: each test's spans are one burst, judged as soon as they arrive.
     judge: { tickIntervalMs: 100, watermark: { maxHoldMs: 0 } },
+    // The receiver listens on loopback, which webhooks may reach only when allowed.
+    webhookDelivery: { allowAddresses: ['127.0.0.1'] },
     analyses: [{ ...analysis('test/checkout'), webhook: { url: receiver.url, secret: WEBHOOK_SECRET } }],
   });
   sidecar = await startSidecar(config, { logger: createLogger('silent') });

@@ -1,4 +1,7 @@
 // Config validation: every problem on one line that names the field, what was expected and what was found.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
@@ -40,7 +43,7 @@ describe('loadConfig', () => {
     const problems = problemsOf(() => loadConfig(fixture('bad-types.json'), {}));
     expect(problems).toHaveLength(4);
     expect(problems).toContainEqual(
-      expect.stringMatching(/^otlp\.http\.port: expected number.*found "4318"$/),
+      expect.stringMatching(/^otlp\.http\.port: expected a number, found "4318"$/),
     );
     expect(problems).toContainEqual(expect.stringMatching(/^otlp\.maxInFlightRequests: .*found 0$/));
     expect(problems).toContainEqual(expect.stringMatching(/^api\.port: .*65535.*found 70000$/));
@@ -53,9 +56,49 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('says what a token must be without echoing more than a prefix of it', () => {
+  it('says what a token must be without echoing any of it', () => {
     const [problem] = problemsOf(() => loadConfig(fixture('short-token.json'), {}));
-    expect(problem).toMatch(/^api\.authToken: .*16 characters/);
+    expect(problem).toMatch(
+      /^api\.authToken: a bearer token of at least 16 characters, found a value of \d+ characters \(not shown\)$/,
+    );
+  });
+
+  it('words every problem itself, never in the validation library’s English', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        judge: { tickIntervalMs: 10, maxAnalyses: 1.5 },
+        api: { port: 70_000, host: '' },
+        log: { format: 'fancy' },
+        webhookDelivery: { allowAddresses: ['10.0.0.0/33', 'not-an-ip'] },
+        analyses: [
+          {
+            id: 'a',
+            match: {},
+            variant: { attribute: 'v' },
+            baseline: 'x',
+            canary: 'y',
+            judge: { alpha: 0.7 },
+          },
+        ],
+      }),
+    );
+    expect(problems.sort()).toEqual([
+      'analyses.0.judge.alpha: must be below 0.5, found 0.7',
+      'api.host: must have at least 1 character, found ""',
+      'api.port: must be at most 65535, found 70000',
+      'judge.maxAnalyses: expected an integer, found 1.5',
+      'judge.tickIntervalMs: must be at least 100, found 10',
+      'log.format: expected one of "auto", "json", "pretty", found "fancy"',
+      'webhookDelivery.allowAddresses.0: expected an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8, found "10.0.0.0/33"',
+      'webhookDelivery.allowAddresses.1: expected an IP address or a CIDR range such as 10.0.0.0/8 or fd00::/8, found "not-an-ip"',
+    ]);
+    for (const problem of problems)
+      expect(problem).not.toMatch(/Too (big|small)|Invalid (input|option)|expected number to be/);
+  });
+
+  it('reports a JSON syntax error by line and column, without quoting the file (it may hold tokens)', () => {
+    const [problem] = problemsOf(() => loadConfig(fixture('not-json.json'), {}));
+    expect(problem).toMatch(/^not valid JSON(: .* line \d+, column \d+| ends before the value is complete)?/);
   });
 
   it('reports a file that is not JSON or does not exist in one line', () => {
@@ -74,6 +117,50 @@ describe('loadConfig', () => {
     expect(config.api.host).toBe('0.0.0.0');
     expect(config.storage.path).toBe('/var/lib/canary-judge/db.sqlite');
     expect(config.otlp.authToken).toBe('env-token-0123456789');
+  });
+
+  it('reads secrets from the file a *_FILE variable names, and says which variable when it cannot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canary-judge-config-'));
+    try {
+      const tokenFile = join(dir, 'api-token');
+      writeFileSync(tokenFile, 'token-from-a-mounted-secret\n');
+      const config = parseConfig({}, 'inline', { CANARY_JUDGE_API_AUTH_TOKEN_FILE: tokenFile });
+      expect(config.api.authToken).toBe('token-from-a-mounted-secret');
+      const missing = join(dir, 'nope');
+      expect(
+        problemsOf(() => parseConfig({}, 'inline', { CANARY_JUDGE_OTLP_AUTH_TOKEN_FILE: missing })),
+      ).toEqual([
+        `CANARY_JUDGE_OTLP_AUTH_TOKEN_FILE: cannot read ${missing} (ENOENT); mount the secret there, or set CANARY_JUDGE_OTLP_AUTH_TOKEN_FILE to an empty value to run without it`,
+      ]);
+      expect(
+        problemsOf(() =>
+          parseConfig({}, 'inline', {
+            CANARY_JUDGE_API_AUTH_TOKEN: 'x'.repeat(20),
+            CANARY_JUDGE_API_AUTH_TOKEN_FILE: tokenFile,
+          }),
+        ),
+      ).toEqual(['CANARY_JUDGE_API_AUTH_TOKEN and CANARY_JUDGE_API_AUTH_TOKEN_FILE are both set; keep one']);
+      // An empty *_FILE means "no file": the plain variable, or nothing.
+      expect(parseConfig({}, 'inline', { CANARY_JUDGE_API_AUTH_TOKEN_FILE: '' }).api.authToken).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('masks a password in a URL it quotes', () => {
+    const problems = problemsOf(() =>
+      parseConfig({ webhook: { url: 'ftp://ops:hunter2@hooks.example', secret: 'x'.repeat(16) } }),
+    );
+    expect(problems).toEqual([
+      'webhook.url: expected an http or https URL, found "ftp://ops:***@hooks.example"',
+    ]);
+  });
+
+  it('takes the webhook address allow-list from a comma-separated variable', () => {
+    const config = parseConfig({}, 'inline', {
+      CANARY_JUDGE_WEBHOOK_ALLOW_ADDRESSES: '10.0.0.0/8, fd00::/8',
+    });
+    expect(config.webhookDelivery.allowAddresses).toEqual(['10.0.0.0/8', 'fd00::/8']);
   });
 
   it('rejects a non-numeric port override naming the variable', () => {

@@ -3,6 +3,7 @@
 // has, probes and ports match the API and OTLP listeners, and it runs as a non-root user.
 import { describe, expect, it } from 'vitest';
 import { ENV_OVERRIDES, parseConfig } from '../../src/config/load.js';
+import { listenerSpecs, openListenerWarnings } from '../../src/listeners.js';
 import { at, byKind, parseYamlDocuments, readText } from './deploy-files.js';
 
 interface EnvVar {
@@ -53,6 +54,12 @@ describe('deploy/kubernetes', () => {
     expect(withEnv.api.authToken).toBe(secretData['api-token']);
     expect(withEnv.webhook?.secret).toBe(secretData['webhook-secret']);
     expect(withEnv.storage.path).toBe('/data/canary-judge.sqlite');
+    // The webhook goes to a Service's (private) cluster IP, so the Service range is allowed explicitly.
+    expect(withEnv.webhook?.url).toMatch(/\.svc\.cluster\.local[:/]/);
+    expect(withEnv.webhookDelivery.allowAddresses).toEqual(['10.96.0.0/12']);
+    // Every listener binds 0.0.0.0, and every one is guarded by a token from the Secret: no start warning.
+    expect(openListenerWarnings(listenerSpecs(withEnv))).toEqual([]);
+    expect(openListenerWarnings(listenerSpecs(config))).toHaveLength(3); // what the Secret prevents
   });
 
   it('uses the analysis of deploy/argo-rollouts/analysis.json', () => {

@@ -96,6 +96,7 @@ describe('self-tracing', () => {
       {
         selfTelemetry: { enabled: true, endpoint: collector.grpcUrl },
         webhook: { url: hooks.url, secret: 'a-webhook-secret-of-16+' },
+        webhookDelivery: { allowAddresses: ['127.0.0.1'] },
         analyses: [ANALYSIS],
       },
       () => nowMs,

@@ -324,14 +324,14 @@ describe('JudgeService runs', () => {
     });
   });
 
-  it('leaves a run unchanged when its verdict change cannot be recorded (disk full) and retries next tick', () => {
+  it('shows a verdict change it cannot record (disk full) and records it with its event at the next tick', () => {
     const h = harness();
     h.judge.boot([spec('checkout')]);
     h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
     feed(h, 'run-1', 160, 1);
     h.failNextRecording();
     tick(h);
-    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'running', state: 'running' });
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'fail', state: 'finished' });
     expect([h.judge.runHistory('run-1').length, h.published.length, h.routed.size]).toEqual([0, 0, 1]);
     tick(h);
     expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'fail', state: 'finished' });

@@ -53,13 +53,16 @@ export class OutboxFixture {
     this.store = Store.open(path);
     const logger = pino({ level: 'debug' }, { write: (line: string) => this.logs.push(line) });
     this.outbox = new WebhookOutbox({
-      db: this.store.db,
+      store: this.store,
       registry: this.registry,
       logger,
       clock,
       random: () => 0.5,
+      // The tests' receivers listen on loopback, which the address policy refuses unless allowed.
+      allowAddresses: ['127.0.0.1'],
       baseDelayMs: 1_000,
       maxDelayMs: 60_000,
+      minRetryDelayMs: 100,
       requestTimeoutMs: 2_000,
       source: '/canary-judge/test',
       ...options,

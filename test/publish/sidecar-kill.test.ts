@@ -53,6 +53,7 @@ describe('kill -9 during webhook delivery', () => {
         storage: { path: join(dir, 'data', 'state.sqlite') },
         // No watermark hold: the spans below are one burst, judged as soon as they arrive.
         judge: { tickIntervalMs: 200, watermark: { maxHoldMs: 0 } },
+        webhookDelivery: { allowAddresses: ['127.0.0.1'] },
         analyses: [
           {
             id: 'checkout',

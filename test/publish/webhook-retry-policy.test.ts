@@ -7,7 +7,7 @@ import {
   parseRetryAfterMs,
 } from '../../src/publish/webhook-retry-policy.js';
 
-const backoff = { baseDelayMs: 100, maxDelayMs: 1_000 };
+const backoff = { baseDelayMs: 100, maxDelayMs: 1_000, minDelayMs: 0 };
 
 describe('backoffDelayMs', () => {
   it('draws uniformly below min(max, base * 2^(attempt-1))', () => {
@@ -45,6 +45,15 @@ describe('retry decisions', () => {
     expect(nextDelayMs(1, 30_000, backoff, 60_000, () => 0)).toBe(30_000);
     expect(nextDelayMs(1, 3_600_000, backoff, 60_000, () => 0)).toBe(60_000);
     expect(nextDelayMs(2, undefined, backoff, 60_000, () => 0.5)).toBe(100);
+  });
+  it('never retries sooner than the minimum, whatever Retry-After or the jitter say', () => {
+    const floored = { ...backoff, minDelayMs: 1_000 };
+    expect(nextDelayMs(1, 0, floored, 60_000, () => 0)).toBe(1_000); // Retry-After: 0
+    expect(nextDelayMs(1, undefined, floored, 60_000, () => 0)).toBe(1_000); // jitter drew 0
+    expect(nextDelayMs(1, 5_000, floored, 60_000, () => 0)).toBe(5_000);
+  });
+  it('keeps backing off when Retry-After asks for less than the backoff already reached', () => {
+    expect(nextDelayMs(10, 0, backoff, 60_000, () => 0.5)).toBe(500);
   });
 });
 

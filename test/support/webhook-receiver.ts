@@ -30,14 +30,18 @@ export class WebhookReceiver {
     this.server = createServer((req, res) => this.handle(req, res));
   }
 
-  static async start(port = 0): Promise<WebhookReceiver> {
+  /** `host`: a loopback address (127.0.0.0/8); another one than 127.0.0.1 stands for a second machine. */
+  static async start(port = 0, host = '127.0.0.1'): Promise<WebhookReceiver> {
     const receiver = new WebhookReceiver();
+    receiver.host = host;
     await receiver.listen(port);
     return receiver;
   }
 
+  host = '127.0.0.1';
+
   get url(): string {
-    return `http://127.0.0.1:${this.port}/hooks/canary`;
+    return `http://${this.host}:${this.port}/hooks/canary`;
   }
 
   /** Event ids in arrival order. */
@@ -53,7 +57,7 @@ export class WebhookReceiver {
   async listen(port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
+      this.server.listen(port, this.host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
   }

@@ -1,0 +1,196 @@
+// The sidecar's start and stop (issue 12, finding 5, and issue 10, item 6): stop ends within
+// shutdownTimeoutSeconds even with a webhook receiver that never answers and an upload that never
+// ends; a port in use is reported with the setting and environment variable that change it; a listener
+// beyond loopback without a token is warned about; /readyz reports receivers at their bound; /metrics
+// has the judge's tick duration.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.js';
+import { startSidecar, type Sidecar } from '../src/sidecar.js';
+import { Store } from '../src/store/database.js';
+import { metricValue } from './support/sidecar.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Started {
+  sidecar: Sidecar;
+  api: string;
+  logs: string[];
+  storage: string;
+  advance(ms: number): void;
+}
+
+async function start(overrides: Record<string, unknown> = {}): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), 'canary-judge-sidecar-'));
+  const storage = join(dir, 'state.sqlite');
+  const { otlp, api, ...rest } = overrides as { otlp?: object; api?: object };
+  const config = parseConfig({
+    otlp: { grpc: { port: 0 }, http: { port: 0 }, ...otlp },
+    api: { port: 0, ...api },
+    storage: { path: storage },
+    ...rest,
+  });
+  const logs: string[] = [];
+  let nowMs = Date.now();
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(line) });
+  let sidecar: Sidecar;
+  try {
+    sidecar = await startSidecar(config, { clock: () => nowMs, logger });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  cleanups.push(async () => {
+    await sidecar.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    sidecar,
+    api: `http://127.0.0.1:${sidecar.ports.api}`,
+    logs,
+    storage,
+    advance: (ms) => (nowMs += ms),
+  };
+}
+
+async function receiver(): Promise<WebhookReceiver> {
+  const started = await WebhookReceiver.start();
+  cleanups.push(() => started.close());
+  return started;
+}
+
+function analysis(id: string, url: string) {
+  return {
+    id,
+    match: { service: id },
+    variant: { attribute: 'service.version' },
+    baseline: '1.0.0',
+    canary: '1.1.0',
+    judge: { maxDurationSeconds: 1 },
+    webhook: { url, secret: 'lifecycle-test-secret' },
+    run: { revision: 'r1' },
+  };
+}
+
+function occupiedPort(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : 0 });
+    });
+  });
+}
+
+describe('shutdown', () => {
+  it('ends within shutdownTimeoutSeconds with a hung webhook receiver and an upload that never finishes', async () => {
+    const hung = await receiver();
+    hung.respond = () => 'hold';
+    const s = await start({
+      shutdownTimeoutSeconds: 2,
+      webhookDelivery: { allowAddresses: ['127.0.0.1'] },
+      analyses: [analysis('checkout', hung.url)],
+    });
+    s.sidecar.judge.tick();
+    s.advance(2_000);
+    s.sidecar.judge.tick(); // inconclusive: its event goes to the receiver, which holds it
+    await hung.received(1);
+    // An OTLP/HTTP export whose body never arrives in full.
+    const upload = request({
+      host: '127.0.0.1',
+      port: s.sidecar.ports.http,
+      method: 'POST',
+      path: '/v1/traces',
+      headers: { 'content-type': 'application/x-protobuf', 'content-length': '100000' },
+    });
+    upload.on('error', () => undefined);
+    upload.write(Buffer.alloc(10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const started = performance.now();
+    await s.sidecar.stop();
+    const seconds = (performance.now() - started) / 1000;
+    // Within the 2 s deadline, with 2 s to spare for a loaded machine's late timers; the old sequence
+    // waited the full deadline for the drain, then 5 s more for the hung webhook: 7 s or more.
+    expect(seconds).toBeLessThan(4);
+    upload.destroy();
+    // The interrupted delivery is still pending for the next start: nothing was lost.
+    const store = Store.open(s.storage);
+    const rows = store.db.prepare('SELECT state, attempts FROM webhook_outbox').all();
+    store.close();
+    expect(rows).toEqual([{ state: 'pending', attempts: 0 }]);
+    expect(s.logs.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+});
+
+describe('listeners', () => {
+  it('reports a port in use with the setting and the environment variable that change it', async () => {
+    const { server, port } = await occupiedPort();
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { api: { port } },
+        `api cannot listen on 127.0.0.1:${port}: the port is in use (another canary-judge, or another OTLP receiver?); stop that process or choose another port with api.port (CANARY_JUDGE_API_PORT)`,
+      ],
+      [
+        { otlp: { grpc: { port } } },
+        `otlp.grpc cannot listen on 127.0.0.1:${port}: the port is in use (another canary-judge, or another OTLP receiver?); stop that process or choose another port with otlp.grpc.port (CANARY_JUDGE_OTLP_GRPC_PORT)`,
+      ],
+      [
+        { otlp: { http: { port } } },
+        `otlp.http cannot listen on 127.0.0.1:${port}: the port is in use (another canary-judge, or another OTLP receiver?); stop that process or choose another port with otlp.http.port (CANARY_JUDGE_OTLP_HTTP_PORT)`,
+      ],
+    ];
+    for (const [overrides, message] of cases) {
+      const { otlp, ...rest } = overrides as { otlp?: { grpc?: object; http?: object } };
+      const failure = await start({
+        ...rest,
+        otlp: { grpc: { port: 0, ...otlp?.grpc }, http: { port: 0, ...otlp?.http } },
+      }).catch((error: unknown) => error);
+      expect((failure as Error).message).toBe(message);
+    }
+  });
+
+  it('warns at start about each listener reachable beyond loopback without a token, and only those', async () => {
+    const open = await start({ api: { host: '0.0.0.0' } });
+    const warnings = open.logs
+      .map((line) => JSON.parse(line) as { level: number; msg: string })
+      .filter((l) => l.level === 40);
+    expect(warnings.map((warning) => warning.msg)).toEqual([
+      `api listens on 0.0.0.0:${open.sidecar.ports.api} without a bearer token: anyone who can reach it can create analyses (and so aim webhooks), stop them and read every verdict; set api.authToken (CANARY_JUDGE_API_AUTH_TOKEN), or bind it to 127.0.0.1 with api.host (CANARY_JUDGE_API_HOST)`,
+    ]);
+    const guarded = await start({ api: { host: '0.0.0.0', authToken: 'a-token-of-16-characters' } });
+    expect(guarded.logs.filter((line) => line.includes('"level":40'))).toEqual([]);
+  });
+});
+
+describe('readiness and metrics', () => {
+  it('reports on /readyz a receiver at its bound, stays ready, and exports the judge tick duration', async () => {
+    const down = await receiver();
+    await down.close(); // refuses connections: events stay pending
+    const s = await start({
+      webhookDelivery: { allowAddresses: ['127.0.0.1'], maxEventsPerTarget: 1 },
+      analyses: [analysis('a', down.url), analysis('b', down.url)],
+    });
+    s.sidecar.judge.tick();
+    s.advance(2_000);
+    s.sidecar.judge.tick(); // two events for one receiver whose bound is 1
+    const response = await fetch(`${s.api}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      status: 'ready',
+      storage: { status: 'ok' },
+      webhookOutbox: { status: 'at_bound', targetsAtBound: [down.url] },
+    });
+    expect(await metricValue(s.api, 'canary_judge_webhook_targets_at_bound')).toBe(1);
+    expect(await metricValue(s.api, 'canary_judge_judge_tick_duration_seconds_count')).toBe(2);
+  });
+});
