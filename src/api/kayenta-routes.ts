@@ -7,6 +7,8 @@
 //                                                applications }
 //   POST {address}/canary/{configId}             starts (or finds) the run; answers { canaryExecutionId }
 //   GET  {address}/canary/{canaryExecutionId}    { complete, status, result.judgeResult.score.score, ... }
+//   GET  {address}/credentials                   one account, canary-judge (Spinnaker's MonitorKayentaCanaryTask
+//                                                asks for the metrics account's type before it reads a score)
 // The execution is the run of revision = the experiment scope's `scope`; the run's arms are the control and
 // experiment scopes' `scope` values (set them to the variant values, e.g. Argo's stable and canary
 // pod-template hashes). The run judges live traffic from its start, not the scope's start/end window (a
@@ -197,9 +199,20 @@ export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: str
       return handler(request, response, params);
     };
 
+  const credentials: RouteHandler = (_request, response) => {
+    sendJson(response, 200, [
+      {
+        name: 'canary-judge',
+        type: 'canary-judge',
+        supportedTypes: ['METRICS_STORE', 'CONFIGURATION_STORE', 'OBJECT_STORE'],
+      },
+    ]);
+  };
+
   for (const prefix of ['/kayenta', '/kayenta/token/:token']) {
     const open = prefix !== '/kayenta';
     const wrap = (handler: RouteHandler) => (open ? withPathToken(handler) : handler);
+    api.route('GET', `${prefix}/credentials`, wrap(credentials), { open });
     api.route('GET', `${prefix}/canaryConfig`, wrap(canaryConfigs), { open });
     api.route('POST', `${prefix}/canary/:configId`, wrap(startExecution), { open });
     api.route('GET', `${prefix}/canary/:executionId`, wrap(executionStatus), { open });
