@@ -303,17 +303,17 @@ describe('a step with no decision', () => {
   });
 
   it.each([
-    ['rollback', 'Failed', 'Aborted'],
-    ['promote', 'Successful', 'Healthy'],
-    ['continue', 'Inconclusive', 'Paused'],
+    ['rollback', 'Failed', 'Aborted', '0c8f2a1e91'],
+    ['promote', 'Successful', 'Healthy', '0c8f2a1e92'],
+    ['continue', 'Inconclusive', 'Paused', '0c8f2a1e93'],
   ])(
     'with the shipped 900 s limit the judge ends it first: inconclusive + %s is %s',
-    async (onInconclusive, phase, status) => {
+    async (onInconclusive, phase, status, canary) => {
       const id = `checkout-rollout-${onInconclusive}`;
       await define(id, { onInconclusive });
       const outcome = await rollOut({
         stable: STABLE,
-        canary: `0c8f2a1e9${onInconclusive.length}`,
+        canary,
         extraArgs: [{ name: 'analysis-id', value: id }],
       });
       const [step] = outcome.steps;
@@ -326,6 +326,16 @@ describe('a step with no decision', () => {
       expect(decidedAt).toBe(30);
       if (onInconclusive !== 'continue') expect(step.result.measurements).toHaveLength(31);
       else expect(step.result.measurements).toHaveLength(count);
+      // With promote the later steps read the ended run (no new stage on an inconclusive run): Successful at once.
+      if (onInconclusive === 'promote') {
+        expect(outcome.steps.map((s) => [s.weight, s.result.measurements.length])).toEqual([
+          [10, 31],
+          [20, 1],
+          [30, 1],
+          [40, 1],
+          [50, 1],
+        ]);
+      }
     },
   );
 });

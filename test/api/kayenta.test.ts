@@ -184,12 +184,12 @@ describe("Argo Rollouts' kayenta provider with the shipped template", () => {
   });
 
   it.each([
-    ['continue', '75', 'Inconclusive'],
-    ['rollback', '0', 'Failed'],
-    ['promote', '100', 'Successful'],
+    ['continue', '75', 'Inconclusive', '8a6d0e9c71'],
+    ['rollback', '0', 'Failed', '8a6d0e9c72'],
+    ['promote', '100', 'Successful', '8a6d0e9c73'],
   ])(
     'no decision by the time limit: inconclusive + %s scores %s -> %s',
-    async (onInconclusive, score, phase) => {
+    async (onInconclusive, score, phase, canary) => {
       const id = `checkout-rollout-${onInconclusive}`;
       const response = await fetch(`${judging.apiUrl}/api/v1/analyses/${id}`, {
         method: 'PUT',
@@ -201,10 +201,7 @@ describe("Argo Rollouts' kayenta provider with the shipped template", () => {
         }),
       });
       expect(response.status).toBe(201);
-      const outcome = await argoStep(
-        { stable: '5b9c7d6f8e', canary: `8a6d0e9c7${onInconclusive.length}` },
-        { analysisId: id, trafficPer15s: 0 },
-      );
+      const outcome = await argoStep({ stable: '5b9c7d6f8e', canary }, { analysisId: id, trafficPer15s: 0 });
       expect([outcome.phase, outcome.result.measurements[0].value]).toEqual([phase, score]);
       // Polled every 15 s while `running`; complete once the run's 900 s were up.
       const polls = outcome.calls.length - 2;
