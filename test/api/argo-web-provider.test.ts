@@ -53,7 +53,7 @@ const VARIANT = (shipped.variant as { attribute: string }).attribute;
 const INTERVAL_MS = 30_000;
 const STABLE = '5b9c7d6f8e';
 /** Requests per 30 s interval over both arms: enough for a step to pass on one interval of traffic. */
-const REQUESTS_PER_INTERVAL = 10_000;
+const REQUESTS_PER_INTERVAL = 7_000;
 
 let judging: JudgingSidecar;
 

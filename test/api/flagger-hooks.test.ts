@@ -23,7 +23,7 @@ const secret = parseYamlDocuments('deploy/kubernetes/secret.yaml')[0];
 const API_TOKEN = at(secret, 'stringData', 'api-token') as string;
 const ANALYSIS_ID = encodeURIComponent(shipped.id as string);
 /** Requests per analysis interval over both arms: enough for a weight step to pass on one interval. */
-const REQUESTS_PER_INTERVAL = 8_000;
+const REQUESTS_PER_INTERVAL = 7_000;
 
 let judging: JudgingSidecar;
 beforeAll(async () => {
@@ -255,20 +255,14 @@ describe('Flagger against the sidecar', () => {
     }
     const eventful = flagger(plain, 'f6a7b8c9d0');
     eventful.deploy('a7b8c9d0e1');
-    const ticks = await run(eventful, healthy);
-    expect(ticks.map((tick) => tick.hooks).slice(1, 7)).toEqual([
-      step(true),
-      step(),
-      step(),
-      step(),
-      step(),
-      [...step(), 'confirm-promotion 200'],
-    ]);
+    // Up to 30%: each weight the event hook reported had to pass before the next increase.
+    const ticks = await run(eventful, healthy, (tick) => tick.weight === 30);
+    expect(ticks.map((tick) => tick.hooks)).toEqual([[], step(true), step(), step()]);
     const document = await runOf('a7b8c9d0e1');
     expect(document.stages.map((stage) => [stage.canaryShare, stage.declaredBy])).toEqual([
       [null, 'flagger'],
-      ...[0.1, 0.2, 0.3, 0.4, 0.5].map((share) => [share, 'flagger']),
+      ...[0.1, 0.2, 0.3].map((share) => [share, 'flagger']),
     ]);
-    expect(await passesOf(document.runId)).toBe(5);
+    expect(await passesOf(document.runId)).toBe(2);
   });
 });
