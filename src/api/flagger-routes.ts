@@ -1,22 +1,30 @@
-// Flagger webhooks (fluxcd/flagger pkg/controller/webhook.go and scheduler_hooks.go, read at commit
-// 15bd6ad555e6c935da55f0ab95977be74c149bd6; the transcription is in test/api/flagger-hooks.test.ts).
+// Flagger webhooks (fluxcd/flagger pkg/controller/webhook.go, scheduler.go and scheduler_hooks.go, read at commit
+// 15bd6ad555e6c935da55f0ab95977be74c149bd6; the transcription is in test/support/flagger-scheduler.ts and
+// test/api/flagger-hooks.test.ts drives it).
 //
 // Flagger POSTs { name, namespace, phase, checksum, metadata } and treats a status <= 202 as success. The
 // analysis is metadata.analysis, or "<namespace>/<name>"; the run is the analysis's run for `checksum` (a hash
-// of the target's pod template and tracked configs: one per revision). Per hook type:
+// of the target's pod template and tracked configs: one per revision). Flagger's tick runs the hooks in this
+// order: rollback, pre-rollout (weight 0) or rollout, confirm-traffic-increase, then the weight increase or, at
+// max weight, confirm-promotion. Per hook type:
+// - rollback (every tick; 200 rolls back at once): 200 when the run says roll back (fail, or inconclusive with
+//   action rollback), 412 otherwise. This is what rolls a failing canary back within one interval.
 // - pre-rollout (first tick, weight 0): starts the run; 200.
 // - rollout (every later tick; a refusal counts one failed check): starts the run if needed; 200 unless the
-//   run says roll back (fail, or inconclusive with action rollback), then 412.
-// - confirm-traffic-increase (right before each weight increase; a refusal holds without a failed check): the
-//   run's next stage begins. Flagger sends no weight: the share comes from metadata.stepWeights
-//   ("10,20,30") or metadata.stepWeight + metadata.maxWeight (copy them from the Canary), else the stage
-//   declares none (stratified, no split check). 412 while the run says roll back.
-// - confirm-promotion (at max weight; a refusal holds): 200 only on pass.
-// - rollback (every tick; 200 rolls back at once): 200 when the run says roll back, 412 otherwise.
+//   run says roll back, then 412.
+// - confirm-traffic-increase (right before each weight increase, and at max weight before confirm-promotion;
+//   a refusal holds the weight without a failed check): each weight step must pass before the weight grows,
+//   so this answers 412 while the current stage (a declared share) is still `running`, and 200 once it
+//   passed, declaring the next stage (which re-opens the passed run). Flagger sends no weight: the shares come
+//   from metadata.stepWeights ("10,20,30") or metadata.stepWeight + metadata.maxWeight (copy them from the
+//   Canary), else from the event hook below, else the run has one stage and nothing to gate on before the
+//   promotion. 412 while the run says roll back.
+// - confirm-promotion (at max weight; a refusal holds): 200 on pass (or inconclusive with action promote).
 // - event (every Flagger event; optional): "Advance <name>.<namespace> canary weight N" is Flagger's own record
-//   of a weight change (scheduler.go runCanary); the current stage takes that share if it differs (so a
-//   traffic increase that failed after our confirm-traffic-increase cannot leave a wrong share behind).
+//   of a weight change (scheduler.go runCanary); the current stage takes that share if it differs (this is how
+//   stages are known when the metadata has no schedule).
 // - post-rollout (after promotion or rollback): aborts the run if it is still running; 200.
+// An inconclusive verdict with action continue holds the promotion for a person (Flagger's WaitingPromotion).
 // Flagger webhooks cannot send headers, so when the API has a bearer token these routes take it from the
 // payload's metadata.token (compared in constant time like the header).
 import { z } from 'zod';
@@ -76,11 +84,16 @@ export function stepSchedule(metadata: Record<string, string> | undefined): numb
     return weights;
   }
   if (metadata?.stepWeight === undefined) return undefined;
+  // scheduler.go runCanary: while the weight is below maxWeight it grows by stepWeight (capped at 100), so the
+  // last step is the first multiple of stepWeight at or above maxWeight, not maxWeight itself.
   const step = weight(metadata.stepWeight, 'stepWeight');
   const max = metadata.maxWeight === undefined ? 100 : weight(metadata.maxWeight, 'maxWeight');
   const weights: number[] = [];
-  for (let w = step; w < max; w += step) weights.push(w);
-  weights.push(max);
+  let w = 0;
+  while (w < max) {
+    w = Math.min(100, w + step);
+    weights.push(w);
+  }
   return weights;
 }
 
@@ -93,6 +106,13 @@ export function nextShare(schedule: number[] | undefined, current: number | null
 
 const saysRollback = (document: VerdictDocument): boolean =>
   document.verdict === 'fail' || (document.verdict === 'inconclusive' && document.action === 'rollback');
+
+/** The run's verdict lets the rollout go on: pass, or inconclusive with a non-rollback action. */
+const letsProceed = (document: VerdictDocument): boolean =>
+  document.verdict === 'pass' || (document.verdict === 'inconclusive' && document.action !== 'rollback');
+
+const currentShare = (document: VerdictDocument): number | null =>
+  document.stages[document.stages.length - 1]?.canaryShare ?? null;
 
 export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: string | null): void {
   const authorize = bearerCheck(token);
@@ -161,17 +181,26 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
     'confirm-traffic-increase': async (request, response) => {
       const payload = await readPayload(request);
       let document = runOf(payload);
-      if (saysRollback(document)) return answer(response, 'confirm-traffic-increase', false, document);
-      const current = document.stages[document.stages.length - 1]?.canaryShare ?? null;
+      const current = currentShare(document);
+      // A declared weight step must pass before the weight grows past it; with no share known (weight 0 before
+      // the first step, or no schedule and no event hook) there is no step to gate on.
+      if (saysRollback(document) || (current !== null && !letsProceed(document))) {
+        return answer(response, 'confirm-traffic-increase', false, document);
+      }
       const share = nextShare(stepSchedule(payload.metadata), current);
-      if (share !== undefined) {
+      // Only a passed run is re-opened for its next step; an inconclusive one (action continue or promote) lets
+      // the weight grow unjudged, and confirm-promotion decides. A step to 100% leaves no baseline to compare.
+      const open = document.state === 'running' || document.verdict === 'pass';
+      if (typeof share === 'number' && share < 1 && open) {
         document = asApiProblem(() => judge.declareStage(document.runId, share, 'flagger'));
       }
       answer(response, 'confirm-traffic-increase', true, document);
     },
     'confirm-promotion': async (request, response) => {
       const document = runOf(await readPayload(request));
-      answer(response, 'confirm-promotion', document.verdict === 'pass', document);
+      const promote =
+        document.verdict === 'pass' || (document.verdict === 'inconclusive' && document.action === 'promote');
+      answer(response, 'confirm-promotion', promote, document);
     },
     rollback: async (request, response) => {
       const document = runOf(await readPayload(request));
@@ -183,8 +212,8 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
       if (!advance || !payload.checksum) return sendJson(response, 200, { hook: 'event', applied: false });
       let document = runOf(payload);
       const share = Number(advance[2]) / 100;
-      const current = document.stages[document.stages.length - 1]?.canaryShare ?? null;
-      if (document.state === 'running' && share > 0 && share < 1 && current !== share) {
+      const open = document.state === 'running' || document.verdict === 'pass';
+      if (open && share > 0 && share < 1 && currentShare(document) !== share) {
         document = asApiProblem(() => judge.declareStage(document.runId, share, 'flagger'));
       }
       sendJson(response, 200, { hook: 'event', applied: true, ...compactVerdict(document) });

@@ -1,10 +1,14 @@
 // A Kayenta-compatible endpoint set, so Argo Rollouts' `kayenta` metric provider and Spinnaker's canary stage
 // can use canary-judge without a web template (spinnaker/kayenta CanaryController and CanaryConfigController at
 // a69573be9d8fededacf80817e4151a2c8df41276; argoproj/argo-rollouts metricproviders/kayenta/kayenta.go at
-// 9f8d111d8f8e3e88b6d7f8bbdf62fd3cd863ef9d; transcribed in test/api/kayenta.test.ts):
-//   GET  {address}/canaryConfig                  every analysis as a canary config: { id, name = analysis id }
+// 9f8d111d8f8e3e88b6d7f8bbdf62fd3cd863ef9d; spinnaker/orca orca-kayenta at 2fdb327a9f67345c4919e1503ff5119fa3c31caf;
+// transcribed in test/support/argo-kayenta-provider.ts and test/api/kayenta.test.ts):
+//   GET  {address}/canaryConfig                  every analysis as a canary config: { id, name = analysis id,
+//                                                applications }
 //   POST {address}/canary/{configId}             starts (or finds) the run; answers { canaryExecutionId }
 //   GET  {address}/canary/{canaryExecutionId}    { complete, status, result.judgeResult.score.score, ... }
+//   GET  {address}/credentials                   one account, canary-judge (Spinnaker's MonitorKayentaCanaryTask
+//                                                asks for the metrics account's type before it reads a score)
 // The execution is the run of revision = the experiment scope's `scope`; the run's arms are the control and
 // experiment scopes' `scope` values (set them to the variant values, e.g. Argo's stable and canary
 // pod-template hashes). The run judges live traffic from its start, not the scope's start/end window (a
@@ -79,6 +83,12 @@ function classify(score: number, pass: number, marginal: number): 'Pass' | 'Marg
   return score >= pass ? 'Pass' : score >= marginal ? 'Marginal' : 'Fail';
 }
 
+/** The samples behind a metric in one arm: requests for an error rate, latency samples for a quantile. */
+function armCount(metric: VerdictDocument['metrics'][number], arm: 'baseline' | 'canary'): number {
+  const summary = metric[arm];
+  return metric.kind === 'error_rate' ? summary.requests : summary.latencySamples;
+}
+
 function statusResponse(document: VerdictDocument, execution: Execution, id: string) {
   const decided = document.verdict !== 'running';
   const complete = decided || document.state !== 'running';
@@ -111,6 +121,10 @@ function statusResponse(document: VerdictDocument, execution: Execution, id: str
           classification:
             metric.decision === 'fail' ? 'High' : metric.decision === 'pass' ? 'Pass' : 'Nodata',
           classificationReason: metric.reason,
+          // Spinnaker's MonitorKayentaCanaryTask reads results[].controlMetadata.stats.count (a non-null field
+          // of orca's JudgeResultEntry) to warn about metrics with fewer than 50 data points.
+          controlMetadata: { stats: { count: armCount(metric, 'baseline') } },
+          experimentMetadata: { stats: { count: armCount(metric, 'canary') } },
         })),
       },
       canaryDuration: document.endedAt ? `PT${Math.round(((ended ?? started) - started) / 1000)}S` : null,
@@ -118,10 +132,17 @@ function statusResponse(document: VerdictDocument, execution: Execution, id: str
   };
 }
 
+const isText = (value: string | undefined): value is string => typeof value === 'string' && value !== '';
+
 export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: string | null): void {
   const tokenMatches = bearerCheck(token);
 
-  const canaryConfigs: RouteHandler = (_request, response) => {
+  // An analysis belongs to no Spinnaker application, so each config lists the applications a client may look
+  // it up by: the analysis id, the judged service (match.service) and any `application` the request names.
+  // Spinnaker's ResolveKayentaConfigIdTask asks with no query and keeps configs whose applications contain the
+  // pipeline's application; Argo asks with ?application= and reads only name and id.
+  const canaryConfigs: RouteHandler = (request, response) => {
+    const asked = new URLSearchParams((request.url ?? '').split('?')[1] ?? '').getAll('application');
     sendJson(
       response,
       200,
@@ -130,7 +151,9 @@ export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: str
         name: definition.spec.id,
         updatedTimestamp: definition.updatedAtMs,
         updatedTimestampIso: new Date(definition.updatedAtMs).toISOString(),
-        applications: [definition.spec.id],
+        applications: [
+          ...new Set([definition.spec.id, definition.spec.match.service, ...asked].filter(isText)),
+        ],
       })),
     );
   };
@@ -176,9 +199,20 @@ export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: str
       return handler(request, response, params);
     };
 
+  const credentials: RouteHandler = (_request, response) => {
+    sendJson(response, 200, [
+      {
+        name: 'canary-judge',
+        type: 'canary-judge',
+        supportedTypes: ['METRICS_STORE', 'CONFIGURATION_STORE', 'OBJECT_STORE'],
+      },
+    ]);
+  };
+
   for (const prefix of ['/kayenta', '/kayenta/token/:token']) {
     const open = prefix !== '/kayenta';
     const wrap = (handler: RouteHandler) => (open ? withPathToken(handler) : handler);
+    api.route('GET', `${prefix}/credentials`, wrap(credentials), { open });
     api.route('GET', `${prefix}/canaryConfig`, wrap(canaryConfigs), { open });
     api.route('POST', `${prefix}/canary/:configId`, wrap(startExecution), { open });
     api.route('GET', `${prefix}/canary/:executionId`, wrap(executionStatus), { open });

@@ -1,6 +1,7 @@
 // Runs over the API. A run judges one rollout revision of an analysis; controllers address it by the
 // revision string they know (Argo's pod-template hash, Flagger's checksum, a flag version):
 //   PUT    /api/v1/analyses/{id}/runs/{revision}          start it, or get it (idempotent); may declare a stage
+//                                                         (a run that ended with fail/inconclusive is only read)
 //   GET    /api/v1/analyses/{id}/runs                     the analysis's runs, newest first (?limit=)
 //   GET    /api/v1/analyses/{id}/runs/{revision}          the full verdict document
 //   GET    /api/v1/analyses/{id}/runs/{revision}/verdict  the compact verdict
@@ -51,6 +52,13 @@ function listLimit(url: string | undefined): number {
 export function addRunRoutes(api: ApiServer, judge: JudgeService): void {
   api.route('PUT', '/api/v1/analyses/:id/runs/:revision', async (request, response, { id, revision }) => {
     const body = parseBody(runRequestSchema, await readOptionalJsonBody(request), 'INVALID_RUN', 'run');
+    // A run that ended with a decision other than pass cannot be re-opened for another stage; a controller
+    // polling it (the next weight step after an inconclusive verdict with action promote, or a resumed
+    // Inconclusive step in Argo) reads its final verdict instead of an error it would count as a failure.
+    const ended = judge.findRun(id, revision);
+    if (ended?.state === 'finished' && ended.verdict !== 'pass') {
+      return sendJson(response, 200, compactVerdict(ended));
+    }
     const { document, created } = asApiProblem(() =>
       judge.startRun(id, revision, {
         baseline: body.baseline,

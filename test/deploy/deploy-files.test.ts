@@ -33,7 +33,12 @@ describe('deploy/ files', () => {
       'deploy/otel-collector/collector-loadbalancing.yaml',
       'deploy/grafana/canary-judge-dashboard.json',
       'deploy/argo-rollouts/analysis.json',
+      'deploy/argo-rollouts/analysis-template.yaml',
+      'deploy/argo-rollouts/kayenta-analysis-template.yaml',
+      'deploy/argo-rollouts/rollout.yaml',
+      'deploy/argo-rollouts/rollout-kayenta.yaml',
       'deploy/flagger/analysis.json',
+      'deploy/flagger/canary.yaml',
     ])
       expect(files).toContain(expected);
   });

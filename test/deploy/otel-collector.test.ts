@@ -206,10 +206,15 @@ describe.each(CONFIGS)('%s', (path) => {
     ]);
   });
 
-  it('copies the pod label role onto the resource as k8s.pod.label.role', () => {
+  it("copies Argo Rollouts' rollouts-pod-template-hash pod label and the Deployment name onto the resource", () => {
     expect(at(config, 'processors', 'k8sattributes', 'extract', 'labels')).toEqual([
-      { tag_name: 'k8s.pod.label.role', key: 'role', from: 'pod' },
+      {
+        tag_name: 'k8s.pod.labels.rollouts-pod-template-hash',
+        key: 'rollouts-pod-template-hash',
+        from: 'pod',
+      },
     ]);
+    expect(at(config, 'processors', 'k8sattributes', 'extract', 'metadata')).toContain('k8s.deployment.name');
   });
 });
 
