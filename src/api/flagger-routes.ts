@@ -146,7 +146,7 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
   };
 
   /** The run of the payload's checksum, started (first stage: weight 0, no share) when it has none. */
-  const runOf = (payload: FlaggerPayload): VerdictDocument => {
+  const runOf = (payload: FlaggerPayload, restart = false): VerdictDocument => {
     const analysisId = analysisOf(payload);
     if (!payload.checksum) {
       throw new ApiProblem(
@@ -156,10 +156,11 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
       );
     }
     const revision = payload.checksum;
+    // A new run starts at weight 0 with no share; pre-rollout (the first tick of an analysis) restarts a
+    // revision whose run has ended, so a reverted or re-deployed revision is judged anew (run-book.ts).
     return asApiProblem(
       () =>
-        judge.findRun(analysisId, revision) ??
-        judge.startRun(analysisId, revision, { canaryShare: null, declaredBy: 'flagger' }).document,
+        judge.startRun(analysisId, revision, { initialShare: null, declaredBy: 'flagger', restart }).document,
     );
   };
 
@@ -172,7 +173,7 @@ export function addFlaggerRoutes(api: ApiServer, judge: JudgeService, token: str
 
   const handlers: Record<Hook, RouteHandler> = {
     'pre-rollout': async (request, response) => {
-      answer(response, 'pre-rollout', true, runOf(await readPayload(request)));
+      answer(response, 'pre-rollout', true, runOf(await readPayload(request), true));
     },
     rollout: async (request, response) => {
       const document = runOf(await readPayload(request));

@@ -6,6 +6,7 @@
 //   GET    /api/v1/analyses/{id}/runs/{revision}          the full verdict document
 //   GET    /api/v1/analyses/{id}/runs/{revision}/verdict  the compact verdict
 //   POST   /api/v1/analyses/{id}/runs/{revision}/stages   declare the next stage { canaryShare | canaryWeight }
+//   POST   /api/v1/analyses/{id}/runs/{revision}/restart  judge the revision anew (a new attempt)
 //   DELETE /api/v1/analyses/{id}/runs/{revision}          abort it
 //   GET    /api/v1/runs/{runId}, /api/v1/runs/{runId}/history
 // Every answer to a controller is a JSON object (Argo's web provider treats a non-JSON 2xx body as success).
@@ -52,13 +53,6 @@ function listLimit(url: string | undefined): number {
 export function addRunRoutes(api: ApiServer, judge: JudgeService): void {
   api.route('PUT', '/api/v1/analyses/:id/runs/:revision', async (request, response, { id, revision }) => {
     const body = parseBody(runRequestSchema, await readOptionalJsonBody(request), 'INVALID_RUN', 'run');
-    // A run that ended with a decision other than pass cannot be re-opened for another stage; a controller
-    // polling it (the next weight step after an inconclusive verdict with action promote, or a resumed
-    // Inconclusive step in Argo) reads its final verdict instead of an error it would count as a failure.
-    const ended = judge.findRun(id, revision);
-    if (ended?.state === 'finished' && ended.verdict !== 'pass') {
-      return sendJson(response, 200, compactVerdict(ended));
-    }
     const { document, created } = asApiProblem(() =>
       judge.startRun(id, revision, {
         baseline: body.baseline,
@@ -95,6 +89,28 @@ export function addRunRoutes(api: ApiServer, judge: JudgeService): void {
       const { runId } = runOf(judge, id, revision);
       const document = asApiProblem(() => judge.declareStage(runId, declaredShare(body) ?? null, 'api'));
       sendJson(response, 200, compactVerdict(document));
+    },
+  );
+
+  api.route(
+    'POST',
+    '/api/v1/analyses/:id/runs/:revision/restart',
+    async (request, response, { id, revision }) => {
+      const body = parseBody(runRequestSchema, await readOptionalJsonBody(request), 'INVALID_RUN', 'run');
+      const running = judge.findRun(id, revision);
+      if (running?.state === 'running')
+        asApiProblem(() => judge.abortRun(running.runId, 'restarted through the API'));
+      const { document } = asApiProblem(() =>
+        judge.startRun(id, revision, {
+          baseline: body.baseline,
+          canary: body.canary,
+          canaryShare: declaredShare(body),
+          declaredBy: 'api',
+          restart: true,
+        }),
+      );
+      response.setHeader('Location', `/api/v1/runs/${encodeURIComponent(document.runId)}`);
+      sendJson(response, 201, compactVerdict(document));
     },
   );
 

@@ -23,7 +23,7 @@ import type { AnalysesRepository, AnalysisSource } from '../store/analyses-repos
 import type { HistoryEntry, RunsRepository } from '../store/runs-repository.js';
 import { AnalysisCatalog, type AnalysisDefinition } from './analysis-catalog.js';
 import { JudgeError } from './judge-error.js';
-import { RunBook, type StartRunOptions } from './run-book.js';
+import { RunBook, startOutcome, type StartRunOptions } from './run-book.js';
 import type { RunJudgement } from './run-judgement.js';
 import { isFinal } from './verdict.js';
 import type { VerdictDocument } from './verdict-document.js';
@@ -152,23 +152,25 @@ export class JudgeService {
   }
 
   /**
-   * Starts the run of `revision`, or returns the one it has (running or ended). A declared share that
-   * differs from the run's current stage's declares a new stage (re-opening a passed run).
+   * Starts the run of `revision`, or returns the one it has, by the rules of run-book.ts startOutcome: a
+   * running run is returned (a changed share declares its next stage, re-opening it if it passed); a revision
+   * whose run was aborted, or ended before another revision ran (a revert, a re-deploy), or that the
+   * controller restarts, is judged anew by a new attempt; an ended run is otherwise returned as it ended.
    */
   startRun(analysisId: string, revision: string, options: StartRunOptions): StartRunResult {
     const definition = this.catalog.get(analysisId);
     if (!definition) throw new JudgeError('ANALYSIS_NOT_FOUND', `no analysis "${analysisId}"`);
     const existing = this.book.find(analysisId, revision);
-    if (existing) {
-      if (options.canaryShare !== undefined && existing.currentShare !== options.canaryShare) {
-        return {
-          document: this.book.declareStage(existing.runId, options.canaryShare, options.declaredBy),
-          created: false,
-        };
-      }
+    const outcome = existing ? startOutcome(existing, options) : 'new-attempt';
+    if (existing && outcome === 'return') {
       return { document: this.book.document(existing.runId) as VerdictDocument, created: false };
     }
-    const document = this.book.start(definition.spec, revision, options);
+    if (existing && outcome === 'stage') {
+      const share = options.canaryShare === undefined ? existing.currentShare : options.canaryShare;
+      return { document: this.book.declareStage(existing.runId, share, options.declaredBy), created: false };
+    }
+    const attempt = (existing?.attempt ?? 0) + 1;
+    const document = this.book.start(definition.spec, revision, attempt, options);
     this.options.metrics.update(analysisId, document);
     return { document, created: true };
   }

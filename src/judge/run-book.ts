@@ -20,10 +20,51 @@ export interface StartRunOptions {
   baseline?: string;
   /** The run's canary arm value (e.g. Argo's canary pod-template hash). */
   canary?: string;
-  /** The first stage's canary share; undefined: the definition's judge.canaryShare; null: none declared. */
+  /**
+   * The canary share declared now: a new run's first stage, or an existing run's next stage when it differs
+   * from the current one. Undefined declares nothing (a poll).
+   */
   canaryShare?: number | null;
+  /** A new run's first stage share when `canaryShare` declares none (default: the definition's judge.canaryShare). */
+  initialShare?: number | null;
   /** Who asks: `api`, `flagger`, `argo`, `kayenta`, `config`. */
   declaredBy: string;
+  /**
+   * The controller says its rollout starts from the beginning (Flagger's pre-rollout hook, an explicit
+   * restart): when the revision's run has ended, a new attempt judges it anew.
+   */
+  restart?: boolean;
+}
+
+/** What a start request means for the revision's latest run (see JudgeService.startRun). */
+export type StartOutcome = 'return' | 'stage' | 'new-attempt';
+
+export interface RunLookup {
+  runId: string;
+  attempt: number;
+  state: 'running' | 'finished' | 'aborted';
+  verdict: string;
+  currentShare: number | null;
+  /** Whether no other revision's run of the analysis started after it. */
+  latestOfAnalysis: boolean;
+}
+
+/**
+ * The rules for a start request on a revision that has a run: a running run is returned (a changed share
+ * declares a stage); an aborted run, or an ended one that another revision ran after (a revert, a re-deploy),
+ * is judged anew by a new attempt; an ended latest run is returned as it ended (controllers poll after a
+ * decision), unless the controller restarts (a restart flag, or a weight lower than the run's: controllers
+ * only lower the canary weight when they start over), or it passed and the share grows (its next stage).
+ */
+export function startOutcome(run: RunLookup, options: StartRunOptions): StartOutcome {
+  const share = options.canaryShare;
+  if (run.state === 'running') return share !== undefined && share !== run.currentShare ? 'stage' : 'return';
+  if (run.state === 'aborted' || !run.latestOfAnalysis || options.restart) return 'new-attempt';
+  if (share !== undefined && share !== null && run.currentShare !== null && share < run.currentShare) {
+    return 'new-attempt';
+  }
+  if (run.verdict === 'pass' && share !== undefined && share !== run.currentShare) return 'stage';
+  return 'return';
 }
 
 interface StoredState {
@@ -71,17 +112,33 @@ export class RunBook {
     return [...this.runningRuns.values()].filter((run) => run.isRunning);
   }
 
-  /** The run of (analysis, revision), with its current stage's share, or undefined. */
-  find(analysisId: string, revision: string): { runId: string; currentShare: number | null } | undefined {
+  /** The latest attempt of (analysis, revision)'s run, or undefined. */
+  find(analysisId: string, revision: string): RunLookup | undefined {
+    const latestOfAnalysis = (runId: string) =>
+      this.options.runs.listByAnalysis(analysisId, 1)[0]?.id === runId;
     for (const run of this.runningRuns.values()) {
       if (run.identity.analysisId === analysisId && run.identity.revision === revision) {
-        return { runId: run.id, currentShare: run.currentShare };
+        return {
+          runId: run.id,
+          attempt: run.identity.attempt,
+          state: run.identity.state,
+          verdict: run.document.verdict,
+          currentShare: run.currentShare,
+          latestOfAnalysis: latestOfAnalysis(run.id),
+        };
       }
     }
     const stored = this.options.runs.find(analysisId, revision);
     if (!stored) return undefined;
     const stages = JSON.parse(stored.stagesJson) as StageRecord[];
-    return { runId: stored.id, currentShare: stages[stages.length - 1]?.canaryShare ?? null };
+    return {
+      runId: stored.id,
+      attempt: stored.attempt,
+      state: stored.state,
+      verdict: stored.verdict,
+      currentShare: stages[stages.length - 1]?.canaryShare ?? null,
+      latestOfAnalysis: latestOfAnalysis(stored.id),
+    };
   }
 
   document(runId: string): VerdictDocument | undefined {
@@ -101,8 +158,8 @@ export class RunBook {
       );
   }
 
-  /** Starts a new run of `spec` for `revision`, superseding the analysis's running run. */
-  start(definition: Analysis, revision: string, options: StartRunOptions): VerdictDocument {
+  /** Starts a new run (attempt `attempt`) of `spec` for `revision`, superseding the analysis's running run. */
+  start(definition: Analysis, revision: string, attempt: number, options: StartRunOptions): VerdictDocument {
     const spec: Analysis = {
       ...definition,
       baseline: options.baseline ?? definition.baseline,
@@ -118,13 +175,21 @@ export class RunBook {
         `at most ${this.options.maxRunningRuns} runs may be judged at once (judge.maxRunningRuns)`,
       );
     }
-    if (superseded) this.abort(superseded.id, `superseded by revision ${revision}`);
+    if (superseded) {
+      const by = superseded.identity.revision === revision ? `attempt ${attempt}` : `revision ${revision}`;
+      this.abort(superseded.id, `superseded by ${by}`);
+    }
     const nowMs = this.options.clock();
     const runId = this.options.newRunId?.() ?? defaultRunId(nowMs);
     const stages: StageRecord[] = [
       {
         startedAtMs: nowMs,
-        canaryShare: options.canaryShare === undefined ? spec.judge.canaryShare : options.canaryShare,
+        canaryShare:
+          options.canaryShare !== undefined
+            ? options.canaryShare
+            : options.initialShare !== undefined
+              ? options.initialShare
+              : spec.judge.canaryShare,
         declaredBy: options.declaredBy,
       },
     ];
@@ -132,6 +197,7 @@ export class RunBook {
       analysisId: spec.id,
       runId,
       revision,
+      attempt,
       state: 'running' as const,
       startedAtMs: nowMs,
       endedAtMs: null,
@@ -148,7 +214,14 @@ export class RunBook {
     this.options.runs.insert(this.stored(run));
     this.open(run, undefined);
     this.options.logger.info(
-      { analysis: spec.id, run: runId, revision, canaryShare: stages[0].canaryShare, by: options.declaredBy },
+      {
+        analysis: spec.id,
+        run: runId,
+        revision,
+        attempt,
+        canaryShare: stages[0].canaryShare,
+        by: options.declaredBy,
+      },
       'run started',
     );
     return run.currentDocument();
@@ -433,6 +506,7 @@ export class RunBook {
       analysisId: stored.analysisId,
       runId: stored.id,
       revision: stored.revision,
+      attempt: stored.attempt,
       state: stored.state,
       startedAtMs: stored.startedAtMs,
       endedAtMs: stored.endedAtMs,
@@ -456,6 +530,7 @@ export class RunBook {
       id: run.id,
       analysisId: run.identity.analysisId,
       revision: run.identity.revision,
+      attempt: run.identity.attempt,
       specJson: JSON.stringify(run.spec),
       state: run.identity.state,
       verdict: document.verdict,

@@ -10,6 +10,8 @@ export interface RunIdentity {
   analysisId: string;
   runId: string;
   revision: string;
+  /** 1 for the revision's first run; a revision deployed again after its run ended gets the next. */
+  attempt: number;
   state: RunState;
   startedAtMs: number;
   /** Set once the run is finished or aborted. */
@@ -40,6 +42,7 @@ export interface VerdictDocument {
   analysisId: string;
   runId: string;
   revision: string;
+  attempt: number;
   state: RunState;
   verdict: Verdict;
   action: Action;
@@ -91,6 +94,7 @@ export function initialDocument(run: RunIdentity, stages: readonly StageRecord[]
     analysisId: run.analysisId,
     runId: run.runId,
     revision: run.revision,
+    attempt: run.attempt,
     state: run.state,
     verdict: 'running',
     action: 'continue',
@@ -123,6 +127,7 @@ export function buildDocument(
     analysisId: run.analysisId,
     runId: run.runId,
     revision: run.revision,
+    attempt: run.attempt,
     state: run.state,
     ...decision,
     startedAt: new Date(run.startedAtMs).toISOString(),
@@ -172,6 +177,7 @@ export type CompactVerdict = Pick<
   | 'analysisId'
   | 'runId'
   | 'revision'
+  | 'attempt'
   | 'state'
   | 'verdict'
   | 'action'
@@ -183,6 +189,7 @@ export type CompactVerdict = Pick<
 
 /** The compact form for rollout controllers (Argo Rollouts `web` provider, Flagger gates). */
 export function compactVerdict(document: VerdictDocument): CompactVerdict {
-  const { analysisId, runId, revision, state, verdict, action, reason, stage, samples, updatedAt } = document;
-  return { analysisId, runId, revision, state, verdict, action, reason, stage, samples, updatedAt };
+  const { analysisId, runId, revision, attempt, state, verdict, action, reason, stage, samples, updatedAt } =
+    document;
+  return { analysisId, runId, revision, attempt, state, verdict, action, reason, stage, samples, updatedAt };
 }

@@ -57,7 +57,8 @@ export const MIGRATIONS: ReadonlyArray<string> = [
   // 4: runs. An analysis becomes a reusable definition; each rollout revision is judged by its own run, with
   // its own evidence (snapshots per run), verdict, history and events. Definitions are carried over from the
   // analyses still active; their evidence and verdicts were per analysis, not per revision, so no run is made
-  // of them (the next gate call for a revision starts one). Old history rows keep run_id NULL.
+  // of them (the next gate call for a revision starts one). Old history rows keep run_id NULL. A revision
+  // deployed again after it ended (a revert, a re-deploy, a retry) is judged by a new attempt.
   `CREATE TABLE analysis_definitions (
      id TEXT PRIMARY KEY,
      source TEXT NOT NULL CHECK (source IN ('config', 'api')),
@@ -75,6 +76,7 @@ export const MIGRATIONS: ReadonlyArray<string> = [
      id TEXT PRIMARY KEY,
      analysis_id TEXT NOT NULL,
      revision TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
      spec_json TEXT NOT NULL,
      state TEXT NOT NULL CHECK (state IN ('running', 'finished', 'aborted')),
      verdict TEXT NOT NULL,
@@ -85,7 +87,7 @@ export const MIGRATIONS: ReadonlyArray<string> = [
      updated_at_ms INTEGER NOT NULL,
      ended_at_ms INTEGER,
      end_reason TEXT,
-     UNIQUE (analysis_id, revision)
+     UNIQUE (analysis_id, revision, attempt)
    );
    CREATE INDEX runs_by_analysis ON runs (analysis_id, started_at_ms);
    CREATE INDEX runs_by_state ON runs (state, ended_at_ms);

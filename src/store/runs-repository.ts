@@ -9,6 +9,8 @@ export interface StoredRun {
   id: string;
   analysisId: string;
   revision: string;
+  /** 1 for a revision's first run; a revision deployed again after its run ended gets the next. */
+  attempt: number;
   specJson: string;
   state: RunState;
   verdict: string;
@@ -35,6 +37,7 @@ interface RunRow {
   id: string;
   analysis_id: string;
   revision: string;
+  attempt: number;
   spec_json: string;
   state: RunState;
   verdict: string;
@@ -51,6 +54,7 @@ const fromRow = (row: RunRow): StoredRun => ({
   id: row.id,
   analysisId: row.analysis_id,
   revision: row.revision,
+  attempt: row.attempt,
   specJson: row.spec_json,
   state: row.state,
   verdict: row.verdict,
@@ -82,9 +86,9 @@ export class RunsRepository {
   private insertRow(run: StoredRun): void {
     this.store.db
       .prepare(
-        `INSERT INTO runs (id, analysis_id, revision, spec_json, state, verdict, document_json, stages_json,
+        `INSERT INTO runs (id, analysis_id, revision, attempt, spec_json, state, verdict, document_json, stages_json,
            started_at_ms, clock_started_at_ms, updated_at_ms, ended_at_ms, end_reason)
-         VALUES (@id, @analysisId, @revision, @specJson, @state, @verdict, @documentJson, @stagesJson,
+         VALUES (@id, @analysisId, @revision, @attempt, @specJson, @state, @verdict, @documentJson, @stagesJson,
            @startedAtMs, @clockStartedAtMs, @updatedAtMs, @endedAtMs, @endReason)`,
       )
       .run(run);
@@ -111,9 +115,10 @@ export class RunsRepository {
     return row ? fromRow(row) : undefined;
   }
 
+  /** The latest attempt of a revision's run. */
   find(analysisId: string, revision: string): StoredRun | undefined {
     const row = this.store.db
-      .prepare('SELECT * FROM runs WHERE analysis_id = ? AND revision = ?')
+      .prepare('SELECT * FROM runs WHERE analysis_id = ? AND revision = ? ORDER BY attempt DESC LIMIT 1')
       .get(analysisId, revision) as RunRow | undefined;
     return row ? fromRow(row) : undefined;
   }

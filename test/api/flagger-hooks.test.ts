@@ -210,6 +210,15 @@ describe('Flagger against the sidecar', () => {
     expect([next.verdict, next.stages.length]).toEqual(['pass', 6]);
   });
 
+  it('a revision deployed again after others (a revert) is judged anew by a new attempt, not by its old fail', async () => {
+    canary.deploy('9a7b5c8d6e'); // the revision that failed two tests ago, now healthy (its dependency fixed)
+    const ticks = await run(canary, healthy);
+    expect(ticks[1].hooks).toEqual(step(true)); // pre-rollout: a new analysis of the revision
+    expect(canary.status.phase).toBe('Succeeded');
+    const again = await runOf('9a7b5c8d6e');
+    expect([again.attempt, again.verdict]).toEqual([2, 'pass']);
+  });
+
   it('a weight step that has not passed yet holds the weight (412, no failed check) until it passes', async () => {
     canary.deploy('d3e4f5a6b7');
     // A quarter of the traffic: the 10% step needs several intervals of evidence.

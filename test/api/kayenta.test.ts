@@ -209,7 +209,7 @@ describe("Argo Rollouts' kayenta provider with the shipped template", () => {
     },
   );
 
-  it('an execution whose run was aborted completes without a score: Argo counts it an Error ("Missing Score")', async () => {
+  it('an execution whose run was aborted completes without a score (an Error, "Missing Score"); the retried measurement judges the revision anew', async () => {
     const canary = '9b7e1f0d8c';
     let intervals = 0;
     const outcome = await argoStep(
@@ -225,8 +225,20 @@ describe("Argo Rollouts' kayenta provider with the shipped template", () => {
         },
       },
     );
-    expect(outcome.phase).toBe('Error');
-    expect(outcome.result.measurements.at(-1)?.message).toBe('Missing Score');
+    const [aborted, retried] = outcome.result.measurements;
+    expect([aborted.phase, aborted.message]).toEqual(['Error', 'Missing Score']);
+    // Argo retries the measurement: its POST asks for the aborted revision again, which starts a new attempt
+    // (run-book.ts startOutcome); with no traffic it runs to the time limit (inconclusive + rollback: 0).
+    expect([retried.phase, retried.value]).toEqual(['Failed', '0']);
+    const runs = (await (await api('/api/v1/analyses/checkout-rollout/runs')).json()) as {
+      runs: Array<{ revision: string; attempt: number; state: string }>;
+    };
+    expect(runs.runs.filter((run) => run.revision === canary).map((run) => [run.attempt, run.state])).toEqual(
+      [
+        [2, 'finished'],
+        [1, 'aborted'],
+      ],
+    );
   });
 });
 

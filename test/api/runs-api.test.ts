@@ -221,8 +221,14 @@ describe('runs: one per rollout revision', () => {
     await traffic('2.0.2', true, 31);
     expect((await untilVerdict('rev-c', 'fail')).samples).toEqual({ baseline: 4000, canary: 1000 });
 
-    // Every run kept its own verdict and history; a gate call for an old revision returns its run as it ended.
-    expect((await gate('rev-a')).verdict).toMatchObject({ runId: failedA.runId, verdict: 'fail' });
+    // Every run kept its own verdict and history; polling the latest revision returns its run as it ended.
+    expect((await gate('rev-c')).verdict).toMatchObject({ verdict: 'fail', attempt: 1 });
+    expect(
+      await (await fetch(`${api}/api/v1/runs/${failedA.runId}`, { headers: auth })).json(),
+    ).toMatchObject({
+      verdict: 'fail',
+      revision: 'rev-a',
+    });
     const runs = (await (
       await fetch(`${api}/api/v1/analyses/test%2Fcheckout/runs`, { headers: auth })
     ).json()) as {

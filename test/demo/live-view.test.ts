@@ -48,6 +48,7 @@ const document = (metrics: MetricResult[], canary = 600): VerdictDocument => ({
   analysisId: 'checkout-new-flow',
   runId: 'run-1',
   revision: 'new-checkout-flow@v2',
+  attempt: 1,
   state: 'running',
   verdict: 'running',
   action: 'continue',

@@ -186,12 +186,61 @@ describe('JudgeService runs', () => {
       tick(h);
     }
     expect(h.judge.getRun('run-2')!.verdict).toBe('pass');
-    // Asking again for either revision returns its own run, as it ended; ended runs are never reused.
-    expect(h.judge.startRun('checkout', 'rev-a', { declaredBy: 'argo' })).toMatchObject({
+    // A controller polling the latest revision after its decision reads that decision.
+    expect(h.judge.startRun('checkout', 'rev-b', { declaredBy: 'argo' })).toMatchObject({
       created: false,
-      document: { runId: 'run-1', verdict: 'fail' },
+      document: { runId: 'run-2', verdict: 'pass' },
     });
     expect(h.judge.listRuns('checkout', 10).map((run) => run.runId)).toEqual(['run-2', 'run-1']);
+  });
+
+  it('judges a revision deployed again after another (a revert) by a new attempt, never by its old verdict', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    feed(h, 'run-1', 160, 3);
+    tick(h);
+    h.judge.startRun('checkout', 'rev-b', { declaredBy: 'api' });
+    const again = h.judge.startRun('checkout', 'rev-a', { declaredBy: 'flagger' });
+    expect(again).toMatchObject({
+      created: true,
+      document: { runId: 'run-3', revision: 'rev-a', attempt: 2 },
+    });
+    expect(again.document.verdict).toBe('running');
+    expect(h.judge.getRun('run-1')!.verdict).toBe('fail'); // the first attempt stays as it ended
+    expect(h.judge.getRun('run-2')).toMatchObject({
+      state: 'aborted',
+      endReason: 'superseded by revision rev-a',
+    });
+    expect(h.judge.findRun('checkout', 'rev-a')!.runId).toBe('run-3');
+  });
+
+  it('starts a new attempt when the controller starts over: a restart, or a weight lower than the run`s', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.3, declaredBy: 'argo' });
+    feed(h, 'run-1', 160, 3);
+    tick(h);
+    // Polling the failed run at its weight reads its verdict; a higher weight too (a failed run takes no stage).
+    for (const canaryShare of [undefined, 0.3, 0.5]) {
+      expect(h.judge.startRun('checkout', 'rev-a', { canaryShare, declaredBy: 'argo' })).toMatchObject({
+        created: false,
+        document: { runId: 'run-1', verdict: 'fail' },
+      });
+    }
+    // The rollout was retried from its first step: a lower weight is a new attempt.
+    expect(h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.1, declaredBy: 'argo' })).toMatchObject({
+      created: true,
+      document: { runId: 'run-2', attempt: 2, stages: [expect.objectContaining({ canaryShare: 0.1 })] },
+    });
+    // A restart (Flagger's pre-rollout) of a running attempt changes nothing; of an ended one it starts the next.
+    expect(h.judge.startRun('checkout', 'rev-a', { declaredBy: 'flagger', restart: true }).created).toBe(
+      false,
+    );
+    h.judge.abortRun('run-2', 'test');
+    expect(
+      h.judge.startRun('checkout', 'rev-a', { declaredBy: 'flagger', restart: true }).document.attempt,
+    ).toBe(3);
   });
 
   it('supersedes the running run when a new revision starts, and keeps the old one read-only', () => {
