@@ -3,7 +3,6 @@
 import type { Arm, Observation, ObservationSink } from '../attribution/observation.js';
 import { ArmState, type ArmStateSnapshot } from './arm-state.js';
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
-import { recordExplicitBuckets, recordExponentialBuckets } from './otlp-buckets.js';
 
 export interface AnalysisArms {
   baseline: ArmState;
@@ -25,19 +24,13 @@ export class Accumulator implements ObservationSink {
       const arm = this.arm(o.analysisId, o.arm);
       switch (o.kind) {
         case 'span':
-          arm.requests += 1;
-          if (o.isError) arm.errors += 1;
-          arm.latency.record(o.durationNanos);
+          arm.recordSpan(o.durationNanos, o.isError);
           break;
         case 'histogram':
-          arm.requests += o.count;
-          arm.errors += o.errors;
-          if (o.exponential) recordExponentialBuckets(arm.latency, o.exponential);
-          else if (o.explicit) recordExplicitBuckets(arm.latency, o.explicit);
+          arm.recordHistogram(o);
           break;
         case 'count':
-          arm.requests += o.requests;
-          arm.errors += o.errors;
+          arm.recordCounts(o.requests, o.errors);
           break;
       }
     }
