@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { type ArmLaw, runScenario, type Scenario } from './sim/canary-simulation.js';
 import { allowedFailures, clopperPearsonUpper } from './sim/binomial-bounds.js';
+import { baseScenario } from './sim/scenarios.js';
 import { anytimeValidJudge, flaggerStyleJudge, repeatedFixedHorizonJudge } from './sim/judges.js';
 import { writeResults, type ResultRow } from './results.js';
 import { DEFAULT_METRICS, DEFAULT_POLICY } from '../src/stats/analysis-policy.js';
@@ -63,14 +64,7 @@ type Outcomes = Record<string, (number | null)[]>;
 
 function runTask(task: Task): Outcomes {
   const law = scenarios[task.scenario];
-  const scenario: Scenario = {
-    rps: 500,
-    canaryShare: 0.1,
-    tickSeconds: 5,
-    durationSeconds: 1800,
-    baseline,
-    canary: law,
-  };
+  const scenario: Scenario = baseScenario(law);
   const out: Outcomes = {};
   for (const name of JUDGES) out[name] = [];
   for (const seed of task.seeds) {

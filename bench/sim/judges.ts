@@ -11,17 +11,56 @@ import { normalQuantile } from '../../src/stats/normal-distribution.js';
 import { orderStatisticRanks } from '../../src/stats/quantile-confidence-interval.js';
 import type { SimulatedJudge, TickData } from './canary-simulation.js';
 
-/** canary-judge's own policy: anytime-valid decisions via evaluateAnalysis, state carried between ticks. */
-export function anytimeValidJudge(metrics: MetricSpec[], policy: AnalysisPolicy): SimulatedJudge {
+/**
+ * canary-judge's own policy: anytime-valid decisions via evaluateAnalysis, state carried between ticks, with
+ * the evidence stratified by stage ('stages', what the judge does) or pooled over the whole run into one
+ * stage with no declared share ('pooled', to show what stratification prevents).
+ */
+export function anytimeValidJudge(
+  metrics: MetricSpec[],
+  policy: AnalysisPolicy,
+  evidence: 'stages' | 'pooled' = 'stages',
+): SimulatedJudge {
   let state: AnalysisSequentialState = initialSequentialState();
   return {
     name: 'anytime-valid (canary-judge)',
     observe(tick: TickData): boolean {
-      const r = evaluateAnalysis(tick.cumulative, metrics, policy, state);
+      const stages =
+        evidence === 'stages'
+          ? tick.stages.map((s) => ({ baseline: s.baseline, canary: s.canary, canaryShare: s.declaredShare }))
+          : [{ ...tick.cumulative, canaryShare: null }];
+      const r = evaluateAnalysis(stages, metrics, policy, state);
       state = r.state;
       return r.decision === 'fail';
     },
   };
+}
+
+/** The same judge that also reports when it passed (for the healthy-ramp acceptance). */
+export function anytimeValidOutcomeJudge(
+  metrics: MetricSpec[],
+  policy: AnalysisPolicy,
+): SimulatedJudge & { passedAt: number | null; splitFailed: boolean } {
+  let state: AnalysisSequentialState = initialSequentialState();
+  const judge = {
+    name: 'anytime-valid (canary-judge), outcome',
+    passedAt: null as number | null,
+    splitFailed: false,
+    observe(tick: TickData): boolean {
+      const stages = tick.stages.map((s) => ({
+        baseline: s.baseline,
+        canary: s.canary,
+        canaryShare: s.declaredShare,
+      }));
+      const r = evaluateAnalysis(stages, metrics, policy, state);
+      state = r.state;
+      if (r.srm.mismatch) judge.splitFailed = true;
+      if (r.decision === 'pass' && judge.passedAt === null) judge.passedAt = tick.elapsedSeconds;
+      if (r.decision !== 'pass') judge.passedAt = null;
+      return r.decision === 'fail';
+    },
+  };
+  return judge;
 }
 
 /**
@@ -52,8 +91,8 @@ export function repeatedFixedHorizonJudge(
         const c = orderStatisticRanks(canary.latency.count, q, 1 - a);
         const b = orderStatisticRanks(baseline.latency.count, q, 1 - a);
         if (c.lowerRank < 1 || b.upperRank > baseline.latency.count) return false;
-        const lower = canary.latency.bucketAtRank(c.lowerRank)!.lowerNanos;
-        const upper = baseline.latency.bucketAtRank(b.upperRank)!.upperNanos;
+        const lower = canary.latency.bucketAtRank(c.lowerRank)?.lowerNanos ?? 0;
+        const upper = baseline.latency.bucketAtRank(b.upperRank)?.upperNanos ?? Infinity;
         return lower / upper > 1 + m.tolerance;
       });
     },

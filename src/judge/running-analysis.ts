@@ -50,7 +50,12 @@ export class RunningAnalysis {
     const policy = fullEvidence
       ? this.plan.policy
       : { ...this.plan.policy, evidence: 'decisions-only' as const };
-    const evaluation = evaluateAnalysis(arms, this.plan.metrics, policy, this.carried);
+    const evaluation = evaluateAnalysis(
+      [{ ...arms, canaryShare: this.spec.judge.canaryShare }],
+      this.plan.metrics,
+      policy,
+      this.carried,
+    );
     const decision = decideVerdict(evaluation, nowMs - this.startedAtMs, this.plan);
     const previous = this.document.verdict;
     this.document = buildDocument(this.id, this.startedAtMs, nowMs, decision, evaluation);
@@ -69,7 +74,12 @@ export class RunningAnalysis {
     const last = this.lastTick;
     if (!last) return this.document;
     if (!last.full) {
-      const evaluation = evaluateAnalysis(last.arms, this.plan.metrics, this.plan.policy, last.carriedBefore);
+      const evaluation = evaluateAnalysis(
+        [{ ...last.arms, canaryShare: this.spec.judge.canaryShare }],
+        this.plan.metrics,
+        this.plan.policy,
+        last.carriedBefore,
+      );
       const decision = decideVerdict(evaluation, last.nowMs - this.startedAtMs, this.plan);
       last.full = buildDocument(this.id, this.startedAtMs, last.nowMs, decision, evaluation);
     }

@@ -1,119 +1,138 @@
-// The decision policy for one analysis, called by the judge once per tick with the two arms, the metric
-// specs, the policy and the state it carried from the previous tick. Pure: same inputs, same output.
+// The decision policy for one run of an analysis, called by the judge once per tick with the run's stages
+// (oldest first, the last is current), the metric specs, the policy and the state it carried from the
+// previous tick. Pure: same inputs, same output.
 //
-// Rules (each one tested in test/stats/evaluate-analysis.test.ts):
+// Rules (each one tested in test/stats/evaluate-analysis.test.ts and test/stats/stages.test.ts):
 // - alpha is split: srmAlpha for the traffic split, alpha - srmAlpha for the metrics, across which fail
 //   decisions use Holm's procedure on the running-minimum always-valid p-values (family-wise error <= alpha).
 //   Each metric's reported anytime-valid bounds are at the Bonferroni level (alpha - srmAlpha) / m.
-// - A metric's evidence only counts once both arms have its minimum samples; before that its running minima
-//   stay at 1 (the plug-in variance of the error-rate test is asymptotic; tiny samples must not lock in a
-//   p-value). An empty arm therefore means `running`.
-// - fail: Holm rejects "canary no worse than tolerance" for the metric. pass: the running minimum of the
-//   "within tolerance" p-value is <= (alpha - srmAlpha) / m, so the reported bounds show it (upper bound
-//   inside tolerance). An intersection-union test would allow alpha - srmAlpha here; the stricter level keeps
-//   the evidence and the decision in agreement. fail takes precedence over pass.
-// - The traffic split fails the analysis when its running always-valid p-value is <= srmAlpha: a mismatched
-//   split makes every other comparison untrustworthy.
-// - Analysis: fail if the split or any metric fails; pass if every metric passes; else running.
-import type { ArmState } from '../accumulate/arm-state.js';
-import type {
-  AnalysisEvaluation,
-  AnalysisPolicy,
-  AnalysisSequentialState,
-  Decision,
-  MetricResult,
-  MetricSpec,
-  SrmResult,
+// - Stages are compared within themselves only (stage-stitching.ts): the fail evidence of a metric is every
+//   stage's evidence stitched together, so a regression seen at any share counts and a baseline that drifts
+//   between stages cannot look like a canary effect; the pass evidence is the current stage's alone, because
+//   a pass speaks for the share the canary has now, and its running minimum restarts when a stage begins.
+// - A stage's evidence for a metric counts once both arms have the metric's minimum samples in that stage
+//   (and, for the error rate, MIN_ERROR_BLOCKS ticks of data for its block variance: error-blocks.ts). An
+//   empty arm therefore means `running`.
+// - fail: Holm rejects "canary no worse than tolerance" for the metric. pass: the current stage's "within
+//   tolerance" running minimum is <= (alpha - srmAlpha) / m, so the reported bounds show it. fail takes
+//   precedence over pass.
+// - The traffic split fails the run when its stitched running always-valid p-value is <= srmAlpha; each stage
+//   is tested against its own declared share, stages without one are not tested (traffic-split.ts).
+// - Run: fail if the split or any metric fails; pass if every metric passes; else running.
+// - Blocks: every call closes one error block per arm and stage (the counts since the previous call), so the
+//   judge calls this once per tick and carries `state` (JSON) into the next call.
+import {
+  type AnalysisEvaluation,
+  type AnalysisPolicy,
+  type AnalysisSequentialState,
+  type Decision,
+  type MetricResult,
+  type MetricSpec,
+  type SrmResult,
+  type StageArms,
+  type StageSequentialState,
 } from './analysis-policy.js';
 import { summarizeArm } from './arm-summary.js';
-import { chiSquaredGoodnessOfFit } from './chi-squared-goodness-of-fit.js';
+import { closeBlock, emptyErrorBlocks } from './error-blocks.js';
+import { errorRateEvidence } from './error-rate-evidence.js';
 import { holmRejections } from './holm.js';
-import {
-  errorRateEvidence,
-  latencyFixedHorizon,
-  latencyQuantileEvidence,
-  type LatencyViews,
-  type MetricEvidence,
-} from './metric-evidence.js';
-import { rankedBuckets } from './ranked-buckets.js';
+import { latencyMeanEvidence } from './latency-mean-evidence.js';
+import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
+import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
 import { explainMetric } from './result-reasons.js';
-import { sequentialSampleRatioPValue } from './sequential-sample-ratio-test.js';
-import { tiedSampleOfHistogram } from './tied-sample.js';
+import { tenfoldSampleSize } from './tenfold-sample-size.js';
+import { evaluateTrafficSplit } from './traffic-split.js';
 
-export interface AnalysisArmsInput {
-  baseline: ArmState;
-  canary: ArmState;
+export type { StageArms } from './analysis-policy.js';
+
+/** A carried state from before stages (version 1) keeps its running minima; its blocks start now. */
+function upgrade(
+  carried:
+    AnalysisSequentialState | { version: 1; metrics: AnalysisSequentialState['metrics']; srmPValue: number },
+): AnalysisSequentialState {
+  if (carried.version === 2) return carried;
+  return { version: 2, metrics: carried.metrics, srmPValue: carried.srmPValue, stages: [] };
 }
 
-function evaluateSrm(arms: AnalysisArmsInput, policy: AnalysisPolicy, carried: number): SrmResult {
-  const counts = [arms.baseline.requests, arms.canary.requests];
-  const shares = [1 - policy.canaryShare, policy.canaryShare];
-  const total = counts[0] + counts[1];
-  const instant =
-    policy.srmAlpha > 0 ? sequentialSampleRatioPValue(counts, shares, policy.srmConcentration) : 1;
-  const alwaysValidPValue = Math.min(carried, instant);
+function stageState(before: StageSequentialState | undefined, stage: StageArms): StageSequentialState {
+  const blocks = before?.errorBlocks ?? { baseline: emptyErrorBlocks(), canary: emptyErrorBlocks() };
   return {
-    expectedCanaryShare: policy.canaryShare,
-    observedCanaryShare: total > 0 ? counts[1] / total : NaN,
-    chiSquaredPValue: chiSquaredGoodnessOfFit(counts, shares).pValue,
-    alwaysValidPValue,
-    mismatch: policy.srmAlpha > 0 && alwaysValidPValue <= policy.srmAlpha,
+    errorBlocks: {
+      baseline: closeBlock(blocks.baseline, stage.baseline.requests, stage.baseline.errors),
+      canary: closeBlock(blocks.canary, stage.canary.requests, stage.canary.errors),
+    },
   };
 }
 
+function metricEvidence(
+  stages: readonly StageView[],
+  spec: MetricSpec,
+  policy: AnalysisPolicy,
+  decisionAlpha: number,
+): MetricEvidence {
+  switch (spec.kind) {
+    case 'error_rate':
+      return errorRateEvidence(stages, spec, policy, decisionAlpha);
+    case 'latency_quantile':
+      return latencyQuantileEvidence(stages, spec, policy, decisionAlpha);
+    case 'latency_mean':
+      return latencyMeanEvidence(stages, spec, policy, decisionAlpha);
+  }
+}
+
+function splitReason(srm: SrmResult): string {
+  const worst = srm.stages
+    .filter((s) => s.checked)
+    .reduce((a, b) => (b.alwaysValidPValue < a.alwaysValidPValue ? b : a));
+  return `traffic split mismatch (run always-valid p=${srm.alwaysValidPValue.toPrecision(2)}): ${worst.reason}`;
+}
+
 export function evaluateAnalysis(
-  arms: AnalysisArmsInput,
+  stages: readonly StageArms[],
   metrics: MetricSpec[],
   policy: AnalysisPolicy,
   carried: AnalysisSequentialState,
 ): AnalysisEvaluation {
+  if (stages.length === 0) throw new RangeError('a run has at least one stage (the current one)');
   if (new Set(metrics.map((m) => m.id)).size !== metrics.length) {
     throw new RangeError('metric ids must be unique within an analysis: they key the carried state');
   }
+  const before = upgrade(carried);
+  const newStage = before.stages.length !== stages.length;
   const metricsAlpha = policy.alpha - Math.max(0, policy.srmAlpha);
   const decisionAlpha = metricsAlpha / Math.max(1, metrics.length);
+  const stageStates = stages.map((s, i) => stageState(before.stages[i], s));
+  const views = stages.map(
+    (s, i) => new StageView(i, s, stageStates[i], s.canaryShare ?? policy.canaryShare),
+  );
+  const current = views[views.length - 1];
   const intervals = policy.evidence === 'full';
-  const baselineSummary = summarizeArm(arms.baseline, policy.reportConfidence, intervals);
-  const canarySummary = summarizeArm(arms.canary, policy.reportConfidence, intervals);
-  const srm = evaluateSrm(arms, policy, carried.srmPValue);
+  const latency = current.latency();
+  const baselineSummary = summarizeArm(
+    current.baseline,
+    latency.baseline,
+    policy.reportConfidence,
+    intervals,
+  );
+  const canarySummary = summarizeArm(current.canary, latency.canary, policy.reportConfidence, intervals);
+  const srm = evaluateTrafficSplit(stages, policy, before.srmPValue);
 
-  let views: LatencyViews | undefined;
-  const latencyViews = (): LatencyViews => {
-    if (!views) {
-      const full = policy.evidence === 'full';
-      const canaryTied = full ? tiedSampleOfHistogram(arms.canary.latency) : { values: [], counts: [] };
-      const baselineTied = full ? tiedSampleOfHistogram(arms.baseline.latency) : { values: [], counts: [] };
-      views = {
-        canaryRanks: rankedBuckets(arms.canary.latency),
-        baselineRanks: rankedBuckets(arms.baseline.latency),
-        canaryTied,
-        baselineTied,
-        fixedHorizon: latencyFixedHorizon(canaryTied, baselineTied, policy),
-      };
-    }
-    return views;
+  const state: AnalysisSequentialState = {
+    version: 2,
+    metrics: {},
+    srmPValue: srm.alwaysValidPValue,
+    stages: stageStates,
   };
-
-  const state: AnalysisSequentialState = { version: 1, metrics: {}, srmPValue: srm.alwaysValidPValue };
-  const evidence: MetricEvidence[] = [];
-  const sufficient: boolean[] = [];
-  for (const spec of metrics) {
-    const e =
-      spec.kind === 'error_rate'
-        ? errorRateEvidence(arms.canary, arms.baseline, spec, policy, decisionAlpha)
-        : latencyQuantileEvidence(latencyViews(), spec, policy, decisionAlpha);
-    const minSamples = spec.minSamples ?? policy.minSamplesPerArm;
-    const enough = e.samples.canary >= minSamples && e.samples.baseline >= minSamples;
-    const before = carried.metrics[spec.id] ?? { worsePValue: 1, withinPValue: 1 };
-    state.metrics[spec.id] = enough
-      ? {
-          worsePValue: Math.min(before.worsePValue, e.worsePValue),
-          withinPValue: Math.min(before.withinPValue, e.withinPValue),
-        }
-      : before;
-    evidence.push(e);
-    sufficient.push(enough);
-  }
+  const evidence = metrics.map((spec) => metricEvidence(views, spec, policy, decisionAlpha));
+  metrics.forEach((spec, i) => {
+    const e = evidence[i];
+    const was = before.metrics[spec.id] ?? { worsePValue: 1, withinPValue: 1 };
+    const within = newStage ? 1 : was.withinPValue;
+    state.metrics[spec.id] = {
+      worsePValue: Math.min(was.worsePValue, e.worsePValue),
+      withinPValue: Math.min(within, e.withinPValue),
+    };
+  });
 
   const failed = holmRejections(
     metrics.map((s) => state.metrics[s.id].worsePValue),
@@ -121,9 +140,10 @@ export function evaluateAnalysis(
   );
   const results: MetricResult[] = metrics.map((spec, i) => {
     const s = state.metrics[spec.id];
+    const e = evidence[i];
     const decision: Decision = failed[i]
       ? 'fail'
-      : sufficient[i] && s.withinPValue <= decisionAlpha
+      : e.minSamplesMet && !e.waiting && s.withinPValue <= decisionAlpha
         ? 'pass'
         : 'running';
     const result: MetricResult = {
@@ -133,33 +153,41 @@ export function evaluateAnalysis(
       tolerance: spec.tolerance,
       baseline: baselineSummary,
       canary: canarySummary,
-      effect: evidence[i].effect,
-      fixedHorizon: evidence[i].fixedHorizon,
+      effect: e.effect,
+      fixedHorizon: e.fixedHorizon,
       alwaysValidPValue: s.worsePValue,
       withinPValue: s.withinPValue,
-      minSamplesMet: sufficient[i],
+      minSamplesMet: e.minSamplesMet,
+      stagesCounted: e.stagesCounted,
+      coarseBuckets: decision === 'running' ? e.coarseBuckets : undefined,
       decision,
       reason: '',
     };
-    result.reason = explainMetric(result, evidence[i].samples, spec.minSamples ?? policy.minSamplesPerArm);
+    const tenfold = e.minSamplesMet
+      ? undefined
+      : tenfoldSampleSize(spec, policy, decisionAlpha, current.tuningShare);
+    result.reason = explainMetric(result, e, minSamplesOf(spec, policy), tenfold);
     return result;
   });
 
   let decision: Decision = 'running';
   let reason: string;
   const firstFail = results.find((r) => r.decision === 'fail');
+  const stageNote = stages.length > 1 ? ` in stage ${stages.length}` : '';
   if (srm.mismatch) {
     decision = 'fail';
-    reason = `traffic split mismatch: canary share ${(srm.observedCanaryShare * 100).toFixed(2)}% vs expected ${(policy.canaryShare * 100).toFixed(2)}% (always-valid p=${srm.alwaysValidPValue.toPrecision(2)})`;
+    reason = splitReason(srm);
   } else if (firstFail) {
     decision = 'fail';
     reason = firstFail.reason;
   } else if (results.length > 0 && results.every((r) => r.decision === 'pass')) {
     decision = 'pass';
-    reason = `all ${results.length} metrics within tolerance`;
+    reason = `all ${results.length} metrics within tolerance${stageNote}`;
   } else {
-    const waiting = results.filter((r) => r.decision === 'running').map((r) => r.id);
-    reason = `collecting evidence: ${waiting.join(', ') || 'no metrics'} undecided`;
+    const waiting = results.filter((r) => r.decision === 'running');
+    const coarse = waiting.filter((r) => r.coarseBuckets).map((r) => r.reason);
+    reason = `collecting evidence${stageNote}: ${waiting.map((r) => r.id).join(', ') || 'no metrics'} undecided`;
+    if (coarse.length > 0) reason += `; ${coarse.join('; ')}`;
   }
   return {
     decision,
@@ -167,6 +195,7 @@ export function evaluateAnalysis(
     metrics: results,
     srm,
     arms: { baseline: baselineSummary, canary: canarySummary },
+    stageCount: stages.length,
     state,
   };
 }

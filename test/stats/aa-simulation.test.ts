@@ -4,18 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { allowedFailures } from '../../bench/sim/binomial-bounds.js';
 import { runScenario, type Scenario } from '../../bench/sim/canary-simulation.js';
+import { baseScenario } from '../../bench/sim/scenarios.js';
 import { anytimeValidJudge, repeatedFixedHorizonJudge } from '../../bench/sim/judges.js';
 import { DEFAULT_METRICS, DEFAULT_POLICY } from '../../src/stats/analysis-policy.js';
 
 const law = { errorRate: 0.01, mu: Math.log(50e6), sigma: 0.5 };
-const scenario: Scenario = {
-  rps: 500,
-  canaryShare: 0.1,
-  tickSeconds: 5,
-  durationSeconds: 1800,
-  baseline: law,
-  canary: law,
-};
+const scenario: Scenario = baseScenario(law);
 const metrics = DEFAULT_METRICS.map((m) => ({ ...m, tolerance: 0 }));
 const policy = { ...DEFAULT_POLICY, evidence: 'decisions-only' as const };
 const RUNS = 120;
@@ -62,9 +56,11 @@ describe('A/A simulation', () => {
       const errorRate = [{ id: 'error_rate', kind: 'error_rate' as const, tolerance: 0 }];
       let fails = 0;
       for (let run = 0; run < 100; run++) {
-        const outcome = runScenario({ ...scenario, canaryShare }, 20_000 + run, [
-          anytimeValidJudge(errorRate, { ...policy, canaryShare }),
-        ]);
+        const outcome = runScenario(
+          { ...scenario, stages: [{ seconds: 1800, canaryShare, declaredShare: canaryShare }] },
+          20_000 + run,
+          [anytimeValidJudge(errorRate, { ...policy, canaryShare })],
+        );
         if (outcome.failSeconds['anytime-valid (canary-judge)'] !== null) fails++;
       }
       expect(fails).toBeLessThanOrEqual(allowedFailures(100, 0.01));

@@ -33,7 +33,12 @@ describe('accumulator to decision', () => {
     let ticks = 0;
     while (decision === 'running' && ticks < 20) {
       acc.accept(traffic(random, 2500, 0.05));
-      const r = evaluateAnalysis(acc.read('checkout'), DEFAULT_METRICS, DEFAULT_POLICY, state);
+      const r = evaluateAnalysis(
+        [{ ...acc.read('checkout'), canaryShare: 0.1 }],
+        DEFAULT_METRICS,
+        DEFAULT_POLICY,
+        state,
+      );
       state = JSON.parse(JSON.stringify(r.state));
       decision = r.decision;
       ticks++;
