@@ -36,15 +36,21 @@ export function anytimeValidJudge(
   };
 }
 
-/** The same judge that also reports when it passed (for the healthy-ramp acceptance). */
+/**
+ * The same judge, recording its first pass, whether it passed during the run's last stage, and whether the
+ * traffic split ever failed (for the healthy-ramp acceptance); `observe` still returns true only on fail.
+ */
 export function anytimeValidOutcomeJudge(
   metrics: MetricSpec[],
   policy: AnalysisPolicy,
-): SimulatedJudge & { passedAt: number | null; splitFailed: boolean } {
+  name: string,
+  lastStage: number,
+): SimulatedJudge & { firstPassSeconds: number | null; passedInLastStage: boolean; splitFailed: boolean } {
   let state: AnalysisSequentialState = initialSequentialState();
   const judge = {
-    name: 'anytime-valid (canary-judge), outcome',
-    passedAt: null as number | null,
+    name,
+    firstPassSeconds: null as number | null,
+    passedInLastStage: false,
     splitFailed: false,
     observe(tick: TickData): boolean {
       const stages = tick.stages.map((s) => ({
@@ -55,8 +61,10 @@ export function anytimeValidOutcomeJudge(
       const r = evaluateAnalysis(stages, metrics, policy, state);
       state = r.state;
       if (r.srm.mismatch) judge.splitFailed = true;
-      if (r.decision === 'pass' && judge.passedAt === null) judge.passedAt = tick.elapsedSeconds;
-      if (r.decision !== 'pass') judge.passedAt = null;
+      if (r.decision === 'pass') {
+        judge.firstPassSeconds ??= tick.elapsedSeconds;
+        if (tick.stages.length - 1 === lastStage) judge.passedInLastStage = true;
+      }
       return r.decision === 'fail';
     },
   };

@@ -107,6 +107,12 @@ export interface ErrorBlockState {
 /** What one stage carries from tick to tick. */
 export interface StageSequentialState {
   errorBlocks: { baseline: ErrorBlockState; canary: ErrorBlockState };
+  /**
+   * A finished stage's costly evidence (log e-values of its quantile tests, by metric), valid while its arms
+   * still match `fingerprint`; recomputed when late data changes them. A pure memo: decisions are the same
+   * without it.
+   */
+  memo?: { fingerprint: string; logEvidence: Record<string, number> };
 }
 
 export interface AnalysisSequentialState {
@@ -114,12 +120,14 @@ export interface AnalysisSequentialState {
   metrics: Record<string, SequentialMetricState>;
   /** Running minimum of the run's stitched traffic-split p-value. */
   srmPValue: number;
+  /** Running minimum of the metrics' joint p-value (1 / mean of their e-values: metric-family.ts). */
+  metricsPValue: number;
   /** One entry per stage evaluated so far, oldest first. */
   stages: StageSequentialState[];
 }
 
 export function initialSequentialState(): AnalysisSequentialState {
-  return { version: 2, metrics: {}, srmPValue: 1, stages: [] };
+  return { version: 2, metrics: {}, srmPValue: 1, metricsPValue: 1, stages: [] };
 }
 
 export type Decision = 'fail' | 'pass' | 'running';
@@ -259,6 +267,11 @@ export interface AnalysisEvaluation {
   decision: Decision;
   reason: string;
   metrics: MetricResult[];
+  /**
+   * Always-valid p-value (running minimum) of "some metric is worse than its tolerance": 1 / the mean of the
+   * metrics' e-values (metric-family.ts). The run fails on metrics when it is <= alpha - srmAlpha.
+   */
+  metricsPValue: number;
   srm: SrmResult;
   /** The current stage's arms. */
   arms: { baseline: ArmSummary; canary: ArmSummary };

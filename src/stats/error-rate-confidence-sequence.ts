@@ -36,6 +36,8 @@
 //   (Poisson-like), and against the pooled variance a chance burst of canary errors looks significant: in
 //   simulation the null variance alone failed 1.8% of A/A runs at alpha = 1% with a 1% canary share; the
 //   canary's own rate is larger exactly in those bursts and keeps the test valid (0 of 1,000).
+// With bursts (design effect DE_c > 1, error-blocks.ts) the threshold counts expected canary errors / DE_c, the
+// expected number of independent error events.
 // Stated rule (zero baseline errors, zero errors at all): the +0.5 / +1 and a clamp to [0.5/(n+1),
 // 1 - 0.5/(n+1)] keep the variance above 0, so one early canary error against an error-free baseline is not
 // "infinitely significant".
@@ -82,7 +84,9 @@ function information(c: ErrorStage, theta0: number): number {
   const pooled = (c.canaryErrors + c.baselineErrors) / n;
   const dc = c.canaryDesignEffect;
   const db = c.baselineDesignEffect;
-  if (c.canaryRequests * pooled < MIN_EXPECTED_CANARY_ERRORS) {
+  // Bursts make errors arrive as fewer, larger events: the count of independent events is what the normal
+  // approximation needs, so the threshold applies to expected errors over the design effect.
+  if ((c.canaryRequests * pooled) / dc < MIN_EXPECTED_CANARY_ERRORS) {
     const own = (e: number, m: number): number => {
       const p = (e + 0.5) / (m + 1);
       return (p * (1 - p)) / m;

@@ -3,9 +3,11 @@
 // previous tick. Pure: same inputs, same output.
 //
 // Rules (each one tested in test/stats/evaluate-analysis.test.ts and test/stats/stages.test.ts):
-// - alpha is split: srmAlpha for the traffic split, alpha - srmAlpha for the metrics, across which fail
-//   decisions use Holm's procedure on the running-minimum always-valid p-values (family-wise error <= alpha).
-//   Each metric's reported anytime-valid bounds are at the Bonferroni level (alpha - srmAlpha) / m.
+// - alpha is split: srmAlpha for the traffic split, alpha - srmAlpha for the metrics. The run fails on
+//   metrics when the mean of their e-values reaches 1 / (alpha - srmAlpha) (metric-family.ts: never slower
+//   than Bonferroni or Holm, faster when metrics move together); a metric is named failed by the e-closure
+//   (strong family-wise control). Each metric's reported anytime-valid bounds, and its pass threshold, are at
+//   the Bonferroni level (alpha - srmAlpha) / m.
 // - Stages are compared within themselves only (stage-stitching.ts): the fail evidence of a metric is every
 //   stage's evidence stitched together, so a regression seen at any share counts and a baseline that drifts
 //   between stages cannot look like a canary effect; the pass evidence is the current stage's alone, because
@@ -13,12 +15,11 @@
 // - A stage's evidence for a metric counts once both arms have the metric's minimum samples in that stage
 //   (and, for the error rate, MIN_ERROR_BLOCKS ticks of data for its block variance: error-blocks.ts). An
 //   empty arm therefore means `running`.
-// - fail: Holm rejects "canary no worse than tolerance" for the metric. pass: the current stage's "within
-//   tolerance" running minimum is <= (alpha - srmAlpha) / m, so the reported bounds show it. fail takes
-//   precedence over pass.
+// - pass: the current stage's "within tolerance" running minimum is <= (alpha - srmAlpha) / m, so the
+//   reported bounds show it. fail takes precedence over pass.
 // - The traffic split fails the run when its stitched running always-valid p-value is <= srmAlpha; each stage
 //   is tested against its own declared share, stages without one are not tested (traffic-split.ts).
-// - Run: fail if the split or any metric fails; pass if every metric passes; else running.
+// - Run: fail if the split fails or the metrics' joint evidence does; pass if every metric passes; else running.
 // - Blocks: every call closes one error block per arm and stage (the counts since the previous call), so the
 //   judge calls this once per tick and carries `state` (JSON) into the next call.
 import {
@@ -35,7 +36,7 @@ import {
 import { summarizeArm } from './arm-summary.js';
 import { closeBlock, emptyErrorBlocks } from './error-blocks.js';
 import { errorRateEvidence } from './error-rate-evidence.js';
-import { holmRejections } from './holm.js';
+import { closedFamilyRejections, familyLogEvidence } from './metric-family.js';
 import { latencyMeanEvidence } from './latency-mean-evidence.js';
 import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
 import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
@@ -51,7 +52,7 @@ function upgrade(
     AnalysisSequentialState | { version: 1; metrics: AnalysisSequentialState['metrics']; srmPValue: number },
 ): AnalysisSequentialState {
   if (carried.version === 2) return carried;
-  return { version: 2, metrics: carried.metrics, srmPValue: carried.srmPValue, stages: [] };
+  return { version: 2, metrics: carried.metrics, srmPValue: carried.srmPValue, metricsPValue: 1, stages: [] };
 }
 
 function stageState(before: StageSequentialState | undefined, stage: StageArms): StageSequentialState {
@@ -60,6 +61,10 @@ function stageState(before: StageSequentialState | undefined, stage: StageArms):
     errorBlocks: {
       baseline: closeBlock(blocks.baseline, stage.baseline.requests, stage.baseline.errors),
       canary: closeBlock(blocks.canary, stage.canary.requests, stage.canary.errors),
+    },
+    memo: before?.memo && {
+      fingerprint: before.memo.fingerprint,
+      logEvidence: { ...before.memo.logEvidence },
     },
   };
 }
@@ -85,6 +90,16 @@ function splitReason(srm: SrmResult): string {
     .filter((s) => s.checked)
     .reduce((a, b) => (b.alwaysValidPValue < a.alwaysValidPValue ? b : a));
   return `traffic split mismatch (run always-valid p=${srm.alwaysValidPValue.toPrecision(2)}): ${worst.reason}`;
+}
+
+/** A fail on the metrics' joint evidence, no single metric named by the closure: list the contributors. */
+function jointReason(results: MetricResult[], logEvidence: number[], pValue: number): string {
+  const contributors = results
+    .map((r, i) => ({ r, l: logEvidence[i] }))
+    .filter((x) => x.l > 0)
+    .sort((a, b) => b.l - a.l)
+    .map((x) => x.r.id);
+  return `worse than tolerance on the joint evidence of ${contributors.join(', ')} (always-valid p=${pValue.toPrecision(2)}); ${results.find((r) => r.id === contributors[0])?.reason ?? ''}`;
 }
 
 export function evaluateAnalysis(
@@ -117,13 +132,16 @@ export function evaluateAnalysis(
   const canarySummary = summarizeArm(current.canary, latency.canary, policy.reportConfidence, intervals);
   const srm = evaluateTrafficSplit(stages, policy, before.srmPValue);
 
+  const evidence = metrics.map((spec) => metricEvidence(views, spec, policy, decisionAlpha));
+  const logEvidence = evidence.map((e) => e.worseLogEvidence);
+  const joint = familyLogEvidence(logEvidence);
   const state: AnalysisSequentialState = {
     version: 2,
     metrics: {},
     srmPValue: srm.alwaysValidPValue,
+    metricsPValue: Math.min(before.metricsPValue, joint > 0 ? Math.exp(-joint) : 1),
     stages: stageStates,
   };
-  const evidence = metrics.map((spec) => metricEvidence(views, spec, policy, decisionAlpha));
   metrics.forEach((spec, i) => {
     const e = evidence[i];
     const was = before.metrics[spec.id] ?? { worsePValue: 1, withinPValue: 1 };
@@ -134,18 +152,17 @@ export function evaluateAnalysis(
     };
   });
 
-  const failed = holmRejections(
-    metrics.map((s) => state.metrics[s.id].worsePValue),
-    metricsAlpha,
-  );
+  const failed = closedFamilyRejections(logEvidence, metricsAlpha);
+  const metricsFail = state.metricsPValue <= metricsAlpha;
   const results: MetricResult[] = metrics.map((spec, i) => {
     const s = state.metrics[spec.id];
     const e = evidence[i];
-    const decision: Decision = failed[i]
-      ? 'fail'
-      : e.minSamplesMet && !e.waiting && s.withinPValue <= decisionAlpha
-        ? 'pass'
-        : 'running';
+    const decision: Decision =
+      metricsFail && failed[i]
+        ? 'fail'
+        : e.minSamplesMet && !e.waiting && s.withinPValue <= decisionAlpha
+          ? 'pass'
+          : 'running';
     const result: MetricResult = {
       id: spec.id,
       kind: spec.kind,
@@ -180,6 +197,9 @@ export function evaluateAnalysis(
   } else if (firstFail) {
     decision = 'fail';
     reason = firstFail.reason;
+  } else if (metricsFail) {
+    decision = 'fail';
+    reason = jointReason(results, logEvidence, state.metricsPValue);
   } else if (results.length > 0 && results.every((r) => r.decision === 'pass')) {
     decision = 'pass';
     reason = `all ${results.length} metrics within tolerance${stageNote}`;
@@ -193,6 +213,7 @@ export function evaluateAnalysis(
     decision,
     reason,
     metrics: results,
+    metricsPValue: state.metricsPValue,
     srm,
     arms: { baseline: baselineSummary, canary: canarySummary },
     stageCount: stages.length,

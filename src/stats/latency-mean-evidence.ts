@@ -9,12 +9,16 @@ import { type MetricEvidence, minSamplesOf, type StageView } from './metric-evid
 import type { NormalMixturePrior } from './normal-mixture.js';
 
 /**
- * The mixture over the gap beyond log(1 + tolerance), in log-ratio units: centred on a gap of the
- * tolerance's size (a canary (1 + tol)^2 times slower is caught fastest), 0.1 with tolerance 0.
+ * The mixture over the gap beyond log(1 + tolerance), in log-ratio units: 0.8 centred on a gap of the
+ * tolerance's size (a canary (1 + tol)^2 times slower is caught fastest; 0.1 with tolerance 0) with half that
+ * spread, 0.2 on a wide half-normal of scale 1 (a canary e times slower) for gross regressions.
  */
 export function latencyMeanPrior(spec: MetricSpec): NormalMixturePrior {
   const gap = spec.tolerance > 0 ? Math.log1p(spec.tolerance) : 0.1;
-  return { centre: gap, sd: gap };
+  return [
+    { weight: 0.8, centre: gap, sd: gap / 2 },
+    { weight: 0.2, centre: 0, sd: 1 },
+  ];
 }
 
 interface ArmMean extends MeanArm {
@@ -89,6 +93,7 @@ export function latencyMeanEvidence(
     },
     fixedHorizon: { use: 'descriptive', test: 'none', statistic: NaN, pValue: NaN },
     worsePValue: r.worsePValue,
+    worseLogEvidence: r.worseLogEvidence,
     withinPValue: currentUsable ? r.withinPValue : 1,
     samples: { baseline: now.baseline.n, canary: now.canary.n },
     minSamplesMet: now.canary.n >= minSamples && now.baseline.n >= minSamples,

@@ -104,13 +104,25 @@ export function latencyQuantileEvidence(
       stageEvidence.push(r.worseLogEvidence);
       continue;
     }
-    const { canary, baseline } = stage.latency();
-    const c = quantileConcentrations(stage.tuningShare, policy, decisionAlpha);
-    const weights = quantileMixtureWeights(quantileCanaryAlphaShare(stage.tuningShare));
+    const key = `${spec.id}|${q}|${spec.tolerance}|${decisionAlpha}|${policy.quantileTunedForSamples}`;
     stageEvidence.push(
-      twoSampleQuantileLogEvidence(canary.ranks, baseline.ranks, q, limit, c.canary, c.baseline, weights),
+      stage.memo(key, false, () => {
+        const { canary, baseline } = stage.latency();
+        const c = quantileConcentrations(stage.tuningShare, policy, decisionAlpha);
+        const weights = quantileMixtureWeights(quantileCanaryAlphaShare(stage.tuningShare));
+        return twoSampleQuantileLogEvidence(
+          canary.ranks,
+          baseline.ranks,
+          q,
+          limit,
+          c.canary,
+          c.baseline,
+          weights,
+        );
+      }),
     );
   }
+  const worseLogEvidence = stageEvidence.length > 0 ? stitchLogEvidence(stageEvidence) : 0;
   const estimate = now.canary.quantileEstimate(q) / now.baseline.quantileEstimate(q);
   return {
     effect: {
@@ -121,7 +133,8 @@ export function latencyQuantileEvidence(
       level: 1 - decisionAlpha,
     },
     fixedHorizon: current.latencyFixedHorizon(policy),
-    worsePValue: stageEvidence.length > 0 ? pValueOfLogEvidence(stitchLogEvidence(stageEvidence)) : 1,
+    worsePValue: pValueOfLogEvidence(worseLogEvidence),
+    worseLogEvidence,
     withinPValue: currentEnough ? r.withinPValue : 1,
     samples: { baseline: now.baseline.n, canary: now.canary.n },
     minSamplesMet: currentEnough,

@@ -22,6 +22,8 @@ export interface MetricEvidence {
   fixedHorizon: FixedHorizonEvidence;
   /** Stitched over the counted stages (1 when none counts). */
   worsePValue: number;
+  /** log of the e-value behind it (0 when no stage counts). */
+  worseLogEvidence: number;
   /** The current stage's (1 when it lacks the minimum samples). */
   withinPValue: number;
   /** The current stage's samples per arm (requests for the error rate, latencies otherwise). */
@@ -54,6 +56,22 @@ export class StageView {
 
   get canary(): ArmState {
     return this.arms.canary;
+  }
+
+  /**
+   * `compute()`, memoized in the carried state for stages that are not current (their evidence only changes
+   * when late data reaches them, which changes the fingerprint).
+   */
+  memo(key: string, isCurrent: boolean, compute: () => number): number {
+    if (isCurrent) return compute();
+    const fingerprint = stageFingerprint(this.arms);
+    if (this.blocks.memo?.fingerprint !== fingerprint) this.blocks.memo = { fingerprint, logEvidence: {} };
+    const known = this.blocks.memo.logEvidence[key];
+    if (known !== undefined) return known;
+    // -Infinity is not JSON: e^-745 is 0 in doubles, so nothing changes.
+    const value = Math.max(-745, compute());
+    this.blocks.memo.logEvidence[key] = value;
+    return value;
   }
 
   latency(): { canary: ArmLatency; baseline: ArmLatency } {
@@ -97,6 +115,11 @@ export class StageView {
     }
     return this.fixedHorizon;
   }
+}
+
+function stageFingerprint(arms: StageArms): string {
+  const arm = (a: ArmState): string => `${a.requests},${a.errors},${a.latencyCount},${a.latencySumNanos}`;
+  return `${arm(arms.baseline)}|${arm(arms.canary)}`;
 }
 
 export function minSamplesOf(spec: MetricSpec, policy: AnalysisPolicy): number {
