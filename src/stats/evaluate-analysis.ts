@@ -40,7 +40,7 @@ import { closedFamilyRejections, familyLogEvidence } from './metric-family.js';
 import { latencyMeanEvidence } from './latency-mean-evidence.js';
 import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
 import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
-import { explainMetric } from './result-reasons.js';
+import { coarseSummary, explainMetric } from './result-reasons.js';
 import { tenfoldSampleSize } from './tenfold-sample-size.js';
 import { evaluateTrafficSplit } from './traffic-split.js';
 
@@ -205,9 +205,8 @@ export function evaluateAnalysis(
     reason = `all ${results.length} metrics within tolerance${stageNote}`;
   } else {
     const waiting = results.filter((r) => r.decision === 'running');
-    const coarse = waiting.filter((r) => r.coarseBuckets).map((r) => r.reason);
     reason = `collecting evidence${stageNote}: ${waiting.map((r) => r.id).join(', ') || 'no metrics'} undecided`;
-    if (coarse.length > 0) reason += `; ${coarse.join('; ')}`;
+    reason += coarseSummary(waiting);
   }
   return {
     decision,

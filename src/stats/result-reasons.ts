@@ -30,17 +30,33 @@ function bucket(edges: [ReportedNumber, ReportedNumber]): string {
   return `${numeric(edges[0]) === 0 ? '[' : '('}${millis(edges[0])}, ${millis(edges[1])}]`;
 }
 
+const ADVICE =
+  'compare the mean instead (latency metric "mean": true), widen the tolerance, or send finer buckets (exponential histograms)';
+
+function quantileName(r: MetricResult): string {
+  return `p${Number(((r.quantile ?? 0.5) * 100).toPrecision(6))}`;
+}
+
 /** The latency-quantile case where no data of this resolution can pass or fail the tolerance. */
 function coarseSentence(r: MetricResult): string {
   const note = r.coarseBuckets;
   if (!note) return '';
-  const q = `p${Number(((r.quantile ?? 0.5) * 100).toPrecision(6))}`;
   return (
-    `; the buckets are too coarse to decide at tolerance ${ratio(1 + r.tolerance)}: the canary's ${q} lies in ` +
-    `${bucket(note.canaryNanos)} and the baseline's in ${bucket(note.baselineNanos)} (edges ${ratio(note.widthRatio)} apart), ` +
-    `so no amount of data at these bounds can show it within or beyond the tolerance; judge the mean ` +
-    `(latency metric "mean": true), widen the tolerance, or send finer buckets (exponential histograms)`
+    `; the buckets are too coarse to decide at tolerance ${ratio(1 + r.tolerance)}: the canary's ${quantileName(r)} lies in ` +
+    `${bucket(note.canaryNanos)} and the baseline's in ${bucket(note.baselineNanos)} (edges up to ${ratio(note.widthRatio)} apart), ` +
+    `so no amount of data at these bounds can show it within or beyond the tolerance; ${ADVICE}`
   );
+}
+
+/** One clause for the run's reason naming every too-coarse quantile and its buckets ('' when none). */
+export function coarseSummary(results: readonly MetricResult[]): string {
+  const coarse = results.filter((r) => r.coarseBuckets);
+  if (coarse.length === 0) return '';
+  const parts = coarse.map((r) => {
+    const note = r.coarseBuckets!;
+    return `${quantileName(r)}: canary ${bucket(note.canaryNanos)}, baseline ${bucket(note.baselineNanos)}`;
+  });
+  return `; buckets too coarse to decide ${coarse.map((r) => r.id).join(', ')} at tolerance ${ratio(1 + coarse[0].tolerance)} (${parts.join('; ')}): ${ADVICE}`;
 }
 
 /**

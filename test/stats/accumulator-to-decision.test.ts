@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Accumulator } from '../../src/accumulate/accumulator.js';
 import type { Observation } from '../../src/attribution/observation.js';
 import { DEFAULT_METRICS, DEFAULT_POLICY, initialSequentialState } from '../../src/stats/analysis-policy.js';
+import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
 import { Random } from '../../bench/sim/random.js';
 
@@ -25,7 +26,7 @@ function traffic(random: Random, n: number, canaryErrorRate: number): Observatio
 }
 
 describe('accumulator to decision', () => {
-  it('fails a canary with 5x the error rate after a few ticks, with JSON-carried state and full evidence', () => {
+  it('fails a canary with 5x the error rate as soon as its block variance is trusted, with JSON-carried state and full evidence', () => {
     const random = new Random(42);
     const acc = new Accumulator();
     let state = initialSequentialState();
@@ -52,6 +53,7 @@ describe('accumulator to decision', () => {
       }
     }
     expect(decision).toBe('fail');
-    expect(ticks).toBeLessThanOrEqual(5);
+    // The error rate's variance comes from per-tick blocks: it waits for MIN_ERROR_BLOCKS ticks, then decides.
+    expect(ticks).toBe(MIN_ERROR_BLOCKS);
   });
 });
