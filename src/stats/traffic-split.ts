@@ -27,7 +27,7 @@ function stageSplit(
   const total = requests.baseline + requests.canary;
   const observed = total > 0 ? requests.canary / total : NaN;
   const share = stage.canaryShare;
-  if (share === null || policy.srmAlpha <= 0) {
+  if (share === null || !(share > 0 && share < 1) || policy.srmAlpha <= 0) {
     return {
       result: {
         stage: index,
@@ -40,7 +40,9 @@ function stageSplit(
         reason:
           share === null
             ? `stage ${index + 1}: no canary share declared, traffic split not checked`
-            : `stage ${index + 1}: traffic-split check disabled (srmAlpha 0)`,
+            : !(share > 0 && share < 1)
+              ? `stage ${index + 1}: declared canary share ${percent(share)} leaves one arm empty, traffic split not checked`
+              : `stage ${index + 1}: traffic-split check disabled (srmAlpha 0)`,
       },
       logE: null,
     };
