@@ -10,12 +10,12 @@ import type {
   FixedHorizonEvidence,
   MetricSpec,
   StageArms,
+  StageSequentialState,
 } from './analysis-policy.js';
 import { type ArmLatency, armLatency } from './arm-latency.js';
 import { designEffect, MIN_ERROR_BLOCKS } from './error-blocks.js';
 import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
 import { mannWhitneyU } from './mann-whitney-u.js';
-import type { StageSequentialState } from './analysis-policy.js';
 
 export interface MetricEvidence {
   effect: Effect;

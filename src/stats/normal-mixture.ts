@@ -78,9 +78,10 @@ export function pValueOfLogEvidence(logE: number): number {
 }
 
 /**
- * The boundary of a one-sided confidence sequence by bisection: the theta0 nearest to `estimate` (moving in
- * direction -sign) whose test rejects at alpha, given a function returning log E at each theta0 (decreasing
- * in |estimate - theta0| being smaller). `span` is how far to search.
+ * The boundary of a one-sided confidence sequence by bisection: the theta0 nearest to `estimate`, moving in
+ * direction -sign, whose test rejects at alpha, given log E as a function of theta0 (it grows as theta0 moves
+ * away from the estimate, so the rejected values form an interval). `span` is how far to search; the far end
+ * is returned when even it is not rejected.
  */
 export function invertLogEvidence(
   logEvidenceAt: (theta0: number) => number,
