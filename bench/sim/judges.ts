@@ -11,22 +11,64 @@ import { normalQuantile } from '../../src/stats/normal-distribution.js';
 import { orderStatisticRanks } from '../../src/stats/quantile-confidence-interval.js';
 import type { SimulatedJudge, TickData } from './canary-simulation.js';
 
-/** canary-judge's own policy: anytime-valid decisions via evaluateAnalysis, state carried between ticks. */
-export function anytimeValidJudge(metrics: MetricSpec[], policy: AnalysisPolicy): SimulatedJudge {
+/**
+ * canary-judge's own policy: anytime-valid decisions via evaluateAnalysis, state carried between ticks, with
+ * the evidence stratified by stage ('stages', what the judge does) or pooled over the whole run into one
+ * stage with no declared share ('pooled', to show what stratification prevents).
+ */
+export function anytimeValidJudge(
+  metrics: MetricSpec[],
+  policy: AnalysisPolicy,
+  evidence: 'stages' | 'pooled' = 'stages',
+): SimulatedJudge {
   let state: AnalysisSequentialState = initialSequentialState();
   return {
     name: 'anytime-valid (canary-judge)',
     observe(tick: TickData): boolean {
-      const r = evaluateAnalysis(
-        [{ ...tick.cumulative, canaryShare: policy.canaryShare }],
-        metrics,
-        policy,
-        state,
-      );
+      const stages =
+        evidence === 'stages'
+          ? tick.stages.map((s) => ({ baseline: s.baseline, canary: s.canary, canaryShare: s.declaredShare }))
+          : [{ ...tick.cumulative, canaryShare: null }];
+      const r = evaluateAnalysis(stages, metrics, policy, state);
       state = r.state;
       return r.decision === 'fail';
     },
   };
+}
+
+/**
+ * The same judge, recording its first pass, whether it passed during the run's last stage, and whether the
+ * traffic split ever failed (for the healthy-ramp acceptance); `observe` still returns true only on fail.
+ */
+export function anytimeValidOutcomeJudge(
+  metrics: MetricSpec[],
+  policy: AnalysisPolicy,
+  name: string,
+  lastStage: number,
+): SimulatedJudge & { firstPassSeconds: number | null; passedInLastStage: boolean; splitFailed: boolean } {
+  let state: AnalysisSequentialState = initialSequentialState();
+  const judge = {
+    name,
+    firstPassSeconds: null as number | null,
+    passedInLastStage: false,
+    splitFailed: false,
+    observe(tick: TickData): boolean {
+      const stages = tick.stages.map((s) => ({
+        baseline: s.baseline,
+        canary: s.canary,
+        canaryShare: s.declaredShare,
+      }));
+      const r = evaluateAnalysis(stages, metrics, policy, state);
+      state = r.state;
+      if (r.srm.mismatch) judge.splitFailed = true;
+      if (r.decision === 'pass') {
+        judge.firstPassSeconds ??= tick.elapsedSeconds;
+        if (tick.stages.length - 1 === lastStage) judge.passedInLastStage = true;
+      }
+      return r.decision === 'fail';
+    },
+  };
+  return judge;
 }
 
 /**
@@ -57,8 +99,8 @@ export function repeatedFixedHorizonJudge(
         const c = orderStatisticRanks(canary.latency.count, q, 1 - a);
         const b = orderStatisticRanks(baseline.latency.count, q, 1 - a);
         if (c.lowerRank < 1 || b.upperRank > baseline.latency.count) return false;
-        const lower = canary.latency.bucketAtRank(c.lowerRank)!.lowerNanos;
-        const upper = baseline.latency.bucketAtRank(b.upperRank)!.upperNanos;
+        const lower = canary.latency.bucketAtRank(c.lowerRank)?.lowerNanos ?? 0;
+        const upper = baseline.latency.bucketAtRank(b.upperRank)?.upperNanos ?? Infinity;
         return lower / upper > 1 + m.tolerance;
       });
     },

@@ -39,6 +39,35 @@ export class Random {
     return ((this.nextUint32() >>> 5) * 67108864 + (this.nextUint32() >>> 6)) / 9007199254740992;
   }
 
+  private spareNormal = NaN;
+
+  /** Standard normal by the Box-Muller transform (two per pair of uniforms). */
+  normal(): number {
+    if (this.spareNormal === this.spareNormal) {
+      const z = this.spareNormal;
+      this.spareNormal = NaN;
+      return z;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - this.uniform()));
+    const theta = 2 * Math.PI * this.uniform();
+    this.spareNormal = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+
+  /** Poisson(mean) by multiplying uniforms (Knuth); for the small means of burst counts. */
+  poisson(mean: number): number {
+    if (!(mean > 0)) return 0;
+    if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * this.normal()));
+    const limit = Math.exp(-mean);
+    let k = 0;
+    let product = this.uniform();
+    while (product > limit) {
+      k++;
+      product *= this.uniform();
+    }
+    return k;
+  }
+
   /** Binomial(n, p) by counting geometric gaps; fine when n p is at most a few thousand. */
   binomial(n: number, p: number): number {
     if (p <= 0) return 0;

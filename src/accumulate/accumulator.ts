@@ -39,9 +39,12 @@ export class Accumulator implements ObservationSink {
     }
   }
 
-  /** Starts collecting a run's evidence from empty, in its first stage. */
-  open(runId: string, firstStage: StageDeclaration): void {
-    this.runs.set(runId, new RunEvidence(firstStage, this.watermark, this.options.histogram));
+  /**
+   * Starts collecting a run's evidence from empty, in its first stage; `settleMs` after each stage begins its
+   * requests start counting for the traffic-split check (run-evidence.ts).
+   */
+  open(runId: string, firstStage: StageDeclaration, settleMs = 0): void {
+    this.runs.set(runId, new RunEvidence(firstStage, this.watermark, this.options.histogram, settleMs));
   }
 
   isOpen(runId: string): boolean {
@@ -73,8 +76,11 @@ export class Accumulator implements ObservationSink {
   }
 
   /** Replaces the run's state with a snapshot (after a restart). */
-  restore(runId: string, snapshot: RunEvidenceSnapshot): void {
-    this.runs.set(runId, RunEvidence.fromSnapshot(snapshot, this.watermark, this.options.histogram));
+  restore(runId: string, snapshot: RunEvidenceSnapshot, settleMs = 0): void {
+    this.runs.set(
+      runId,
+      RunEvidence.fromSnapshot(snapshot, this.watermark, this.options.histogram, settleMs),
+    );
   }
 
   close(runId: string): void {

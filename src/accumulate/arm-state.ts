@@ -1,31 +1,98 @@
-// One arm of one analysis: its latency histogram and its request and error counts. Requests can exceed the
-// histogram's count (count observations carry no latency), so the error rate uses `requests` and the latency
-// tests use the histogram's own count.
+// One arm of one analysis (or of one stage of a run): request and error counts and its latencies. Requests can
+// exceed the latency count (count observations carry no latency), so the error rate uses `requests` and the
+// latency tests use `latencyCount`.
+//
+// Latencies live in two stores: `latency`, the mergeable exponential histogram that spans and fine exponential
+// points land in (within 0.54%), and `coarseLatency`, the interval-censored values of explicit-bucket and
+// low-scale exponential points (coarse-latency.ts). `latencySumNanos` is the exact sum of every recorded
+// latency whose source reported one (a span's duration, a histogram point's `sum`); the mean comparison needs
+// it for all of them, so values from points without a sum are counted in `latencyValuesWithoutSum`.
+import { CoarseLatency, type CoarseLatencySnapshot } from './coarse-latency.js';
 import { LatencyHistogram, type LatencyHistogramSnapshot } from './latency-histogram.js';
+import { recordExplicitBuckets, recordExponentialBuckets } from './otlp-buckets.js';
+import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 
 export interface ArmStateSnapshot {
   requests: number;
   errors: number;
   latency: LatencyHistogramSnapshot;
+  /** Absent in snapshots written before coarse latencies were kept apart. */
+  coarseLatency?: CoarseLatencySnapshot;
+  latencySumNanos?: number;
+  latencyValuesWithoutSum?: number;
+}
+
+/** What a histogram data point contributes (HistogramObservation carries these fields). */
+export interface HistogramPoint {
+  count: number;
+  errors: number;
+  explicit?: ExplicitBuckets;
+  exponential?: ExponentialBuckets;
+  /** Exact sum of the point's values (ns), when the sender reported one. */
+  sumNanos?: number;
+  minNanos?: number;
+  maxNanos?: number;
 }
 
 export class ArmState {
   requests = 0;
   errors = 0;
   readonly latency: LatencyHistogram;
+  readonly coarseLatency: CoarseLatency;
+  latencySumNanos = 0;
+  latencyValuesWithoutSum = 0;
 
-  constructor(latency: LatencyHistogram = new LatencyHistogram()) {
+  constructor(latency: LatencyHistogram = new LatencyHistogram(), coarseLatency = new CoarseLatency()) {
     this.latency = latency;
+    this.coarseLatency = coarseLatency;
   }
 
   get errorRate(): number {
     return this.requests > 0 ? this.errors / this.requests : NaN;
   }
 
+  /** Latency values in both stores. */
+  get latencyCount(): number {
+    return this.latency.count + this.coarseLatency.count;
+  }
+
+  /** One request with its duration (a span). */
+  recordSpan(durationNanos: number, isError: boolean): void {
+    this.requests += 1;
+    if (isError) this.errors += 1;
+    this.latency.record(durationNanos);
+    this.latencySumNanos += durationNanos > 0 && Number.isFinite(durationNanos) ? durationNanos : 0;
+  }
+
+  /** A delta histogram point: its requests, errors and latencies. */
+  recordHistogram(point: HistogramPoint): void {
+    this.requests += point.count;
+    this.errors += point.errors;
+    if (!point.exponential && !point.explicit) return; // no latencies: the sum would cover nothing recorded
+    const range = { minNanos: point.minNanos, maxNanos: point.maxNanos };
+    let values = 0;
+    if (point.exponential)
+      values = recordExponentialBuckets(this.latency, this.coarseLatency, point.exponential, range);
+    else if (point.explicit)
+      values = recordExplicitBuckets(this.latency, this.coarseLatency, point.explicit, range);
+    if (point.sumNanos !== undefined && Number.isFinite(point.sumNanos))
+      this.latencySumNanos += point.sumNanos;
+    else this.latencyValuesWithoutSum += values;
+  }
+
+  /** Requests and errors without latencies (a monotonic sum point). */
+  recordCounts(requests: number, errors: number): void {
+    this.requests += requests;
+    this.errors += errors;
+  }
+
   mergeFrom(other: ArmState): void {
     this.requests += other.requests;
     this.errors += other.errors;
     this.latency.mergeFrom(other.latency);
+    this.coarseLatency.mergeFrom(other.coarseLatency);
+    this.latencySumNanos += other.latencySumNanos;
+    this.latencyValuesWithoutSum += other.latencyValuesWithoutSum;
   }
 
   clone(): ArmState {
@@ -33,13 +100,26 @@ export class ArmState {
   }
 
   toSnapshot(): ArmStateSnapshot {
-    return { requests: this.requests, errors: this.errors, latency: this.latency.toSnapshot() };
+    return {
+      requests: this.requests,
+      errors: this.errors,
+      latency: this.latency.toSnapshot(),
+      coarseLatency: this.coarseLatency.toSnapshot(),
+      latencySumNanos: this.latencySumNanos,
+      latencyValuesWithoutSum: this.latencyValuesWithoutSum,
+    };
   }
 
   static fromSnapshot(s: ArmStateSnapshot): ArmState {
-    const arm = new ArmState(LatencyHistogram.fromSnapshot(s.latency));
+    const latency = LatencyHistogram.fromSnapshot(s.latency);
+    const coarse = s.coarseLatency ? CoarseLatency.fromSnapshot(s.coarseLatency) : new CoarseLatency();
+    const arm = new ArmState(latency, coarse);
     arm.requests = s.requests;
     arm.errors = s.errors;
+    // An old snapshot has no sum: its latencies cannot join a mean comparison.
+    arm.latencySumNanos = s.latencySumNanos ?? 0;
+    arm.latencyValuesWithoutSum =
+      s.latencyValuesWithoutSum ?? (s.latencySumNanos === undefined ? latency.count : 0);
     return arm;
   }
 }

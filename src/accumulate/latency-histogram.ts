@@ -161,6 +161,23 @@ export class LatencyHistogram {
     return undefined;
   }
 
+  /**
+   * Calls `visit(lowerNanos, upperNanos, count, isZero)` for each non-empty bucket in ascending order, the zero
+   * bucket first: buckets() without allocating a bucket object each (the statistics read every bucket every tick).
+   */
+  forEachBucket(
+    visit: (lowerNanos: number, upperNanos: number, count: number, isZero: boolean) => void,
+  ): void {
+    if (this.zeros > 0) visit(0, this.zeroThreshold, this.zeros, true);
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = this.counts[i];
+      if (c > 0) {
+        const index = this.offset + i;
+        visit(lowerBoundary(index, this.scaleValue), lowerBoundary(index + 1, this.scaleValue), c, false);
+      }
+    }
+  }
+
   /** Non-empty buckets in ascending value order, the zero bucket first when it holds values. */
   buckets(): LatencyBucket[] {
     const out: LatencyBucket[] = [];

@@ -36,6 +36,11 @@ export interface HistogramObservation extends ObservationBase {
   exponential?: ExponentialBuckets;
   count: number;
   errors: number;
+  /** Exact sum of the point's latencies in ns (the point's `sum`), when the sender reported one. */
+  sumNanos?: number;
+  /** The point's min and max in ns, when reported: they bound the outer buckets (the open overflow one too). */
+  minNanos?: number;
+  maxNanos?: number;
 }
 
 /** Delta request and error counts from a monotonic sum point. */

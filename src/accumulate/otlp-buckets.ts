@@ -1,42 +1,76 @@
 // Ingestion of OTLP histogram data points (already delta, bucket bounds already in nanoseconds; see
-// HistogramObservation) into a LatencyHistogram.
+// HistogramObservation) into one arm's latency stores: exponential buckets at or finer than the
+// accumulator's scale go to its LatencyHistogram, everything coarser to CoarseLatency (interval-censored).
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
+import type { CoarseLatency } from './coarse-latency.js';
+import { lowerBoundary } from './exponential-mapping.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 
-/**
- * Exponential points land bucket for bucket (downscaling whichever side is finer), so no precision is lost
- * beyond the coarser of the two scales. Negative buckets cannot hold durations; their counts go to the zero
- * bucket so the request total stays right.
- */
-export function recordExponentialBuckets(histogram: LatencyHistogram, point: ExponentialBuckets): void {
-  const negatives = point.negative.bucketCounts.reduce((a, b) => a + b, 0);
-  histogram.recordZeros(point.zeroCount + negatives, point.zeroThreshold);
-  const { offset, bucketCounts } = point.positive;
-  for (let i = 0; i < bucketCounts.length; i++) {
-    if (bucketCounts[i] > 0) histogram.recordBucket(offset + i, point.scale, bucketCounts[i]);
-  }
+/** The point's min and max (ns) when the sender reported them: they tighten the outer buckets. */
+export interface PointRange {
+  minNanos?: number;
+  maxNanos?: number;
 }
 
 /**
- * An explicit bucket (lower, upper] only says its values lie in that range, so each bucket's count is
- * recorded at one point: the geometric midpoint sqrt(lower*upper) for an interior bucket, the upper bound
- * for the first bucket (-inf, b0] and the lower bound for the overflow bucket (b_last, +inf). Quantiles from
- * explicit points are therefore only as precise as the sender's bounds; the 1% guarantee needs exponential
- * points or spans.
+ * Exponential points at the histogram's scale or finer land bucket for bucket (downscaled to the
+ * histogram's scale), so nothing is lost beyond the accumulator's own 0.54%. Coarser points are
+ * interval-censored: each bucket (base^i, base^(i+1)] goes to `coarse` with its edges, instead of
+ * downscaling the whole histogram (which would also coarsen every span recorded before and after).
+ * Negative buckets cannot hold durations; their counts go to the zero bucket so the request total stays right.
+ * Returns the number of latency values recorded.
  */
-export function recordExplicitBuckets(histogram: LatencyHistogram, point: ExplicitBuckets): void {
-  const { bounds, bucketCounts } = point;
+export function recordExponentialBuckets(
+  histogram: LatencyHistogram,
+  coarse: CoarseLatency,
+  point: ExponentialBuckets,
+  range: PointRange = {},
+): number {
+  const negatives = point.negative.bucketCounts.reduce((a, b) => a + b, 0);
+  histogram.recordZeros(point.zeroCount + negatives, point.zeroThreshold);
+  let recorded = point.zeroCount + negatives;
+  const { offset, bucketCounts } = point.positive;
+  const fine = point.scale >= histogram.scale;
   for (let i = 0; i < bucketCounts.length; i++) {
     const count = bucketCounts[i];
     if (!(count > 0)) continue;
-    if (bounds.length === 0) {
-      histogram.recordZeros(count);
-      continue;
+    recorded += count;
+    if (fine) histogram.recordBucket(offset + i, point.scale, count);
+    else {
+      coarse.record(
+        lowerBoundary(offset + i, point.scale),
+        lowerBoundary(offset + i + 1, point.scale),
+        count,
+        range.minNanos,
+        range.maxNanos,
+      );
     }
-    let value: number;
-    if (i === 0) value = bounds[0];
-    else if (i >= bounds.length) value = bounds[bounds.length - 1];
-    else value = bounds[i - 1] > 0 ? Math.sqrt(bounds[i - 1] * bounds[i]) : bounds[i];
-    histogram.record(value, count);
   }
+  return recorded;
+}
+
+/**
+ * An explicit bucket (b[i-1], b[i]] only says its values lie in that range: each bucket's count goes to
+ * `coarse` with its edges. The first bucket (-inf, b0] is [0, b0] (durations are not negative), the overflow
+ * bucket (b_last, +inf) stays open unless the point's max closes it; a point without bounds is one bucket
+ * [0, +inf). Buckets entirely at or below 0 hold zero durations. Returns the number of values recorded.
+ */
+export function recordExplicitBuckets(
+  histogram: LatencyHistogram,
+  coarse: CoarseLatency,
+  point: ExplicitBuckets,
+  range: PointRange = {},
+): number {
+  const { bounds, bucketCounts } = point;
+  let recorded = 0;
+  for (let i = 0; i < bucketCounts.length; i++) {
+    const count = bucketCounts[i];
+    if (!(count > 0)) continue;
+    recorded += count;
+    const lower = i === 0 ? 0 : bounds[i - 1];
+    const upper = i < bounds.length ? bounds[i] : Infinity;
+    if (upper <= 0) histogram.recordZeros(count);
+    else coarse.record(lower, upper, count, range.minNanos, range.maxNanos);
+  }
+  return recorded;
 }

@@ -4,13 +4,15 @@
 // that drifts while the share grows cannot pass for a canary effect.
 //
 // Evidence newer than the watermark (source-watermark.ts) waits in one-second slices and joins its stage when
-// the watermark passes the slice; older evidence (late data) joins at once. So what a tick judges never
+// the watermark passes the slice; older evidence (late data) joins at once. The traffic-split check counts a
+// stage's requests only from `settleMs` after it began: a controller declares a weight before its mesh applies
+// it (Flagger's confirm-traffic-increase, Argo's setWeight, a flag service's cache), and those first seconds
+// are at the previous weight. Every request counts for the metrics. So what a tick judges never
 // depends on which exporter's batch happened to arrive first. Memory: the slices cover at most
 // maxHoldMs + one tick of event time (event times are clamped to the judge's clock), two ArmStates each.
 import { ArmState, type ArmStateSnapshot } from './arm-state.js';
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
 import type { Observation } from './observation.js';
-import { recordExplicitBuckets, recordExponentialBuckets } from './otlp-buckets.js';
 import { SourceWatermark, type WatermarkSettings } from './source-watermark.js';
 
 /** Width of the slices that wait for the watermark; stage boundaries are exact to this. */
@@ -26,11 +28,14 @@ export interface StageDeclaration {
 export interface StageEvidence extends StageDeclaration {
   baseline: ArmState;
   canary: ArmState;
+  /** Requests per arm at or after `startedAtMs + settleMs`: what the traffic-split check counts. */
+  settled: { baseline: number; canary: number };
 }
 
 export interface StageEvidenceSnapshot extends StageDeclaration {
   baseline: ArmStateSnapshot;
   canary: ArmStateSnapshot;
+  settled?: { baseline: number; canary: number };
 }
 
 export interface RunEvidenceSnapshot {
@@ -46,23 +51,22 @@ interface ArmPair {
   canary: ArmState;
 }
 
+/** Requests an observation stands for (a span is one; a metric point its count). */
+function requestsOf(o: Observation): number {
+  return o.kind === 'span' ? 1 : o.kind === 'histogram' ? o.count : o.requests;
+}
+
 /** Adds one observation to an arm. */
 export function recordObservation(arm: ArmState, o: Observation): void {
   switch (o.kind) {
     case 'span':
-      arm.requests += 1;
-      if (o.isError) arm.errors += 1;
-      arm.latency.record(o.durationNanos);
+      arm.recordSpan(o.durationNanos, o.isError);
       break;
     case 'histogram':
-      arm.requests += o.count;
-      arm.errors += o.errors;
-      if (o.exponential) recordExponentialBuckets(arm.latency, o.exponential);
-      else if (o.explicit) recordExplicitBuckets(arm.latency, o.explicit);
+      arm.recordHistogram(o);
       break;
     case 'count':
-      arm.requests += o.requests;
-      arm.errors += o.errors;
+      arm.recordCounts(o.requests, o.errors);
       break;
   }
 }
@@ -77,9 +81,11 @@ export class RunEvidence {
     firstStage: StageDeclaration,
     settings: WatermarkSettings,
     private readonly histogramOptions: LatencyHistogramOptions = {},
+    /** How long after a stage begins before its requests count for the traffic-split check. */
+    private readonly settleMs = 0,
   ) {
     this.sources = new SourceWatermark(settings);
-    this.stages.push({ ...firstStage, ...this.newPair() });
+    this.stages.push(this.newStage(firstStage));
   }
 
   /** The event time up to which evidence is judged. */
@@ -110,7 +116,9 @@ export class RunEvidence {
     this.sources.note(o.sourceKey, o.arm, timeMs, nowMs);
     const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
     if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
-      recordObservation(this.stageAt(timeMs)[o.arm], o);
+      const stage = this.stageAt(timeMs);
+      recordObservation(stage[o.arm], o);
+      if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[o.arm] += requestsOf(o);
       return;
     }
     let slice = this.held.get(sliceStartMs);
@@ -125,7 +133,7 @@ export class RunEvidence {
   declareStage(stage: StageDeclaration): void {
     const current = this.stages[this.stages.length - 1];
     const startedAtMs = Math.max(stage.startedAtMs, current.startedAtMs);
-    this.stages.push({ startedAtMs, canaryShare: stage.canaryShare, ...this.newPair() });
+    this.stages.push(this.newStage({ startedAtMs, canaryShare: stage.canaryShare }));
   }
 
   /** Moves the watermark to where the sources have reached at `nowMs` and lets the slices below it join. */
@@ -138,6 +146,10 @@ export class RunEvidence {
       const stage = this.stageAt(sliceStartMs);
       stage.baseline.mergeFrom(slice.baseline);
       stage.canary.mergeFrom(slice.canary);
+      if (sliceStartMs >= stage.startedAtMs + this.settleMs) {
+        stage.settled.baseline += slice.baseline.requests;
+        stage.settled.canary += slice.canary.requests;
+      }
       this.held.delete(sliceStartMs);
     }
   }
@@ -149,6 +161,7 @@ export class RunEvidence {
       canaryShare: stage.canaryShare,
       baseline: stage.baseline.clone(),
       canary: stage.canary.clone(),
+      settled: { ...stage.settled },
     }));
   }
 
@@ -168,6 +181,8 @@ export class RunEvidence {
       const stage = this.stageAt(other.startedAtMs);
       stage.baseline.mergeFrom(other.baseline);
       stage.canary.mergeFrom(other.canary);
+      stage.settled.baseline += other.settled.baseline;
+      stage.settled.canary += other.settled.canary;
     }
   }
 
@@ -180,6 +195,7 @@ export class RunEvidence {
         canaryShare: stage.canaryShare,
         baseline: stage.baseline.toSnapshot(),
         canary: stage.canary.toSnapshot(),
+        settled: { ...stage.settled },
       })),
       held: [...this.held].map(([sliceStartMs, slice]) => ({
         sliceStartMs,
@@ -193,17 +209,21 @@ export class RunEvidence {
     snapshot: RunEvidenceSnapshot,
     settings: WatermarkSettings,
     histogramOptions: LatencyHistogramOptions = {},
+    settleMs = 0,
   ): RunEvidence {
     if (snapshot.stages.length === 0) throw new RangeError('a run snapshot needs at least one stage');
     const [first, ...rest] = snapshot.stages;
-    const evidence = new RunEvidence(first, settings, histogramOptions);
+    const evidence = new RunEvidence(first, settings, histogramOptions, settleMs);
     evidence.stages.length = 0;
     for (const stage of [first, ...rest]) {
+      const baseline = ArmState.fromSnapshot(stage.baseline);
+      const canary = ArmState.fromSnapshot(stage.canary);
       evidence.stages.push({
         startedAtMs: stage.startedAtMs,
         canaryShare: stage.canaryShare,
-        baseline: ArmState.fromSnapshot(stage.baseline),
-        canary: ArmState.fromSnapshot(stage.canary),
+        baseline,
+        canary,
+        settled: stage.settled ?? { baseline: baseline.requests, canary: canary.requests },
       });
     }
     for (const slice of snapshot.held) {
@@ -222,6 +242,15 @@ export class RunEvidence {
       if (this.stages[i].startedAtMs <= timeMs) return this.stages[i];
     }
     return this.stages[0];
+  }
+
+  private newStage(declaration: StageDeclaration): StageEvidence {
+    return {
+      startedAtMs: declaration.startedAtMs,
+      canaryShare: declaration.canaryShare,
+      ...this.newPair(),
+      settled: { baseline: 0, canary: 0 },
+    };
   }
 
   private newPair(): ArmPair {

@@ -19,6 +19,12 @@ export interface MetricDelta {
   /** Histograms: the new requests, their total and their buckets. */
   count?: number;
   sum?: number;
+  /**
+   * Bounds on the delta's values: the point's min and max (for a cumulative stream those since its start,
+   * which bound the delta's values too).
+   */
+  min?: number;
+  max?: number;
   explicit?: ExplicitBuckets;
   exponential?: ExponentialBuckets;
   /** True when the stream restarted and this delta counts from the restart. */
@@ -64,6 +70,8 @@ function deltaOfPoint(point: DecodedMetricPoint, reset: boolean): MetricDelta {
     value: point.value,
     count: point.count,
     sum: point.sum,
+    min: point.min,
+    max: point.max,
     explicit: point.explicit,
     exponential: point.exponential,
     reset,
@@ -133,15 +141,16 @@ function cumulativeDelta(current: DecodedMetricPoint, previous: DecodedMetricPoi
   if (count < 0) return undefined;
   const sum =
     current.sum !== undefined && previous.sum !== undefined ? current.sum - previous.sum : undefined;
+  const { min, max } = current;
   if (current.explicit && previous.explicit) {
     const explicit = subtractExplicit(current.explicit, previous.explicit);
-    return explicit && { count, sum, explicit, reset: false };
+    return explicit && { count, sum, min, max, explicit, reset: false };
   }
   if (current.exponential && previous.exponential) {
     const exponential = subtractExponential(current.exponential, previous.exponential);
-    return exponential && { count, sum, exponential, reset: false };
+    return exponential && { count, sum, min, max, exponential, reset: false };
   }
-  return { count, sum, reset: false };
+  return { count, sum, min, max, reset: false };
 }
 
 export class MetricStreams {

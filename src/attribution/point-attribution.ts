@@ -8,7 +8,7 @@
 // exemplar agrees; disagreeing exemplars count the point as `conflict`.
 import type { DecodedMetricPoint } from '../otlp/model.js';
 import type { AnalysisState } from './analysis-state.js';
-import { histogramInNanos } from './histogram-units.js';
+import { histogramInNanos, nanosPerUnit } from './histogram-units.js';
 import type { MetricDelta, MetricStreams } from './metric-streams.js';
 import type { Observation } from '../accumulate/observation.js';
 import { sourceKeyOf } from './source-key.js';
@@ -65,7 +65,18 @@ function observe(
     return;
   }
   const nanos = histogramInNanos(point.unit, delta.explicit, delta.exponential) ?? {};
-  out.push({ ...base, kind: 'histogram', ...nanos, count, errors });
+  const factor = nanosPerUnit(point.unit) ?? 1;
+  const scaled = (x: number | undefined): number | undefined => (x === undefined ? undefined : x * factor);
+  out.push({
+    ...base,
+    kind: 'histogram',
+    ...nanos,
+    count,
+    errors,
+    sumNanos: scaled(delta.sum),
+    minNanos: scaled(delta.min),
+    maxNanos: scaled(delta.max),
+  });
 }
 
 /** Attributes every point of one export request to the metric analyses; appends to `out`. */

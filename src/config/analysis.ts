@@ -82,8 +82,13 @@ export const analysisMetricSchema = z.strictObject({
   /** Relative for latency (0.1 = 10% slower), absolute for error rate (0.01 = one point). */
   tolerance: z.number().nonnegative().optional(),
   minSamples: z.number().int().positive().optional(),
-  /** Latency quantiles to compare, each in (0, 1). */
+  /** Latency quantiles to compare, each in (0, 1); [] compares none (e.g. only the mean). */
   quantiles: z.array(z.number().gt(0).lt(1)).optional(),
+  /**
+   * Latency only: also compare the mean latency from the exact sums the spans or histogram points carry
+   * (default: true when the analysis judges metric points, whose buckets are often too coarse for quantiles).
+   */
+  mean: z.boolean().optional(),
 });
 
 /** A rollout revision as a controller names it: Flagger's checksum, Argo's pod-template hash, a flag version. */

@@ -13,6 +13,11 @@ export const judgeSettingsSchema = z
      * traffic-split check until a stage declares its share). Weight steps declare their own (README, Runs).
      */
     canaryShare: z.number().gt(0).lt(1).nullable().default(null),
+    /**
+     * Seconds after a stage begins before its requests count for the traffic-split check (default 15): a mesh
+     * applies a new weight some seconds after the controller declares it. Every request counts for the metrics.
+     */
+    stageSettleSeconds: z.number().int().min(0).max(3600).default(15),
     /** Part of alpha for the sequential sample-ratio-mismatch test; 0 turns the check off (default 0.001). */
     srmAlpha: z.number().min(0).lt(0.5).default(0.001),
     /** Samples each arm needs before a metric may pass (default 200). */

@@ -1,5 +1,6 @@
 // From an analysis as configured to what the statistics engine evaluates: one MetricSpec per judged
-// quantile or error rate, and the policy (alpha, expected split, minimum samples).
+// quantile, latency mean or error rate, and the policy (alpha, minimum samples; the configured canary share is
+// only a tuning hint for stages that declare none: the traffic-split check uses each stage's declared share).
 import type { Analysis } from '../config/analysis.js';
 import type { InconclusiveAction } from '../config/judge-settings.js';
 import { DEFAULT_POLICY, type AnalysisPolicy, type MetricSpec } from '../stats/analysis-policy.js';
@@ -38,6 +39,16 @@ export function planAnalysis(analysis: Analysis): AnalysisPlan {
         id: quantileMetricId(metric.name, quantile),
         kind: 'latency_quantile',
         quantile,
+        tolerance: metric.tolerance ?? DEFAULT_LATENCY_TOLERANCE,
+        minSamples: metric.minSamples,
+      });
+    }
+    // Metric points usually arrive as explicit buckets (OTel's defaults are 1.3x-2.5x wide), which no quantile
+    // bound can resolve to a 10% tolerance; their exact sum and count can (stats/latency-mean-test.ts).
+    if (metric.mean ?? analysis.match.metric !== undefined) {
+      metrics.push({
+        id: `${metric.name}_mean`,
+        kind: 'latency_mean',
         tolerance: metric.tolerance ?? DEFAULT_LATENCY_TOLERANCE,
         minSamples: metric.minSamples,
       });

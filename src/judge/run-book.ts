@@ -89,13 +89,6 @@ function defaultRunId(nowMs: number): string {
   return `run-${nowMs.toString(36)}-${randomBytes(5).toString('hex')}`;
 }
 
-/** Within-tolerance evidence belongs to the stage it was gathered in: a new stage must pass on its own. */
-function forNewStage(carried: AnalysisSequentialState): AnalysisSequentialState {
-  const metrics: AnalysisSequentialState['metrics'] = {};
-  for (const [id, state] of Object.entries(carried.metrics)) metrics[id] = { ...state, withinPValue: 1 };
-  return { ...carried, metrics };
-}
-
 export class RunBook {
   private readonly runningRuns = new Map<string, RunJudgement>();
   /** Runs whose verdict change is applied but not yet recorded (storage failing). */
@@ -238,7 +231,6 @@ export class RunBook {
     const stage: StageRecord = { startedAtMs: nowMs, canaryShare, declaredBy };
     if (!run.isRunning) return this.reopen(run, stage);
     run.stages.push(stage);
-    run.carried = forNewStage(run.carried);
     this.options.accumulator.declareStage(runId, stage);
     this.options.runs.update(this.stored(run));
     this.options.logger.info(
@@ -428,7 +420,8 @@ export class RunBook {
     }
     const nowMs = this.options.clock();
     const state = this.loadState(run.id);
-    run.carried = forNewStage(state?.carried ?? initialSequentialState());
+    // Within-tolerance evidence restarts with the new stage (evaluate-analysis.ts); fail evidence carries.
+    run.carried = state?.carried ?? initialSequentialState();
     Object.assign(run.identity, { state: 'running', endedAtMs: null, endReason: null });
     run.clockStartedAtMs = nowMs;
     run.stages.push(stage);
@@ -458,10 +451,11 @@ export class RunBook {
   /** Opens the run's evidence (from a snapshot, or empty in its stages) and routes its traffic. */
   private open(run: RunJudgement, evidence: RunEvidenceSnapshot | undefined): void {
     const [first, ...later] = run.stages;
+    const settleMs = run.spec.judge.stageSettleSeconds * 1000;
     let restored = false;
     if (evidence) {
       try {
-        this.options.accumulator.restore(run.id, evidence);
+        this.options.accumulator.restore(run.id, evidence, settleMs);
         restored = true;
       } catch (error) {
         this.options.logger.warn(
@@ -471,7 +465,7 @@ export class RunBook {
       }
     }
     if (!restored) {
-      this.options.accumulator.open(run.id, first);
+      this.options.accumulator.open(run.id, first, settleMs);
       for (const stage of later) this.options.accumulator.declareStage(run.id, stage);
     }
     this.runningRuns.set(run.id, run);

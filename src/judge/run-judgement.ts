@@ -87,6 +87,7 @@ export class RunJudgement {
       baseline: stage.baseline,
       canary: stage.canary,
       canaryShare: stage.canaryShare,
+      splitRequests: stage.settled,
     }));
     const samplesByStage = evidence.map((stage) => ({
       baseline: stage.baseline.requests,

@@ -1,7 +1,13 @@
 // The verdict document: everything a person or a controller needs about one run's current verdict, as the
 // API returns it, the webhook sends it and the history stores it. A run judges one rollout revision of one
 // analysis; its stages are the weight steps it went through.
-import type { AnalysisEvaluation, ArmSummary, MetricResult, SrmResult } from '../stats/analysis-policy.js';
+import type {
+  AnalysisEvaluation,
+  ArmSummary,
+  MetricResult,
+  SrmResult,
+  StageSplitResult,
+} from '../stats/analysis-policy.js';
 import type { RunState } from '../store/runs-repository.js';
 import type { Action, Verdict } from './verdict.js';
 
@@ -34,8 +40,8 @@ export interface StageSummary {
   canaryShare: number | null;
   declaredBy: string;
   samples: { baseline: number; canary: number };
-  /** The stage's split against its declared share (skipped, with expectedCanaryShare null, where none). */
-  trafficSplit: SrmResult | null;
+  /** The stage's split against its declared share (not checked, and said so, where none was declared). */
+  trafficSplit: StageSplitResult | null;
 }
 
 export interface VerdictDocument {
@@ -58,9 +64,10 @@ export interface VerdictDocument {
   /** Event time up to which evidence was judged (ISO), or null before both arms have reported. */
   evidenceUntil: string | null;
   samples: { baseline: number; canary: number };
+  /** The current stage's arms. */
   arms: { baseline: ArmSummary; canary: ArmSummary } | null;
   metrics: MetricResult[];
-  /** The current stage's traffic split. */
+  /** The run's traffic split: every checked stage's evidence, stitched, and each stage's own. */
   trafficSplit: SrmResult | null;
 }
 
@@ -83,7 +90,7 @@ function stageSummaries(
     canaryShare: stage.canaryShare,
     declaredBy: stage.declaredBy,
     samples: samplesByStage[i] ?? { baseline: 0, canary: 0 },
-    trafficSplit: evaluation?.srmByStage[i] ?? null,
+    trafficSplit: evaluation?.srm.stages[i] ?? null,
   }));
 }
 
@@ -138,7 +145,10 @@ export function buildDocument(
     stage: stages.length,
     stages: stageSummaries(stages, evaluation, samplesByStage),
     evidenceUntil: Number.isFinite(evidenceUntilMs) ? new Date(evidenceUntilMs).toISOString() : null,
-    samples: { baseline: evaluation.arms.baseline.requests, canary: evaluation.arms.canary.requests },
+    samples: {
+      baseline: samplesByStage.reduce((sum, stage) => sum + stage.baseline, 0),
+      canary: samplesByStage.reduce((sum, stage) => sum + stage.canary, 0),
+    },
     arms: evaluation.arms,
     metrics: evaluation.metrics,
     trafficSplit: evaluation.srm,

@@ -1,8 +1,13 @@
 // Prometheus series of every analysis's verdict and evidence, for Grafana dashboards and alerts.
 // Cardinality is bounded by the number of analyses (judge.maxAnalyses); a stopped analysis's series are removed.
+// Only the verdict and the always-valid p-value are safe to alert or gate on. Fixed-horizon p-values are
+// exported under a name that says they are descriptive (gating on them every 30 s false-fails 15-17% of A/A
+// runs). No gauge uses the label name `quantile`, which Prometheus reserves for summaries: latency
+// quantiles are labelled `q`.
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Verdict } from '../judge/verdict.js';
 import type { VerdictDocument } from '../judge/verdict-document.js';
+import { numeric } from '../stats/analysis-policy.js';
 
 const VERDICTS: Verdict[] = ['running', 'pass', 'fail', 'inconclusive'];
 
@@ -10,8 +15,9 @@ export class VerdictMetrics {
   private readonly verdict: Gauge<'analysis' | 'verdict'>;
   private readonly samples: Gauge<'analysis' | 'arm'>;
   private readonly errorRate: Gauge<'analysis' | 'arm'>;
-  private readonly latency: Gauge<'analysis' | 'arm' | 'quantile'>;
-  private readonly pValue: Gauge<'analysis' | 'metric' | 'test'>;
+  private readonly latency: Gauge<'analysis' | 'arm' | 'q'>;
+  private readonly alwaysValidPValue: Gauge<'analysis' | 'metric'>;
+  private readonly descriptivePValue: Gauge<'analysis' | 'metric'>;
   private readonly effect: Gauge<'analysis' | 'metric' | 'bound'>;
   private readonly canaryShare: Gauge<'analysis'>;
   private readonly tickSeconds: Histogram;
@@ -41,13 +47,18 @@ export class VerdictMetrics {
     });
     this.latency = gauge({
       name: 'canary_judge_arm_latency_seconds',
-      help: 'Latency quantile estimates of each arm',
-      labelNames: ['analysis', 'arm', 'quantile'],
+      help: 'Latency quantile estimates of each arm (current stage), q = the quantile',
+      labelNames: ['analysis', 'arm', 'q'],
     });
-    this.pValue = gauge({
-      name: 'canary_judge_metric_p_value',
-      help: 'p-values per judged metric: test="always_valid" decides; test="fixed_horizon" is for reference, refreshed every sixth tick',
-      labelNames: ['analysis', 'metric', 'test'],
+    this.alwaysValidPValue = gauge({
+      name: 'canary_judge_metric_always_valid_p_value',
+      help: 'Always-valid p-value (running minimum) of "canary worse than tolerance" per judged metric: the one that decides fail, valid however often it is read',
+      labelNames: ['analysis', 'metric'],
+    });
+    this.descriptivePValue = gauge({
+      name: 'canary_judge_metric_descriptive_fixed_horizon_p_value',
+      help: 'Fixed-horizon p-value per judged metric (the test is named in the API document), DESCRIPTIVE ONLY: not valid when checked repeatedly, never gate or alert on it; refreshed every sixth tick',
+      labelNames: ['analysis', 'metric'],
     });
     this.effect = gauge({
       name: 'canary_judge_metric_effect',
@@ -70,7 +81,8 @@ export class VerdictMetrics {
       this.samples,
       this.errorRate,
       this.latency,
-      this.pValue,
+      this.alwaysValidPValue,
+      this.descriptivePValue,
       this.effect,
       this.canaryShare,
     ].map((gauge) => gauge as unknown as Gauge<string>);
@@ -94,29 +106,24 @@ export class VerdictMetrics {
         if (Number.isFinite(quantile.estimateNanos)) {
           this.set(
             this.latency,
-            { analysis, arm, quantile: String(quantile.quantile) },
+            { analysis, arm, q: String(quantile.quantile) },
             quantile.estimateNanos / 1e9,
           );
         }
       }
     }
     for (const metric of document.metrics) {
-      this.set(this.pValue, { analysis, metric: metric.id, test: 'always_valid' }, metric.alwaysValidPValue);
+      this.set(this.alwaysValidPValue, { analysis, metric: metric.id }, metric.alwaysValidPValue);
       if (Number.isFinite(metric.fixedHorizon.pValue)) {
-        this.set(
-          this.pValue,
-          { analysis, metric: metric.id, test: 'fixed_horizon' },
-          metric.fixedHorizon.pValue,
-        );
+        this.set(this.descriptivePValue, { analysis, metric: metric.id }, metric.fixedHorizon.pValue);
       }
       for (const bound of ['estimate', 'lower', 'upper'] as const) {
-        const value = metric.effect[bound];
-        if (Number.isFinite(value)) this.set(this.effect, { analysis, metric: metric.id, bound }, value);
+        // Prometheus carries +Inf, -Inf and NaN: an unbounded ratio is exported as +Inf, not left out.
+        this.set(this.effect, { analysis, metric: metric.id, bound }, numeric(metric.effect[bound]));
       }
     }
-    if (Number.isFinite(document.trafficSplit.observedCanaryShare)) {
-      this.set(this.canaryShare, { analysis }, document.trafficSplit.observedCanaryShare);
-    }
+    const share = numeric(document.trafficSplit.observedCanaryShare);
+    if (Number.isFinite(share)) this.set(this.canaryShare, { analysis }, share);
   }
 
   /** Removes every series of an analysis (after it is stopped). */

@@ -1,9 +1,23 @@
-// The types of one analysis's statistical policy: what the judge passes in each tick (metric specs, policy
-// settings, the carried sequential state) and what it gets back (metric results with their evidence).
-// Everything here is plain data: the carried state is JSON-serializable and merges nothing but running minima.
+// The types of one analysis's statistical policy: what the judge passes in each tick (the run's stages with
+// both arms' evidence, metric specs, policy settings, the carried sequential state) and what it gets back
+// (metric results with their evidence, per-stage traffic-split results). Everything here is plain data: the
+// carried state is JSON-serializable.
 import type { ArmState } from '../accumulate/arm-state.js';
 
-export type MetricKind = 'error_rate' | 'latency_quantile';
+export type MetricKind = 'error_rate' | 'latency_quantile' | 'latency_mean';
+
+/** One stage of a run: both arms' evidence while one canary share was intended. */
+export interface StageArms {
+  baseline: ArmState;
+  canary: ArmState;
+  /** Declared canary share of this stage, or null when none was declared (its split check is skipped, and the result says so). */
+  canaryShare: number | null;
+  /**
+   * The requests the traffic-split check counts, when not every request of the stage: those after the new
+   * weight has had time to take effect (a mesh applies a weight seconds after the controller declares it).
+   */
+  splitRequests?: { baseline: number; canary: number };
+}
 
 export interface MetricSpec {
   /** Stable id, e.g. 'error_rate' or 'latency_p95'; keys the carried state. */
@@ -13,7 +27,7 @@ export interface MetricSpec {
   quantile?: number;
   /**
    * How much worse the canary may be: absolute for error_rate (0.005 = half a percentage point), relative for
-   * latency (0.10 = 10% slower).
+   * latency quantiles and the latency mean (0.10 = 10% slower).
    */
   tolerance: number;
   /** Per-arm minimum before this metric's evidence counts (requests for error_rate, latency samples otherwise). */
@@ -25,11 +39,18 @@ export interface AnalysisPolicy {
   alpha: number;
   /** Part of alpha spent on the sequential sample-ratio-mismatch test; 0 disables it. */
   srmAlpha: number;
-  /** Expected share of requests in the canary arm, e.g. 0.1. */
+  /**
+   * Tuning hint only: the canary share assumed when a stage declares none, for splitting a latency metric's
+   * alpha between the arms and tuning their mixtures (never for the traffic-split check, which tests each
+   * stage against its own declared share and skips stages without one).
+   */
   canaryShare: number;
   /** Default per-arm minimum samples for metrics that do not set their own. */
   minSamplesPerArm: number;
-  /** Prior scale (tau) of the error-rate difference in the mixture SPRT. */
+  /**
+   * Prior spread of the error-rate mixture (normal-mixture.ts) when the tolerance is 0; otherwise the prior is
+   * centred on gaps of the size of the tolerance (error-rate-evidence.ts).
+   */
   errorRateMixtureSd: number;
   /**
    * Canary-arm sample size at which the quantile confidence sequences are tightest; the baseline's is tuned
@@ -68,29 +89,50 @@ export const DEFAULT_METRICS: MetricSpec[] = [
   { id: 'latency_p99', kind: 'latency_quantile', quantile: 0.99, tolerance: 0.1 },
 ];
 
-/** Running minima of always-valid p-values: the only state that must survive between ticks. */
+/**
+ * Running minima of always-valid p-values. `worsePValue` covers the whole run (the fail evidence is stitched
+ * across stages); `withinPValue` covers the current stage only (a pass speaks for the share the canary has
+ * now) and restarts at 1 when a stage begins.
+ */
 export interface SequentialMetricState {
   worsePValue: number;
   withinPValue: number;
 }
 
+/** One arm's error counts at the last evaluation and the sums over its per-tick blocks (error-blocks.ts). */
+export interface ErrorBlockState {
+  requests: number;
+  errors: number;
+  blocks: number;
+  sumRequestsSquared: number;
+  sumErrorsSquared: number;
+  sumRequestsErrors: number;
+}
+
+/** What one stage carries from tick to tick. */
+export interface StageSequentialState {
+  errorBlocks: { baseline: ErrorBlockState; canary: ErrorBlockState };
+  /**
+   * A finished stage's costly evidence (log e-values of its quantile tests, by metric), valid while its arms
+   * still match `fingerprint`; recomputed when late data changes them. A pure memo: decisions are the same
+   * without it.
+   */
+  memo?: { fingerprint: string; logEvidence: Record<string, number> };
+}
+
 export interface AnalysisSequentialState {
-  version: 1;
+  version: 2;
   metrics: Record<string, SequentialMetricState>;
-  /** Running minimum of each stage's always-valid split p-value, by stage index. */
-  srmPValues: number[];
+  /** Running minimum of the run's stitched traffic-split p-value. */
+  srmPValue: number;
+  /** Running minimum of the metrics' joint p-value (1 / mean of their e-values: metric-family.ts). */
+  metricsPValue: number;
+  /** One entry per stage evaluated so far, oldest first. */
+  stages: StageSequentialState[];
 }
 
 export function initialSequentialState(): AnalysisSequentialState {
-  return { version: 1, metrics: {}, srmPValues: [] };
-}
-
-/** One stage of a run: both arms' evidence while one canary share was intended. */
-export interface StageArms {
-  baseline: ArmState;
-  canary: ArmState;
-  /** Declared canary share of this stage, or null when none was declared (its split check is skipped). */
-  canaryShare: number | null;
+  return { version: 2, metrics: {}, srmPValue: 1, metricsPValue: 1, stages: [] };
 }
 
 export type Decision = 'fail' | 'pass' | 'running';
@@ -108,27 +150,66 @@ export interface ArmSummary {
   errors: number;
   errorRate: number;
   latencySamples: number;
+  /** Latencies known only to coarse buckets (explicit or low-scale exponential points). */
+  coarseLatencySamples: number;
+  /** Mean latency from the exact sums, when every latency came with one; else 'undefined'. */
+  meanNanos: ReportedNumber;
   quantiles: QuantileSummary[];
 }
 
+/**
+ * A number as reported: non-finite values are spelled out ('Infinity', '-Infinity', 'undefined' for NaN) so
+ * that JSON, which has neither, does not turn an unbounded ratio into null.
+ */
+export type ReportedNumber = number | 'Infinity' | '-Infinity' | 'undefined';
+
 export interface Effect {
-  /** 'difference' (canary - baseline error rate) or 'ratio' (canary / baseline quantile). */
+  /** 'difference' (canary - baseline error rate) or 'ratio' (canary / baseline quantile or mean). */
   scale: 'difference' | 'ratio';
-  estimate: number;
-  /** Anytime-valid bounds at the metric's decision level (see `level`). */
-  lower: number;
-  upper: number;
+  /** The current stage's estimate. */
+  estimate: ReportedNumber;
+  /**
+   * Anytime-valid bounds at the metric's decision level (see `level`). `upper` is the current stage's (its
+   * pass evidence). For the error rate and the latency mean `lower` comes from the fail evidence of every
+   * stage (a lower bound on the worst stage's effect) and `fail` happens exactly when it clears the tolerance;
+   * for a latency quantile it is the current stage's per-arm bound, and fail comes from the two-sample test
+   * over every stage (the reason says when the bound has not caught up).
+   */
+  lower: ReportedNumber;
+  upper: ReportedNumber;
   /** 1 - alpha of the bounds. */
   level: number;
 }
 
 export interface FixedHorizonEvidence {
-  /** 'skipped' when the policy asked for decisions only. */
-  test: 'two-proportion-z' | 'fisher-exact' | 'mann-whitney-u' | 'skipped';
+  /**
+   * Always 'descriptive': a fixed-horizon test, valid for one look at a sample size fixed in advance. Checked
+   * every tick it raises false alarms far beyond its nominal level; never gate a rollout on it (the decision
+   * and `alwaysValidPValue` are the anytime-valid ones).
+   */
+  use: 'descriptive';
+  /** 'skipped' when the policy asked for decisions only; 'none' for the latency mean (no such test reported). */
+  test: 'two-proportion-z' | 'fisher-exact' | 'mann-whitney-u' | 'skipped' | 'none';
   statistic: number;
   pValue: number;
   /** Latency only: Hodges-Lehmann shift canary - baseline in ns, with its interval at reportConfidence. */
   shiftNanos?: { estimate: number; lower: number; upper: number };
+  /**
+   * Latency only, what the rank tests ran on: 'buckets' = the accumulator's bucket representatives (within
+   * 0.54% of the raw latencies; equal to SciPy/R on that bucketed sample); 'coarse-buckets' = some values are
+   * known only to explicit or coarse exponential buckets, so the tests describe one representative per
+   * bucket, not the raw latencies. The current stage's data.
+   */
+  sample?: 'buckets' | 'coarse-buckets';
+}
+
+/** Why a latency metric cannot be decided at its tolerance from coarse buckets. */
+export interface CoarseBucketsNote {
+  /** Outer edges (ns) of the bucket holding the judged statistic in each arm's current stage. */
+  canaryNanos: [ReportedNumber, ReportedNumber];
+  baselineNanos: [ReportedNumber, ReportedNumber];
+  /** Upper edge over lower edge of those buckets (the best ratio precision these data can ever give). */
+  widthRatio: ReportedNumber;
 }
 
 export interface MetricResult {
@@ -136,37 +217,87 @@ export interface MetricResult {
   kind: MetricKind;
   quantile?: number;
   tolerance: number;
+  /** The current stage's arms. */
   baseline: ArmSummary;
   canary: ArmSummary;
   effect: Effect;
   fixedHorizon: FixedHorizonEvidence;
-  /** Running minimum of the always-valid p-value for "canary worse than tolerance". */
+  /** Running minimum of the always-valid p-value for "canary worse than tolerance" (the whole run). */
   alwaysValidPValue: number;
-  /** Running minimum of the always-valid p-value for "canary within tolerance". */
+  /** Running minimum of the always-valid p-value for "canary within tolerance" (the current stage). */
   withinPValue: number;
+  /** The current stage has the minimum samples in both arms. */
   minSamplesMet: boolean;
+  /** Stages whose evidence entered the fail test (those with the minimum samples in both arms). */
+  stagesCounted: number;
+  /** Set when the buckets are too coarse for this tolerance: no data of this resolution can pass it. */
+  coarseBuckets?: CoarseBucketsNote;
   decision: Decision;
   reason: string;
 }
 
-export interface SrmResult {
-  /** The stage's declared share; null when none was declared and the check was skipped. */
+/** One stage's traffic split against its declared share. */
+export interface StageSplitResult {
+  /** 0-based position of the stage in the run. */
+  stage: number;
+  /** Null when the stage declared none: then nothing is tested and `checked` is false. */
   expectedCanaryShare: number | null;
-  observedCanaryShare: number;
-  chiSquaredPValue: number;
+  requests: { baseline: number; canary: number };
+  observedCanaryShare: ReportedNumber;
+  checked: boolean;
+  /** Chi-squared goodness of fit: descriptive only (see FixedHorizonEvidence.use); null when not checked. */
+  chiSquaredPValue: number | null;
+  /** This stage's own sequential test (Dirichlet-multinomial Bayes factor); 1 when not checked. */
+  alwaysValidPValue: number;
+  reason: string;
+}
+
+/** The run's traffic split: every checked stage's sequential evidence, stitched (stage-stitching.ts). */
+export interface SrmResult {
+  /** The current stage's declared share, or null when it declared none. */
+  expectedCanaryShare: number | null;
+  /** The current stage's observed share. */
+  observedCanaryShare: ReportedNumber;
+  /** The current stage's chi-squared p-value, descriptive only; null when it is not checked. */
+  chiSquaredPValue: number | null;
+  /** Running minimum of the stitched always-valid p-value over every checked stage. */
   alwaysValidPValue: number;
   mismatch: boolean;
+  /** False when no stage declared a share: the split is not checked at all. */
+  checked: boolean;
+  stages: StageSplitResult[];
 }
 
 export interface AnalysisEvaluation {
   decision: Decision;
   reason: string;
   metrics: MetricResult[];
-  /** The current stage's traffic split. */
+  /**
+   * Always-valid p-value (running minimum) of "some metric is worse than its tolerance": 1 / the mean of the
+   * metrics' e-values (metric-family.ts). The run fails on metrics when it is <= alpha - srmAlpha.
+   */
+  metricsPValue: number;
   srm: SrmResult;
-  /** Every stage's traffic split, oldest first. */
-  srmByStage: SrmResult[];
+  /** The current stage's arms. */
   arms: { baseline: ArmSummary; canary: ArmSummary };
+  /** Stages evaluated, and which one is current (the last). */
+  stageCount: number;
   /** Carry this into the next tick's call. */
   state: AnalysisSequentialState;
+}
+
+/** A number for a report: finite as is, else spelled out. */
+export function reported(x: number): ReportedNumber {
+  if (Number.isFinite(x)) return x;
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  return 'undefined';
+}
+
+/** The numeric value of a reported number (NaN for 'undefined'). */
+export function numeric(x: ReportedNumber): number {
+  if (typeof x === 'number') return x;
+  if (x === 'Infinity') return Infinity;
+  if (x === '-Infinity') return -Infinity;
+  return NaN;
 }

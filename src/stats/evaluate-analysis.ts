@@ -1,98 +1,105 @@
-// The decision policy for one analysis, called by the judge once per tick with the two arms, the metric
-// specs, the policy and the state it carried from the previous tick. Pure: same inputs, same output.
+// The decision policy for one run of an analysis, called by the judge once per tick with the run's stages
+// (oldest first, the last is current), the metric specs, the policy and the state it carried from the
+// previous tick. Pure: same inputs, same output.
 //
-// Rules (each one tested in test/stats/evaluate-analysis.test.ts):
-// - alpha is split: srmAlpha for the traffic split, alpha - srmAlpha for the metrics, across which fail
-//   decisions use Holm's procedure on the running-minimum always-valid p-values (family-wise error <= alpha).
-//   Each metric's reported anytime-valid bounds are at the Bonferroni level (alpha - srmAlpha) / m.
-// - A metric's evidence only counts once both arms have its minimum samples; before that its running minima
-//   stay at 1 (the plug-in variance of the error-rate test is asymptotic; tiny samples must not lock in a
-//   p-value). An empty arm therefore means `running`.
-// - fail: Holm rejects "canary no worse than tolerance" for the metric. pass: the running minimum of the
-//   "within tolerance" p-value is <= (alpha - srmAlpha) / m, so the reported bounds show it (upper bound
-//   inside tolerance). An intersection-union test would allow alpha - srmAlpha here; the stricter level keeps
-//   the evidence and the decision in agreement. fail takes precedence over pass.
-// - The traffic split is tested per stage against the stage's declared share (skipped where none is declared),
-//   stage k at srmAlpha * 6 / (pi^2 k^2); a stage whose running always-valid p-value reaches its level fails
-//   the analysis: a mismatched
-//   split makes every other comparison untrustworthy.
-// - Analysis: fail if the split or any metric fails; pass if every metric passes; else running.
-import type { ArmState } from '../accumulate/arm-state.js';
-import type {
-  AnalysisEvaluation,
-  AnalysisPolicy,
-  AnalysisSequentialState,
-  Decision,
-  MetricResult,
-  MetricSpec,
-  SrmResult,
-  StageArms,
+// Rules (each one tested in test/stats/evaluate-analysis.test.ts and test/stats/stages.test.ts):
+// - alpha is split: srmAlpha for the traffic split, alpha - srmAlpha for the metrics. The run fails on
+//   metrics when the mean of their e-values reaches 1 / (alpha - srmAlpha) (metric-family.ts: never slower
+//   than Bonferroni or Holm, faster when metrics move together); a metric is named failed by the e-closure
+//   (strong family-wise control). Each metric's reported anytime-valid bounds, and its pass threshold, are at
+//   the Bonferroni level (alpha - srmAlpha) / m.
+// - Stages are compared within themselves only (stage-stitching.ts): the fail evidence of a metric is every
+//   stage's evidence stitched together, so a regression seen at any share counts and a baseline that drifts
+//   between stages cannot look like a canary effect; the pass evidence is the current stage's alone, because
+//   a pass speaks for the share the canary has now, and its running minimum restarts when a stage begins.
+// - A stage's evidence for a metric counts once both arms have the metric's minimum samples in that stage
+//   (and, for the error rate, MIN_ERROR_BLOCKS ticks of data for its block variance: error-blocks.ts). An
+//   empty arm therefore means `running`.
+// - pass: the current stage's "within tolerance" running minimum is <= (alpha - srmAlpha) / m, so the
+//   reported bounds show it. fail takes precedence over pass.
+// - The traffic split fails the run when its stitched running always-valid p-value is <= srmAlpha; each stage
+//   is tested against its own declared share, stages without one are not tested (traffic-split.ts).
+// - Run: fail if the split fails or the metrics' joint evidence does; pass if every metric passes; else running.
+// - Blocks: every call closes one error block per arm and stage (the counts since the previous call), so the
+//   judge calls this once per tick and carries `state` (JSON) into the next call.
+import {
+  type AnalysisEvaluation,
+  type AnalysisPolicy,
+  type AnalysisSequentialState,
+  type Decision,
+  type MetricResult,
+  type MetricSpec,
+  type SrmResult,
+  type StageArms,
+  type StageSequentialState,
 } from './analysis-policy.js';
 import { summarizeArm } from './arm-summary.js';
-import { chiSquaredGoodnessOfFit } from './chi-squared-goodness-of-fit.js';
-import { holmRejections } from './holm.js';
-import {
-  errorRateEvidence,
-  latencyFixedHorizon,
-  latencyQuantileEvidence,
-  type LatencyViews,
-  type MetricEvidence,
-} from './metric-evidence.js';
-import { rankedBuckets } from './ranked-buckets.js';
-import { explainMetric } from './result-reasons.js';
-import { sequentialSampleRatioPValue } from './sequential-sample-ratio-test.js';
-import { tiedSampleOfHistogram } from './tied-sample.js';
+import { closeBlock, emptyErrorBlocks } from './error-blocks.js';
+import { errorRateEvidence } from './error-rate-evidence.js';
+import { closedFamilyRejections, familyLogEvidence } from './metric-family.js';
+import { latencyMeanEvidence } from './latency-mean-evidence.js';
+import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
+import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
+import { coarseSummary, explainMetric } from './result-reasons.js';
+import { tenfoldSampleSize } from './tenfold-sample-size.js';
+import { evaluateTrafficSplit } from './traffic-split.js';
 
-/**
- * Stage k's split test runs at srmAlpha * 6 / (pi^2 k^2): the levels sum to srmAlpha over any number of
- * stages, so the family of per-stage always-valid tests keeps the split's share of alpha.
- */
-function stageSrmAlpha(srmAlpha: number, stageIndex: number): number {
-  return (srmAlpha * 6) / (Math.PI * Math.PI * (stageIndex + 1) * (stageIndex + 1));
+export type { StageArms } from './analysis-policy.js';
+
+/** A carried state from before stages (version 1) keeps its running minima; its blocks start now. */
+function upgrade(
+  carried:
+    AnalysisSequentialState | { version: 1; metrics: AnalysisSequentialState['metrics']; srmPValue: number },
+): AnalysisSequentialState {
+  if (carried.version === 2) return carried;
+  return { version: 2, metrics: carried.metrics, srmPValue: carried.srmPValue, metricsPValue: 1, stages: [] };
 }
 
-function evaluateStageSrm(
-  stage: StageArms,
-  policy: AnalysisPolicy,
-  alpha: number,
-  carried: number,
-): SrmResult {
-  const counts = [stage.baseline.requests, stage.canary.requests];
-  const total = counts[0] + counts[1];
-  const observedCanaryShare = total > 0 ? counts[1] / total : NaN;
-  if (stage.canaryShare === null || policy.srmAlpha <= 0) {
-    return {
-      expectedCanaryShare: stage.canaryShare,
-      observedCanaryShare,
-      chiSquaredPValue: NaN,
-      alwaysValidPValue: 1,
-      mismatch: false,
-    };
-  }
-  const shares = [1 - stage.canaryShare, stage.canaryShare];
-  const alwaysValidPValue = Math.min(
-    carried,
-    sequentialSampleRatioPValue(counts, shares, policy.srmConcentration),
-  );
+function stageState(before: StageSequentialState | undefined, stage: StageArms): StageSequentialState {
+  const blocks = before?.errorBlocks ?? { baseline: emptyErrorBlocks(), canary: emptyErrorBlocks() };
   return {
-    expectedCanaryShare: stage.canaryShare,
-    observedCanaryShare,
-    chiSquaredPValue: chiSquaredGoodnessOfFit(counts, shares).pValue,
-    alwaysValidPValue,
-    mismatch: alwaysValidPValue <= alpha,
+    errorBlocks: {
+      baseline: closeBlock(blocks.baseline, stage.baseline.requests, stage.baseline.errors),
+      canary: closeBlock(blocks.canary, stage.canary.requests, stage.canary.errors),
+    },
+    memo: before?.memo && {
+      fingerprint: before.memo.fingerprint,
+      logEvidence: { ...before.memo.logEvidence },
+    },
   };
 }
 
-/** Both arms over every stage (the metrics' evidence until the comparison is stratified by stage). */
-function pooledArms(stages: readonly StageArms[]): { baseline: ArmState; canary: ArmState } {
-  if (stages.length === 1) return stages[0];
-  const baseline = stages[0].baseline.clone();
-  const canary = stages[0].canary.clone();
-  for (const stage of stages.slice(1)) {
-    baseline.mergeFrom(stage.baseline);
-    canary.mergeFrom(stage.canary);
+function metricEvidence(
+  stages: readonly StageView[],
+  spec: MetricSpec,
+  policy: AnalysisPolicy,
+  decisionAlpha: number,
+): MetricEvidence {
+  switch (spec.kind) {
+    case 'error_rate':
+      return errorRateEvidence(stages, spec, policy, decisionAlpha);
+    case 'latency_quantile':
+      return latencyQuantileEvidence(stages, spec, policy, decisionAlpha);
+    case 'latency_mean':
+      return latencyMeanEvidence(stages, spec, policy, decisionAlpha);
   }
-  return { baseline, canary };
+}
+
+function splitReason(srm: SrmResult): string {
+  const worst = srm.stages
+    .filter((s) => s.checked)
+    .reduce((a, b) => (b.alwaysValidPValue < a.alwaysValidPValue ? b : a));
+  return `traffic split mismatch (run always-valid p=${srm.alwaysValidPValue.toPrecision(2)}): ${worst.reason}`;
+}
+
+/** A fail on the metrics' joint evidence, no single metric named by the closure: list the contributors. */
+function jointReason(results: MetricResult[], logEvidence: number[], pValue: number): string {
+  const contributors = results
+    .map((r, i) => ({ r, l: logEvidence[i] }))
+    .filter((x) => x.l > 0)
+    .sort((a, b) => b.l - a.l)
+    .map((x) => x.r.id);
+  return `worse than tolerance on the joint evidence of ${contributors.join(', ')} (always-valid p=${pValue.toPrecision(2)}); ${results.find((r) => r.id === contributors[0])?.reason ?? ''}`;
 }
 
 export function evaluateAnalysis(
@@ -101,87 +108,61 @@ export function evaluateAnalysis(
   policy: AnalysisPolicy,
   carried: AnalysisSequentialState,
 ): AnalysisEvaluation {
+  if (stages.length === 0) throw new RangeError('a run has at least one stage (the current one)');
   if (new Set(metrics.map((m) => m.id)).size !== metrics.length) {
     throw new RangeError('metric ids must be unique within an analysis: they key the carried state');
   }
+  const before = upgrade(carried);
+  const newStage = before.stages.length !== stages.length;
   const metricsAlpha = policy.alpha - Math.max(0, policy.srmAlpha);
   const decisionAlpha = metricsAlpha / Math.max(1, metrics.length);
+  const stageStates = stages.map((s, i) => stageState(before.stages[i], s));
+  const views = stages.map(
+    (s, i) => new StageView(i, s, stageStates[i], s.canaryShare ?? policy.canaryShare),
+  );
+  const current = views[views.length - 1];
   const intervals = policy.evidence === 'full';
-  if (stages.length === 0) throw new RangeError('a run has at least one stage');
-  const arms = pooledArms(stages);
-  const baselineSummary = summarizeArm(arms.baseline, policy.reportConfidence, intervals);
-  const canarySummary = summarizeArm(arms.canary, policy.reportConfidence, intervals);
-  const srmByStage = stages.map((stage, i) =>
-    evaluateStageSrm(stage, policy, stageSrmAlpha(policy.srmAlpha, i), carried.srmPValues[i] ?? 1),
+  const latency = current.latency();
+  const baselineSummary = summarizeArm(
+    current.baseline,
+    latency.baseline,
+    policy.reportConfidence,
+    intervals,
   );
-  const srm = srmByStage[srmByStage.length - 1];
-  const srmMismatch = srmByStage.find((stage) => stage.mismatch);
+  const canarySummary = summarizeArm(current.canary, latency.canary, policy.reportConfidence, intervals);
+  const srm = evaluateTrafficSplit(stages, policy, before.srmPValue);
 
-  const evidenceOf = (pair: {
-    baseline: ArmState;
-    canary: ArmState;
-  }): ((spec: MetricSpec) => MetricEvidence) => {
-    let views: LatencyViews | undefined;
-    const latencyViews = (): LatencyViews => {
-      if (!views) {
-        const full = policy.evidence === 'full';
-        const canaryTied = full ? tiedSampleOfHistogram(pair.canary.latency) : { values: [], counts: [] };
-        const baselineTied = full ? tiedSampleOfHistogram(pair.baseline.latency) : { values: [], counts: [] };
-        views = {
-          canaryRanks: rankedBuckets(pair.canary.latency),
-          baselineRanks: rankedBuckets(pair.baseline.latency),
-          canaryTied,
-          baselineTied,
-          fixedHorizon: latencyFixedHorizon(canaryTied, baselineTied, policy),
-        };
-      }
-      return views;
-    };
-    return (spec) =>
-      spec.kind === 'error_rate'
-        ? errorRateEvidence(pair.canary, pair.baseline, spec, policy, decisionAlpha)
-        : latencyQuantileEvidence(latencyViews(), spec, policy, decisionAlpha);
-  };
-  // Pass reads the current stage's evidence: each weight step must pass on its own. Fail reads both every
-  // stage's evidence and the current stage's (Bonferroni over the two), so a regression that appears at a
-  // higher weight is not diluted by the earlier stages.
-  const pooledEvidence = evidenceOf(arms);
-  const currentEvidence = stages.length > 1 ? evidenceOf(stages[stages.length - 1]) : pooledEvidence;
-
+  const evidence = metrics.map((spec) => metricEvidence(views, spec, policy, decisionAlpha));
+  const logEvidence = evidence.map((e) => e.worseLogEvidence);
+  const joint = familyLogEvidence(logEvidence);
   const state: AnalysisSequentialState = {
-    version: 1,
+    version: 2,
     metrics: {},
-    srmPValues: srmByStage.map((stage) => stage.alwaysValidPValue),
+    srmPValue: srm.alwaysValidPValue,
+    metricsPValue: Math.min(before.metricsPValue, joint > 0 ? Math.exp(-joint) : 1),
+    stages: stageStates,
   };
-  const evidence: MetricEvidence[] = [];
-  const sufficient: boolean[] = [];
-  for (const spec of metrics) {
-    const e = pooledEvidence(spec);
-    const c = currentEvidence === pooledEvidence ? e : currentEvidence(spec);
-    const minSamples = spec.minSamples ?? policy.minSamplesPerArm;
-    const enough = (x: MetricEvidence) => x.samples.canary >= minSamples && x.samples.baseline >= minSamples;
-    const before = carried.metrics[spec.id] ?? { worsePValue: 1, withinPValue: 1 };
-    const worse =
-      c === e ? e.worsePValue : Math.min(1, 2 * Math.min(e.worsePValue, enough(c) ? c.worsePValue : 1));
+  metrics.forEach((spec, i) => {
+    const e = evidence[i];
+    const was = before.metrics[spec.id] ?? { worsePValue: 1, withinPValue: 1 };
+    const within = newStage ? 1 : was.withinPValue;
     state.metrics[spec.id] = {
-      worsePValue: enough(e) ? Math.min(before.worsePValue, worse) : before.worsePValue,
-      withinPValue: enough(c) ? Math.min(before.withinPValue, c.withinPValue) : before.withinPValue,
+      worsePValue: Math.min(was.worsePValue, e.worsePValue),
+      withinPValue: Math.min(within, e.withinPValue),
     };
-    evidence.push(e);
-    sufficient.push(enough(c));
-  }
+  });
 
-  const failed = holmRejections(
-    metrics.map((s) => state.metrics[s.id].worsePValue),
-    metricsAlpha,
-  );
+  const failed = closedFamilyRejections(logEvidence, metricsAlpha);
+  const metricsFail = state.metricsPValue <= metricsAlpha;
   const results: MetricResult[] = metrics.map((spec, i) => {
     const s = state.metrics[spec.id];
-    const decision: Decision = failed[i]
-      ? 'fail'
-      : sufficient[i] && s.withinPValue <= decisionAlpha
-        ? 'pass'
-        : 'running';
+    const e = evidence[i];
+    const decision: Decision =
+      metricsFail && failed[i]
+        ? 'fail'
+        : e.minSamplesMet && !e.waiting && s.withinPValue <= decisionAlpha
+          ? 'pass'
+          : 'running';
     const result: MetricResult = {
       id: spec.id,
       kind: spec.kind,
@@ -189,42 +170,52 @@ export function evaluateAnalysis(
       tolerance: spec.tolerance,
       baseline: baselineSummary,
       canary: canarySummary,
-      effect: evidence[i].effect,
-      fixedHorizon: evidence[i].fixedHorizon,
+      effect: e.effect,
+      fixedHorizon: e.fixedHorizon,
       alwaysValidPValue: s.worsePValue,
       withinPValue: s.withinPValue,
-      minSamplesMet: sufficient[i],
+      minSamplesMet: e.minSamplesMet,
+      stagesCounted: e.stagesCounted,
+      coarseBuckets: decision === 'running' ? e.coarseBuckets : undefined,
       decision,
       reason: '',
     };
-    result.reason = explainMetric(result, evidence[i].samples, spec.minSamples ?? policy.minSamplesPerArm);
+    const tenfold = e.minSamplesMet
+      ? undefined
+      : tenfoldSampleSize(spec, policy, decisionAlpha, current.tuningShare);
+    result.reason = explainMetric(result, e, minSamplesOf(spec, policy), tenfold);
     return result;
   });
 
   let decision: Decision = 'running';
   let reason: string;
   const firstFail = results.find((r) => r.decision === 'fail');
-  if (srmMismatch) {
+  const stageNote = stages.length > 1 ? ` in stage ${stages.length}` : '';
+  if (srm.mismatch) {
     decision = 'fail';
-    const stageNumber = srmByStage.indexOf(srmMismatch) + 1;
-    reason = `traffic split mismatch in stage ${stageNumber}: canary share ${(srmMismatch.observedCanaryShare * 100).toFixed(2)}% vs declared ${((srmMismatch.expectedCanaryShare ?? NaN) * 100).toFixed(2)}% (always-valid p=${srmMismatch.alwaysValidPValue.toPrecision(2)})`;
+    reason = splitReason(srm);
   } else if (firstFail) {
     decision = 'fail';
     reason = firstFail.reason;
+  } else if (metricsFail) {
+    decision = 'fail';
+    reason = jointReason(results, logEvidence, state.metricsPValue);
   } else if (results.length > 0 && results.every((r) => r.decision === 'pass')) {
     decision = 'pass';
-    reason = `all ${results.length} metrics within tolerance`;
+    reason = `all ${results.length} metrics within tolerance${stageNote}`;
   } else {
-    const waiting = results.filter((r) => r.decision === 'running').map((r) => r.id);
-    reason = `collecting evidence: ${waiting.join(', ') || 'no metrics'} undecided`;
+    const waiting = results.filter((r) => r.decision === 'running');
+    reason = `collecting evidence${stageNote}: ${waiting.map((r) => r.id).join(', ') || 'no metrics'} undecided`;
+    reason += coarseSummary(waiting);
   }
   return {
     decision,
     reason,
     metrics: results,
+    metricsPValue: state.metricsPValue,
     srm,
-    srmByStage,
     arms: { baseline: baselineSummary, canary: canarySummary },
+    stageCount: stages.length,
     state,
   };
 }

@@ -1,165 +1,127 @@
 // One tick's evidence for one metric, before the running minima and the family-wise decision are applied
-// (evaluate-analysis.ts does that): the anytime-valid effect bounds and instantaneous p-values, and the
-// fixed-horizon test reported beside them.
+// (evaluate-analysis.ts does that), and what every metric kind reads from a stage. The fail evidence covers
+// every stage that has the metric's minimum samples (stitched: stage-stitching.ts); the pass evidence, the
+// reported estimate and the fixed-horizon tests cover the current stage.
 import type { ArmState } from '../accumulate/arm-state.js';
-import type { AnalysisPolicy, Effect, FixedHorizonEvidence, MetricSpec } from './analysis-policy.js';
-import { errorRateConfidenceSequence } from './error-rate-confidence-sequence.js';
-import { fisherExactTest } from './fisher-exact-test.js';
+import type {
+  AnalysisPolicy,
+  CoarseBucketsNote,
+  Effect,
+  FixedHorizonEvidence,
+  MetricSpec,
+  StageArms,
+  StageSequentialState,
+} from './analysis-policy.js';
+import { type ArmLatency, armLatency } from './arm-latency.js';
+import { designEffect, MIN_ERROR_BLOCKS } from './error-blocks.js';
 import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
 import { mannWhitneyU } from './mann-whitney-u.js';
-import { betaBinomialConcentration } from './quantile-confidence-sequence.js';
-import { quantileRatioTest } from './quantile-ratio-test.js';
-import type { RankedBuckets } from './ranked-buckets.js';
-import type { TiedSample } from './tied-sample.js';
-import { twoProportionZTest } from './two-proportion-z-test.js';
 
 export interface MetricEvidence {
   effect: Effect;
   fixedHorizon: FixedHorizonEvidence;
+  /** Stitched over the counted stages (1 when none counts). */
   worsePValue: number;
+  /** log of the e-value behind it (0 when no stage counts). */
+  worseLogEvidence: number;
+  /** The current stage's (1 when it lacks the minimum samples). */
   withinPValue: number;
+  /** The current stage's samples per arm (requests for the error rate, latencies otherwise). */
   samples: { baseline: number; canary: number };
+  minSamplesMet: boolean;
+  stagesCounted: number;
+  coarseBuckets?: CoarseBucketsNote;
+  /** Words the reason adds (e.g. why a mean cannot be computed). */
+  note?: string;
+  /** When set, what the metric still waits for before its evidence can count (replaces the sample count). */
+  waiting?: string;
 }
 
-/** Fisher's exact test replaces the z-test when an expected cell count is below 5 (Cochran's rule). */
-function errorRateFixedHorizon(c: ArmState, b: ArmState, confidence: number): FixedHorizonEvidence {
-  const n = c.requests + b.requests;
-  const errors = c.errors + b.errors;
-  const minExpected = (Math.min(c.requests, b.requests) * Math.min(errors, n - errors)) / Math.max(n, 1);
-  if (minExpected < 5) {
-    const f = fisherExactTest(c.errors, c.requests - c.errors, b.errors, b.requests - b.errors);
-    return { test: 'fisher-exact', statistic: f.oddsRatio, pValue: f.pValue };
+/** One stage as the metric tests read it; latency views are built on first use and shared by metrics. */
+export class StageView {
+  private latencyViews: { canary: ArmLatency; baseline: ArmLatency } | undefined;
+  private fixedHorizon: FixedHorizonEvidence | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly arms: StageArms,
+    readonly blocks: StageSequentialState,
+    /** The declared share, or the policy's hint: tunes the latency mixtures only. */
+    readonly tuningShare: number,
+  ) {}
+
+  get baseline(): ArmState {
+    return this.arms.baseline;
   }
-  const z = twoProportionZTest(c.errors, c.requests, b.errors, b.requests, confidence);
-  return { test: 'two-proportion-z', statistic: z.z, pValue: z.pValue };
+
+  get canary(): ArmState {
+    return this.arms.canary;
+  }
+
+  /**
+   * `compute()`, memoized in the carried state for stages that are not current (their evidence only changes
+   * when late data reaches them, which changes the fingerprint).
+   */
+  memo(key: string, isCurrent: boolean, compute: () => number): number {
+    if (isCurrent) return compute();
+    const fingerprint = stageFingerprint(this.arms);
+    if (this.blocks.memo?.fingerprint !== fingerprint) this.blocks.memo = { fingerprint, logEvidence: {} };
+    const known = this.blocks.memo.logEvidence[key];
+    if (known !== undefined) return known;
+    // -Infinity is not JSON: e^-745 is 0 in doubles, so nothing changes.
+    const value = Math.max(-745, compute());
+    this.blocks.memo.logEvidence[key] = value;
+    return value;
+  }
+
+  latency(): { canary: ArmLatency; baseline: ArmLatency } {
+    this.latencyViews ??= { canary: armLatency(this.arms.canary), baseline: armLatency(this.arms.baseline) };
+    return this.latencyViews;
+  }
+
+  /** Both arms' design effects; `trusted` once both have MIN_ERROR_BLOCKS blocks. */
+  errorDesign(): { canary: number; baseline: number; trusted: boolean } {
+    const { canary, baseline } = this.blocks.errorBlocks;
+    return {
+      canary: designEffect(canary),
+      baseline: designEffect(baseline),
+      trusted: canary.blocks >= MIN_ERROR_BLOCKS && baseline.blocks >= MIN_ERROR_BLOCKS,
+    };
+  }
+
+  /** Mann-Whitney U and Hodges-Lehmann on the stage's bucket representatives (descriptive). */
+  latencyFixedHorizon(policy: AnalysisPolicy): FixedHorizonEvidence {
+    if (!this.fixedHorizon) {
+      const { canary, baseline } = this.latency();
+      const sample = canary.coarseCount + baseline.coarseCount > 0 ? 'coarse-buckets' : 'buckets';
+      if (policy.evidence === 'decisions-only') {
+        this.fixedHorizon = { use: 'descriptive', test: 'skipped', statistic: NaN, pValue: NaN, sample };
+      } else {
+        const u = mannWhitneyU(canary.representatives, baseline.representatives, 'two-sided');
+        const hl = hodgesLehmannShift(
+          canary.representatives,
+          baseline.representatives,
+          policy.reportConfidence,
+        );
+        this.fixedHorizon = {
+          use: 'descriptive',
+          test: 'mann-whitney-u',
+          statistic: u.u1,
+          pValue: u.pValue,
+          shiftNanos: { estimate: hl.estimate, lower: hl.lower, upper: hl.upper },
+          sample,
+        };
+      }
+    }
+    return this.fixedHorizon;
+  }
 }
 
-export function errorRateEvidence(
-  canary: ArmState,
-  baseline: ArmState,
-  spec: MetricSpec,
-  policy: AnalysisPolicy,
-  decisionAlpha: number,
-): MetricEvidence {
-  const cs = errorRateConfidenceSequence(
-    {
-      canaryErrors: canary.errors,
-      canaryRequests: canary.requests,
-      baselineErrors: baseline.errors,
-      baselineRequests: baseline.requests,
-    },
-    spec.tolerance,
-    decisionAlpha,
-    policy.errorRateMixtureSd,
-  );
-  return {
-    effect: {
-      scale: 'difference',
-      estimate: cs.difference,
-      lower: cs.lower,
-      upper: cs.upper,
-      level: 1 - decisionAlpha,
-    },
-    fixedHorizon: errorRateFixedHorizon(canary, baseline, policy.reportConfidence),
-    worsePValue: cs.worsePValue,
-    withinPValue: cs.withinPValue,
-    samples: { baseline: baseline.requests, canary: canary.requests },
-  };
+function stageFingerprint(arms: StageArms): string {
+  const arm = (a: ArmState): string => `${a.requests},${a.errors},${a.latencyCount},${a.latencySumNanos}`;
+  return `${arm(arms.baseline)}|${arm(arms.canary)}`;
 }
 
-/** Inputs shared by every latency metric of one evaluation, built once per tick. */
-export interface LatencyViews {
-  canaryRanks: RankedBuckets;
-  baselineRanks: RankedBuckets;
-  canaryTied: TiedSample;
-  baselineTied: TiedSample;
-  fixedHorizon: FixedHorizonEvidence;
-}
-
-export function latencyFixedHorizon(
-  canaryTied: TiedSample,
-  baselineTied: TiedSample,
-  policy: AnalysisPolicy,
-): FixedHorizonEvidence {
-  if (policy.evidence === 'decisions-only') return { test: 'skipped', statistic: NaN, pValue: NaN };
-  const u = mannWhitneyU(canaryTied, baselineTied, 'two-sided');
-  const hl = hodgesLehmannShift(canaryTied, baselineTied, policy.reportConfidence);
-  return {
-    test: 'mann-whitney-u',
-    statistic: u.u1,
-    pValue: u.pValue,
-    shiftNanos: { estimate: hl.estimate, lower: hl.lower, upper: hl.upper },
-  };
-}
-
-export function latencyQuantileEvidence(
-  views: LatencyViews,
-  spec: MetricSpec,
-  policy: AnalysisPolicy,
-  decisionAlpha: number,
-): MetricEvidence {
-  const q = spec.quantile ?? 0.5;
-  const r = quantileRatioTest(
-    views.canaryRanks,
-    views.baselineRanks,
-    q,
-    spec.tolerance,
-    decisionAlpha,
-    quantileConcentrations(policy, decisionAlpha),
-    quantileCanaryAlphaShare(policy),
-  );
-  const estimate = pointQuantile(views.canaryRanks, q) / pointQuantile(views.baselineRanks, q);
-  return {
-    effect: { scale: 'ratio', estimate, lower: r.lower, upper: r.upper, level: 1 - decisionAlpha },
-    fixedHorizon: views.fixedHorizon,
-    worsePValue: r.worsePValue,
-    withinPValue: r.withinPValue,
-    samples: { baseline: views.baselineRanks.n, canary: views.canaryRanks.n },
-  };
-}
-
-/**
- * Each arm's mixture is tuned (Howard et al. 2021, eq. 15, as in quantile-confidence-sequence.ts) for the samples it
- * holds when the canary holds quantileTunedForSamples: the baseline holds (1 - share) / share times as many,
- * 9x at a 10% canary. One t* for both arms would leave the baseline's boundary, which then runs far past its
- * optimum, wider than needed. Both depend only on the configuration, never on the data, as the guarantee
- * requires.
- */
-export function quantileConcentrations(
-  policy: AnalysisPolicy,
-  decisionAlpha: number,
-): { canary: number; baseline: number } {
-  const share = Math.min(1 - 1e-6, Math.max(1e-6, policy.canaryShare));
-  const canaryTarget = policy.quantileTunedForSamples;
-  const f = quantileCanaryAlphaShare(policy);
-  return {
-    canary: betaBinomialConcentration(canaryTarget, f * decisionAlpha),
-    baseline: betaBinomialConcentration((canaryTarget * (1 - share)) / share, (1 - f) * decisionAlpha),
-  };
-}
-
-/**
- * Part of a latency metric's alpha spent on the canary's side of the union bound (quantile-ratio-test.ts),
- * the rest going to the baseline's. Any split fixed before the data is valid (weighted Bonferroni). A
- * sequence's half-width grows like sqrt(log(1/alpha_arm) / n_arm) near its tuned size (the normal-mixture
- * boundary that the beta-binomial one approximates, Howard et al. 2021, eq. 14; Howard & Ramdas 2022,
- * Theorem 1), so the sum of both arms' half-widths, which is what the
- * ratio needs to clear, is smallest, to first order, when alpha_c / alpha_b = sqrt(n_b / n_c): with a 10%
- * canary, 3/4 of alpha on the canary's side. At a 50% share this is the even split.
- */
-export function quantileCanaryAlphaShare(policy: AnalysisPolicy): number {
-  const share = Math.min(1 - 1e-6, Math.max(1e-6, policy.canaryShare));
-  const ratio = Math.sqrt((1 - share) / share);
-  return ratio / (1 + ratio);
-}
-
-/** Nearest-rank quantile's bucket midpoint (2 lo hi / (lo + hi)), 0 in the zero bucket, NaN when empty. */
-function pointQuantile(r: RankedBuckets, q: number): number {
-  if (r.n === 0) return NaN;
-  const rank = Math.max(1, Math.ceil(q * r.n));
-  let i = 0;
-  while (r.cumulative[i] < rank) i++;
-  const lo = r.lowerNanos[i];
-  const hi = r.upperNanos[i];
-  return lo + hi === 0 ? 0 : (2 * lo * hi) / (lo + hi);
+export function minSamplesOf(spec: MetricSpec, policy: AnalysisPolicy): number {
+  return spec.minSamples ?? policy.minSamplesPerArm;
 }

@@ -3,10 +3,12 @@
 //   l = qbinom(alpha/2, n, q)   (0 means no lower bound: -infinity),
 //   u = qbinom(1 - alpha/2, n, q) + 1   (n + 1 means no upper bound: +infinity),
 // because X_(l) <= Q(q) whenever B >= l and X_(u) >= Q(q) whenever B <= u - 1; valid for any distribution,
-// ties included. On a histogram the bounds are taken at the outer edges of the buckets holding those order
-// statistics, which keeps the coverage.
-import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
+// ties included. On bucketed data the bounds are taken at the outer edges of those order statistics (the
+// lower edge of rank l, the upper edge of rank u, each ranked on its own: ranked-buckets.ts), which keeps the
+// coverage for every placement of the values inside their buckets.
+import type { ArmLatency } from './arm-latency.js';
 import { binomialQuantiles } from './binomial-distribution.js';
+import { lowerEdgeOfRank, upperEdgeOfRank } from './ranked-buckets.js';
 
 export interface OrderStatisticRanks {
   /** 1-based rank of the lower bound, or 0 when there is none. */
@@ -29,16 +31,23 @@ export interface QuantileInterval {
   confidence: number;
 }
 
-/** Interval for the q-quantile of a latency histogram; NaN estimate and infinite bounds when empty. */
+/**
+ * Interval for the q-quantile of one arm's latencies, at the outer bucket edges of the order statistics
+ * (ranked-buckets.ts: valid for every placement inside the buckets); NaN estimate and [0, Infinity] when empty.
+ */
 export function quantileConfidenceInterval(
-  h: LatencyHistogram,
+  latency: ArmLatency,
   q: number,
   confidence = 0.95,
 ): QuantileInterval {
-  const n = h.count;
+  const { n } = latency;
   if (n === 0) return { quantile: q, estimateNanos: NaN, lowerNanos: 0, upperNanos: Infinity, confidence };
   const { lowerRank, upperRank } = orderStatisticRanks(n, q, confidence);
-  const lowerNanos = lowerRank >= 1 ? (h.bucketAtRank(lowerRank)?.lowerNanos ?? 0) : 0;
-  const upperNanos = upperRank <= n ? (h.bucketAtRank(upperRank)?.upperNanos ?? Infinity) : Infinity;
-  return { quantile: q, estimateNanos: h.quantile(q), lowerNanos, upperNanos, confidence };
+  return {
+    quantile: q,
+    estimateNanos: latency.quantileEstimate(q),
+    lowerNanos: lowerEdgeOfRank(latency.ranks, lowerRank),
+    upperNanos: upperEdgeOfRank(latency.ranks, upperRank),
+    confidence,
+  };
 }

@@ -5,8 +5,9 @@
 // evaluated at k = B_t is a nonnegative martingale, so by Ville's inequality B_t stays, for all t at once with
 // probability >= 1 - alpha, in the acceptance set [kLow, kHigh] = {k : M_t(k) < 1/alpha}. Then
 //   X_(kLow) <= Q(q) <= X_(kHigh + 1)
-// for all t, for any distribution (atoms and ties included). On a histogram the bounds are taken at the outer
-// bucket edges of those order statistics, which keeps the guarantee. The bound depends only on (t, counts),
+// for all t, for any distribution (atoms and ties included). On bucketed data the bounds are taken at the outer
+// edges, X_(k) >= L_(k) and X_(k+1) <= U_(k+1) (ranked-buckets.ts), which keeps the guarantee for every
+// placement of the values inside their buckets, coarse ones included. The bound depends only on (t, counts),
 // never on how often it is evaluated.
 //
 // One-sided sides. Every decision reads one side of each arm's sequence ("worse": the canary's lower bound
@@ -31,7 +32,7 @@
 // has its own t* (metric-evidence.ts): the samples it is expected to hold when a decision is due.
 import { regularizedIncompleteBeta } from './incomplete-beta.js';
 import { logBeta } from './log-gamma.js';
-import { bucketPositionOfRank, type RankedBuckets } from './ranked-buckets.js';
+import { lowerEdgeOfRank, type RankedBuckets, upperEdgeOfRank } from './ranked-buckets.js';
 
 export function betaBinomialConcentration(tunedForSamples: number, alpha: number): number {
   const l = 2 * Math.log(1 / alpha);
@@ -130,7 +131,7 @@ export function quantileConfidenceSequence(
   if (r.n === 0) return { lowerNanos: 0, upperNanos: Infinity };
   const { kLow, kHigh } = acceptedCounts(r.n, q, alpha, concentration);
   return {
-    lowerNanos: kLow >= 1 ? r.lowerNanos[bucketPositionOfRank(r, kLow)] : 0,
-    upperNanos: kHigh + 1 <= r.n ? r.upperNanos[bucketPositionOfRank(r, kHigh + 1)] : Infinity,
+    lowerNanos: lowerEdgeOfRank(r, kLow),
+    upperNanos: upperEdgeOfRank(r, kHigh + 1),
   };
 }

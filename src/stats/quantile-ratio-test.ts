@@ -17,15 +17,22 @@
 // p95 +20% (tail) in a median 20 s instead of 25-30 s. It is not the inversion of `lower`, so a fail can come
 // while `lower` is still below 1 + tol; `boundsWorsePValue` is the bounds' own p-value.
 //
-// Computing the bounds' smallest alpha directly: the lower bound reaches canary bucket i exactly when every
-// count k <= (values below bucket i) is rejected on the lower side, at per-arm level oneSidedLevel(k), which
-// rises towards t q; the upper bound of the baseline falls to the top of bucket j at oneSidedLevel(cum_j).
+// Computing the bounds' smallest alpha directly: the lower bound reaches the canary's lower edge i exactly
+// when every count k <= (values whose lower edge is below it) is rejected on the lower side, at per-arm level
+// oneSidedLevel(k), which rises towards t q; the baseline's upper bound falls to its upper edge j at
+// oneSidedLevel(values whose upper edge is at or below it). Edges are ranked on their own side
+// (ranked-buckets.ts), so the bounds hold for every placement of values inside coarse buckets too.
 // The p-value is the min over compatible bucket pairs of the larger of level_c / f and level_b / (1 - f);
 // one rises with i while the best partner's falls, so a binary search over i finds the minimum in
 // O(log^2 buckets) mixture evaluations instead of a bisection over alpha.
 import { oneSidedLevel, priorMassBelow, quantileConfidenceSequence } from './quantile-confidence-sequence.js';
 import type { RankedBuckets } from './ranked-buckets.js';
-import { type MixtureWeights, twoSampleQuantilePValue } from './quantile-two-sample.js';
+import { type MixtureWeights, twoSampleQuantileLogEvidence } from './quantile-two-sample.js';
+
+/** The two-sample mixture's weights, with the single-arm weight split as the bounds split alpha. */
+export function quantileMixtureWeights(canaryAlphaShare: number): MixtureWeights {
+  return { a: canaryAlphaShare / 2, b: (1 - canaryAlphaShare) / 2, ab: 1 / 2 };
+}
 
 export interface QuantileRatioResult {
   /** One-sided bounds on Q_c(q) / Q_b(q), each at the reporting level. */
@@ -35,6 +42,8 @@ export interface QuantileRatioResult {
   baseline: { lowerNanos: number; upperNanos: number };
   /** Always-valid p-value for "worse beyond tolerance": the two-sample mixture test (decides fail). */
   worsePValue: number;
+  /** log of that test's e-value (for stitching stages). */
+  worseLogEvidence: number;
   /** The smallest alpha at which `lower` exceeds 1 + tolerance (the bounds' own "worse" p-value). */
   boundsWorsePValue: number;
   /** The smallest alpha at which `upper` falls below 1 + tolerance (decides pass). */
@@ -42,9 +51,9 @@ export interface QuantileRatioResult {
 }
 
 interface ArmLevels {
-  /** Per-arm level at which the lower bound reaches the bottom edge of bucket i (Infinity if never). */
+  /** Per-arm level at which the lower bound reaches lower edge i (Infinity if never). */
   lowerReaches(i: number): number;
-  /** Per-arm level at which the upper bound falls to the top edge of bucket j (Infinity if never). */
+  /** Per-arm level at which the upper bound falls to upper edge j (Infinity if never). */
   upperReaches(j: number): number;
 }
 
@@ -54,10 +63,10 @@ function armLevels(r: RankedBuckets, q: number, concentration: number): ArmLevel
   const level = (k: number): number => oneSidedLevel(k, r.n, q, concentration, below);
   return {
     lowerReaches: (i) => {
-      const below = i === 0 ? 0 : r.cumulative[i - 1];
+      const below = i === 0 ? 0 : r.lower.cumulative[i - 1];
       return below < argMin ? level(below) : Infinity;
     },
-    upperReaches: (j) => (r.cumulative[j] > argMin ? level(r.cumulative[j]) : Infinity),
+    upperReaches: (j) => (r.upper.cumulative[j] > argMin ? level(r.upper.cumulative[j]) : Infinity),
   };
 }
 
@@ -114,36 +123,47 @@ export function quantileRatioTest(
   const lower = b.upperNanos === Infinity ? 0 : c.lowerNanos / b.upperNanos;
   const upper = b.lowerNanos === 0 ? Infinity : c.upperNanos / b.lowerNanos;
   if (canary.n === 0 || baseline.n === 0) {
-    return { lower, upper, canary: c, baseline: b, worsePValue: 1, boundsWorsePValue: 1, withinPValue: 1 };
+    return {
+      lower,
+      upper,
+      canary: c,
+      baseline: b,
+      worsePValue: 1,
+      worseLogEvidence: 0,
+      boundsWorsePValue: 1,
+      withinPValue: 1,
+    };
   }
   const cl = armLevels(canary, q, cc);
   const bl = armLevels(baseline, q, bc);
   // Worse: canary bucket i's bottom edge above limit * top edge of baseline bucket j; best j is the largest.
   const worse = minimax(
-    canary.cumulative.length,
+    canary.lower.edges.length,
     (i) => cl.lowerReaches(i) / f,
     (i) => {
-      const j = lastBelow(baseline.upperNanos, canary.lowerNanos[i] / limit);
+      const j = lastBelow(baseline.upper.edges, canary.lower.edges[i] / limit);
       return j < 0 ? Infinity : bl.upperReaches(j) / (1 - f);
     },
   );
   // Within: top edge of canary bucket i below limit * bottom edge of baseline bucket j; best i is the largest.
   const within = minimax(
-    baseline.cumulative.length,
+    baseline.lower.edges.length,
     (j) => bl.lowerReaches(j) / (1 - f),
     (j) => {
-      const i = lastBelow(canary.upperNanos, baseline.lowerNanos[j] * limit);
+      const i = lastBelow(canary.upper.edges, baseline.lower.edges[j] * limit);
       return i < 0 ? Infinity : cl.upperReaches(i) / f;
     },
   );
   // The fail decision: the two-sample mixture, with the single-arm weight split as the bounds split alpha.
-  const weights: MixtureWeights = { a: f / 2, b: (1 - f) / 2, ab: 1 / 2 };
+  const weights = quantileMixtureWeights(f);
+  const worseLogEvidence = twoSampleQuantileLogEvidence(canary, baseline, q, limit, cc, bc, weights);
   return {
     lower,
     upper,
     canary: c,
     baseline: b,
-    worsePValue: twoSampleQuantilePValue(canary, baseline, q, limit, cc, bc, weights),
+    worsePValue: worseLogEvidence <= 0 ? 1 : Math.exp(-worseLogEvidence),
+    worseLogEvidence,
     boundsWorsePValue: Math.min(1, worse),
     withinPValue: Math.min(1, within),
   };

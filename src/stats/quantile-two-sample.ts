@@ -30,7 +30,7 @@
 // search), then exactly over the only y where it can be smaller: where lambdaA E_A and lambdaB E_B are both
 // below that value (outside, G is at least one of them). Under H0 that set is usually empty.
 import { logBetaBinomialMixture, priorMassBelow } from './quantile-confidence-sequence.js';
-import type { RankedBuckets } from './ranked-buckets.js';
+import type { EdgeRanks, RankedBuckets } from './ranked-buckets.js';
 
 /** Weights of E_A, E_B and E_A E_B in G; fixed in advance. */
 export interface MixtureWeights {
@@ -41,7 +41,7 @@ export interface MixtureWeights {
 
 export const DEFAULT_MIXTURE_WEIGHTS: MixtureWeights = { a: 0.25, b: 0.25, ab: 0.5 };
 
-/** p-values below this are reported as this (a larger p-value is conservative). */
+/** Evidence above this is reported as this (min(E, c) is an e-process too; p-values stop at 1e-12). */
 const LOG_CAP = Math.log(1e12);
 
 function logAddExp(x: number, y: number): number {
@@ -72,9 +72,10 @@ function sideLogEvidence(
   return rest > 0 ? logM + Math.log(rest) - Math.log(weight) : -Infinity;
 }
 
-/** Evidence of one arm as a function of how many of its buckets (in order) are counted; memoized. */
+/** Evidence of one arm as a function of how many of its edges (in order) are counted; memoized. */
 function armEvidence(
-  r: RankedBuckets,
+  r: EdgeRanks,
+  n: number,
   q: number,
   concentration: number,
   side: 'lower' | 'upper',
@@ -85,7 +86,7 @@ function armEvidence(
     let v = memo.get(included);
     if (v === undefined) {
       const count = included === 0 ? 0 : r.cumulative[included - 1];
-      v = sideLogEvidence(count, r.n, q, concentration, below, side);
+      v = sideLogEvidence(count, n, q, concentration, below, side);
       memo.set(included, v);
     }
     return v;
@@ -106,7 +107,7 @@ function countUpTo(n: number, at: (i: number) => number, x: number): number {
 
 /**
  * Always-valid p-value for H0: Q_A(q) <= limit * Q_B(q), A's evidence on its lower side and B's on its
- * upper side (see above).
+ * upper side (see above): min(1, 1 / inf_y G).
  */
 export function twoSampleQuantilePValue(
   a: RankedBuckets,
@@ -117,9 +118,26 @@ export function twoSampleQuantilePValue(
   concentrationB: number,
   weights: MixtureWeights = DEFAULT_MIXTURE_WEIGHTS,
 ): number {
-  if (a.n === 0 || b.n === 0) return 1;
-  const eA = armEvidence(a, q, concentrationA, 'lower');
-  const eB = armEvidence(b, q, concentrationB, 'upper');
+  const logG = twoSampleQuantileLogEvidence(a, b, q, limit, concentrationA, concentrationB, weights);
+  return logG <= 0 ? 1 : Math.exp(-logG);
+}
+
+/**
+ * log inf_y G (capped above at log 1e12; -Infinity when G is 0 somewhere): the raw e-value's log, which stage
+ * stitching multiplies (stage-stitching.ts).
+ */
+export function twoSampleQuantileLogEvidence(
+  a: RankedBuckets,
+  b: RankedBuckets,
+  q: number,
+  limit: number,
+  concentrationA: number,
+  concentrationB: number,
+  weights: MixtureWeights = DEFAULT_MIXTURE_WEIGHTS,
+): number {
+  if (a.n === 0 || b.n === 0) return 0;
+  const eA = armEvidence(a.lower, a.n, q, concentrationA, 'lower');
+  const eB = armEvidence(b.upper, b.n, q, concentrationB, 'upper');
   const la = Math.log(weights.a);
   const lb = Math.log(weights.b);
   const lab = Math.log(weights.ab);
@@ -128,18 +146,19 @@ export function twoSampleQuantilePValue(
     const y = eB(j);
     return logAddExp(logAddExp(la + x, lb + y), lab + x + y);
   };
-  // Conservative counts. A bucket other than the zero bucket holds values in (lower, upper]; the zero bucket
-  // holds [0, upper]. For y in an open interval between consecutive positions P (A's lower edges / limit,
-  // B's upper edges, and 0), #{X_A <= limit y} <= i = #{A buckets: lower edge / limit <= P} and
-  // #{X_B < y} >= j = #{B buckets: upper edge <= P}. At a position P itself the same bounds as on the
+  // Conservative counts, from A's lower edges and B's upper edges each ranked on its own (ranked-buckets.ts;
+  // valid for any placement inside buckets that may be coarse and overlap). A value lies in (lower, upper],
+  // or [0, upper] when its lower edge is 0. For y in an open interval between consecutive positions P (A's
+  // lower edges / limit, B's upper edges, and 0), #{X_A <= limit y} <= i = #{A values: lower edge / limit <= P}
+  // and #{X_B < y} >= j = #{B values: upper edge <= P}. At a position P itself the same bounds as on the
   // interval to its left hold (a bucket starting at P holds values above P; one ending at P may hold P), and
   // at y = 0: i = #{lower edge <= 0}, j = 0. G is constant on each interval, rises with j and falls with i.
-  const nA = a.lowerNanos.length;
-  const nB = b.upperNanos.length;
+  const nA = a.lower.edges.length;
+  const nB = b.upper.edges.length;
   // lower / limit rounded down (exact when limit is 1), so that A's bucket is never counted late.
   const shrink = limit === 1 ? 1 : 1 - 2 ** -50;
-  const posA = (i: number): number => (a.lowerNanos[i] / limit) * shrink;
-  const posB = (j: number): number => b.upperNanos[j];
+  const posA = (i: number): number => (a.lower.edges[i] / limit) * shrink;
+  const posB = (j: number): number => b.upper.edges[j];
   const iAt = (y: number): number => countUpTo(nA, posA, y);
   const jAt = (y: number): number => countUpTo(nB, posB, y);
   const iZero = iAt(0);
@@ -158,7 +177,7 @@ export function twoSampleQuantilePValue(
   for (const k of [lo - 1, lo]) {
     if (k >= iZero && k <= nA) g = Math.min(g, logG(k, jAt(startOf(k))));
   }
-  if (g === -Infinity) return 1;
+  if (g === -Infinity) return -Infinity;
 
   // 2. G can be below g only where la + eA(i) < g and lb + eB(j) < g.
   lo = iZero;
@@ -168,7 +187,7 @@ export function twoSampleQuantilePValue(
     if (la + eA(mid) < g) hi = mid;
     else lo = mid + 1;
   }
-  if (lo > nA || !(lb + eB(0) < g)) return Math.min(1, Math.exp(-g));
+  if (lo > nA || !(lb + eB(0) < g)) return g;
   let y = startOf(lo);
   lo = 0;
   hi = nB; // largest j with lb + eB(j) < g
@@ -192,5 +211,5 @@ export function twoSampleQuantilePValue(
     while (i < nA && posA(i) <= y) i++;
     while (j < nB && posB(j) <= y) j++;
   }
-  return Math.min(1, Math.exp(-best));
+  return best;
 }

@@ -14,15 +14,24 @@ export function sequentialSampleRatioPValue(
   expectedShares: number[],
   concentration = DEFAULT_SRM_CONCENTRATION,
 ): number {
+  return Math.min(1, Math.exp(-sequentialSampleRatioLogBayesFactor(counts, expectedShares, concentration)));
+}
+
+/** log BF_n (the raw e-value's log, for stitching stages: stage-stitching.ts). */
+export function sequentialSampleRatioLogBayesFactor(
+  counts: number[],
+  expectedShares: number[],
+  concentration = DEFAULT_SRM_CONCENTRATION,
+): number {
   const shareSum = expectedShares.reduce((s, v) => s + v, 0);
   const shares = expectedShares.map((s) => s / shareSum);
   const prior = shares.map((s) => concentration * s);
   const n = counts.reduce((s, v) => s + v, 0);
-  if (n === 0) return 1;
+  if (n === 0) return 0;
   let logBf = logGamma(concentration) - logGamma(concentration + n);
   for (let i = 0; i < counts.length; i++) {
     if (counts[i] > 0)
       logBf += logGamma(prior[i] + counts[i]) - logGamma(prior[i]) - counts[i] * Math.log(shares[i]);
   }
-  return Math.min(1, Math.exp(-logBf));
+  return logBf;
 }

@@ -42,9 +42,9 @@ describe('Accumulator', () => {
     expect([canary.requests, canary.errors, canary.latency.count]).toEqual([10, 3, 0]);
   });
 
-  it('ingests exponential histogram points bucket for bucket', () => {
+  it('ingests exponential points at the accumulator scale bucket for bucket, with their exact sum', () => {
     const acc = opened();
-    const idx = indexForValue(1e6, 3);
+    const idx = indexForValue(1e6, 6);
     acc.accept([
       {
         ...base,
@@ -52,8 +52,9 @@ describe('Accumulator', () => {
         kind: 'histogram',
         count: 7,
         errors: 1,
+        sumNanos: 6.1e6,
         exponential: {
-          scale: 3,
+          scale: 6,
           zeroCount: 1,
           zeroThreshold: 0,
           positive: { offset: idx, bucketCounts: [4, 2] },
@@ -65,28 +66,68 @@ describe('Accumulator', () => {
     expect([baseline.requests, baseline.errors, baseline.latency.count, baseline.latency.zeroCount]).toEqual([
       7, 1, 7, 1,
     ]);
-    expect(baseline.latency.scale).toBe(3);
-    expect(Math.abs(baseline.latency.quantile(0.5) - 1e6) / 1e6).toBeLessThan(0.1);
+    expect([baseline.coarseLatency.count, baseline.latency.scale, baseline.latencySumNanos]).toEqual([
+      0, 6, 6.1e6,
+    ]);
+    expect(Math.abs(baseline.latency.quantile(0.5) - 1e6) / 1e6).toBeLessThan(0.01);
   });
 
-  it('ingests explicit-bucket points at a point inside each bucket', () => {
+  it('keeps coarser exponential buckets interval-censored, at their edges, without downscaling the spans', () => {
     const acc = opened();
+    const idx = indexForValue(1e6, 1);
     acc.accept([
+      ...spans('baseline', [3e6]),
       {
         ...base,
-        arm: 'canary',
+        arm: 'baseline',
         kind: 'histogram',
         count: 6,
         errors: 0,
-        explicit: { bounds: [1e6, 4e6], bucketCounts: [1, 2, 3] },
+        exponential: {
+          scale: 1,
+          zeroCount: 0,
+          zeroThreshold: 0,
+          positive: { offset: idx, bucketCounts: [4, 2] },
+          negative: { offset: 0, bucketCounts: [] },
+        },
       },
     ]);
-    const h = acc.arms().canary.latency;
-    expect(h.count).toBe(6);
-    expect(h.quantile(1 / 6)).toBeCloseTo(1e6, -4);
-    expect(h.quantile(0.5)).toBeGreaterThan(1.9e6);
-    expect(h.quantile(0.5)).toBeLessThan(2.1e6);
-    expect(h.quantile(1)).toBeCloseTo(4e6, -5);
+    const { baseline } = acc.arms();
+    expect(baseline.latency.scale).toBe(6);
+    expect(baseline.latencyCount).toBe(7);
+    const edge = (i: number): number => 2 ** (i / 2);
+    expect(baseline.coarseLatency.intervals()).toEqual([
+      { lowerNanos: edge(idx), upperNanos: edge(idx + 1), count: 4 },
+      { lowerNanos: edge(idx + 1), upperNanos: edge(idx + 2), count: 2 },
+    ]);
+    // The point had no sum: its six values cannot enter the mean comparison; the span's can.
+    expect([baseline.latencySumNanos, baseline.latencyValuesWithoutSum]).toEqual([3e6, 6]);
+  });
+
+  it('keeps explicit buckets interval-censored: first bucket from 0, overflow closed only by the point max', () => {
+    const acc = opened();
+    const point = (arm: 'baseline' | 'canary', maxNanos?: number): Observation => ({
+      ...base,
+      arm,
+      kind: 'histogram',
+      count: 6,
+      errors: 0,
+      sumNanos: 3.3e7,
+      maxNanos,
+      explicit: { bounds: [1e6, 4e6], bucketCounts: [1, 2, 3] },
+    });
+    acc.accept([point('canary'), point('baseline', 2e7)]);
+    const { canary, baseline } = acc.arms();
+    expect(canary.latency.count).toBe(0);
+    expect(canary.coarseLatency.intervals()).toEqual([
+      { lowerNanos: 0, upperNanos: 1e6, count: 1 },
+      { lowerNanos: 1e6, upperNanos: 4e6, count: 2 },
+      { lowerNanos: 4e6, upperNanos: Infinity, count: 3 },
+    ]);
+    expect(baseline.coarseLatency.intervals()[2]).toEqual({ lowerNanos: 4e6, upperNanos: 2e7, count: 3 });
+    expect([canary.latencyCount, canary.latencySumNanos, canary.latencyValuesWithoutSum]).toEqual([
+      6, 3.3e7, 0,
+    ]);
   });
 
   it('restores a snapshot and merges another instance exactly', () => {

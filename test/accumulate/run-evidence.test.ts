@@ -113,6 +113,20 @@ describe('RunEvidence stages', () => {
     expect(evidence.currentStage).toEqual({ startedAtMs: T0 + 10_000, canaryShare: 0.5 });
   });
 
+  it('counts a stage`s requests for the traffic split only once its weight has had settleMs to take effect', () => {
+    const evidence = new RunEvidence({ startedAtMs: T0, canaryShare: 0.1 }, settings, {}, 5_000);
+    evidence.declareStage({ startedAtMs: T0 + 10_000, canaryShare: 0.5 });
+    // The mesh applies 50% two seconds after the declaration: its first seconds still run at 10%.
+    accept(evidence, batch('b', 'baseline', 18, T0 + 10_000, T0 + 12_000), T0 + 30_000);
+    accept(evidence, batch('c', 'canary', 2, T0 + 10_000, T0 + 12_000), T0 + 30_000);
+    accept(evidence, batch('b', 'baseline', 80, T0 + 12_000, T0 + 20_000), T0 + 30_000);
+    accept(evidence, batch('c', 'canary', 80, T0 + 12_000, T0 + 20_000), T0 + 30_000);
+    evidence.advance(T0 + 30_000 + settings.maxHoldMs); // everything judged
+    const [, stage] = evidence.read();
+    expect([stage.baseline.requests, stage.canary.requests]).toEqual([98, 82]);
+    expect(stage.settled).toEqual({ baseline: 50, canary: 50 }); // from T0 + 15 s on
+  });
+
   it('snapshots stages and waiting slices and restores them exactly', () => {
     const evidence = new RunEvidence({ startedAtMs: T0, canaryShare: 0.2 }, settings);
     accept(evidence, batch('b', 'baseline', 8, T0, T0 + 8_000), T0 + 8_000);

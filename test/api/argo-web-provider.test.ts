@@ -30,7 +30,8 @@ import { evaluateResult } from '../support/argo-conditions.js';
 import { WebMetricProvider } from '../support/argo-web-provider.js';
 import { at, parseYamlDocuments, readText } from '../deploy/deploy-files.js';
 import { startJudgingSidecar, withTestMetrics, type JudgingSidecar } from '../support/judging-sidecar.js';
-import { sendStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
+import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
+import { flowStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
 
 interface AnalysisTemplate {
   metadata: { name: string };
@@ -99,18 +100,14 @@ let seed = 1;
 function flowing(revision: Revision, weight: number) {
   return async (fromMs: number, toMs: number) => {
     if (toMs <= fromMs) return;
-    judging.advanceTo(toMs);
-    if (revision.canaryAt) {
-      await sendStepTraffic(judging.grpcUrl, {
-        baseline: pod(revision.stable),
-        canary: revision.canaryAt(weight),
-        requests: Math.round((REQUESTS_PER_INTERVAL * (toMs - fromMs)) / INTERVAL_MS),
-        canaryShare: weight / 100,
-        window: { startMs: fromMs, endMs: toMs },
-        seed: (seed += 2),
-      });
-    }
-    judging.tick();
+    await flowStepTraffic(judging, {
+      baseline: pod(revision.stable),
+      canary: revision.canaryAt?.(weight) ?? pod(revision.canary),
+      requests: revision.canaryAt ? Math.round((REQUESTS_PER_INTERVAL * (toMs - fromMs)) / INTERVAL_MS) : 0,
+      canaryShare: weight / 100,
+      window: { startMs: fromMs, endMs: toMs },
+      seed: (seed += 2 * MIN_ERROR_BLOCKS),
+    });
   };
 }
 
@@ -155,8 +152,9 @@ async function runDocument(analysisId: string, revision: string) {
       canaryShare: number;
       declaredBy: string;
       samples: { canary: number };
-      trafficSplit: { mismatch: boolean } | null;
+      trafficSplit: { checked: boolean } | null;
     }>;
+    trafficSplit: { checked: boolean; mismatch: boolean } | null;
   };
 }
 
@@ -229,8 +227,10 @@ describe('Argo Rollouts inline step analyses against the sidecar', () => {
     // One run for the revision, one stage per weight step, each split as declared.
     const run = await runDocument(ANALYSIS_ID, canary);
     expect(run.verdict).toBe('pass');
-    expect(run.stages.map((stage) => [stage.canaryShare, stage.trafficSplit?.mismatch])).toEqual(
-      [0.1, 0.2, 0.3, 0.4, 0.5].map((share) => [share, false]),
+    // Every step's split checked against its own share (after the settling seconds), none mismatched.
+    expect(run.trafficSplit).toMatchObject({ checked: true, mismatch: false });
+    expect(run.stages.map((stage) => [stage.canaryShare, stage.trafficSplit?.checked])).toEqual(
+      [0.1, 0.2, 0.3, 0.4, 0.5].map((share) => [share, true]),
     );
     expect(new Set(outcome.requests.map((request) => request.url)).size).toBe(1);
   });

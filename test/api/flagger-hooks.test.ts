@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { at, parseYamlDocuments, readText } from '../deploy/deploy-files.js';
 import { FlaggerCanary, type CanaryResource } from '../support/flagger-scheduler.js';
 import { startJudgingSidecar, withTestMetrics, type JudgingSidecar } from '../support/judging-sidecar.js';
-import { sendStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
+import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
+import { flowStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
 
 const shippedCanary = parseYamlDocuments('deploy/flagger/canary.yaml')[0] as CanaryResource;
 const shipped = JSON.parse(readText('deploy/flagger/analysis.json')) as Record<string, unknown>;
@@ -72,18 +73,14 @@ async function run(
     ticks.push({ phase, weight, failedChecks, hooks });
     if (until(ticks[ticks.length - 1])) return ticks;
     const fromMs = judging.now();
-    judging.advanceTo(fromMs + canary.intervalMs);
-    if (weight > 0) {
-      await sendStepTraffic(judging.grpcUrl, {
-        baseline: deployment('checkout-primary'),
-        canary: canaryAt(weight),
-        requests,
-        canaryShare: weight / 100,
-        window: { startMs: fromMs, endMs: judging.now() },
-        seed: (seed += 2),
-      });
-    }
-    judging.tick();
+    await flowStepTraffic(judging, {
+      baseline: deployment('checkout-primary'),
+      canary: canaryAt(weight),
+      requests: weight > 0 ? requests : 0,
+      canaryShare: weight / 100,
+      window: { startMs: fromMs, endMs: fromMs + canary.intervalMs },
+      seed: (seed += 2 * MIN_ERROR_BLOCKS),
+    });
   }
   throw new Error(`the canary did not finish: ${JSON.stringify(ticks.at(-1))}`);
 }
@@ -98,6 +95,7 @@ async function api<T>(path: string): Promise<T> {
 
 interface RunDocument {
   runId: string;
+  attempt: number;
   revision: string;
   state: string;
   verdict: string;
@@ -105,8 +103,9 @@ interface RunDocument {
   stages: Array<{
     canaryShare: number | null;
     declaredBy: string;
-    trafficSplit: { mismatch: boolean } | null;
+    trafficSplit: { checked: boolean } | null;
   }>;
+  trafficSplit: { checked: boolean; mismatch: boolean } | null;
 }
 const runOf = (checksum: string) => api<RunDocument>(`/api/v1/analyses/${ANALYSIS_ID}/runs/${checksum}`);
 const passesOf = async (runId: string) =>
@@ -163,9 +162,11 @@ describe('Flagger against the sidecar', () => {
     expect(canary.status.phase).toBe('Succeeded');
     const document = await runOf('7c9e8d6f5b');
     expect(document.verdict).toBe('pass');
-    expect(document.stages.map((stage) => [stage.canaryShare, stage.trafficSplit?.mismatch])).toEqual([
+    // Every step's split checked against its own share (after the settling seconds), none mismatched.
+    expect(document.trafficSplit).toMatchObject({ checked: true, mismatch: false });
+    expect(document.stages.map((stage) => [stage.canaryShare, stage.trafficSplit?.checked])).toEqual([
       [null, false], // weight 0, before the first step: no share declared, so no split test
-      ...[0.1, 0.2, 0.3, 0.4, 0.5].map((share) => [share, false]),
+      ...[0.1, 0.2, 0.3, 0.4, 0.5].map((share) => [share, true]),
     ]);
     expect(await passesOf(document.runId)).toBe(5);
   });

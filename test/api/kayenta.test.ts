@@ -21,7 +21,8 @@ import {
 import { KayentaMetricProvider } from '../support/argo-kayenta-provider.js';
 import { at, parseYamlDocuments, readText } from '../deploy/deploy-files.js';
 import { startJudgingSidecar, withTestMetrics, type JudgingSidecar } from '../support/judging-sidecar.js';
-import { sendStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
+import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
+import { flowStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
 import { SpinnakerKayentaStage, type SpinnakerScope } from '../support/spinnaker-kayenta-stage.js';
 
 const template = parseYamlDocuments('deploy/argo-rollouts/kayenta-analysis-template.yaml')[0] as {
@@ -72,18 +73,14 @@ async function traffic(
   share: number,
   requests: number,
 ) {
-  judging.advanceTo(toMs);
-  if (requests > 0) {
-    await sendStepTraffic(judging.grpcUrl, {
-      baseline,
-      canary,
-      requests,
-      canaryShare: share,
-      window: { startMs: fromMs, endMs: toMs },
-      seed: (seed += 2),
-    });
-  }
-  judging.tick();
+  await flowStepTraffic(judging, {
+    baseline,
+    canary,
+    requests,
+    canaryShare: share,
+    window: { startMs: fromMs, endMs: toMs },
+    seed: (seed += 2 * MIN_ERROR_BLOCKS),
+  });
 }
 
 const api = (path: string, init: RequestInit = {}) =>

@@ -9,7 +9,8 @@ import { verifyWebhookSignature } from '../../src/publish/webhook-signature.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { armSpans } from '../support/arm-spans.js';
-import { exportOnce, succeeded, traceExporter } from '../support/telemetry.js';
+import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
+import { exportTickByTick, judgedRequests, traceExporter } from '../support/telemetry.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const TOKEN = 'api-token-for-the-tests';
@@ -88,15 +89,26 @@ async function untilVerdict(revision: string, wanted: string): Promise<Compact> 
   );
 }
 
-/** One rollout's traffic over OTLP/gRPC: the baseline and the canary version, healthy or regressing. */
-async function traffic(canaryVersion: string, regressing: boolean, seed: number): Promise<void> {
+/**
+ * One rollout's traffic over OTLP/gRPC: the baseline and the canary version, healthy or regressing, sent over
+ * MIN_ERROR_BLOCKS judge ticks as exporters send it (the error rate's variance comes from per-tick blocks).
+ */
+async function traffic(
+  revision: string,
+  canaryVersion: string,
+  regressing: boolean,
+  seed: number,
+): Promise<void> {
   const exporter = traceExporter('grpc', { grpcUrl: `http://127.0.0.1:${sidecar.ports.grpc}`, httpUrl: '' });
   const baseline = armSpans({ version: '1.0.0', count: 4000, medianMs: 50, errorRate: 0 }, seed);
   const canary = armSpans(
     { version: canaryVersion, count: 1000, medianMs: regressing ? 65 : 50, errorRate: regressing ? 0.2 : 0 },
     seed + 1,
   );
-  expect(succeeded(await exportOnce(exporter, [...baseline, ...canary]))).toBe(true);
+  const judged = judgedRequests(sidecar.ports.api, 'test/checkout', revision, auth);
+  const settled = async (total: number) =>
+    (await judged(total)) || (await gate(revision)).verdict.state !== 'running';
+  expect(await exportTickByTick(exporter, [baseline, canary], MIN_ERROR_BLOCKS, settled)).toBe(true);
   await exporter.shutdown();
 }
 
@@ -194,7 +206,7 @@ describe('runs: one per rollout revision', () => {
   it('judges consecutive rollouts of one analysis each from its own evidence: regressing, healthy, regressing', async () => {
     // Revision a regresses: its run fails.
     expect((await gate('rev-a')).status).toBe(201);
-    await traffic('2.0.0', true, 11);
+    await traffic('rev-a', '2.0.0', true, 11);
     const failedA = await untilVerdict('rev-a', 'fail');
     expect(failedA).toMatchObject({
       action: 'rollback',
@@ -211,14 +223,14 @@ describe('runs: one per rollout revision', () => {
       'running',
       { baseline: 0, canary: 0 },
     ]);
-    await traffic('2.0.1', false, 21);
+    await traffic('rev-b', '2.0.1', false, 21);
     const passedB = await untilVerdict('rev-b', 'pass');
     expect(passedB).toMatchObject({ action: 'promote', samples: { baseline: 4000, canary: 1000 } });
 
     // Revision c regresses again: the stale pass of b does not promote it.
     const c = await gate('rev-c', { canary: '2.0.2' });
     expect([c.status, c.verdict.verdict]).toEqual([201, 'running']);
-    await traffic('2.0.2', true, 31);
+    await traffic('rev-c', '2.0.2', true, 31);
     expect((await untilVerdict('rev-c', 'fail')).samples).toEqual({ baseline: 4000, canary: 1000 });
 
     // Every run kept its own verdict and history; polling the latest revision returns its run as it ended.

@@ -37,6 +37,7 @@ describe('metric points', () => {
         explicit: { bounds: [50_000_000, 100_000_000, 500_000_000], bucketCounts: [1, 1, 1, 0] },
         count: 3,
         errors: 0,
+        sumNanos: 300_000_000,
       },
     ]);
   });

@@ -13,6 +13,8 @@ function arm(requests: number, errors: number, p95Ms: number): ArmSummary {
     errors,
     errorRate: errors / requests,
     latencySamples: requests,
+    coarseLatencySamples: 0,
+    meanNanos: 'undefined',
     quantiles: [0.5, 0.95].map((quantile) => ({
       quantile,
       estimateNanos: (quantile === 0.95 ? p95Ms : p95Ms / 2) * 1e6,

@@ -108,7 +108,7 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
         'canary_judge_arm_requests',
         'canary_judge_arm_error_rate',
         'canary_judge_arm_latency_seconds',
-        'canary_judge_metric_p_value',
+        'canary_judge_metric_always_valid_p_value',
         'canary_judge_metric_effect',
         'canary_judge_observed_canary_share',
         'canary_judge_otlp_items_received_total',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram } from '../../src/accumulate/latency-histogram.js';
+import { histogramLatency } from '../../src/stats/arm-latency.js';
 import {
   orderStatisticRanks,
   quantileConfidenceInterval,
@@ -21,7 +22,7 @@ describe('quantileConfidenceInterval', () => {
   it('brackets the true p99 of a known distribution from bucket edges', () => {
     const h = new LatencyHistogram();
     for (let i = 1; i <= 10000; i++) h.record(i * 1000);
-    const ci = quantileConfidenceInterval(h, 0.99);
+    const ci = quantileConfidenceInterval(histogramLatency(h), 0.99);
     expect(ci.lowerNanos).toBeLessThanOrEqual(9.9e6);
     expect(ci.upperNanos).toBeGreaterThanOrEqual(9.9e6);
     expect(ci.upperNanos / ci.lowerNanos).toBeLessThan(1.03);
@@ -30,13 +31,13 @@ describe('quantileConfidenceInterval', () => {
   it('has no upper bound for p99 of 10 samples', () => {
     const h = new LatencyHistogram();
     for (let i = 1; i <= 10; i++) h.record(i * 1000);
-    expect(quantileConfidenceInterval(h, 0.99).upperNanos).toBe(Infinity);
+    expect(quantileConfidenceInterval(histogramLatency(h), 0.99).upperNanos).toBe(Infinity);
   });
 
   it('is one bucket wide when every value is identical', () => {
     const h = new LatencyHistogram();
     h.record(5e6, 1000);
-    const ci = quantileConfidenceInterval(h, 0.5);
+    const ci = quantileConfidenceInterval(histogramLatency(h), 0.5);
     expect(ci.lowerNanos).toBeLessThan(5e6);
     expect(ci.upperNanos).toBeGreaterThanOrEqual(5e6);
     expect(ci.upperNanos / ci.lowerNanos).toBeLessThan(1.011);

@@ -11,6 +11,7 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { seeded } from './arm-spans.js';
+import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { exportOnce, succeeded, traceExporter } from './telemetry.js';
 
 export interface PodProfile {
@@ -92,4 +93,29 @@ export async function sendStepTraffic(
     await exporter.shutdown();
   }
   return { baseline, canary };
+}
+
+/**
+ * The world between two controller measurements: a step's traffic over the window, exported in
+ * MIN_ERROR_BLOCKS parts with a judge tick after each (as exporters send batches and the judge ticks every few
+ * seconds; the error rate's variance comes from per-tick blocks), then the clock at the window's end.
+ */
+export async function flowStepTraffic(
+  judging: { grpcUrl: string; advanceTo(ms: number): void; tick(): void },
+  step: StepTraffic,
+): Promise<void> {
+  const { startMs, endMs } = step.window;
+  const parts = step.requests > 0 ? MIN_ERROR_BLOCKS : 1;
+  for (let part = 0; part < parts; part += 1) {
+    const window = {
+      startMs: startMs + ((endMs - startMs) * part) / parts,
+      endMs: startMs + ((endMs - startMs) * (part + 1)) / parts,
+    };
+    const requests =
+      Math.round((step.requests * (part + 1)) / parts) - Math.round((step.requests * part) / parts);
+    judging.advanceTo(Math.ceil(window.endMs));
+    if (requests > 0)
+      await sendStepTraffic(judging.grpcUrl, { ...step, requests, window, seed: step.seed + 2 * part });
+    judging.tick();
+  }
 }

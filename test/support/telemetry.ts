@@ -203,3 +203,51 @@ export function knownLogRecords(): { records: ReadableLogRecord[]; traceId: stri
     spanId: spanContext.spanId,
   };
 }
+
+/**
+ * Exports each arm's items in `parts` slices, one slice of every arm per export, and after each export waits
+ * until `judged(total)` says the judge has evaluated at least `total` requests, so every slice is one tick's
+ * block of the error-rate variance (stats/error-blocks.ts) however the timers fall: traffic that arrives over
+ * several ticks, as exporters send it. Resolves true when every export succeeded.
+ */
+export async function exportTickByTick<T>(
+  exporter: Exporter<T[]>,
+  arms: T[][],
+  parts: number,
+  judged: (total: number) => Promise<boolean>,
+): Promise<boolean> {
+  let ok = true;
+  let total = 0;
+  for (let p = 0; p < parts; p += 1) {
+    const slice = arms.flatMap((items) =>
+      items.slice(Math.floor((items.length * p) / parts), Math.floor((items.length * (p + 1)) / parts)),
+    );
+    ok = succeeded(await exportOnce(exporter, slice)) && ok;
+    total += slice.length;
+    for (let i = 0; i < 400 && !(await judged(total)); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return ok;
+}
+
+/**
+ * For exportTickByTick: whether the verdict of the analysis's run of `revision` on the API at `apiPort` counts
+ * `total` requests (its current stage's).
+ */
+export function judgedRequests(
+  apiPort: number,
+  analysisId: string,
+  revision: string,
+  headers: Record<string, string> = {},
+): (total: number) => Promise<boolean> {
+  return async (total) => {
+    const response = await fetch(
+      `http://127.0.0.1:${apiPort}/api/v1/analyses/${encodeURIComponent(analysisId)}/runs/${encodeURIComponent(revision)}/verdict`,
+      { headers },
+    );
+    if (response.status !== 200) return false;
+    const { samples } = (await response.json()) as { samples: { baseline: number; canary: number } };
+    return samples.baseline + samples.canary >= total;
+  };
+}

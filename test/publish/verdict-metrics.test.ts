@@ -1,0 +1,75 @@
+// The verdict series as Prometheus reads them: promtool accepts the exposition, no gauge carries the label
+// name `quantile` (reserved for summaries), the fixed-horizon p-value is exported under a descriptive name
+// only, and an unbounded ratio is +Inf rather than missing.
+import { spawnSync } from 'node:child_process';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { ArmState } from '../../src/accumulate/arm-state.js';
+import { buildDocument } from '../../src/judge/verdict-document.js';
+import { VerdictMetrics } from '../../src/publish/verdict-metrics.js';
+import { DEFAULT_METRICS, DEFAULT_POLICY, initialSequentialState } from '../../src/stats/analysis-policy.js';
+import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
+
+function arm(requests: number, zeros: number, slowNanos: number): ArmState {
+  const a = new ArmState();
+  a.requests = requests;
+  a.latency.record(0, zeros);
+  a.latency.record(slowNanos, requests - zeros);
+  return a;
+}
+
+async function exposition(): Promise<string> {
+  const registry = new Registry();
+  const metrics = new VerdictMetrics(registry);
+  // The baseline's p50 is 0: the ratio's upper bound is unbounded.
+  const evaluation = evaluateAnalysis(
+    [{ baseline: arm(3000, 2000, 20e6), canary: arm(3000, 1400, 20e6), canaryShare: 0.5 }],
+    DEFAULT_METRICS,
+    DEFAULT_POLICY,
+    initialSequentialState(),
+  );
+  const run = {
+    analysisId: 'checkout',
+    runId: 'run-1',
+    revision: 'r1',
+    attempt: 1,
+    state: 'running' as const,
+    startedAtMs: 0,
+    endedAtMs: null,
+    endReason: null,
+  };
+  const stages = [{ startedAtMs: 0, canaryShare: 0.5, declaredBy: 'api' }];
+  const decision = { verdict: 'running' as const, action: 'continue' as const, reason: '' };
+  metrics.update('checkout', buildDocument(run, stages, 5000, decision, evaluation, [], 5000));
+  return registry.metrics();
+}
+
+describe('verdict metrics', () => {
+  it('pass promtool check metrics and use `q`, never `quantile`, as a gauge label', async () => {
+    const text = await exposition();
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    if (promtool.error)
+      throw new Error(
+        `promtool is needed for this test (apt-get install prometheus): ${promtool.error.message}`,
+      );
+    expect(promtool.stderr + promtool.stdout).not.toMatch(/error/i);
+    expect(promtool.status).toBe(0);
+    expect(text).not.toMatch(/quantile="/);
+    expect(text).toMatch(/canary_judge_arm_latency_seconds\{analysis="checkout",arm="canary",q="0\.95"\}/);
+  });
+
+  it('exports the fixed-horizon p-value only under a name that says it is descriptive, and +Inf for an unbounded ratio', async () => {
+    const text = await exposition();
+    expect(text).toMatch(
+      /^canary_judge_metric_always_valid_p_value\{analysis="checkout",metric="error_rate"\} /m,
+    );
+    expect(text).toMatch(
+      /^canary_judge_metric_descriptive_fixed_horizon_p_value\{analysis="checkout",metric="latency_p50"\} /m,
+    );
+    expect(text).toMatch(/DESCRIPTIVE ONLY/);
+    expect(text).not.toMatch(/canary_judge_metric_p_value/);
+    expect(text).toMatch(
+      /^canary_judge_metric_effect\{analysis="checkout",metric="latency_p50",bound="upper"\} \+Inf$/m,
+    );
+  });
+});
