@@ -158,7 +158,7 @@ function pointQuantile(r: RankedBuckets, q: number): number {
   if (r.n === 0) return NaN;
   const rank = Math.max(1, Math.ceil(q * r.n));
   let i = 0;
-  while (r.cumulative[i] < rank) i++;
+  while (i < r.cumulative.length - 1 && r.cumulative[i] < rank) i++;
   const lo = r.lowerNanos[i];
   const hi = r.upperNanos[i];
   return lo + hi === 0 ? 0 : (2 * lo * hi) / (lo + hi);
