@@ -1,6 +1,7 @@
 // Ingestion of OTLP histogram data points (already delta, bucket bounds already in nanoseconds; see
 // HistogramObservation) into a LatencyHistogram.
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
+import { MAX_SCALE, MIN_SCALE } from './exponential-mapping.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 
 /**
@@ -9,6 +10,9 @@ import type { LatencyHistogram } from './latency-histogram.js';
  * bucket so the request total stays right.
  */
 export function recordExponentialBuckets(histogram: LatencyHistogram, point: ExponentialBuckets): void {
+  // Input validation (the decoder already refuses such points; this keeps the accumulator safe on its own).
+  if (!(Number.isInteger(point.scale) && point.scale >= MIN_SCALE && point.scale <= MAX_SCALE)) return;
+  if (!(point.zeroThreshold >= 0 && point.zeroThreshold <= Number.MAX_VALUE)) return;
   const negatives = point.negative.bucketCounts.reduce((a, b) => a + b, 0);
   histogram.recordZeros(point.zeroCount + negatives, point.zeroThreshold);
   const { offset, bucketCounts } = point.positive;
@@ -26,6 +30,11 @@ export function recordExponentialBuckets(histogram: LatencyHistogram, point: Exp
  */
 export function recordExplicitBuckets(histogram: LatencyHistogram, point: ExplicitBuckets): void {
   const { bounds, bucketCounts } = point;
+  // Input validation, as above: bounds finite and strictly increasing, one more count than bounds.
+  if (bucketCounts.length !== bounds.length + 1 && bounds.length > 0) return;
+  for (let i = 0; i < bounds.length; i++) {
+    if (!Number.isFinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) return;
+  }
   for (let i = 0; i < bucketCounts.length; i++) {
     const count = bucketCounts[i];
     if (!(count > 0)) continue;

@@ -13,6 +13,7 @@ const IGNORED_REASONS = [
   'temporality',
   'stream_started',
   'out_of_order',
+  'out_of_range',
 ] as const;
 
 export type IgnoredReason = (typeof IGNORED_REASONS)[number];
