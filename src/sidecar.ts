@@ -1,7 +1,7 @@
 // Wiring: builds every stage from a validated Config and runs them as one sidecar. main.ts adds only the
 // CLI and signal handling, so tests start the same sidecar in-process on port 0.
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { Accumulator } from './accumulate/accumulator.js';
 import { addAnalysisRoutes } from './api/analyses-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
@@ -70,6 +70,11 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     registry: options.telemetrySink ? new Registry() : registry,
     clock: options.clock,
   });
+  const snapshotsQuarantined = new Counter({
+    name: 'canary_judge_snapshots_quarantined_total',
+    help: 'Stored per-arm snapshots that failed validation on load; their analyses resumed from empty evidence',
+    registers: [registry],
+  });
   // The outbox shares the store's connection so a verdict change and its event commit together.
   const outbox = new WebhookOutbox({ db: store.db, registry, logger });
   const judge = new JudgeService({
@@ -84,6 +89,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     maxAnalyses: config.judge.maxAnalyses,
     logger,
     clock: options.clock,
+    onSnapshotQuarantined: () => snapshotsQuarantined.inc(),
   });
   judge.boot(config.analyses);
   // A canary-judge's own telemetry (resource canary_judge.self=true) never reaches attribution.

@@ -8,6 +8,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Accumulator, AnalysisArmsSnapshot } from '../accumulate/accumulator.js';
+import { SnapshotError, parseStoredSnapshot } from '../accumulate/snapshot-validation.js';
 import { analysisSchema, type Analysis } from '../config/analysis.js';
 import type { WebhookTarget } from '../config/judge-settings.js';
 import type { VerdictMetrics } from '../publish/verdict-metrics.js';
@@ -46,6 +47,8 @@ export interface JudgeServiceOptions {
   maxAnalyses: number;
   logger: Logger;
   clock?: () => number;
+  /** Called once per stored snapshot that fails validation on load (counted by the sidecar). */
+  onSnapshotQuarantined?: (analysisId: string) => void;
 }
 
 /** The span each tick runs in when self-telemetry is on (the API's tracer is a no-op otherwise). */
@@ -301,9 +304,20 @@ export class JudgeService {
     const snapshotJson = this.options.repository.loadSnapshot(spec.id);
     let carried = initialSequentialState();
     if (snapshotJson) {
-      const state = JSON.parse(snapshotJson) as StoredState;
-      this.options.accumulator.restore(spec.id, state.arms);
-      carried = state.carried;
+      try {
+        const state: StoredState = parseStoredSnapshot(snapshotJson);
+        this.options.accumulator.restore(spec.id, state.arms);
+        carried = state.carried;
+      } catch (error) {
+        if (!(error instanceof SnapshotError)) throw error;
+        // Quarantined: the analysis resumes from empty evidence rather than crash or wedge the boot.
+        this.options.accumulator.reset(spec.id);
+        this.options.logger.error(
+          { analysis: spec.id, problem: error.message, snapshotBytes: snapshotJson.length },
+          'stored snapshot is invalid; quarantined, the analysis resumes from empty evidence',
+        );
+        this.options.onSnapshotQuarantined?.(spec.id);
+      }
     } else {
       this.options.accumulator.reset(spec.id);
     }
