@@ -4,12 +4,8 @@ import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 
 export type Arm = 'baseline' | 'canary';
 
-/**
- * The latency range the accumulator represents: (0, 2^53 ns], about 104 days. Spans and histogram buckets
- * beyond it are refused at the boundary (decode and attribution), so no statistic sees a value it cannot
- * order; the accumulator clamps to it as a last guard.
- */
-export const MAX_LATENCY_NANOS = 2 ** 53;
+/** The latency range the accumulator represents (defined with the decoded model, which enforces it first). */
+export { MAX_LATENCY_NANOS } from '../otlp/model.js';
 
 interface ObservationBase {
   analysisId: string;

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { IngestMetrics, Signal, Transport } from '../publish/metrics.js';
 import { IngestError } from './errors.js';
+import type { RejectReason } from './model.js';
 
 export type { PayloadEncoding } from './encode/index.js';
 import type { PayloadEncoding } from './encode/index.js';
@@ -14,6 +15,8 @@ export interface ExportOutcome {
   /** Items dropped by design (log records that are not flag evaluations). */
   ignored: number;
   rejectMessage: string;
+  /** `rejected` by reason label; without it every rejection counts as `invalid_item`. */
+  rejectReasons?: Partial<Record<RejectReason, number>>;
 }
 
 /** One OTLP signal: how to decode it and hand it on, and how to answer. See signals.ts. */
@@ -50,7 +53,10 @@ export class ExportHandler {
     }
     this.metrics.itemsReceived.inc({ transport, signal }, outcome.accepted);
     if (outcome.rejected > 0) {
-      this.metrics.itemsRejected.inc({ transport, signal, reason: 'invalid_item' }, outcome.rejected);
+      const reasons = outcome.rejectReasons ?? { invalid_item: outcome.rejected };
+      for (const [reason, n] of Object.entries(reasons)) {
+        if (n > 0) this.metrics.itemsRejected.inc({ transport, signal, reason }, n);
+      }
       this.logger.debug(
         { transport, signal, rejected: outcome.rejected, reason: outcome.rejectMessage },
         'partial success',

@@ -18,6 +18,7 @@ import { IngestError } from './errors.js';
 import type { ExportOutcome, SignalProcessor } from './export-handler.js';
 import type { Signal } from '../publish/metrics.js';
 import type { LogBatch, MetricBatch, SpanBatch, TelemetrySink } from './model.js';
+import { withoutInvalidSpanTimes } from './span-times.js';
 
 function decodeWith<T>(decode: () => T): T {
   try {
@@ -50,13 +51,15 @@ export function createSignalProcessors(sink: TelemetrySink): Record<Signal, Sign
     traces: processor<SpanBatch>(
       'traces',
       { protobuf: decodeTraceRequest, json: decodeTraceRequestJson },
-      (batch) => {
+      (decoded) => {
+        const batch = withoutInvalidSpanTimes(decoded);
         if (batch.spans.length > 0) sink.acceptSpans(batch);
         return {
           accepted: batch.spans.length,
           rejected: batch.rejected,
           ignored: 0,
           rejectMessage: batch.rejectMessage,
+          rejectReasons: batch.rejectReasons,
         };
       },
     ),
@@ -70,6 +73,7 @@ export function createSignalProcessors(sink: TelemetrySink): Record<Signal, Sign
           rejected: batch.rejected,
           ignored: 0,
           rejectMessage: batch.rejectMessage,
+          rejectReasons: batch.rejectReasons,
         };
       },
     ),
@@ -83,6 +87,7 @@ export function createSignalProcessors(sink: TelemetrySink): Record<Signal, Sign
           rejected: batch.rejected,
           ignored: batch.ignored,
           rejectMessage: batch.rejectMessage,
+          rejectReasons: batch.rejectReasons,
         };
       },
     ),

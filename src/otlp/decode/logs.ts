@@ -5,7 +5,7 @@
 import type { AttributeValue, Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
 import { FLAG_EVALUATION_EVENT } from '../model.js';
 import { decodeAnyValue, decodeKeyValue } from './any-value.js';
-import { isAbsentId, noRejections, reject, rejectMessage, type Rejections } from './resource.js';
+import { isAbsentId, noRejections, reject, rejectionFields, type Rejections } from './resource.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   decodeWire,
@@ -41,8 +41,7 @@ export function decodeLogsRequest(bytes: Uint8Array): LogBatch {
     return {
       flagEvaluations,
       ignored: tally.ignored,
-      rejected: tally.rejections.count,
-      rejectMessage: rejectMessage(tally.rejections, 'log records'),
+      ...rejectionFields(tally.rejections, 'log records'),
     };
   });
 }
@@ -181,7 +180,7 @@ export function acceptLogRecord(
   const problem =
     optionalIdProblem('trace_id', record.traceId, 16) || optionalIdProblem('span_id', record.spanId, 8);
   if (problem !== '') {
-    reject(tally.rejections, `${FLAG_EVALUATION_EVENT}: ${problem}`);
+    reject(tally.rejections, `${FLAG_EVALUATION_EVENT}: ${problem}`, 'invalid_id');
     return;
   }
   if (isAbsentId(record.traceId)) record.traceId = '';

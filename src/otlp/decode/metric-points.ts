@@ -170,7 +170,7 @@ export function decodeHistogramPoint(
   leaveMessage(reader, outer);
   const problem = checkHistogram(point.count, bounds, bucketCounts);
   if (problem !== '') {
-    reject(rejections, `${label(header, 'histogram')}: ${problem}`);
+    reject(rejections, `${label(header, 'histogram')}: ${problem}`, 'invalid_histogram');
     return;
   }
   if (bucketCounts.length > 0) point.explicit = { bounds, bucketCounts };
@@ -245,7 +245,7 @@ export function decodeExponentialPoint(
   leaveMessage(reader, outer);
   const problem = checkExponential(point.count, buckets);
   if (problem !== '') {
-    reject(rejections, `${label(header, 'exponential histogram')}: ${problem}`);
+    reject(rejections, `${label(header, 'exponential histogram')}: ${problem}`, 'invalid_histogram');
     return;
   }
   point.exponential = buckets;

@@ -24,7 +24,7 @@ import {
   noRejections,
   quotedName,
   reject,
-  rejectMessage,
+  rejectionFields,
   spanIdProblem,
   traceIdProblem,
   type Rejections,
@@ -56,7 +56,7 @@ export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
         if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
       },
     });
-    return { spans, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'spans') };
+    return { spans, ...rejectionFields(rejections, 'spans') };
   });
 }
 
@@ -174,7 +174,7 @@ function decodeSpan(
     spanIdProblem(spanId) ||
     (parentSpanId.length === 0 || parentSpanId.length === 16 ? '' : 'parent_span_id must be 0 or 8 bytes');
   if (problem !== '') {
-    reject(rejections, `span ${quotedName(name)}: ${problem}`);
+    reject(rejections, `span ${quotedName(name)}: ${problem}`, 'invalid_id');
     return;
   }
   spans.push(
