@@ -1,6 +1,6 @@
 // What attribution keeps per analysis: its compiled rule, its correlation join, the unexpected variant
 // values seen (bounded), and outcome tallies flushed to Prometheus once per batch, not once per span.
-import { CorrelationBuffer, type CorrelationTotals } from './correlation-buffer.js';
+import { CorrelationBuffer, KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { ATTRIBUTION_OUTCOMES, type AttributionMetrics, type AttributionOutcome } from './metrics.js';
 import type { Arm } from './observation.js';
 import type { AnalysisRule } from './rules.js';
@@ -31,8 +31,13 @@ export class AnalysisState {
     totals: CorrelationTotals,
     private readonly maxVariants: number,
     private readonly metrics: AttributionMetrics,
+    keyBytes: KeyBytes = new KeyBytes(),
   ) {
-    this.buffer = new CorrelationBuffer(rule.windowMs, totals);
+    this.buffer = new CorrelationBuffer(rule.windowMs, totals, keyBytes, (store, n) => {
+      // The byte budget's evictions are counted as the entry limits' are (pipeline.ts enforceLimits).
+      if (store === 'pending_spans') this.count('spans', 'evicted', n);
+      this.metrics.evictions.inc({ store, reason: 'capacity' }, n);
+    });
   }
 
   get id(): string {

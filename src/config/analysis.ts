@@ -219,8 +219,26 @@ export const attributionLimitsSchema = z
     maxPendingSpans: z.number().int().positive().default(100_000),
     /** Correlation keys (traces, sessions) whose variant is remembered, all analyses together (default 200 000). */
     maxCorrelationKeys: z.number().int().positive().default(200_000),
+    /**
+     * Bytes of correlation keys and variants remembered or waited on, all analyses together (default
+     * 32 MiB). Keys over 128 characters and variants over 256 are kept as their SHA-256 digest.
+     */
+    maxCorrelationKeyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /** Cumulative metric streams tracked for delta conversion (default 10 000). */
     maxMetricStreams: z.number().int().positive().default(10_000),
+    /**
+     * Bytes of the metric streams' state: their keys (over 256 characters kept as a digest) and last
+     * points' buckets (default 32 MiB).
+     */
+    maxMetricStreamBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /** A stream not updated for this long is forgotten (default 600 000 ms = 10 min). */
     metricStreamTtlMs: z.number().int().positive().default(600_000),
     /** Distinct unexpected variant values remembered per analysis for diagnostics (default 16). */
