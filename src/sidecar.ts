@@ -14,6 +14,8 @@ import { WebhookOutbox } from './publish/webhook-outbox.js';
 import { AnalysesRepository } from './store/analyses-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
+import { createBudgetMetrics } from './otlp/budget-metrics.js';
+import { ReceiveGuard } from './otlp/receive-guard.js';
 import { bearerCheck } from './otlp/auth.js';
 import { ExportHandler } from './otlp/export-handler.js';
 import { GrpcReceiver } from './otlp/grpc-receiver.js';
@@ -59,7 +61,18 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   store.recordBoot(VERSION, new Date());
 
   const ingestMetrics = createIngestMetrics(registry);
-  const admission = new Admission(config.otlp.maxInFlightRequests, ingestMetrics.inFlightRequests);
+  const admission = new Admission({
+    maxBytes: config.otlp.maxIngestBytes,
+    maxRequests: config.otlp.maxInFlightRequests,
+    retryAfterSeconds: config.otlp.retryAfterSeconds,
+    requestsGauge: ingestMetrics.inFlightRequests,
+    bytesGauge: createBudgetMetrics(registry, config.otlp.maxIngestBytes).bytesInUse,
+  });
+  const guard = new ReceiveGuard({
+    minBytesPerSecond: config.otlp.minReceiveBytesPerSecond,
+    graceMs: config.otlp.receiveGraceMs,
+    timeoutMs: config.otlp.bodyTimeoutMs,
+  });
   const accumulator = new Accumulator();
   const observationSink = options.observationSink;
   const attribution = new AttributionPipeline({
@@ -99,6 +112,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     processors: createSignalProcessors(sink),
     handler: new ExportHandler(ingestMetrics, logger),
     admission,
+    guard,
     authorize: bearerCheck(config.otlp.authToken),
     encodeStatus,
     logger,
@@ -159,6 +173,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     judge.shutdown();
     await outbox.shutdown();
     await selfTracing?.shutdown();
+    guard.stop();
     await api.stop();
     store.close();
     logger.info('stopped');

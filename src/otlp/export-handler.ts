@@ -22,8 +22,11 @@ export interface ExportOutcome {
 /** One OTLP signal: how to decode it and hand it on, and how to answer. See signals.ts. */
 export interface SignalProcessor {
   readonly signal: Signal;
-  /** Decodes `payload` and hands the batch to the sink. Throws IngestError('OTLP_BAD_PAYLOAD') when malformed. */
-  process(payload: Uint8Array, encoding: PayloadEncoding): ExportOutcome;
+  /**
+   * Decodes `payload` and hands the batch to the sink, in slices that yield to the event loop when it is
+   * large (slices.ts). Rejects with IngestError('OTLP_BAD_PAYLOAD') when malformed.
+   */
+  process(payload: Uint8Array, encoding: PayloadEncoding): Promise<ExportOutcome>;
   /** Export<Signal>ServiceResponse, with partial_success set only when something was rejected. */
   encodeResponse(outcome: ExportOutcome, encoding: PayloadEncoding): Uint8Array;
 }
@@ -34,17 +37,17 @@ export class ExportHandler {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs one request; returns the response bytes, or throws IngestError for a request refused whole. */
-  handle(
+  /** Runs one request; resolves to the response bytes, or rejects with IngestError for a request refused whole. */
+  async handle(
     processor: SignalProcessor,
     payload: Uint8Array,
     encoding: PayloadEncoding,
     transport: Transport,
-  ): Uint8Array {
+  ): Promise<Uint8Array> {
     const signal = processor.signal;
     let outcome: ExportOutcome;
     try {
-      outcome = processor.process(payload, encoding);
+      outcome = await processor.process(payload, encoding);
     } catch (error) {
       if (error instanceof IngestError) throw error;
       // A sink or decoder bug must not take the process down; the sender sees INTERNAL and the log says why.

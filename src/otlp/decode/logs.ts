@@ -4,7 +4,7 @@
 // older senders, the `event.name` attribute. Every other record is counted in `ignored` and dropped.
 import type { AttributeValue, Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
 import { FLAG_EVALUATION_EVENT } from '../model.js';
-import { decodeAnyValue, decodeKeyValue } from './any-value.js';
+import { countAttribute, decodeAnyValue, decodeKeyValue } from './any-value.js';
 import { isAbsentId, noRejections, reject, rejectionFields, type Rejections } from './resource.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
@@ -77,6 +77,7 @@ function decodeLogRecord(
   let eventName = '';
   let bodyAt = -1;
   const attributes: Attributes = {};
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     switch (tag) {
@@ -93,6 +94,7 @@ function decodeLogRecord(
         observedHi = reader.fixed32();
         break;
       case 50:
+        attributeCount = countAttribute(attributeCount, 'LogRecord.attributes');
         ctx.path.push('LogRecord.attributes');
         decodeKeyValue(ctx, attributes, 0);
         ctx.path.pop();

@@ -2,7 +2,7 @@
 // InstrumentationScope (common/v1/common.proto: name = 1), plus the bookkeeping of rejected items and
 // trace-context ids.
 import type { Attributes, RejectReason, ResourceInfo } from '../model.js';
-import { decodeKeyValue } from './any-value.js';
+import { countAttribute, decodeKeyValue } from './any-value.js';
 import { enterMessage, leaveMessage, skipField, type WireContext } from './wire.js';
 
 /** A resource with no attributes; the object is filled in place when the Resource field is read. */
@@ -23,9 +23,11 @@ export function serviceNameOf(attributes: Attributes): string {
 export function decodeResource(ctx: WireContext, into: ResourceInfo): void {
   const reader = ctx.reader;
   const outer = enterMessage(reader);
+  let seen = 0;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (tag === 10) {
+      seen = countAttribute(seen, 'Resource.attributes');
       ctx.path.push('Resource.attributes');
       decodeKeyValue(ctx, into.attributes, 0);
       ctx.path.pop();

@@ -9,7 +9,7 @@ import type {
   SpanKind,
   StatusCode,
 } from '../model.js';
-import { decodeKeyValue, readKey } from './any-value.js';
+import { countAttribute, decodeKeyValue, readKey } from './any-value.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   EVENT_ATTRIBUTES_TAG,
@@ -98,6 +98,7 @@ function decodeSpan(
   let attributesStart = -1;
   let attributesEnd = -1;
   const events: SpanEvent[] = [];
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -126,6 +127,7 @@ function decodeSpan(
         endHi = reader.fixed32();
         break;
       case SPAN_ATTRIBUTES_TAG:
+        attributeCount = countAttribute(attributeCount, 'Span.attributes');
         if (attributes === undefined) {
           if (attributesStart < 0) attributesStart = fieldAt;
           else if (attributesEnd !== fieldAt)
@@ -209,6 +211,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
   let attributes: Attributes | undefined;
   let attributesStart = -1;
   let attributesEnd = -1;
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -217,6 +220,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
       timeHi = reader.fixed32();
     } else if (tag === 18) name = readKey(reader);
     else if (tag === EVENT_ATTRIBUTES_TAG) {
+      attributeCount = countAttribute(attributeCount, 'Span.Event.attributes');
       // As Span.attributes in decodeSpan.
       if (attributes === undefined) {
         if (attributesStart < 0) attributesStart = fieldAt;
