@@ -2,8 +2,9 @@
 // decompressed, and decoded, HTTP and gRPC together) and a bound on requests in flight.
 //
 // A request is admitted when its first body bytes arrive, not when its headers do, and it holds only the
-// bytes it has actually sent: a slow or idle sender holds no slot it has not paid for (issue 9, case 5),
-// and the receive guard (receive-guard.ts) cuts those that send too slowly. Every chunk, every decompressed
+// bytes it has actually sent: a slow or idle sender holds no slot it has not paid for (issue 9, case 5).
+// The receive guard (receive-guard.ts) cuts those that send too slowly, and when a slot or bytes are short
+// it makes the longest-idle receiving request give way at once. Every chunk, every decompressed
 // block and the decoded batch are charged before they are kept; a charge that would pass the budget is
 // refused with a retry hint (503 + Retry-After / UNAVAILABLE + RetryInfo) and the request is dropped, so
 // memory held by ingest never passes `maxBytes` (issue 9, cases 6 to 8). The OTel exporters back off and
@@ -72,8 +73,17 @@ export class Admission {
   private bytesInUse = 0;
   private closing = false;
   private drainWaiters: Array<() => void> = [];
+  private relieve: () => boolean = () => false;
 
   constructor(private readonly options: AdmissionOptions) {}
+
+  /**
+   * What to do when a slot or bytes are short: the receive guard cuts an idle receiving request
+   * (receive-guard.ts, preemptIdle), which releases its lease at once; returns whether it freed anything.
+   */
+  setRelief(relieve: () => boolean): void {
+    this.relieve = relieve;
+  }
 
   /** A lease for a request whose first bytes just arrived, or the refusal to send. */
   admit(): IngestLease | IngestError {
@@ -84,6 +94,9 @@ export class Admission {
         'the receiver is shutting down; retry later',
         retryAfterSeconds,
       );
+    }
+    while (this.requests >= maxRequests && this.relieve()) {
+      // each pass cut one idle receiver and freed its slot
     }
     if (this.requests >= maxRequests) {
       return new IngestError(
@@ -133,7 +146,11 @@ export class Admission {
 
   /** @internal IngestLease's side of the books. */
   take(bytes: number): boolean {
-    if (!(bytes >= 0) || this.bytesInUse + bytes > this.options.maxBytes) return false;
+    if (!(bytes >= 0) || bytes > this.options.maxBytes) return false;
+    while (this.bytesInUse + bytes > this.options.maxBytes && this.relieve()) {
+      // each pass cut one idle receiver and gave back its bytes
+    }
+    if (this.bytesInUse + bytes > this.options.maxBytes) return false;
     this.bytesInUse += bytes;
     this.options.bytesGauge?.set(this.bytesInUse);
     return true;

@@ -312,7 +312,11 @@ export class HttpReceiver {
     }
 
     let lease: IngestLease | undefined;
-    const watch = guard.watch((error) => this.answer(request, response, signal, encoding, error, true));
+    const watch = guard.watch((error) => {
+      // Released here, not when serve() unwinds: a preempted request frees its share synchronously.
+      lease?.release();
+      this.answer(request, response, signal, encoding, error, true);
+    });
     try {
       const { payload, wireBytes } = await receiveBody(request, {
         coding,

@@ -1,11 +1,15 @@
-// Slow senders cannot hold what they have not paid for (issue 9, case 5: 64 uploads at 1 byte/s held every
-// admission slot for 60 s). Every request being received (HTTP body, gRPC message) is watched from the
-// moment its headers arrive until its last byte: past `graceMs` it must average at least
-// `minBytesPerSecond`, and it must be whole within `timeoutMs`, or it is cut with OTLP_TOO_SLOW (HTTP 408 /
-// gRPC DEADLINE_EXCEEDED), which releases its connection slot and every byte it held.
+// Slow senders cannot hold what others need (issue 9, case 5: 64 uploads at 1 byte/s held every admission
+// slot for 60 s). Every request being received (HTTP body, gRPC message) is watched from the moment its
+// headers arrive until its last byte, and cut with OTLP_TOO_SLOW (HTTP 408 / gRPC DEADLINE_EXCEEDED), which
+// releases its slot and every byte it held, when
+// - in any window of `graceMs` it received fewer than minBytesPerSecond x graceMs / 1000 bytes (measured per
+//   window, so a sender that bursts and then stalls is caught as surely as one that trickles), or
+// - it is not whole within `timeoutMs`, or
+// - the budget is under pressure (a request needs a slot or bytes that are taken) and it is the receiving
+//   request idle longest, for at least IDLE_PREEMPT_MS: then it gives way at once, grace or not.
 //
 // One timer sweeps all watched requests every `sweepMs` while any exist (unref'd, so it never keeps the
-// process alive); a sweep costs O(requests being received), which admission bounds.
+// process alive); a sweep or a preemption costs O(requests being received), which admission bounds.
 import { IngestError } from './errors.js';
 
 export interface ReceiveGuardOptions {
@@ -16,9 +20,15 @@ export interface ReceiveGuardOptions {
   clock?: () => number;
 }
 
+/** A receiving request idle at least this long gives way to one that needs its slot or its bytes. */
+export const IDLE_PREEMPT_MS = 200;
+
 interface Watched {
   startedAtMs: number;
+  windowStartMs: number;
+  windowBytes: number;
   received: number;
+  lastByteAtMs: number;
   cut: (error: IngestError) => void;
 }
 
@@ -31,6 +41,8 @@ export class ReceiveWatch {
   /** Counts bytes that arrived. */
   progress(bytes: number): void {
     this.entry.received += bytes;
+    this.entry.windowBytes += bytes;
+    this.entry.lastByteAtMs = this.guard.now();
   }
 
   /** The body is whole (or the request ended): stop watching. Safe to call twice. */
@@ -48,9 +60,17 @@ export class ReceiveGuard {
     this.clock = options.clock ?? Date.now;
   }
 
-  /** Starts watching a request whose headers just arrived; `cut` ends it when it is too slow. */
+  /** Starts watching a request whose headers just arrived; `cut` ends it (and must release what it holds). */
   watch(cut: (error: IngestError) => void): ReceiveWatch {
-    const entry: Watched = { startedAtMs: this.clock(), received: 0, cut };
+    const now = this.clock();
+    const entry: Watched = {
+      startedAtMs: now,
+      windowStartMs: now,
+      windowBytes: 0,
+      received: 0,
+      lastByteAtMs: now,
+      cut,
+    };
     this.watched.add(entry);
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), this.options.sweepMs ?? 250);
@@ -69,16 +89,37 @@ export class ReceiveGuard {
     const now = this.clock();
     const { minBytesPerSecond, graceMs, timeoutMs } = this.options;
     for (const entry of [...this.watched]) {
-      const elapsedMs = now - entry.startedAtMs;
       let why = '';
-      if (elapsedMs > timeoutMs) why = `the body did not arrive within ${timeoutMs} ms (otlp.bodyTimeoutMs)`;
-      else if (elapsedMs > graceMs && entry.received < (minBytesPerSecond * elapsedMs) / 1000) {
-        why = `the body arrives at ${Math.round((entry.received * 1000) / elapsedMs)} bytes/s, below ${minBytesPerSecond} (otlp.minReceiveBytesPerSecond)`;
+      if (now - entry.startedAtMs > timeoutMs) {
+        why = `the body did not arrive within ${timeoutMs} ms (otlp.bodyTimeoutMs)`;
+      } else if (now - entry.windowStartMs >= graceMs) {
+        const windowMs = now - entry.windowStartMs;
+        if (entry.windowBytes < (minBytesPerSecond * windowMs) / 1000) {
+          const rate = Math.round((entry.windowBytes * 1000) / windowMs);
+          why = `the body arrived at ${rate} bytes/s over ${windowMs} ms, below ${minBytesPerSecond} (otlp.minReceiveBytesPerSecond)`;
+        } else {
+          entry.windowStartMs = now;
+          entry.windowBytes = 0;
+        }
       }
-      if (why === '') continue;
-      this.forget(entry);
-      entry.cut(new IngestError('OTLP_TOO_SLOW', why));
+      if (why !== '') this.cutEntry(entry, why);
     }
+  }
+
+  /**
+   * Cuts the receiving request that has sent bytes and then gone longest without one (at least
+   * IDLE_PREEMPT_MS); returns whether one was cut. Called by admission when a slot or bytes are short.
+   */
+  preemptIdle(): boolean {
+    const now = this.clock();
+    let idlest: Watched | undefined;
+    for (const entry of this.watched) {
+      if (entry.received === 0 || now - entry.lastByteAtMs < IDLE_PREEMPT_MS) continue;
+      if (!idlest || entry.lastByteAtMs < idlest.lastByteAtMs) idlest = entry;
+    }
+    if (!idlest) return false;
+    this.cutEntry(idlest, `no byte for ${now - idlest.lastByteAtMs} ms while others wait for its share`);
+    return true;
   }
 
   /** Stops the sweeper; watched requests stay as they are. */
@@ -88,8 +129,18 @@ export class ReceiveGuard {
   }
 
   /** @internal */
+  now(): number {
+    return this.clock();
+  }
+
+  /** @internal */
   forget(entry: Watched): void {
     this.watched.delete(entry);
     if (this.watched.size === 0) this.stop();
+  }
+
+  private cutEntry(entry: Watched, why: string): void {
+    this.forget(entry);
+    entry.cut(new IngestError('OTLP_TOO_SLOW', why));
   }
 }
