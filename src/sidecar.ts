@@ -73,7 +73,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     graceMs: config.otlp.receiveGraceMs,
     timeoutMs: config.otlp.bodyTimeoutMs,
   });
-  admission.setRelief(() => guard.preemptIdle());
+  admission.setRelief(() => guard.preemptSlowest());
   const accumulator = new Accumulator();
   const observationSink = options.observationSink;
   const attribution = new AttributionPipeline({

@@ -18,12 +18,12 @@
 //   (max_receive_message_length) before grpc-js inflates it; the reservation shrinks to the real size when
 //   the message arrives.
 // - If a grpc-js version hides the stream, the interceptor falls back to reserving, at metadata time,
-//   3 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
+//   4 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
 //   fewer calls admitted at once. `accounting` says which mode is in use; a test pins it.
 // The bound achieved: every byte a gRPC call holds is inside otlp.maxIngestBytes, except up to one HTTP/2
 // data frame (16 KiB by default) per stream that arrived before it was refused, and, for streams not yet
 // read, the 64 KiB flow-control window per stream.
-import type { ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
 import {
   Metadata,
   ServerInterceptingCall,
@@ -32,7 +32,7 @@ import {
 } from '@grpc/grpc-js';
 import type { OtlpConfig } from '../config/schema.js';
 import type { Signal } from '../publish/metrics.js';
-import type { Admission, IngestLease } from './admission.js';
+import { DECODED_BYTES_PER_PAYLOAD_BYTE, type Admission, type IngestLease } from './admission.js';
 import type { BearerCheck } from './auth.js';
 import { IngestError } from './errors.js';
 import type { ExportHandler } from './export-handler.js';
@@ -44,6 +44,9 @@ export const SERVICE_PATHS: Record<Signal, string> = {
   metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
   logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
 };
+const { NGHTTP2_NO_ERROR } = http2Constants;
+/** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
+const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
 const SIGNAL_OF_PATH = new Map(
   Object.entries(SERVICE_PATHS).map(([signal, path]) => [path, signal as Signal]),
 );
@@ -77,17 +80,10 @@ function http2StreamOf(call: ServerInterceptingCallInterface): ServerHttp2Stream
 }
 
 export class GrpcAdmission {
-  /** Each admitted call's lease, keyed by its request message, for the handler. */
-  private readonly leases = new WeakMap<Buffer, IngestLease>();
   /** How calls are charged: per data frame (the stream hook) or by a reservation per call (fallback). */
   accounting: 'per-frame' | 'per-call' | undefined;
 
   constructor(private readonly options: GrpcAdmissionOptions) {}
-
-  /** The lease of the call whose request message this is. */
-  leaseOf(message: Buffer): IngestLease | undefined {
-    return this.leases.get(message);
-  }
 
   /** The refusal as gRPC sends it: status, message, and the google.rpc.Status (RetryInfo) in the trailer. */
   statusOf(error: IngestError): { code: number; details: string; metadata: Metadata } {
@@ -102,11 +98,6 @@ export class GrpcAdmission {
     if (signal === undefined) return new ServerInterceptingCall(call);
     return new CallAdmission(this, this.options, signal, call, http2StreamOf(call)).intercepting;
   };
-
-  /** @internal */
-  remember(message: Buffer, lease: IngestLease): void {
-    this.leases.set(message, lease);
-  }
 }
 
 /** The admission state of one call. */
@@ -163,28 +154,42 @@ class CallAdmission {
     else {
       // Fallback: reserve the most one call can hold before anything is read.
       if (!this.admit()) return;
-      if (!this.lease!.grow(3 * config.grpc.maxMessageBytes)) return this.refuse(admission.overBudget());
+      if (!this.lease!.grow(4 * config.grpc.maxMessageBytes)) return this.refuse(admission.overBudget());
     }
     proceed(metadata);
   }
 
+  /**
+   * The first frame of the message carries its 5-byte prefix (compression flag, length): the whole message
+   * is reserved then, with the decoded batch it will become (a compressed one: its frames plus the most it
+   * may inflate to), so a call is admitted or refused on its first frame, and calls admitted together
+   * cannot starve one another half way. Bytes before the prefix is whole are charged as they come.
+   */
   private data(chunk: Buffer): void {
     if (this.finished || this.complete) return;
     this.watch?.progress(chunk.length);
     if (!this.admit()) return;
-    if (!this.lease!.grow(chunk.length)) return this.refuse(this.options.admission.overBudget());
+    const hadPrefix = this.messageBytes >= 0;
     for (let i = 0; i < chunk.length && this.received + i < 5; i++) this.prefix[this.received + i] = chunk[i];
     this.received += chunk.length;
-    if (this.messageBytes < 0 && this.received >= 5) this.messageBytes = this.prefix.readUInt32BE(1);
-    if (this.messageBytes < 0 || this.received < 5 + this.messageBytes) return;
+    if (!hadPrefix) {
+      if (this.received < 5) {
+        if (!this.lease!.grow(chunk.length)) this.refuse(this.options.admission.overBudget());
+        return;
+      }
+      this.messageBytes = this.prefix.readUInt32BE(1);
+      const max = this.options.config.grpc.maxMessageBytes;
+      // grpc-js refuses an oversized message itself (RESOURCE_EXHAUSTED) on this frame.
+      if (this.messageBytes > max) return;
+      const frames = 5 + this.messageBytes;
+      const reserve = this.prefix[0] === 1 ? frames + PAYLOAD_CHARGE * max : PAYLOAD_CHARGE * frames;
+      if (!this.lease!.resize(reserve)) return this.refuse(this.options.admission.overBudget());
+    }
+    if (this.received < 5 + this.messageBytes) return;
     this.complete = true;
     this.watch?.done();
-    const max = this.options.config.grpc.maxMessageBytes;
-    // grpc-js refuses an oversized message itself (RESOURCE_EXHAUSTED) on this frame.
-    if (this.messageBytes > max) return;
-    // grpc-js now copies the frames into one message and, when compressed, inflates it (at most `max`).
-    const compressed = this.prefix[0] === 1;
-    if (!this.lease!.grow(compressed ? max : this.messageBytes)) {
+    // grpc-js now copies the frames into one message (held for a moment beside them).
+    if (this.prefix[0] !== 1 && !this.lease!.grow(this.messageBytes)) {
       this.refuse(this.options.admission.overBudget());
     }
   }
@@ -192,9 +197,8 @@ class CallAdmission {
   private message(message: unknown, proceed: (message: unknown) => void): void {
     this.watch?.done();
     if (this.lease && Buffer.isBuffer(message)) {
-      // Held from now on: the frames as received (until collected) and the message itself.
-      this.lease.shrinkTo(this.received + message.length);
-      this.owner.remember(message, this.lease);
+      // Held from now on: the message and its decoded batch (grpc-js dropped the frames).
+      this.lease.shrinkTo(PAYLOAD_CHARGE * message.length);
     }
     proceed(message);
   }
@@ -215,6 +219,15 @@ class CallAdmission {
     this.options.handler.countRefused('grpc', this.signal, error);
     this.end();
     this.call.sendStatus(this.owner.statusOf(error));
+    // A call cut part way through its message (too slow, or giving way) is also reset: grpc-js keeps the
+    // part it received while the stream is open, and a stalled sender would never close it. The status is
+    // queued first, so the sender reads it; RST_STREAM(NO_ERROR) after a complete response is what HTTP/2
+    // prescribes for "stop sending" (RFC 9113, 8.1). Calls refused on their first frame hold nothing and
+    // are not reset (Node closes a connection that has had too many streams reset).
+    const stream = this.stream;
+    if (error.code === 'OTLP_TOO_SLOW' && stream && !stream.destroyed) {
+      setImmediate(() => stream.close(NGHTTP2_NO_ERROR));
+    }
   }
 
   /** Releases everything the call held; safe to call more than once. */

@@ -111,8 +111,6 @@ export class GrpcReceiver {
   ): Promise<void> {
     const { handler } = this.options;
     try {
-      const lease = this.admission.leaseOf(call.request);
-      if (lease && !lease.grow(call.request.length)) throw this.options.admission.overBudget();
       handler.countBytes('grpc', signal, call.request.length);
       const response = await handler.handle(
         this.options.processors[signal],

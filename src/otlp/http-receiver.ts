@@ -20,11 +20,17 @@ import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zli
 import type { Logger } from 'pino';
 import type { OtlpConfig } from '../config/schema.js';
 import type { Signal } from '../publish/metrics.js';
-import type { Admission, IngestLease } from './admission.js';
+import { DECODED_BYTES_PER_PAYLOAD_BYTE, type Admission, type IngestLease } from './admission.js';
 import type { BearerCheck } from './auth.js';
 import { IngestError } from './errors.js';
 import type { ExportHandler, PayloadEncoding, SignalProcessor } from './export-handler.js';
 import type { ReceiveGuard, ReceiveWatch } from './receive-guard.js';
+
+/** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
+const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
+/** What is read of a refused body before the connection is closed (see HttpReceiver.drain). */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+const DRAIN_MAX_MS = 1000;
 
 export type StatusEncoder = (error: IngestError, encoding: PayloadEncoding) => Uint8Array;
 
@@ -82,12 +88,14 @@ function receiveBody(
     coding: Coding;
     maxBodyBytes: number;
     maxPayloadBytes: number;
+    /** Content-Length, when the sender declared one. */
+    declaredBytes: number | undefined;
     admission: Admission;
     watch: ReceiveWatch;
     onLease: (lease: IngestLease) => void;
   },
 ): Promise<{ payload: Buffer; wireBytes: number }> {
-  const { coding, maxBodyBytes, maxPayloadBytes, admission, watch } = options;
+  const { coding, maxBodyBytes, maxPayloadBytes, declaredBytes, admission, watch } = options;
   return new Promise((resolve, reject) => {
     let lease: IngestLease | undefined;
     let settled = false;
@@ -101,6 +109,10 @@ function receiveBody(
       inflater?.destroy();
       reject(error);
     };
+    // With a declared length, the whole body (an uncompressed one with its decoded batch) is reserved at
+    // its first byte: the request is admitted or refused then, and requests admitted together cannot starve
+    // one another half way. Chunks are charged against what is left of that reservation.
+    let reserved = 0;
     const admit = (): boolean => {
       if (lease) return true;
       const admitted = admission.admit();
@@ -110,7 +122,20 @@ function receiveBody(
       }
       lease = admitted;
       options.onLease(admitted);
+      if (declaredBytes !== undefined) {
+        reserved = coding === 'identity' ? PAYLOAD_CHARGE * declaredBytes : declaredBytes;
+        if (!lease.grow(reserved)) {
+          fail(admission.overBudget());
+          return false;
+        }
+      }
       return true;
+    };
+    /** Charges `bytes`, from the reservation while it lasts. */
+    const charge = (bytes: number): boolean => {
+      const fromReservation = Math.min(reserved, bytes);
+      reserved -= fromReservation;
+      return fromReservation === bytes || lease!.grow(bytes - fromReservation);
     };
     const keep = (chunk: Buffer): void => {
       payloadBytes += chunk.length;
@@ -121,13 +146,19 @@ function receiveBody(
         );
         return;
       }
-      if (coding !== 'identity' && !lease!.grow(chunk.length)) return fail(admission.overBudget());
+      // Payload bytes are charged with the decoded batch they will become, so a request that cannot be
+      // handed on is refused while it arrives, not once it is whole.
+      if (coding !== 'identity' && !lease!.grow(PAYLOAD_CHARGE * chunk.length))
+        return fail(admission.overBudget());
       payload.push(chunk);
     };
     if (coding !== 'identity') {
       inflater = coding === 'gzip' ? createGunzip() : createInflate();
       inflater.on('data', (chunk: Buffer) => {
-        if (!settled) keep(chunk);
+        if (settled) return;
+        // Inflating is progress too: a body paused by the inflater's backpressure is not an idle sender.
+        watch.progress(chunk.length);
+        keep(chunk);
       });
       inflater.on('error', (error) =>
         fail(new IngestError('OTLP_BAD_PAYLOAD', `body is not valid ${coding}: ${error.message}`)),
@@ -148,21 +179,22 @@ function receiveBody(
           new IngestError('OTLP_PAYLOAD_TOO_LARGE', `body exceeds the limit of ${maxBodyBytes} bytes`),
         );
       }
-      if (!lease!.grow(chunk.length)) return fail(admission.overBudget());
+      if (!charge(inflater ? chunk.length : PAYLOAD_CHARGE * chunk.length))
+        return fail(admission.overBudget());
       if (inflater) {
         if (!inflater.write(chunk)) request.pause();
       } else keep(chunk);
     });
     /**
      * Joins the blocks into one payload. The copy is charged while both exist; afterwards the request
-     * holds the payload (and, for a compressed body, the wire bytes until they are collected).
+     * holds the payload and its decoded batch (a compressed body's wire bytes went into the inflater and
+     * are garbage).
      */
     const finish = (): void => {
-      const held = lease!.bytes;
       if (payload.length > 1 && !lease!.grow(payloadBytes)) return fail(admission.overBudget());
       settled = true;
       const whole = joined(payload, payloadBytes);
-      lease!.shrinkTo(held);
+      lease!.shrinkTo(PAYLOAD_CHARGE * payloadBytes);
       resolve({ payload: whole, wireBytes });
     };
     request.on('end', () => {
@@ -310,6 +342,12 @@ export class HttpReceiver {
         ),
       );
     }
+    // A declared body that could not be taken now (with its decoded batch, when it is not compressed) is
+    // refused before any of it is read. Nothing is reserved: admission still happens byte by byte.
+    const needs = coding === 'identity' ? PAYLOAD_CHARGE * declared : declared;
+    if (Number.isFinite(declared) && needs > admission.bytesFree && !admission.makeRoom(needs)) {
+      return this.answer(request, response, signal, encoding, admission.overBudget());
+    }
 
     let lease: IngestLease | undefined;
     const watch = guard.watch((error) => {
@@ -322,12 +360,11 @@ export class HttpReceiver {
         coding,
         maxBodyBytes: config.http.maxBodyBytes,
         maxPayloadBytes: encoding === 'json' ? config.http.maxJsonBytes : config.maxDecompressedBytes,
+        declaredBytes: Number.isFinite(declared) && declared >= 0 ? declared : undefined,
         admission,
         watch,
         onLease: (taken) => (lease = taken),
       });
-      // The decoded batch is charged like the payload it comes from while it is handed on.
-      if (!lease!.grow(payload.length)) throw admission.overBudget();
       handler.countBytes('http', signal, wireBytes);
       const body = await handler.handle(processors[signal], payload, encoding, 'http');
       if (response.headersSent || response.destroyed) return;
@@ -369,10 +406,29 @@ export class HttpReceiver {
     });
     response.end(body);
     if (destroy) response.once('finish', () => request.socket.destroy());
-    else if (!request.complete) {
-      request.removeAllListeners('data');
-      request.resume();
-    }
+    else if (!request.complete) this.drain(request);
+  }
+
+  /**
+   * Reads and drops what is left of a refused body, so that the sender gets to read the answer rather than
+   * a reset, but at most DRAIN_MAX_BYTES or for DRAIN_MAX_MS: a sender that keeps pushing a large body after
+   * its refusal is disconnected instead of being read for free.
+   */
+  private drain(request: IncomingMessage): void {
+    request.removeAllListeners('data');
+    let drained = 0;
+    const stop = (): void => {
+      clearTimeout(timer);
+      request.socket.destroy();
+    };
+    const timer = setTimeout(stop, DRAIN_MAX_MS);
+    timer.unref();
+    request.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > DRAIN_MAX_BYTES) stop();
+    });
+    request.once('end', () => clearTimeout(timer));
+    request.resume();
   }
 }
 

@@ -5,8 +5,9 @@
 // - in any window of `graceMs` it received fewer than minBytesPerSecond x graceMs / 1000 bytes (measured per
 //   window, so a sender that bursts and then stalls is caught as surely as one that trickles), or
 // - it is not whole within `timeoutMs`, or
-// - the budget is under pressure (a request needs a slot or bytes that are taken) and it is the receiving
-//   request idle longest, for at least IDLE_PREEMPT_MS: then it gives way at once, grace or not.
+// - the budget is under pressure (a request needs a slot or bytes that are taken) and it is the slowest
+//   receiving request below the minimum rate, or one stalled for STALL_PREEMPT_MS: then it gives way at
+//   once, grace or not (preemptSlowest).
 //
 // One timer sweeps all watched requests every `sweepMs` while any exist (unref'd, so it never keeps the
 // process alive); a sweep or a preemption costs O(requests being received), which admission bounds.
@@ -20,8 +21,10 @@ export interface ReceiveGuardOptions {
   clock?: () => number;
 }
 
-/** A receiving request idle at least this long gives way to one that needs its slot or its bytes. */
-export const IDLE_PREEMPT_MS = 200;
+/** A request is judged on its average rate for preemption only after this long. */
+export const MIN_RATE_AGE_MS = 100;
+/** A receiving request with no byte for this long gives way to one that needs its slot or its bytes. */
+export const STALL_PREEMPT_MS = 1000;
 
 interface Watched {
   startedAtMs: number;
@@ -107,18 +110,42 @@ export class ReceiveGuard {
   }
 
   /**
-   * Cuts the receiving request that has sent bytes and then gone longest without one (at least
-   * IDLE_PREEMPT_MS); returns whether one was cut. Called by admission when a slot or bytes are short.
+   * Cuts one receiving request that holds a slot (it has sent bytes) and sends too slowly: the one with the
+   * lowest average rate below minBytesPerSecond (after MIN_RATE_AGE_MS, so a request that just began is
+   * not judged on its first packet), or else the one that has gone longest without a byte, if that is at
+   * least STALL_PREEMPT_MS (a sender that burst and stalled keeps a high average). Returns whether one was
+   * cut. Admission calls it when a slot or bytes are short; a fast sender delayed by our own busy event
+   * loop keeps its high average and is not chosen.
    */
-  preemptIdle(): boolean {
+  preemptSlowest(): boolean {
+    // A minimum rate of 0 turns the slow-sender rules off: nothing is preempted either.
+    if (this.options.minBytesPerSecond <= 0) return false;
     const now = this.clock();
-    let idlest: Watched | undefined;
+    let slowest: Watched | undefined;
+    let slowestRate = Infinity;
+    let stalled: Watched | undefined;
     for (const entry of this.watched) {
-      if (entry.received === 0 || now - entry.lastByteAtMs < IDLE_PREEMPT_MS) continue;
-      if (!idlest || entry.lastByteAtMs < idlest.lastByteAtMs) idlest = entry;
+      if (entry.received === 0) continue;
+      const elapsedMs = now - entry.startedAtMs;
+      const rate = (entry.received * 1000) / Math.max(1, elapsedMs);
+      if (elapsedMs >= MIN_RATE_AGE_MS && rate < this.options.minBytesPerSecond && rate < slowestRate) {
+        slowest = entry;
+        slowestRate = rate;
+      }
+      if (
+        now - entry.lastByteAtMs >= STALL_PREEMPT_MS &&
+        (!stalled || entry.lastByteAtMs < stalled.lastByteAtMs)
+      )
+        stalled = entry;
     }
-    if (!idlest) return false;
-    this.cutEntry(idlest, `no byte for ${now - idlest.lastByteAtMs} ms while others wait for its share`);
+    const victim = slowest ?? stalled;
+    if (!victim) return false;
+    this.cutEntry(
+      victim,
+      victim === slowest
+        ? `it sends at ${Math.round(slowestRate)} bytes/s, below ${this.options.minBytesPerSecond}, while others wait for its share`
+        : `no byte for ${now - victim.lastByteAtMs} ms while others wait for its share`,
+    );
     return true;
   }
 

@@ -41,7 +41,7 @@ function decodeWith<T>(decode: () => T): T {
 function processor<B, I>(
   signal: Signal,
   decoders: Record<PayloadEncoding, (payload: Uint8Array) => B>,
-  items: (batch: B) => readonly I[],
+  items: (batch: B) => I[],
   hand: (batch: B, slice: I[]) => void,
   outcome: (batch: B) => ExportOutcome,
 ): SignalProcessor {
@@ -49,10 +49,12 @@ function processor<B, I>(
     signal,
     process: async (payload, encoding) => {
       const batch = decodeWith(() => decoders[encoding](payload));
+      // Counted first: handing on in slices empties the batch as it goes (slices.ts).
+      const result = outcome(batch);
       const all = items(batch);
       if (all.length > 0)
         await inSlices(all, (slice) => hand(batch, slice), { payloadBytes: payload.byteLength });
-      return outcome(batch);
+      return result;
     },
     encodeResponse: (result, encoding) =>
       encodeExportResponse(

@@ -4,15 +4,16 @@
 //
 // The first slice is sized from the payload: about SLICE_BYTES of encoded items, which attribution gets
 // through in a few milliseconds whatever the items hold (a batch of ordinary spans, ~500 bytes each, is one
-// slice of up to 1,000 spans; spans carrying a thousand attributes each come 40 at a time). After that,
+// slice of up to 500 spans, the OTel SDKs' default batch; spans carrying a thousand attributes each come
+// 20 at a time). After that,
 // slices adapt to their measured cost: one that took longer than the budget halves the next, a quick one
 // doubles it, and the loop yields once the time since its last yield reaches the budget.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 /** Encoded bytes of items in a first slice. */
-export const SLICE_BYTES = 512 * 1024;
+export const SLICE_BYTES = 256 * 1024;
 const MIN_SLICE_ITEMS = 16;
-const MAX_SLICE_ITEMS = 8192;
+const MAX_SLICE_ITEMS = 4096;
 /** Time the event loop may spend on one request's slices before it yields. */
 export const SLICE_BUDGET_MS = 10;
 
@@ -22,15 +23,20 @@ export interface SliceOptions {
   budgetMs?: number;
 }
 
+/**
+ * Hands `items` to `handle` in slices. When it takes more than one slice, each handed-on slice is cleared
+ * from `items` (which must not be used afterwards), so what the sink decoded from those items, such as
+ * lazily read span attributes, can be collected while the rest is still being handed on.
+ */
 export async function inSlices<T>(
-  items: readonly T[],
+  items: T[],
   handle: (slice: T[]) => void,
   { payloadBytes, budgetMs = SLICE_BUDGET_MS }: SliceOptions,
 ): Promise<void> {
   const bytesPerItem = payloadBytes / Math.max(1, items.length);
   let size = Math.min(MAX_SLICE_ITEMS, Math.max(MIN_SLICE_ITEMS, Math.floor(SLICE_BYTES / bytesPerItem)));
   if (items.length <= size) {
-    handle(items as T[]);
+    handle(items);
     return;
   }
   let at = 0;
@@ -39,6 +45,7 @@ export async function inSlices<T>(
     const started = performance.now();
     const end = Math.min(items.length, at + size);
     handle(items.slice(at, end));
+    (items as Array<T | undefined>).fill(undefined, at, end);
     at = end;
     const tookMs = performance.now() - started;
     if (tookMs > budgetMs) size = Math.max(1, Math.floor(size / 2));

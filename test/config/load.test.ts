@@ -19,8 +19,8 @@ describe('loadConfig', () => {
   it('loads config.example.json with loopback defaults and the SQLite file under ./data', () => {
     const config = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)), {});
     expect(config.otlp.grpc).toMatchObject({ host: '127.0.0.1', port: 4317 });
-    expect(config.otlp.http).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 20 * 1024 * 1024 });
-    expect(config.otlp.maxDecompressedBytes).toBe(32 * 1024 * 1024);
+    expect(config.otlp.http).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 16 * 1024 * 1024 });
+    expect(config.otlp.maxDecompressedBytes).toBe(16 * 1024 * 1024);
     expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8686, authToken: null });
     expect(config.storage.path).toBe('./data/canary-judge.sqlite');
     expect(
@@ -92,7 +92,7 @@ describe('ingest limits', () => {
       message = (error as Error).message;
     }
     expect(message).toMatch(
-      /otlp\.maxIngestBytes: must be at least 88080384 .*raise it or lower those limits/,
+      /otlp\.maxIngestBytes: must be at least 83886080 .*raise it or lower those limits/,
     );
   });
 

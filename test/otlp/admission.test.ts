@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { Admission, IngestLease } from '../../src/otlp/admission.js';
 import { IngestError } from '../../src/otlp/errors.js';
-import { IDLE_PREEMPT_MS, ReceiveGuard } from '../../src/otlp/receive-guard.js';
+import { MIN_RATE_AGE_MS, ReceiveGuard, STALL_PREEMPT_MS } from '../../src/otlp/receive-guard.js';
 
 function admission(maxBytes = 1000, maxRequests = 2): Admission {
   return new Admission({ maxBytes, maxRequests, retryAfterSeconds: 3 });
@@ -110,18 +110,25 @@ describe('ReceiveGuard', () => {
     expect(cuts).toEqual(['steady: OTLP_TOO_SLOW']);
   });
 
-  it('preempts the longest-idle receiver that has sent something, and only one idle long enough', () => {
+  it('preempts the slowest receiver below the minimum rate, then one stalled long enough, never a silent one', () => {
     const { guard, cuts, watch, advance } = guarded();
     watch('silent'); // sent nothing: holds no slot, not worth cutting
-    const older = watch('older');
-    older.progress(1);
-    advance(50);
-    const newer = watch('newer');
-    newer.progress(1);
-    expect(guard.preemptIdle()).toBe(false);
-    advance(IDLE_PREEMPT_MS);
-    expect(guard.preemptIdle()).toBe(true);
-    expect(cuts).toEqual(['older: OTLP_TOO_SLOW']);
+    const burst = watch('burst');
+    burst.progress(10_000_000);
+    const trickle = watch('trickle');
+    trickle.progress(1);
+    const fast = watch('fast');
+    fast.progress(20);
+    advance(MIN_RATE_AGE_MS - 1);
+    expect(guard.preemptSlowest()).toBe(false); // too early to judge a rate
+    advance(1);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(cuts).toEqual(['trickle: OTLP_TOO_SLOW', 'fast: OTLP_TOO_SLOW']);
+    expect(guard.preemptSlowest()).toBe(false); // the burst keeps a high average until it stalls
+    advance(STALL_PREEMPT_MS);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(cuts[2]).toBe('burst: OTLP_TOO_SLOW');
   });
 
   it('lets admission take a slot from an idle receiver when none is free', () => {
@@ -130,8 +137,28 @@ describe('ReceiveGuard', () => {
     const held = lease(a);
     const w = guard.watch(() => held.release());
     w.progress(1);
-    a.setRelief(() => guard.preemptIdle());
-    advance(IDLE_PREEMPT_MS);
+    a.setRelief(() => guard.preemptSlowest());
+    advance(MIN_RATE_AGE_MS);
     expect(a.admit()).toBeInstanceOf(IngestLease);
+  });
+});
+
+describe('Admission and the guard together', () => {
+  it('gives back a charge whose own request was cut to make room for it', () => {
+    let now = 0;
+    const a = admission(100, 4);
+    const guard = new ReceiveGuard({
+      minBytesPerSecond: 1000,
+      graceMs: 1e9,
+      timeoutMs: 1e9,
+      clock: () => now,
+    });
+    a.setRelief(() => guard.preemptSlowest());
+    const self = lease(a);
+    self.grow(80);
+    guard.watch(() => self.release()).progress(1);
+    now += MIN_RATE_AGE_MS;
+    expect(self.grow(50)).toBe(false);
+    expect(a.bytesHeld).toBe(0);
   });
 });
