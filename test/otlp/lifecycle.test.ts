@@ -141,6 +141,11 @@ describe('graceful shutdown', () => {
       () => ({ error: { code: -1 } }),
     );
     expect(refused.error?.code).toBe(GrpcStatus.UNAVAILABLE);
+    // The listener stays open while draining: a new connection gets an answer, not a reset or a refusal.
+    const refusedHttp = await rawHttp(`${h.httpUrl}/v1/traces`, { headers: PROTO, body: validProto });
+    expect(refusedHttp.status).toBe(503);
+    expect(refusedHttp.headers['retry-after']).toBe('1');
+    expect(refusedHttp.headers.connection).toBe('close');
     expect(await held.finish()).toBe(200);
     await stopped;
     expect(h.sink.spans).toHaveLength(3);
