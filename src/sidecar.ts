@@ -15,6 +15,7 @@ import { AnalysesRepository } from './store/analyses-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
 import { createBudgetMetrics } from './otlp/budget-metrics.js';
+import { EventLoopLag } from './otlp/event-loop-lag.js';
 import { ReceiveGuard } from './otlp/receive-guard.js';
 import { bearerCheck } from './otlp/auth.js';
 import { ExportHandler } from './otlp/export-handler.js';
@@ -61,7 +62,10 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   store.recordBoot(VERSION, new Date());
 
   const ingestMetrics = createIngestMetrics(registry);
+  const eventLoopLag = new EventLoopLag();
   const admission = new Admission({
+    eventLoopLagMs: () => eventLoopLag.lagMs,
+    maxEventLoopLagMs: config.otlp.maxEventLoopDelayMs,
     maxBytes: config.otlp.maxIngestBytes,
     maxRequests: config.otlp.maxInFlightRequests,
     retryAfterSeconds: config.otlp.retryAfterSeconds,
@@ -147,6 +151,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     store.close();
     throw error;
   }
+  eventLoopLag.start();
   attribution.start();
   judge.start();
   outbox.start();
@@ -175,6 +180,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     await outbox.shutdown();
     await selfTracing?.shutdown();
     guard.stop();
+    eventLoopLag.stop();
     await api.stop();
     store.close();
     logger.info('stopped');

@@ -61,6 +61,12 @@ export const otlpSchema = z
      * that would pass it is refused with a retry hint (503 + Retry-After / UNAVAILABLE + RetryInfo).
      */
     maxIngestBytes: bytes().default(80 * MiB),
+    /**
+     * When the event loop runs more than this many milliseconds behind (smoothed), new export requests are
+     * refused with a retry hint until it catches up, so overload is shed instead of left to time out
+     * (default 150; 0 turns it off).
+     */
+    maxEventLoopDelayMs: z.number().int().nonnegative().default(150),
     /** Export requests being received or processed at once, both transports together; more are refused with a retry hint. */
     maxInFlightRequests: z.number().int().positive().default(256),
     /** A request body (gRPC: message) must arrive whole within this many milliseconds of its headers. */

@@ -1,6 +1,9 @@
 // Admission control shared by both transports: a process-wide budget of ingest bytes (received,
 // decompressed, and decoded, HTTP and gRPC together) and a bound on requests in flight.
 //
+// When the event loop runs behind (more load than the core can take), new requests are refused at once with
+// the same retry hint instead of waiting unread in socket buffers until their senders time out.
+//
 // A request is admitted when its first body bytes arrive, not when its headers do, and it holds only the
 // bytes it has actually sent: a slow or idle sender holds no slot it has not paid for (issue 9, case 5).
 // The receive guard (receive-guard.ts) cuts those that send too slowly, and when a slot or bytes are short
@@ -29,6 +32,9 @@ export interface AdmissionOptions {
   retryAfterSeconds: number;
   requestsGauge?: Gauge;
   bytesGauge?: Gauge;
+  /** How far behind the event loop runs now (event-loop-lag.ts), and the most admission accepts (0: off). */
+  eventLoopLagMs?: () => number;
+  maxEventLoopLagMs?: number;
 }
 
 /** One admitted request's share of the budget. Every lease must end with release() (safe to call twice). */
@@ -110,6 +116,15 @@ export class Admission {
     }
     while (this.requests >= maxRequests && this.relieve()) {
       // each pass cut one idle receiver and freed its slot
+    }
+    const lag = this.options.eventLoopLagMs?.() ?? 0;
+    const maxLag = this.options.maxEventLoopLagMs ?? 0;
+    if (maxLag > 0 && lag > maxLag) {
+      return new IngestError(
+        'OTLP_OVERLOADED',
+        `the sidecar is saturated (its event loop runs ${Math.round(lag)} ms behind, over otlp.maxEventLoopDelayMs ${maxLag}); retry later`,
+        retryAfterSeconds,
+      );
     }
     if (this.requests >= maxRequests) {
       return new IngestError(

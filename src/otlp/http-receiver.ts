@@ -29,7 +29,7 @@ import type { ReceiveGuard, ReceiveWatch } from './receive-guard.js';
 /** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
 const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
 /** What is read of a refused body before the connection is closed (see HttpReceiver.drain). */
-const DRAIN_MAX_BYTES = 1024 * 1024;
+const DRAIN_MAX_BYTES = 64 * 1024;
 const DRAIN_MAX_MS = 1000;
 
 export type StatusEncoder = (error: IngestError, encoding: PayloadEncoding) => Uint8Array;
@@ -236,7 +236,9 @@ export class HttpReceiver {
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.http.port, config.http.host, () => resolve());
+      // A deep accept queue: under a burst of connections, senders wait to be accepted (and refused with a
+      // 503 at once) rather than having their SYNs dropped and retried for seconds.
+      server.listen({ port: config.http.port, host: config.http.host, backlog: 4096 }, () => resolve());
     });
     const address = server.address();
     return typeof address === 'object' && address !== null ? address.port : config.http.port;

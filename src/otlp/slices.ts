@@ -8,7 +8,33 @@
 // 20 at a time). After that,
 // slices adapt to their measured cost: one that took longer than the budget halves the next, a quick one
 // doubles it, and the loop yields once the time since its last yield reaches the budget.
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+//
+// Requests take turns: a yielding request queues for the next turn, and one turn runs per event-loop
+// iteration, so with many requests in flight the loop still reads sockets (new requests, /healthz) between
+// every two slices rather than once all their slices have run (setImmediate callbacks queued in one
+// iteration all run before the next poll).
+
+const turns: Array<() => void> = [];
+let turnScheduled = false;
+
+/** Resolves on a later event-loop iteration, one waiting request per iteration, in order of arrival. */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    turns.push(resolve);
+    if (!turnScheduled) {
+      turnScheduled = true;
+      setImmediate(runTurn);
+    }
+  });
+}
+
+function runTurn(): void {
+  const next = turns.shift();
+  // An immediate queued while immediates run waits for the next iteration (Node's event-loop rules).
+  if (turns.length > 0) setImmediate(runTurn);
+  else turnScheduled = false;
+  next?.();
+}
 
 /** Encoded bytes of items in a first slice. */
 export const SLICE_BYTES = 256 * 1024;
@@ -51,7 +77,7 @@ export async function inSlices<T>(
     if (tookMs > budgetMs) size = Math.max(1, Math.floor(size / 2));
     else if (tookMs < budgetMs / 4) size = Math.min(MAX_SLICE_ITEMS, size * 2);
     if (at < items.length && performance.now() - sinceYield >= budgetMs) {
-      await yieldToEventLoop();
+      await nextTurn();
       sinceYield = performance.now();
     }
   }

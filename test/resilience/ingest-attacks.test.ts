@@ -74,6 +74,10 @@ async function underAttack(ms: number, ...start: Array<() => Attack>): Promise<O
 }
 
 function expectSurvived(outcome: Outcome): void {
+  console.log(
+    `${expect.getState().currentTestName}: peak RSS ${outcome.peakRssMiB.toFixed(0)} MiB, worst /healthz ${outcome.health.worstMs.toFixed(0)} ms, ` +
+      `legitimate exports ${outcome.legit.served} (retried ${outcome.legit.retried}), answers ${JSON.stringify(outcome.answers)}`,
+  );
   expect(sidecar.alive(), sidecar.output().slice(-2000)).toBe(true);
   expect(outcome.health.failures).toEqual([]);
   expect(outcome.health.worstMs).toBeLessThan(1000);

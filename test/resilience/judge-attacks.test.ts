@@ -50,6 +50,10 @@ async function startAll(dir?: string): Promise<void> {
 async function expectSurvived(): Promise<void> {
   const report = await legit.stop();
   const health = await watchdog.stop();
+  console.log(
+    `${expect.getState().currentTestName}: peak RSS ${sidecar.rss.peakMiB.toFixed(0)} MiB, worst /healthz ` +
+      `${health.worstMs.toFixed(0)} ms, legitimate exports ${report.served}`,
+  );
   expect(sidecar.alive(), sidecar.output().slice(-2000)).toBe(true);
   expect(health.failures).toEqual([]);
   expect(sidecar.rss.peakMiB).toBeLessThan(512);
