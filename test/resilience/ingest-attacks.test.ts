@@ -89,7 +89,7 @@ function expectSurvived(outcome: Outcome): void {
 describe('ingest under attack (issue 9)', () => {
   it('case 5: 300 slow HTTP uploads and 100 trickling gRPC calls cannot hold the admission slots', async () => {
     const outcome = await underAttack(
-      5000,
+      3500,
       () => slowHttpUploads(sidecar.httpUrl, 300),
       () =>
         partialGrpcMessages(sidecar.grpcAddress, {
@@ -100,13 +100,14 @@ describe('ingest under attack (issue 9)', () => {
         }),
     );
     expectSurvived(outcome);
-    // The slow senders were cut: 408 on HTTP, DEADLINE_EXCEEDED (4) on gRPC.
+    // The slow senders were cut (408 / DEADLINE_EXCEEDED) or refused (503 / UNAVAILABLE) instead of holding
+    // slots: on both transports, they were answered.
     expect(outcome.answers['408']).toBeGreaterThan(0);
-    expect(outcome.answers['grpc-4']).toBeGreaterThan(0);
+    expect((outcome.answers['grpc-4'] ?? 0) + (outcome.answers['grpc-14'] ?? 0)).toBeGreaterThan(0);
   });
 
   it('case 6: 100 gRPC streams of 5 MiB partial messages stay within the ingest budget', async () => {
-    const outcome = await underAttack(5000, () =>
+    const outcome = await underAttack(3000, () =>
       partialGrpcMessages(sidecar.grpcAddress, {
         connections: 10,
         streamsPerConnection: 10,
@@ -119,7 +120,7 @@ describe('ingest under attack (issue 9)', () => {
   });
 
   it('case 7: 32 parallel gzip bodies of 60 KiB inflating to 60 MiB each stay within the budget', async () => {
-    const outcome = await underAttack(4000, () => gzipBombs(sidecar.httpUrl, 32, 60 * MiB));
+    const outcome = await underAttack(3000, () => gzipBombs(sidecar.httpUrl, 32, 60 * MiB));
     expectSurvived(outcome);
     expect((outcome.answers['413'] ?? 0) + (outcome.answers['503'] ?? 0)).toBeGreaterThan(0);
     expect(outcome.answers['200']).toBeUndefined();
@@ -127,7 +128,7 @@ describe('ingest under attack (issue 9)', () => {
 
   it('case 8: 20,000-span batches far past capacity are shed with 503 / UNAVAILABLE, never left to time out', async () => {
     const payload = Buffer.from(realisticTracePayload(20_000));
-    const outcome = await underAttack(4000, () => overload(sidecar, payload, 3, 3));
+    const outcome = await underAttack(3000, () => overload(sidecar, payload, 3, 3));
     expectSurvived(outcome);
     // Answers are success or a retryable refusal; a large body refused mid-upload may instead see its
     // connection closed after the 503 (`closed`), which the OTel exporters retry too (ECONNRESET, EPIPE).
