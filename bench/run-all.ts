@@ -28,6 +28,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     what: 'one judge tick for 1 000 analyses vs the 5 s tick interval',
   },
   {
+    name: 'overload',
+    file: 'overload.js',
+    what: 'the sidecar at 2x its measured capacity, OTLP/HTTP and gRPC, 1k and 20k-span batches: shedding, event-loop delay, RSS',
+  },
+  {
     name: 'detection',
     file: 'detection.js',
     what: 'time to detect regressions and A/A false-fail rate vs repeated fixed-horizon tests and a Flagger-style threshold',

@@ -1,7 +1,7 @@
 // Wiring: builds every stage from a validated Config and runs them as one sidecar. main.ts adds only the
 // CLI and signal handling, so tests start the same sidecar in-process on port 0.
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Counter, Registry } from 'prom-client';
 import { Accumulator } from './accumulate/accumulator.js';
 import { addAnalysisRoutes } from './api/analyses-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
@@ -17,6 +17,9 @@ import { AnalysesRepository } from './store/analyses-repository.js';
 import { RunsRepository } from './store/runs-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
+import { createBudgetMetrics } from './otlp/budget-metrics.js';
+import { EventLoopLag } from './otlp/event-loop-lag.js';
+import { ReceiveGuard } from './otlp/receive-guard.js';
 import { bearerCheck } from './otlp/auth.js';
 import { ExportHandler } from './otlp/export-handler.js';
 import { GrpcReceiver } from './otlp/grpc-receiver.js';
@@ -85,7 +88,22 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   }
 
   const ingestMetrics = createIngestMetrics(registry);
-  const admission = new Admission(config.otlp.maxInFlightRequests, ingestMetrics.inFlightRequests);
+  const eventLoopLag = new EventLoopLag();
+  const admission = new Admission({
+    eventLoopLagMs: () => eventLoopLag.lagMs,
+    maxEventLoopLagMs: config.otlp.maxEventLoopDelayMs,
+    maxBytes: config.otlp.maxIngestBytes,
+    maxRequests: config.otlp.maxInFlightRequests,
+    retryAfterSeconds: config.otlp.retryAfterSeconds,
+    requestsGauge: ingestMetrics.inFlightRequests,
+    bytesGauge: createBudgetMetrics(registry, config.otlp.maxIngestBytes).bytesInUse,
+  });
+  const guard = new ReceiveGuard({
+    minBytesPerSecond: config.otlp.minReceiveBytesPerSecond,
+    graceMs: config.otlp.receiveGraceMs,
+    timeoutMs: config.otlp.bodyTimeoutMs,
+  });
+  admission.setRelief(() => guard.preemptSlowest());
   const { watermark } = config.judge;
   const accumulator = new Accumulator({
     watermark: {
@@ -103,6 +121,11 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     // With a replaced pipeline this one receives nothing; keep its series out of the shared registry.
     registry: options.telemetrySink ? new Registry() : registry,
     clock: options.clock,
+  });
+  const snapshotsQuarantined = new Counter({
+    name: 'canary_judge_snapshots_quarantined_total',
+    help: 'Stored per-arm snapshots that failed validation on load; their analyses resumed from empty evidence',
+    registers: [registry],
   });
   // The outbox shares the store's connection so a verdict change and its event commit together.
   const delivery = config.webhookDelivery;
@@ -141,6 +164,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     maxFinishedRuns: config.judge.maxFinishedRuns,
     logger,
     clock: options.clock,
+    onSnapshotQuarantined: () => snapshotsQuarantined.inc(),
   });
   judge.boot(config.analyses);
   // A canary-judge's own telemetry (resource canary_judge.self=true) never reaches attribution.
@@ -150,6 +174,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     processors: createSignalProcessors(sink),
     handler: new ExportHandler(ingestMetrics, logger),
     admission,
+    guard,
     authorize: bearerCheck(config.otlp.authToken),
     encodeStatus,
     logger,
@@ -215,6 +240,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     store.close();
     throw error;
   }
+  eventLoopLag.start();
   attribution.start();
   judge.start();
   outbox.start();
@@ -264,6 +290,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
       pruner.shutdown(),
       selfTracing?.shutdown(remainingMs() / 2),
     ]);
+    guard.stop();
+    eventLoopLag.stop();
     await api.stop();
     store.close();
     logger.info({ tookMs: Math.round(budgetMs - remainingMs()) }, 'stopped');

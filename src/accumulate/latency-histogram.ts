@@ -8,7 +8,23 @@
 //
 // Merge is exact, associative and commutative: the result's scale is the largest scale <= both inputs' at
 // which the union of their index ranges fits, which depends only on the union, not on the merge order.
+import { MAX_LATENCY_NANOS } from '../otlp/model.js';
 import { bucketRepresentative, downscaleIndex, indexForValue, lowerBoundary } from './exponential-mapping.js';
+
+/**
+ * Last guards on what reaches the buckets (the boundary refuses bad input first, and counts it): counts must
+ * be whole, positive and keep the total within 2^53 - 1, or they are not recorded; values and bucket
+ * indexes are clamped into [2^-64 ns, MAX_LATENCY_NANOS], so every bucket edge is a finite double and the
+ * index range, hence memory and every loop over buckets, stays bounded.
+ */
+const MIN_OCTAVE = -64;
+const MAX_OCTAVE = Math.log2(MAX_LATENCY_NANOS);
+
+function clampIndex(index: number, scale: number): number {
+  const lowest = Math.floor(MIN_OCTAVE * 2 ** scale);
+  const highest = Math.ceil(MAX_OCTAVE * 2 ** scale) - 1;
+  return Math.min(highest, Math.max(lowest, index));
+}
 
 export const DEFAULT_MAX_SCALE = 6;
 export const DEFAULT_MAX_BUCKETS = 4096;
@@ -70,13 +86,14 @@ export class LatencyHistogram {
 
   /** Records `count` values equal to `valueNanos`. Values at or below the zero threshold (and NaN) count as zero. */
   record(valueNanos: number, count = 1): void {
-    if (count <= 0) return;
+    if (!this.admits(count)) return;
     this.total += count;
     if (!(valueNanos > this.zeroThreshold)) {
       this.zeros += count;
       return;
     }
-    this.addToBucket(indexForValue(Math.min(valueNanos, Number.MAX_VALUE), this.scaleValue), count);
+    const value = Math.min(Math.max(valueNanos, 2 ** MIN_OCTAVE), MAX_LATENCY_NANOS);
+    this.addToBucket(indexForValue(value, this.scaleValue), count);
   }
 
   /**
@@ -84,16 +101,16 @@ export class LatencyHistogram {
    * used to ingest OTLP exponential buckets without going through values.
    */
   recordBucket(index: number, scale: number, count: number): void {
-    if (count <= 0) return;
+    if (!this.admits(count) || !Number.isInteger(index) || !Number.isInteger(scale)) return;
     if (scale < this.scaleValue) this.downscale(this.scaleValue - scale);
     this.total += count;
-    this.addToBucket(downscaleIndex(index, scale - this.scaleValue), count);
+    this.addToBucket(clampIndex(downscaleIndex(index, scale - this.scaleValue), this.scaleValue), count);
   }
 
   /** Adds `count` to the zero bucket (values in [0, threshold]), raising the threshold if `thresholdNanos` is larger. */
   recordZeros(count: number, thresholdNanos = 0): void {
-    this.raiseZeroThreshold(thresholdNanos);
-    if (count <= 0) return;
+    if (thresholdNanos <= MAX_LATENCY_NANOS) this.raiseZeroThreshold(thresholdNanos);
+    if (!this.admits(count)) return;
     this.zeros += count;
     this.total += count;
   }
@@ -215,6 +232,11 @@ export class LatencyHistogram {
     h.counts = s.counts.slice();
     h.total = s.zeroCount + s.counts.reduce((a, b) => a + b, 0);
     return h;
+  }
+
+  /** A count the histogram can add exactly: whole, positive, and keeping the total within 2^53 - 1. */
+  private admits(count: number): boolean {
+    return Number.isSafeInteger(count) && count > 0 && this.total + count <= Number.MAX_SAFE_INTEGER;
   }
 
   private zeroBucket(): LatencyBucket {

@@ -5,6 +5,9 @@ import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 
 export type Arm = 'baseline' | 'canary';
 
+/** The latency range the accumulator represents (defined with the decoded model, which enforces it first). */
+export { MAX_LATENCY_NANOS } from '../otlp/model.js';
+
 interface ObservationBase {
   /** The run (one judgement of one rollout revision) the observation is evidence for. */
   runId: string;

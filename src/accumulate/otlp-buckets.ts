@@ -3,7 +3,7 @@
 // accumulator's scale go to its LatencyHistogram, everything coarser to CoarseLatency (interval-censored).
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 import type { CoarseLatency } from './coarse-latency.js';
-import { lowerBoundary } from './exponential-mapping.js';
+import { lowerBoundary, MAX_SCALE, MIN_SCALE } from './exponential-mapping.js';
 import type { LatencyHistogram } from './latency-histogram.js';
 
 /** The point's min and max (ns) when the sender reported them: they tighten the outer buckets. */
@@ -26,6 +26,9 @@ export function recordExponentialBuckets(
   point: ExponentialBuckets,
   range: PointRange = {},
 ): number {
+  // Input validation (the decoder already refuses such points; this keeps the accumulator safe on its own).
+  if (!(Number.isInteger(point.scale) && point.scale >= MIN_SCALE && point.scale <= MAX_SCALE)) return 0;
+  if (!(point.zeroThreshold >= 0 && point.zeroThreshold <= Number.MAX_VALUE)) return 0;
   const negatives = point.negative.bucketCounts.reduce((a, b) => a + b, 0);
   histogram.recordZeros(point.zeroCount + negatives, point.zeroThreshold);
   let recorded = point.zeroCount + negatives;
@@ -62,6 +65,11 @@ export function recordExplicitBuckets(
   range: PointRange = {},
 ): number {
   const { bounds, bucketCounts } = point;
+  // Input validation, as above: bounds finite and strictly increasing, one more count than bounds.
+  if (bucketCounts.length !== bounds.length + 1 && bounds.length > 0) return 0;
+  for (let i = 0; i < bounds.length; i++) {
+    if (!Number.isFinite(bounds[i]) || (i > 0 && !(bounds[i] > bounds[i - 1]))) return 0;
+  }
   let recorded = 0;
   for (let i = 0; i < bucketCounts.length; i++) {
     const count = bucketCounts[i];

@@ -192,11 +192,16 @@ export function addKayentaRoutes(api: ApiServer, judge: JudgeService, token: str
   /** The same handler behind a token carried in the path (for clients that cannot send headers). */
   const withPathToken =
     (handler: RouteHandler): RouteHandler =>
-    (request: IncomingMessage, response: ServerResponse, params: Record<string, string>) => {
+    (
+      request: IncomingMessage,
+      response: ServerResponse,
+      params: Record<string, string>,
+      query: URLSearchParams,
+    ) => {
       if (!tokenMatches(`Bearer ${params.token}`)) {
         throw new ApiProblem(401, 'UNAUTHENTICATED', 'wrong token in the Kayenta address');
       }
-      return handler(request, response, params);
+      return handler(request, response, params, query);
     };
 
   const credentials: RouteHandler = (_request, response) => {

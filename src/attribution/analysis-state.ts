@@ -1,7 +1,7 @@
 // What attribution keeps per routed run: the run's analysis compiled (with the run's arm values), its
 // correlation join, the unexpected variant values seen (bounded), and outcome tallies flushed to Prometheus
 // once per batch, not once per span. Series are labelled by analysis, whose cardinality is bounded.
-import { CorrelationBuffer, type CorrelationTotals } from './correlation-buffer.js';
+import { CorrelationBuffer, KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { ATTRIBUTION_OUTCOMES, type AttributionMetrics, type AttributionOutcome } from './metrics.js';
 import type { Arm } from '../accumulate/observation.js';
 import type { AnalysisRule } from './rules.js';
@@ -14,6 +14,7 @@ const IGNORED_REASONS = [
   'temporality',
   'stream_started',
   'out_of_order',
+  'out_of_range',
 ] as const;
 
 export type IgnoredReason = (typeof IGNORED_REASONS)[number];
@@ -33,8 +34,13 @@ export class AnalysisState {
     totals: CorrelationTotals,
     private readonly maxVariants: number,
     private readonly metrics: AttributionMetrics,
+    keyBytes: KeyBytes = new KeyBytes(),
   ) {
-    this.buffer = new CorrelationBuffer(rule.windowMs, totals);
+    this.buffer = new CorrelationBuffer(rule.windowMs, totals, keyBytes, (store, n) => {
+      // The byte budget's evictions are counted as the entry limits' are (pipeline.ts enforceLimits).
+      if (store === 'pending_spans') this.count('spans', 'evicted', n);
+      this.metrics.evictions.inc({ store, reason: 'capacity' }, n);
+    });
   }
 
   get id(): string {

@@ -6,6 +6,7 @@
 // it cannot be rescaled exactly (bucket bounds are powers of 2^(2^-scale), and 1e9 is not one), so it
 // becomes explicit buckets with the exact same boundaries expressed in nanoseconds; nothing is lost.
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
+import { MAX_LATENCY_NANOS } from '../otlp/model.js';
 
 const NANOS_PER_UNIT: Readonly<Record<string, number>> = {
   s: 1e9,
@@ -74,4 +75,19 @@ export function histogramInNanos(
   if (exponential)
     return factor === 1 ? { exponential } : { explicit: exponentialToExplicitNanos(exponential, factor) };
   return {};
+}
+
+/**
+ * True when a histogram in nanoseconds reaches past the accumulator's range (MAX_LATENCY_NANOS): an
+ * explicit bound above it, or an exponential bucket whose upper boundary is. Such a point is ignored with
+ * reason `out_of_range` rather than clamped, because its buckets would no longer mean what they say.
+ */
+export function outOfLatencyRange(histogram: NanosHistogram): boolean {
+  const { explicit, exponential } = histogram;
+  if (explicit) return explicit.bounds.some((bound) => !(Math.abs(bound) <= MAX_LATENCY_NANOS));
+  if (exponential && exponential.positive.bucketCounts.length > 0) {
+    const end = exponential.positive.offset + exponential.positive.bucketCounts.length;
+    return !(end * 2 ** -exponential.scale <= Math.log2(MAX_LATENCY_NANOS));
+  }
+  return false;
 }

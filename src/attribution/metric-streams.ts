@@ -5,6 +5,12 @@
 //
 // The first point of a stream only sets the reference, unless the stream started after this process
 // did (its start time is later than `startedAtMs`): then everything it counts is new and is emitted.
+//
+// Memory is bounded in bytes as well as in streams (issue 9, case 7: 10,000 streams with a 20 KB attribute
+// took ~580 MB): a stream keeps only what the next delta needs (times, counts, buckets; never the decoded
+// point with its attributes and resource), a key over MAX_STORED_STREAM_KEY_CHARS is kept as its SHA-256
+// digest, and past `maxBytes` the least recently updated streams are forgotten (counted as `capacity`).
+import { createHash } from 'node:crypto';
 import {
   Temporality,
   type Attributes,
@@ -39,9 +45,35 @@ export type DeltaResult =
   | { kind: 'out_of_order' }
   | { kind: 'temporality' };
 
+/** What a stream keeps of its last point: exactly what cumulativeDelta reads. */
+type StreamPoint = Pick<
+  DecodedMetricPoint,
+  'type' | 'startTimeUnixMs' | 'timeUnixMs' | 'value' | 'count' | 'sum' | 'explicit' | 'exponential'
+>;
+
 interface StreamState {
-  point: DecodedMetricPoint;
+  point: StreamPoint;
   lastSeenMs: number;
+  bytes: number;
+}
+
+/** Longest stream key kept as is; longer ones are kept as their digest. */
+export const MAX_STORED_STREAM_KEY_CHARS = 256;
+/** Estimated bytes of one stream's Map entry and records beyond its key and bucket arrays. */
+const STREAM_OVERHEAD_BYTES = 300;
+
+function keepOf(point: DecodedMetricPoint): StreamPoint {
+  const { type, startTimeUnixMs, timeUnixMs, value, count, sum, explicit, exponential } = point;
+  return { type, startTimeUnixMs, timeUnixMs, value, count, sum, explicit, exponential };
+}
+
+function streamBytes(key: string, point: StreamPoint): number {
+  let numbers = 0;
+  if (point.explicit) numbers += point.explicit.bounds.length + point.explicit.bucketCounts.length;
+  if (point.exponential)
+    numbers +=
+      point.exponential.positive.bucketCounts.length + point.exponential.negative.bucketCounts.length;
+  return 2 * key.length + 8 * numbers + STREAM_OVERHEAD_BYTES;
 }
 
 type Buckets = ExponentialBuckets['positive'];
@@ -62,7 +94,10 @@ export function streamKey(point: DecodedMetricPoint): string {
     resource = attributesKey(point.resource.attributes);
     resourceKeys.set(point.resource.attributes, resource);
   }
-  return `${resource}\u0003${point.scopeName}\u0003${point.metricName}\u0003${attributesKey(point.attributes)}`;
+  const key = `${resource}\u0003${point.scopeName}\u0003${point.metricName}\u0003${attributesKey(point.attributes)}`;
+  return key.length <= MAX_STORED_STREAM_KEY_CHARS
+    ? key
+    : `#${createHash('sha256').update(key).digest('base64url')}`;
 }
 
 function deltaOfPoint(point: DecodedMetricPoint, reset: boolean): MetricDelta {
@@ -131,7 +166,7 @@ function subtractExponential(
 }
 
 /** The delta between two cumulative points of one stream, or undefined when the stream was reset. */
-function cumulativeDelta(current: DecodedMetricPoint, previous: DecodedMetricPoint): MetricDelta | undefined {
+function cumulativeDelta(current: DecodedMetricPoint, previous: StreamPoint): MetricDelta | undefined {
   if (current.startTimeUnixMs !== previous.startTimeUnixMs) return undefined;
   if (current.type === 'sum') {
     const value = (current.value ?? 0) - (previous.value ?? 0);
@@ -155,6 +190,7 @@ function cumulativeDelta(current: DecodedMetricPoint, previous: DecodedMetricPoi
 
 export class MetricStreams {
   private readonly streams = new Map<string, StreamState>();
+  private bytes = 0;
 
   constructor(
     private readonly maxStreams: number,
@@ -162,10 +198,16 @@ export class MetricStreams {
     /** Streams that started at or after this instant are counted from their first point. */
     private readonly startedAtMs: number,
     private readonly onEvict: (reason: 'capacity' | 'expired', count: number) => void,
+    private readonly maxBytes: number = Infinity,
   ) {}
 
   get size(): number {
     return this.streams.size;
+  }
+
+  /** Estimated bytes held by the streams' keys and last points. */
+  get heldBytes(): number {
+    return this.bytes;
   }
 
   /** The point as a delta: delta points pass through, cumulative ones are differenced per stream. */
@@ -174,17 +216,20 @@ export class MetricStreams {
     if (point.temporality !== Temporality.CUMULATIVE) return { kind: 'temporality' };
     const key = streamKey(point);
     const state = this.streams.get(key);
-    if (state) this.streams.delete(key);
+    if (state) this.forget(key, state);
     if (
       state &&
       point.startTimeUnixMs === state.point.startTimeUnixMs &&
       point.timeUnixMs <= state.point.timeUnixMs
     ) {
-      this.streams.set(key, { point: state.point, lastSeenMs: nowMs });
+      this.remember(key, { ...state, lastSeenMs: nowMs });
       return { kind: 'out_of_order' };
     }
-    this.streams.set(key, { point, lastSeenMs: nowMs });
-    if (this.streams.size > this.maxStreams) this.evictOldest();
+    const kept = keepOf(point);
+    this.remember(key, { point: kept, lastSeenMs: nowMs, bytes: streamBytes(key, kept) });
+    // Oldest first, never the stream just updated: at most one pass per stream.
+    while (this.streams.size > 1 && (this.streams.size > this.maxStreams || this.bytes > this.maxBytes))
+      this.evictOldest();
     if (!state) {
       const fresh = point.startTimeUnixMs > 0 && point.startTimeUnixMs >= this.startedAtMs;
       return fresh ? { kind: 'delta', delta: deltaOfPoint(point, false) } : { kind: 'stream_started' };
@@ -198,15 +243,25 @@ export class MetricStreams {
     let expired = 0;
     for (const [key, state] of this.streams) {
       if (nowMs - state.lastSeenMs < this.ttlMs) break;
-      this.streams.delete(key);
+      this.forget(key, state);
       expired += 1;
     }
     if (expired > 0) this.onEvict('expired', expired);
   }
 
+  private remember(key: string, state: StreamState): void {
+    this.streams.set(key, state);
+    this.bytes += state.bytes;
+  }
+
+  private forget(key: string, state: StreamState): void {
+    this.streams.delete(key);
+    this.bytes -= state.bytes;
+  }
+
   private evictOldest(): void {
-    for (const key of this.streams.keys()) {
-      this.streams.delete(key);
+    for (const [key, state] of this.streams) {
+      this.forget(key, state);
       this.onEvict('capacity', 1);
       return;
     }

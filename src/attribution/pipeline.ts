@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import type { Analysis, AttributionLimits } from '../config/analysis.js';
 import type { DecodedSpan, LogBatch, MetricBatch, SpanBatch, TelemetrySink } from '../otlp/model.js';
 import { AnalysisState } from './analysis-state.js';
-import type { CorrelationTotals } from './correlation-buffer.js';
+import { KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
 import { MetricStreams } from './metric-streams.js';
 import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
@@ -44,6 +44,7 @@ export interface AttributionStats extends AttributionSizes {
 export class AttributionPipeline implements TelemetrySink {
   private states: AnalysisState[] = [];
   private readonly totals: CorrelationTotals = { pendingSpans: 0, knownKeys: 0 };
+  private readonly keyBytes: KeyBytes;
   private readonly metrics: AttributionMetrics;
   private readonly streams: MetricStreams;
   private readonly clock: () => number;
@@ -56,11 +57,13 @@ export class AttributionPipeline implements TelemetrySink {
     this.limits = options.limits;
     this.sink = options.sink;
     this.metrics = createAttributionMetrics(options.registry, () => this.stats());
+    this.keyBytes = new KeyBytes(options.limits.maxCorrelationKeyBytes);
     this.streams = new MetricStreams(
       options.limits.maxMetricStreams,
       options.limits.metricStreamTtlMs,
       this.clock(),
       (reason, n) => this.metrics.evictions.inc({ store: 'metric_streams', reason }, n),
+      options.limits.maxMetricStreamBytes,
     );
   }
 
@@ -75,7 +78,14 @@ export class AttributionPipeline implements TelemetrySink {
     const rule = compileAnalysis(spec);
     this.states = [
       ...this.states,
-      new AnalysisState(runId, rule, this.totals, this.limits.maxVariantsPerAnalysis, this.metrics),
+      new AnalysisState(
+        runId,
+        rule,
+        this.totals,
+        this.limits.maxVariantsPerAnalysis,
+        this.metrics,
+        this.keyBytes,
+      ),
     ];
   }
 

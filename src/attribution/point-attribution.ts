@@ -8,7 +8,7 @@
 // exemplar agrees; disagreeing exemplars count the point as `conflict`.
 import type { DecodedMetricPoint } from '../otlp/model.js';
 import type { AnalysisState } from './analysis-state.js';
-import { histogramInNanos, nanosPerUnit } from './histogram-units.js';
+import { histogramInNanos, nanosPerUnit, outOfLatencyRange } from './histogram-units.js';
 import type { MetricDelta, MetricStreams } from './metric-streams.js';
 import type { Observation } from '../accumulate/observation.js';
 import { sourceKeyOf } from './source-key.js';
@@ -50,6 +50,10 @@ function observe(
   const isHistogram = point.type !== 'sum';
   const count = (isHistogram ? delta.count : delta.value) ?? 0;
   if (count <= 0) return; // nothing happened in this interval
+  // Request counts the statistics can hold exactly (a double sum can carry 1e300 or Infinity).
+  if (!(count <= Number.MAX_SAFE_INTEGER)) return state.ignore('out_of_range');
+  const nanos = isHistogram ? (histogramInNanos(point.unit, delta.explicit, delta.exponential) ?? {}) : {};
+  if (outOfLatencyRange(nanos)) return state.ignore('out_of_range');
   const arm = state.armOf(variant, 'points');
   if (arm === undefined) return;
   state.count('points', arm);
@@ -64,7 +68,6 @@ function observe(
     out.push({ ...base, kind: 'count', requests: count, errors });
     return;
   }
-  const nanos = histogramInNanos(point.unit, delta.explicit, delta.exponential) ?? {};
   const factor = nanosPerUnit(point.unit) ?? 1;
   const scaled = (x: number | undefined): number | undefined => (x === undefined ? undefined : x * factor);
   out.push({

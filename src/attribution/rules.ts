@@ -11,6 +11,7 @@ import {
 import { compileErrorRule, type ErrorClassifier } from './error-rule.js';
 import { variantsOfFlag, variantText, type FlagEvaluation } from './flag-evaluations.js';
 import type { Arm } from '../accumulate/observation.js';
+import { compileSpanNameGlob } from './span-name-glob.js';
 
 const KIND_NUMBERS: Record<string, number> = {
   server: SpanKind.SERVER,
@@ -19,12 +20,6 @@ const KIND_NUMBERS: Record<string, number> = {
   producer: SpanKind.PRODUCER,
   consumer: SpanKind.CONSUMER,
 };
-
-/** `*` any run of characters, `?` one character, everything else literal. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
-  return new RegExp(`^${body}$`, 's');
-}
 
 export interface AnalysisRule {
   readonly id: string;
@@ -61,7 +56,7 @@ function keyText(value: AttributeValue | undefined): string | undefined {
 
 export function compileAnalysis(analysis: Analysis): AnalysisRule {
   const { match, variant, correlation } = analysis;
-  const spanName = match.spanName === undefined ? undefined : globToRegExp(match.spanName);
+  const spanName = match.spanName === undefined ? undefined : compileSpanNameGlob(match.spanName);
   const spanKind = match.spanKind === undefined ? undefined : KIND_NUMBERS[match.spanKind];
   const joinsByTrace = correlation.key === TRACE_ID_KEY;
   const key = correlation.key;
@@ -78,7 +73,7 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
       if (match.metric !== undefined) return false;
       if (match.service !== undefined && span.resource.serviceName !== match.service) return false;
       if (spanKind !== undefined && span.kind !== spanKind) return false;
-      return spanName === undefined || spanName.test(span.name);
+      return spanName === undefined || spanName(span.name);
     },
     matchesPoint(point) {
       if (point.metricName !== match.metric) return false;

@@ -2,7 +2,15 @@
 // and the global limits that bound attribution's memory. Defaults are stated beside each field.
 // An analysis judges spans unless `match.metric` is set, in which case it judges that metric's points.
 import { z } from 'zod';
+import { MAX_SPAN_NAME_PATTERN_CHARS } from '../attribution/span-name-glob.js';
 import { judgeSettingsSchema, webhookTargetSchema } from './judge-settings.js';
+
+/** Metrics one analysis may judge: each is evaluated every tick and listed in every verdict document. */
+export const MAX_METRICS_PER_ANALYSIS = 16;
+/** Quantiles one latency metric may compare (each becomes its own judged metric). */
+export const MAX_QUANTILES_PER_METRIC = 10;
+/** Longest baseline or canary variant value. */
+export const MAX_VARIANT_VALUE_CHARS = 256;
 
 const nonEmpty = z.string().min(1, 'expected a non-empty string');
 
@@ -19,8 +27,16 @@ export const analysisMatchSchema = z
     service: nonEmpty.optional(),
     /** Span kind (spans only). */
     spanKind: z.enum(SPAN_KIND_NAMES).optional(),
-    /** Span name glob: `*` matches any run of characters, `?` one character; e.g. `POST /checkout*`. */
-    spanName: nonEmpty.optional(),
+    /**
+     * Span name glob: `*` matches any run of characters, `?` one character; e.g. `POST /checkout*`. At most
+     * 256 characters; matched in time linear in the span name (src/attribution/span-name-glob.ts).
+     */
+    spanName: nonEmpty
+      .max(
+        MAX_SPAN_NAME_PATTERN_CHARS,
+        `at most ${MAX_SPAN_NAME_PATTERN_CHARS} characters (the span-name pattern limit)`,
+      )
+      .optional(),
     /** Metric name, e.g. `http.server.request.duration`; when set the analysis judges metric points, not spans. */
     metric: nonEmpty.optional(),
   })
@@ -82,8 +98,14 @@ export const analysisMetricSchema = z.strictObject({
   /** Relative for latency (0.1 = 10% slower), absolute for error rate (0.01 = one point). */
   tolerance: z.number().nonnegative().optional(),
   minSamples: z.number().int().positive().optional(),
-  /** Latency quantiles to compare, each in (0, 1); [] compares none (e.g. only the mean). */
-  quantiles: z.array(z.number().gt(0).lt(1)).optional(),
+  /** Latency quantiles to compare, each in (0, 1); [] compares none (e.g. only the mean); at most 10. */
+  quantiles: z
+    .array(z.number().gt(0).lt(1))
+    .max(
+      MAX_QUANTILES_PER_METRIC,
+      `at most ${MAX_QUANTILES_PER_METRIC} quantiles per metric (the quantiles-per-metric limit)`,
+    )
+    .optional(),
   /**
    * Latency only: also compare the mean latency from the exact sums the spans or histogram points carry
    * (default: true when the analysis judges metric points, whose buckets are often too coarse for quantiles).
@@ -134,9 +156,9 @@ export const analysisSchema = z
     match: analysisMatchSchema,
     variant: variantSourceSchema,
     /** Variant value of the baseline arm (e.g. `off`, `stable`, `2.0.3`); booleans and numbers compare as text. */
-    baseline: nonEmpty,
+    baseline: nonEmpty.max(MAX_VARIANT_VALUE_CHARS, `at most ${MAX_VARIANT_VALUE_CHARS} characters`),
     /** Variant value of the canary arm; any other value observed is counted as `other`, never a new arm. */
-    canary: nonEmpty,
+    canary: nonEmpty.max(MAX_VARIANT_VALUE_CHARS, `at most ${MAX_VARIANT_VALUE_CHARS} characters`),
     correlation: correlationSchema,
     errors: errorRuleSchema,
     /** How verdicts are reached (significance, expected split, minimum samples, time limit). */
@@ -145,10 +167,14 @@ export const analysisSchema = z
     webhook: webhookTargetSchema.optional(),
     /** Config analyses only: a run to start at boot (analyses define; runs judge one revision each). */
     run: bootRunSchema.optional(),
-    /** Default: latency and error rate. */
+    /** Default: latency and error rate. At most 16. */
     metrics: z
       .array(analysisMetricSchema)
       .min(1)
+      .max(
+        MAX_METRICS_PER_ANALYSIS,
+        `at most ${MAX_METRICS_PER_ANALYSIS} metrics per analysis (the metrics-per-analysis limit)`,
+      )
       .default(() => DEFAULT_METRICS.map((metric) => ({ ...metric })))
       .superRefine((metrics, ctx) => {
         const seen = new Set<string>();
@@ -161,6 +187,27 @@ export const analysisSchema = z
             });
           }
           seen.add(metric.name);
+        });
+        // Each judged metric (a latency quantile is `<name>_p<percent>`, as src/judge/analysis-plan.ts
+        // names it) keys the carried state, so two that collide would stop the analysis being judged.
+        const judged = new Set<string>();
+        metrics.forEach((metric, index) => {
+          const ids =
+            metric.kind === 'error_rate'
+              ? [metric.name]
+              : (metric.quantiles ?? [0.5, 0.95, 0.99]).map(
+                  (q) => `${metric.name}_p${Number((q * 100).toPrecision(6))}`,
+                );
+          for (const id of ids) {
+            if (judged.has(id)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [index],
+                message: `judges "${id}" twice (two quantiles round to the same percentile, or a metric name repeats one)`,
+              });
+            }
+            judged.add(id);
+          }
         });
       }),
   })
@@ -202,8 +249,26 @@ export const attributionLimitsSchema = z
     maxPendingSpans: z.number().int().positive().default(100_000),
     /** Correlation keys (traces, sessions) whose variant is remembered, all analyses together (default 200 000). */
     maxCorrelationKeys: z.number().int().positive().default(200_000),
+    /**
+     * Bytes of correlation keys and variants remembered or waited on, all analyses together (default
+     * 32 MiB). Keys over 128 characters and variants over 256 are kept as their SHA-256 digest.
+     */
+    maxCorrelationKeyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /** Cumulative metric streams tracked for delta conversion (default 10 000). */
     maxMetricStreams: z.number().int().positive().default(10_000),
+    /**
+     * Bytes of the metric streams' state: their keys (over 256 characters kept as a digest) and last
+     * points' buckets (default 32 MiB).
+     */
+    maxMetricStreamBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /** A stream not updated for this long is forgotten (default 600 000 ms = 10 min). */
     metricStreamTtlMs: z.number().int().positive().default(600_000),
     /** Distinct unexpected variant values remembered per analysis for diagnostics (default 16). */

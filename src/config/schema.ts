@@ -22,6 +22,9 @@ const tlsSchema = z
   .nullable()
   .default(null);
 
+/** Bytes as a positive integer. */
+const bytes = () => z.number().int().positive();
+
 export const otlpSchema = z
   .object({
     grpc: z
@@ -29,12 +32,12 @@ export const otlpSchema = z
         enabled: z.boolean().default(true),
         host: host.default('127.0.0.1'),
         port: port.default(4317),
-        /** Largest gRPC message accepted; the Collector's default is 4 MiB, the issue asks 16 MiB. */
-        maxMessageBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(16 * MiB),
+        /** Largest gRPC message, after decompression (default 16 MiB; the Collector's is 4 MiB). */
+        maxMessageBytes: bytes().default(16 * MiB),
+        /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection: calls one connection may have open. */
+        maxConcurrentStreams: z.number().int().positive().default(32),
+        /** A connection with no call for this long is closed with GOAWAY (grpc.max_connection_idle_ms). */
+        idleTimeoutMs: z.number().int().positive().default(300_000),
       })
       .strict()
       .prefault({}),
@@ -43,23 +46,42 @@ export const otlpSchema = z
         enabled: z.boolean().default(true),
         host: host.default('127.0.0.1'),
         port: port.default(4318),
-        /** Largest HTTP body on the wire (the Collector's confighttp default, 20 MiB). */
-        maxBodyBytes: z
-          .number()
-          .int()
-          .positive()
-          .default(20 * MiB),
+        /** Largest HTTP body on the wire (default 16 MiB; the Collector's confighttp default is 20 MiB). */
+        maxBodyBytes: bytes().default(16 * MiB),
+        /**
+         * Largest OTLP/JSON payload after decompression (default 4 MiB): JSON is parsed in one piece, which
+         * holds the event loop about 50 ms per MiB of dense attributes; send larger batches as protobuf.
+         */
+        maxJsonBytes: bytes().default(4 * MiB),
       })
       .strict()
       .prefault({}),
-    /** Largest payload after decompression, against gzip bombs (OTLP spec recommends 64 MiB). */
-    maxDecompressedBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(64 * MiB),
-    /** Export requests being read or decoded at once, both transports together; more are refused with a retry hint. */
-    maxInFlightRequests: z.number().int().positive().default(64),
+    /** Largest payload after decompression, against gzip bombs (default 16 MiB, about 30,000 spans). */
+    maxDecompressedBytes: bytes().default(16 * MiB),
+    /**
+     * Memory all export requests together may hold while they are received, decompressed and decoded, both
+     * transports together (default 80 MiB, sized for a 512 MiB container; README "Operations"). A request
+     * that would pass it is refused with a retry hint (503 + Retry-After / UNAVAILABLE + RetryInfo).
+     */
+    maxIngestBytes: bytes().default(80 * MiB),
+    /**
+     * When the event loop runs more than this many milliseconds behind (smoothed), new export requests are
+     * refused with a retry hint until it catches up, so overload is shed instead of left to time out
+     * (default 150; 0 turns it off).
+     */
+    maxEventLoopDelayMs: z.number().int().nonnegative().default(150),
+    /** Export requests being received or processed at once, both transports together; more are refused with a retry hint. */
+    maxInFlightRequests: z.number().int().positive().default(256),
+    /** A request body (gRPC: message) must arrive whole within this many milliseconds of its headers. */
+    bodyTimeoutMs: z.number().int().positive().default(30_000),
+    /**
+     * In every window of receiveGraceMs, a body must arrive at this many bytes per second or more, or it is
+     * cut (408 / DEADLINE_EXCEEDED); slower ones also give way at once when a slot or bytes are short. 0
+     * turns both off (bodyTimeoutMs still applies).
+     */
+    minReceiveBytesPerSecond: z.number().int().nonnegative().default(16_384),
+    /** How long a request may send slower than minReceiveBytesPerSecond before it is judged. */
+    receiveGraceMs: z.number().int().nonnegative().default(2_000),
     /** Seconds a refused sender is told to wait (HTTP Retry-After, gRPC RetryInfo). */
     retryAfterSeconds: z.number().int().positive().default(1),
     /** When set, every OTLP request must carry `Authorization: Bearer <token>`. */
@@ -67,6 +89,24 @@ export const otlpSchema = z
     tls: tlsSchema,
   })
   .strict()
+  .superRefine((otlp, ctx) => {
+    // The largest request the limits allow must fit in the budget, or it would be refused for ever.
+    // src/otlp/admission.ts: every payload byte is charged with its decoded batch (4x in all); a
+    // compressed body also holds its wire bytes until it is inflated, and assembling a payload from its
+    // blocks holds one copy more for a moment (5x).
+    const largest = Math.max(
+      otlp.http.maxBodyBytes + 4 * otlp.maxDecompressedBytes,
+      5 * otlp.maxDecompressedBytes,
+      5 * otlp.grpc.maxMessageBytes,
+    );
+    if (otlp.maxIngestBytes < largest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxIngestBytes'],
+        message: `must be at least ${largest} (http.maxBodyBytes + 4 x maxDecompressedBytes, 5 x maxDecompressedBytes and 5 x grpc.maxMessageBytes) so that the largest request allowed can be admitted; raise it or lower those limits`,
+      });
+    }
+  })
   .prefault({});
 
 export const apiSchema = z

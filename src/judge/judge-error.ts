@@ -6,6 +6,8 @@ export type JudgeErrorCode =
   | 'ANALYSIS_NOT_FOUND'
   | 'RUN_NOT_FOUND'
   | 'RUN_LIMIT_REACHED'
+  /** The run has MAX_STAGES_PER_RUN stages: each keeps its own evidence, so their number is bounded. */
+  | 'STAGE_LIMIT_REACHED'
   /** The run ended (fail, inconclusive, aborted): it takes no new stages and is never re-opened. */
   | 'RUN_ENDED'
   /** A newer revision of the analysis has started: this run is read-only. */

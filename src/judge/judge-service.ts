@@ -66,6 +66,8 @@ export interface JudgeServiceOptions {
   clock?: () => number;
   /** Run ids; tests pass a deterministic one. */
   newRunId?: () => string;
+  /** Called once per stored snapshot that fails validation on load (counted by the sidecar). */
+  onSnapshotQuarantined?: (runId: string) => void;
 }
 
 /** The span each tick runs in when self-telemetry is on (the API's tracer is a no-op otherwise). */
@@ -101,6 +103,7 @@ export class JudgeService {
       clock: this.clock,
       newRunId: options.newRunId,
       onVerdictChange: (run) => this.recordChange(run),
+      onSnapshotQuarantined: options.onSnapshotQuarantined,
     });
   }
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Accumulator } from '../accumulate/accumulator.js';
 import type { RunEvidenceSnapshot } from '../accumulate/run-evidence.js';
+import { SnapshotError, parseStoredSnapshot } from '../accumulate/snapshot-validation.js';
 import { analysisSchema, type Analysis } from '../config/analysis.js';
 import type { AnalysisSequentialState } from '../stats/analysis-policy.js';
 import { initialSequentialState } from '../stats/analysis-policy.js';
@@ -82,7 +83,15 @@ export interface RunBookOptions {
   newRunId?: () => string;
   /** Records a verdict change of `run` (its new document applied); throws when recording failed. */
   onVerdictChange: (run: RunJudgement) => void;
+  /** Called once per stored snapshot that fails validation on load (counted by the sidecar). */
+  onSnapshotQuarantined?: (runId: string) => void;
 }
+
+/**
+ * Most stages one run may declare. Each stage keeps its own per-arm evidence (issue 9: memory is bounded per
+ * input, not only per item); real rollouts step a handful of weights, Argo and Flagger rarely past 20.
+ */
+export const MAX_STAGES_PER_RUN = 64;
 
 /** `run-<time>-<random>`: sortable by start, unguessable enough to be no handle for anyone else's run. */
 function defaultRunId(nowMs: number): string {
@@ -228,6 +237,12 @@ export class RunBook {
     const run = this.runningRuns.get(runId) ?? this.reopenable(runId);
     if (run.currentShare === canaryShare && run.isRunning) return run.currentDocument();
     const nowMs = this.options.clock();
+    if (run.stages.length >= MAX_STAGES_PER_RUN) {
+      throw new JudgeError(
+        'STAGE_LIMIT_REACHED',
+        `run "${runId}" already has ${MAX_STAGES_PER_RUN} stages (the stages-per-run limit); start a new revision`,
+      );
+    }
     const stage: StageRecord = { startedAtMs: nowMs, canaryShare, declaredBy };
     if (!run.isRunning) return this.reopen(run, stage);
     run.stages.push(stage);
@@ -488,9 +503,15 @@ export class RunBook {
     const json = this.options.runs.loadSnapshot(runId);
     if (!json) return undefined;
     try {
-      return JSON.parse(json) as StoredState;
-    } catch {
-      this.options.logger.warn({ run: runId }, 'run snapshot is not JSON; judging it from empty evidence');
+      return parseStoredSnapshot(json);
+    } catch (error) {
+      if (!(error instanceof SnapshotError)) throw error;
+      // Quarantined: the run resumes from empty evidence rather than crash or wedge the boot (issue 9).
+      this.options.logger.error(
+        { run: runId, problem: error.message, snapshotBytes: json.length },
+        'stored snapshot is invalid; quarantined, the run resumes from empty evidence',
+      );
+      this.options.onSnapshotQuarantined?.(runId);
       return undefined;
     }
   }

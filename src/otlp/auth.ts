@@ -13,8 +13,20 @@ export function bearerCheck(token: string | null): BearerCheck {
   if (token === null) return () => true;
   const expected = digest(token);
   return (header) => {
-    if (header === undefined) return false;
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    return match !== null && timingSafeEqual(digest(match[1]), expected);
+    const presented = bearerToken(header);
+    return presented !== undefined && timingSafeEqual(digest(presented), expected);
   };
+}
+
+/**
+ * The token of `Bearer <token>` (scheme case-insensitive, RFC 6750 section 2.1), or undefined. Parsed by
+ * hand rather than with a regular expression so that no header value can make matching slow.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const text = header.trim();
+  if (text.length < 8 || text.slice(0, 6).toLowerCase() !== 'bearer') return undefined;
+  if (text[6] !== ' ' && text[6] !== '\t') return undefined;
+  const token = text.slice(7).trimStart();
+  return token === '' ? undefined : token;
 }

@@ -16,6 +16,7 @@ export type IngestErrorCode =
   | 'OTLP_NOT_FOUND'
   | 'OTLP_UNAUTHENTICATED'
   | 'OTLP_OVERLOADED'
+  | 'OTLP_TOO_SLOW'
   | 'OTLP_SHUTTING_DOWN'
   | 'OTLP_INTERNAL';
 
@@ -34,6 +35,9 @@ export const INGEST_ERRORS: Readonly<Record<IngestErrorCode, ErrorKind>> = {
   OTLP_NOT_FOUND: { grpcStatus: GrpcStatus.UNIMPLEMENTED, httpStatus: 404, retryable: false },
   OTLP_UNAUTHENTICATED: { grpcStatus: GrpcStatus.UNAUTHENTICATED, httpStatus: 401, retryable: false },
   OTLP_OVERLOADED: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, retryable: true },
+  // A body (or gRPC message) that arrives slower than otlp.minReceiveBytesPerSecond or not within
+  // otlp.bodyTimeoutMs: cut so that it stops holding memory and a connection (receive-guard.ts).
+  OTLP_TOO_SLOW: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 408, retryable: false },
   OTLP_SHUTTING_DOWN: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, retryable: true },
   OTLP_INTERNAL: { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 500, retryable: false },
 };

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { IngestMetrics, Signal, Transport } from '../publish/metrics.js';
 import { IngestError } from './errors.js';
+import type { RejectReason } from './model.js';
 
 export type { PayloadEncoding } from './encode/index.js';
 import type { PayloadEncoding } from './encode/index.js';
@@ -14,13 +15,18 @@ export interface ExportOutcome {
   /** Items dropped by design (log records that are not flag evaluations). */
   ignored: number;
   rejectMessage: string;
+  /** `rejected` by reason label; without it every rejection counts as `invalid_item`. */
+  rejectReasons?: Partial<Record<RejectReason, number>>;
 }
 
 /** One OTLP signal: how to decode it and hand it on, and how to answer. See signals.ts. */
 export interface SignalProcessor {
   readonly signal: Signal;
-  /** Decodes `payload` and hands the batch to the sink. Throws IngestError('OTLP_BAD_PAYLOAD') when malformed. */
-  process(payload: Uint8Array, encoding: PayloadEncoding): ExportOutcome;
+  /**
+   * Decodes `payload` and hands the batch to the sink, in slices that yield to the event loop when it is
+   * large (slices.ts). Rejects with IngestError('OTLP_BAD_PAYLOAD') when malformed.
+   */
+  process(payload: Uint8Array, encoding: PayloadEncoding): Promise<ExportOutcome>;
   /** Export<Signal>ServiceResponse, with partial_success set only when something was rejected. */
   encodeResponse(outcome: ExportOutcome, encoding: PayloadEncoding): Uint8Array;
 }
@@ -31,17 +37,17 @@ export class ExportHandler {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs one request; returns the response bytes, or throws IngestError for a request refused whole. */
-  handle(
+  /** Runs one request; resolves to the response bytes, or rejects with IngestError for a request refused whole. */
+  async handle(
     processor: SignalProcessor,
     payload: Uint8Array,
     encoding: PayloadEncoding,
     transport: Transport,
-  ): Uint8Array {
+  ): Promise<Uint8Array> {
     const signal = processor.signal;
     let outcome: ExportOutcome;
     try {
-      outcome = processor.process(payload, encoding);
+      outcome = await processor.process(payload, encoding);
     } catch (error) {
       if (error instanceof IngestError) throw error;
       // A sink or decoder bug must not take the process down; the sender sees INTERNAL and the log says why.
@@ -50,7 +56,10 @@ export class ExportHandler {
     }
     this.metrics.itemsReceived.inc({ transport, signal }, outcome.accepted);
     if (outcome.rejected > 0) {
-      this.metrics.itemsRejected.inc({ transport, signal, reason: 'invalid_item' }, outcome.rejected);
+      const reasons = outcome.rejectReasons ?? { invalid_item: outcome.rejected };
+      for (const [reason, n] of Object.entries(reasons)) {
+        if (n > 0) this.metrics.itemsRejected.inc({ transport, signal, reason }, n);
+      }
       this.logger.debug(
         { transport, signal, rejected: outcome.rejected, reason: outcome.rejectMessage },
         'partial success',

@@ -1,10 +1,10 @@
 // OTLP/gRPC receiver (spec: "OTLP/gRPC"): the Export method of the trace, metrics and logs collector
 // services. Messages are taken as raw bytes and decoded by our own decoders, so a malformed message
 // becomes INVALID_ARGUMENT with a precise message instead of a generic deserialization failure.
-// grpc-js handles `grpc-encoding: gzip` and enforces the message size limit (RESOURCE_EXHAUSTED).
+// grpc-js handles `grpc-encoding: gzip` and enforces the message size limit (RESOURCE_EXHAUSTED); the
+// interceptor of grpc-admission.ts checks shutdown, token and the ingest budget before a body is kept.
 import { readFileSync } from 'node:fs';
 import {
-  Metadata,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
@@ -15,6 +15,8 @@ import type { Logger } from 'pino';
 import type { OtlpConfig } from '../config/schema.js';
 import type { Signal } from '../publish/metrics.js';
 import type { Admission } from './admission.js';
+import { GrpcAdmission, SERVICE_PATHS } from './grpc-admission.js';
+import type { ReceiveGuard } from './receive-guard.js';
 import type { BearerCheck } from './auth.js';
 import { IngestError } from './errors.js';
 import type { ExportHandler, SignalProcessor } from './export-handler.js';
@@ -25,16 +27,11 @@ export interface GrpcReceiverOptions {
   processors: Record<Signal, SignalProcessor>;
   handler: ExportHandler;
   admission: Admission;
+  guard: ReceiveGuard;
   authorize: BearerCheck;
   encodeStatus: StatusEncoder;
   logger: Logger;
 }
-
-const SERVICE_PATHS: Record<Signal, string> = {
-  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
-  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
-};
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -54,19 +51,26 @@ function serviceDefinition(signal: Signal): ServiceDefinition {
 
 export class GrpcReceiver {
   private server: Server | undefined;
+  readonly admission: GrpcAdmission;
 
-  constructor(private readonly options: GrpcReceiverOptions) {}
+  constructor(private readonly options: GrpcReceiverOptions) {
+    this.admission = new GrpcAdmission(options);
+  }
 
   async start(): Promise<number> {
     const { config } = this.options;
     const server = new Server({
       'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
+      // Per connection: calls open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), and the idle timeout.
+      'grpc.max_concurrent_streams': config.grpc.maxConcurrentStreams,
+      'grpc.max_connection_idle_ms': config.grpc.idleTimeoutMs,
+      interceptors: [this.admission.interceptor],
     });
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       server.addService(serviceDefinition(signal), {
         Export: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) =>
-          this.export(signal, call, callback),
+          void this.export(signal, call, callback),
       });
     }
     const credentials = config.tls
@@ -84,10 +88,14 @@ export class GrpcReceiver {
     return port;
   }
 
-  /** Stops accepting calls and waits for calls under way to finish. */
+  /**
+   * Receiver side of shutdown: while the admission is closing, new calls are answered UNAVAILABLE +
+   * RetryInfo by the interceptor; once the admitted ones are answered, the server stops (GOAWAY).
+   */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    await this.options.admission.close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   }
 
@@ -95,50 +103,30 @@ export class GrpcReceiver {
     this.server?.forceShutdown();
   }
 
-  private export(
+  /** Auth and admission happened in the interceptor; here the decoded batch is charged and handled. */
+  private async export(
     signal: Signal,
     call: ServerUnaryCall<Buffer, Buffer>,
     callback: sendUnaryData<Buffer>,
-  ): void {
-    const { handler, admission, authorize, config } = this.options;
-    const header = call.metadata.get('authorization')[0];
-    if (!authorize(typeof header === 'string' ? header : undefined)) {
-      return this.refuse(
-        signal,
-        callback,
-        new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'),
-      );
-    }
-    if (!admission.tryAcquire()) {
-      const closing = admission.isClosing;
-      const error = new IngestError(
-        closing ? 'OTLP_SHUTTING_DOWN' : 'OTLP_OVERLOADED',
-        `${closing ? 'the receiver is shutting down' : 'too many export requests in flight'}; retry later`,
-        config.retryAfterSeconds,
-      );
-      return this.refuse(signal, callback, error);
-    }
+  ): Promise<void> {
+    const { handler } = this.options;
     try {
       handler.countBytes('grpc', signal, call.request.length);
-      const response = handler.handle(this.options.processors[signal], call.request, 'protobuf', 'grpc');
+      const response = await handler.handle(
+        this.options.processors[signal],
+        call.request,
+        'protobuf',
+        'grpc',
+      );
       callback(null, Buffer.from(response.buffer, response.byteOffset, response.byteLength));
     } catch (error) {
       const ingestError =
         error instanceof IngestError
           ? error
           : new IngestError('OTLP_INTERNAL', `internal error while processing ${signal}`);
-      this.refuse(signal, callback, ingestError);
-    } finally {
-      admission.release();
+      this.options.handler.countRefused('grpc', signal, ingestError);
+      const { code, details, metadata } = this.admission.statusOf(ingestError);
+      callback({ code, details, metadata });
     }
-  }
-
-  /** Answers with the error's status; the full google.rpc.Status (with RetryInfo when retryable) rides in grpc-status-details-bin. */
-  private refuse(signal: Signal, callback: sendUnaryData<Buffer>, error: IngestError): void {
-    this.options.handler.countRefused('grpc', signal, error);
-    const metadata = new Metadata();
-    const status = this.options.encodeStatus(error, 'protobuf');
-    metadata.set('grpc-status-details-bin', Buffer.from(status.buffer, status.byteOffset, status.byteLength));
-    callback({ code: error.kind.grpcStatus, details: error.message, metadata });
   }
 }

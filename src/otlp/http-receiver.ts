@@ -1,6 +1,13 @@
 // OTLP/HTTP receiver (spec: "OTLP/HTTP"): POST /v1/traces, /v1/metrics, /v1/logs with
 // application/x-protobuf or application/json bodies, optionally gzip- or deflate-compressed.
 // The response uses the request's encoding; errors carry a google.rpc.Status body.
+//
+// Memory (admission.ts): nothing is read before the route, method, token and content type are checked.
+// The request is admitted when its first body bytes arrive; every chunk is charged to the ingest budget
+// before it is kept, compressed bodies are inflated as they arrive with every inflated block charged too,
+// and the decoded batch is charged while it is handed on. Past the budget the answer is 503 + Retry-After
+// and the rest of the body is read and dropped, so the sender sees the answer rather than a reset. The
+// receive guard cuts senders slower than otlp.minReceiveBytesPerSecond (408, connection closed).
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -9,18 +16,21 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { gunzip, inflate } from 'node:zlib';
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { OtlpConfig } from '../config/schema.js';
 import type { Signal } from '../publish/metrics.js';
-import type { Admission } from './admission.js';
+import { DECODED_BYTES_PER_PAYLOAD_BYTE, type Admission, type IngestLease } from './admission.js';
 import type { BearerCheck } from './auth.js';
 import { IngestError } from './errors.js';
 import type { ExportHandler, PayloadEncoding, SignalProcessor } from './export-handler.js';
+import type { ReceiveGuard, ReceiveWatch } from './receive-guard.js';
 
-const gunzipAsync = promisify(gunzip);
-const inflateAsync = promisify(inflate);
+/** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
+const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
+/** What is read of a refused body before the connection is closed (see HttpReceiver.drain). */
+const DRAIN_MAX_BYTES = 64 * 1024;
+const DRAIN_MAX_MS = 1000;
 
 export type StatusEncoder = (error: IngestError, encoding: PayloadEncoding) => Uint8Array;
 
@@ -29,6 +39,7 @@ export interface HttpReceiverOptions {
   processors: Record<Signal, SignalProcessor>;
   handler: ExportHandler;
   admission: Admission;
+  guard: ReceiveGuard;
   authorize: BearerCheck;
   encodeStatus: StatusEncoder;
   logger: Logger;
@@ -51,56 +62,153 @@ function encodingOf(contentType: string | undefined): PayloadEncoding | undefine
   return undefined;
 }
 
-/** Reads the body up to `limit` bytes on the wire; past it, stops reading and refuses with 413. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      reject(
-        new IngestError(
-          'OTLP_PAYLOAD_TOO_LARGE',
-          `body of ${declared} bytes exceeds the limit of ${limit} bytes`,
-        ),
-      );
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.removeAllListeners('data');
-        reject(new IngestError('OTLP_PAYLOAD_TOO_LARGE', `body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks, size)));
-    request.on('error', reject);
-    request.on('aborted', () => reject(new Error('client aborted the request')));
-  });
+type Coding = 'identity' | 'gzip' | 'deflate';
+
+function codingOf(contentEncoding: string | undefined): Coding | undefined {
+  const coding = (contentEncoding ?? 'identity').trim().toLowerCase();
+  if (coding === 'identity' || coding === '') return 'identity';
+  if (coding === 'gzip' || coding === 'x-gzip') return 'gzip';
+  if (coding === 'deflate') return 'deflate';
+  return undefined;
 }
 
-/** Undoes Content-Encoding, refusing to expand past `limit` bytes (gzip bombs). */
-async function decompress(body: Buffer, contentEncoding: string | undefined, limit: number): Promise<Buffer> {
-  const coding = (contentEncoding ?? 'identity').trim().toLowerCase();
-  try {
-    if (coding === 'identity' || coding === '') return body;
-    if (coding === 'gzip' || coding === 'x-gzip') return await gunzipAsync(body, { maxOutputLength: limit });
-    if (coding === 'deflate') return await inflateAsync(body, { maxOutputLength: limit });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) {
-      throw new IngestError(
-        'OTLP_PAYLOAD_TOO_LARGE',
-        `decompressed body exceeds the limit of ${limit} bytes`,
+/** Chunks of one payload, concatenated once at the end (or kept as is when there is one). */
+function joined(chunks: Buffer[], size: number): Buffer {
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+/**
+ * Reads one request body within the limits and the budget: resolves with the (decompressed) payload, or
+ * rejects with the IngestError to answer. Admission happens at the first body byte (or at the end of an
+ * empty body); the lease is handed to `onLease` as soon as it exists so the caller always releases it.
+ */
+function receiveBody(
+  request: IncomingMessage,
+  options: {
+    coding: Coding;
+    maxBodyBytes: number;
+    maxPayloadBytes: number;
+    /** Content-Length, when the sender declared one. */
+    declaredBytes: number | undefined;
+    admission: Admission;
+    watch: ReceiveWatch;
+    onLease: (lease: IngestLease) => void;
+  },
+): Promise<{ payload: Buffer; wireBytes: number }> {
+  const { coding, maxBodyBytes, maxPayloadBytes, declaredBytes, admission, watch } = options;
+  return new Promise((resolve, reject) => {
+    let lease: IngestLease | undefined;
+    let settled = false;
+    let wireBytes = 0;
+    let payloadBytes = 0;
+    const payload: Buffer[] = [];
+    let inflater: Gunzip | Inflate | undefined;
+    const fail = (error: IngestError): void => {
+      if (settled) return;
+      settled = true;
+      inflater?.destroy();
+      reject(error);
+    };
+    // With a declared length, the whole body (an uncompressed one with its decoded batch) is reserved at
+    // its first byte: the request is admitted or refused then, and requests admitted together cannot starve
+    // one another half way. Chunks are charged against what is left of that reservation.
+    let reserved = 0;
+    const admit = (): boolean => {
+      if (lease) return true;
+      const admitted = admission.admit();
+      if (admitted instanceof IngestError) {
+        fail(admitted);
+        return false;
+      }
+      lease = admitted;
+      options.onLease(admitted);
+      if (declaredBytes !== undefined) {
+        reserved = coding === 'identity' ? PAYLOAD_CHARGE * declaredBytes : declaredBytes;
+        if (!lease.grow(reserved)) {
+          fail(admission.overBudget());
+          return false;
+        }
+      }
+      return true;
+    };
+    /** Charges `bytes`, from the reservation while it lasts. */
+    const charge = (bytes: number): boolean => {
+      const fromReservation = Math.min(reserved, bytes);
+      reserved -= fromReservation;
+      return fromReservation === bytes || lease!.grow(bytes - fromReservation);
+    };
+    const keep = (chunk: Buffer): void => {
+      payloadBytes += chunk.length;
+      if (payloadBytes > maxPayloadBytes) {
+        const what = coding === 'identity' ? 'payload' : 'decompressed body';
+        fail(
+          new IngestError('OTLP_PAYLOAD_TOO_LARGE', `${what} exceeds the limit of ${maxPayloadBytes} bytes`),
+        );
+        return;
+      }
+      // Payload bytes are charged with the decoded batch they will become, so a request that cannot be
+      // handed on is refused while it arrives, not once it is whole.
+      if (coding !== 'identity' && !lease!.grow(PAYLOAD_CHARGE * chunk.length))
+        return fail(admission.overBudget());
+      payload.push(chunk);
+    };
+    if (coding !== 'identity') {
+      inflater = coding === 'gzip' ? createGunzip() : createInflate();
+      inflater.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        // Inflating is progress too: a body paused by the inflater's backpressure is not an idle sender.
+        watch.progress(chunk.length);
+        keep(chunk);
+      });
+      inflater.on('error', (error) =>
+        fail(new IngestError('OTLP_BAD_PAYLOAD', `body is not valid ${coding}: ${error.message}`)),
       );
+      inflater.on('end', () => {
+        if (!settled) finish();
+      });
+      // Backpressure: a slow inflater pauses the socket rather than buffering the body.
+      inflater.on('drain', () => request.resume());
     }
-    throw new IngestError('OTLP_BAD_PAYLOAD', `body is not valid ${coding}: ${(error as Error).message}`);
-  }
-  throw new IngestError(
-    'OTLP_UNSUPPORTED_ENCODING',
-    `Content-Encoding ${coding} is not supported; use gzip, deflate or none`,
-  );
+    request.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      watch.progress(chunk.length);
+      if (!admit()) return;
+      wireBytes += chunk.length;
+      if (wireBytes > maxBodyBytes) {
+        return fail(
+          new IngestError('OTLP_PAYLOAD_TOO_LARGE', `body exceeds the limit of ${maxBodyBytes} bytes`),
+        );
+      }
+      if (!charge(inflater ? chunk.length : PAYLOAD_CHARGE * chunk.length))
+        return fail(admission.overBudget());
+      if (inflater) {
+        if (!inflater.write(chunk)) request.pause();
+      } else keep(chunk);
+    });
+    /**
+     * Joins the blocks into one payload. The copy is charged while both exist; afterwards the request
+     * holds the payload and its decoded batch (a compressed body's wire bytes went into the inflater and
+     * are garbage).
+     */
+    const finish = (): void => {
+      if (payload.length > 1 && !lease!.grow(payloadBytes)) return fail(admission.overBudget());
+      settled = true;
+      const whole = joined(payload, payloadBytes);
+      lease!.shrinkTo(PAYLOAD_CHARGE * payloadBytes);
+      resolve({ payload: whole, wireBytes });
+    };
+    request.on('end', () => {
+      watch.done();
+      if (settled || !admit()) return;
+      if (inflater) inflater.end();
+      else finish();
+    });
+    request.on('error', () => fail(new IngestError('OTLP_BAD_PAYLOAD', 'the request body was cut short')));
+    request.on('close', () => {
+      if (!request.complete)
+        fail(new IngestError('OTLP_BAD_PAYLOAD', 'the client closed the connection mid-body'));
+    });
+  });
 }
 
 export class HttpReceiver {
@@ -111,7 +219,10 @@ export class HttpReceiver {
   async start(): Promise<number> {
     const { config } = this.options;
     const listener = (request: IncomingMessage, response: ServerResponse): void => {
-      void this.serve(request, response);
+      this.serve(request, response).catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'OTLP/HTTP request failed outside the pipeline');
+        this.answer(request, response, 'traces', 'protobuf', internalError(error));
+      });
     };
     this.server = config.tls
       ? createHttpsServer(
@@ -119,21 +230,29 @@ export class HttpReceiver {
           listener,
         )
       : createHttpServer(listener);
-    // Slow-loris guard: a request must arrive whole within this time.
-    this.server.requestTimeout = 60_000;
+    // Backstops behind the receive guard: headers within 10 s, the whole request soon after the body timeout.
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = config.bodyTimeoutMs + 10_000;
     const server = this.server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.http.port, config.http.host, () => resolve());
+      // A deep accept queue: under a burst of connections, senders wait to be accepted (and refused with a
+      // 503 at once) rather than having their SYNs dropped and retried for seconds.
+      server.listen({ port: config.http.port, host: config.http.host, backlog: 4096 }, () => resolve());
     });
     const address = server.address();
     return typeof address === 'object' && address !== null ? address.port : config.http.port;
   }
 
-  /** Stops accepting connections; requests already admitted finish (the caller waits on Admission). */
+  /**
+   * Receiver side of shutdown: once the admission is closing (the sidecar closes it first), new requests
+   * are answered 503 + Retry-After with `Connection: close` while the admitted ones finish; then the
+   * listener and the idle connections close, so a sender sees an answer rather than a reset.
+   */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server?.listening) return;
+    await this.options.admission.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     await closed;
@@ -145,108 +264,183 @@ export class HttpReceiver {
   }
 
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const { processors, handler, admission, authorize, config } = this.options;
+    const { processors, handler, admission, authorize, config, guard } = this.options;
     const signal = PATHS[(request.url ?? '').split('?')[0]];
-    const encoding = encodingOf(request.headers['content-type']) ?? 'json';
+    const declaredEncoding = encodingOf(request.headers['content-type']);
+    const encoding = declaredEncoding ?? 'json';
     if (signal === undefined) {
-      return this.refuse(
-        response,
-        'traces',
-        encoding,
-        new IngestError(
-          'OTLP_NOT_FOUND',
-          `no OTLP endpoint at ${request.url}; use /v1/traces, /v1/metrics or /v1/logs`,
-        ),
-        false,
-      );
+      const path = (request.url ?? '').slice(0, 64);
+      return this.answer(request, response, 'traces', encoding, notFound(path));
     }
     if (request.method !== 'POST') {
       response.setHeader('Allow', 'POST');
-      return this.refuse(
+      return this.answer(
+        request,
         response,
         signal,
         encoding,
         new IngestError('OTLP_METHOD_NOT_ALLOWED', `${request.method} is not allowed; OTLP/HTTP uses POST`),
-        false,
       );
     }
-    if (!authorize(request.headers.authorization)) {
+    const authorization = request.headers.authorization;
+    if (!authorize(typeof authorization === 'string' ? authorization : undefined)) {
       response.setHeader('WWW-Authenticate', 'Bearer');
-      return this.refuse(
+      return this.answer(
+        request,
         response,
         signal,
         encoding,
         new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'),
-        false,
       );
     }
-    if (encodingOf(request.headers['content-type']) === undefined) {
-      return this.refuse(
+    if (declaredEncoding === undefined) {
+      return this.answer(
+        request,
         response,
         signal,
         'json',
         new IngestError(
           'OTLP_UNSUPPORTED_MEDIA_TYPE',
-          `Content-Type ${request.headers['content-type'] ?? '(none)'} is not supported; use application/x-protobuf or application/json`,
+          `Content-Type ${String(request.headers['content-type'] ?? '(none)').slice(0, 64)} is not supported; use application/x-protobuf or application/json`,
         ),
-        false,
       );
     }
-    if (!admission.tryAcquire()) {
-      const code = admission.isClosing ? 'OTLP_SHUTTING_DOWN' : 'OTLP_OVERLOADED';
-      const why = admission.isClosing
-        ? 'the receiver is shutting down'
-        : 'too many export requests in flight';
-      return this.refuse(
+    const coding = codingOf(request.headers['content-encoding']);
+    if (coding === undefined) {
+      return this.answer(
+        request,
         response,
         signal,
         encoding,
-        new IngestError(code, `${why}; retry later`, config.retryAfterSeconds),
-        false,
+        new IngestError(
+          'OTLP_UNSUPPORTED_ENCODING',
+          `Content-Encoding ${String(request.headers['content-encoding']).slice(0, 64)} is not supported; use gzip, deflate or none`,
+        ),
       );
     }
-    try {
-      const wire = await readBody(request, config.http.maxBodyBytes);
-      handler.countBytes('http', signal, wire.length);
-      const payload = await decompress(
-        wire,
-        request.headers['content-encoding'],
-        config.maxDecompressedBytes,
+    if (admission.isClosing) {
+      return this.answer(
+        request,
+        response,
+        signal,
+        encoding,
+        new IngestError(
+          'OTLP_SHUTTING_DOWN',
+          'the receiver is shutting down; retry later',
+          config.retryAfterSeconds,
+        ),
       );
-      const body = handler.handle(processors[signal], payload, encoding, 'http');
+    }
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > config.http.maxBodyBytes) {
+      return this.answer(
+        request,
+        response,
+        signal,
+        encoding,
+        new IngestError(
+          'OTLP_PAYLOAD_TOO_LARGE',
+          `body of ${declared} bytes exceeds the limit of ${config.http.maxBodyBytes} bytes`,
+        ),
+      );
+    }
+    // A declared body that could not be taken now (with its decoded batch, when it is not compressed) is
+    // refused before any of it is read. Nothing is reserved: admission still happens byte by byte.
+    const needs = coding === 'identity' ? PAYLOAD_CHARGE * declared : declared;
+    if (Number.isFinite(declared) && needs > admission.bytesFree && !admission.makeRoom(needs)) {
+      return this.answer(request, response, signal, encoding, admission.overBudget());
+    }
+
+    let lease: IngestLease | undefined;
+    const watch = guard.watch((error) => {
+      // Released here, not when serve() unwinds: a preempted request frees its share synchronously.
+      lease?.release();
+      this.answer(request, response, signal, encoding, error, true);
+    });
+    try {
+      const { payload, wireBytes } = await receiveBody(request, {
+        coding,
+        maxBodyBytes: config.http.maxBodyBytes,
+        maxPayloadBytes: encoding === 'json' ? config.http.maxJsonBytes : config.maxDecompressedBytes,
+        declaredBytes: Number.isFinite(declared) && declared >= 0 ? declared : undefined,
+        admission,
+        watch,
+        onLease: (taken) => (lease = taken),
+      });
+      handler.countBytes('http', signal, wireBytes);
+      const body = await handler.handle(processors[signal], payload, encoding, 'http');
+      if (response.headersSent || response.destroyed) return;
       // While shutting down, close each connection after its answer so the server can finish closing.
       if (admission.isClosing) response.setHeader('Connection', 'close');
       response.writeHead(200, { 'Content-Type': CONTENT_TYPES[encoding], 'Content-Length': body.byteLength });
       response.end(body);
     } catch (error) {
-      const ingestError =
-        error instanceof IngestError
-          ? error
-          : new IngestError('OTLP_BAD_PAYLOAD', `cannot read the request: ${(error as Error).message}`);
-      // A refused oversize body is not read further: close the connection instead of draining it.
-      this.refuse(response, signal, encoding, ingestError, ingestError.code === 'OTLP_PAYLOAD_TOO_LARGE');
+      const ingestError = error instanceof IngestError ? error : internalError(error);
+      this.answer(request, response, signal, encoding, ingestError);
     } finally {
-      admission.release();
+      watch.done();
+      lease?.release();
     }
   }
 
-  private refuse(
+  /**
+   * Answers with the error's status (once) and closes the connection when any of the body may be left
+   * unread. The rest of the body is read and dropped, so the sender reads the answer instead of a reset;
+   * a sender cut for being too slow (`destroy`) is not waited for.
+   */
+  private answer(
+    request: IncomingMessage,
     response: ServerResponse,
     signal: Signal,
     encoding: PayloadEncoding,
     error: IngestError,
-    closeConnection: boolean,
+    destroy = false,
   ): void {
+    if (response.headersSent || response.destroyed) return;
     this.options.handler.countRefused('http', signal, error);
     if (error.retryAfterSeconds !== undefined)
       response.setHeader('Retry-After', String(error.retryAfterSeconds));
-    if (closeConnection || this.options.admission.isClosing) response.setHeader('Connection', 'close');
-    if (response.headersSent || response.destroyed) return;
+    if (!request.complete || this.options.admission.isClosing) response.setHeader('Connection', 'close');
     const body = this.options.encodeStatus(error, encoding);
     response.writeHead(error.kind.httpStatus, {
       'Content-Type': CONTENT_TYPES[encoding],
       'Content-Length': body.byteLength,
     });
     response.end(body);
+    if (destroy) response.once('finish', () => request.socket.destroy());
+    else if (!request.complete) this.drain(request);
   }
+
+  /**
+   * Reads and drops what is left of a refused body, so that the sender gets to read the answer rather than
+   * a reset, but at most DRAIN_MAX_BYTES or for DRAIN_MAX_MS: a sender that keeps pushing a large body after
+   * its refusal is disconnected instead of being read for free.
+   */
+  private drain(request: IncomingMessage): void {
+    request.removeAllListeners('data');
+    let drained = 0;
+    const stop = (): void => {
+      clearTimeout(timer);
+      request.socket.destroy();
+    };
+    const timer = setTimeout(stop, DRAIN_MAX_MS);
+    timer.unref();
+    request.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > DRAIN_MAX_BYTES) stop();
+    });
+    request.once('end', () => clearTimeout(timer));
+    request.resume();
+  }
+}
+
+function notFound(path: string): IngestError {
+  return new IngestError(
+    'OTLP_NOT_FOUND',
+    `no OTLP endpoint at ${path}; use /v1/traces, /v1/metrics or /v1/logs`,
+  );
+}
+
+function internalError(error: unknown): IngestError {
+  return new IngestError('OTLP_BAD_PAYLOAD', `cannot read the request: ${(error as Error).message}`);
 }

@@ -58,7 +58,10 @@ export interface DecodedSpan {
   name: string;
   kind: SpanKind;
   startTimeUnixMs: number;
-  /** end - start in nanoseconds, exact for any realistic span; 0 when end precedes start. */
+  /**
+   * end - start in nanoseconds, exact below 2^53; negative when the end precedes the start. The receivers
+   * reject such spans, and those with no start or longer than MAX_LATENCY_NANOS (src/otlp/span-times.ts).
+   */
   durationNanos: number;
   statusCode: StatusCode;
   statusMessage: string;
@@ -128,25 +131,40 @@ export interface DecodedFlagEvaluation {
 /** The name the semantic conventions give flag-evaluation events (log-based and span events). */
 export const FLAG_EVALUATION_EVENT = 'feature_flag.evaluation';
 
+/**
+ * Why an item was rejected, the `reason` label of canary_judge_otlp_items_rejected_total: unusable trace or
+ * span ids, span times that cannot be a duration (start 0, end before start, longer than
+ * MAX_LATENCY_NANOS), a histogram breaking metrics.proto's rules or the numeric ranges, anything else.
+ */
+export type RejectReason = 'invalid_id' | 'invalid_span_time' | 'invalid_histogram' | 'invalid_item';
+
+/**
+ * The latency range canary-judge represents: (0, 2^53 ns], about 104 days. Longer spans are rejected at
+ * decode time and histogram buckets past it are ignored by attribution, so no statistic sees a value it
+ * cannot order exactly.
+ */
+export const MAX_LATENCY_NANOS = 2 ** 53;
+
 /** What one export request decoded to; `rejected` counts items that were present but unusable. */
-export interface SpanBatch {
+interface Rejected {
+  rejected: number;
+  rejectMessage: string;
+  /** `rejected` split by reason; present only when something was rejected. */
+  rejectReasons?: Partial<Record<RejectReason, number>>;
+}
+
+export interface SpanBatch extends Rejected {
   spans: DecodedSpan[];
-  rejected: number;
-  rejectMessage: string;
 }
 
-export interface MetricBatch {
+export interface MetricBatch extends Rejected {
   points: DecodedMetricPoint[];
-  rejected: number;
-  rejectMessage: string;
 }
 
-export interface LogBatch {
+export interface LogBatch extends Rejected {
   flagEvaluations: DecodedFlagEvaluation[];
   /** Log records that are not flag evaluations: counted, then dropped by design. */
   ignored: number;
-  rejected: number;
-  rejectMessage: string;
 }
 
 /**

@@ -17,7 +17,17 @@ import {
 import { IngestError } from './errors.js';
 import type { ExportOutcome, SignalProcessor } from './export-handler.js';
 import type { Signal } from '../publish/metrics.js';
-import type { LogBatch, MetricBatch, SpanBatch, TelemetrySink } from './model.js';
+import type {
+  DecodedFlagEvaluation,
+  DecodedMetricPoint,
+  DecodedSpan,
+  LogBatch,
+  MetricBatch,
+  SpanBatch,
+  TelemetrySink,
+} from './model.js';
+import { inSlices } from './slices.js';
+import { withoutInvalidSpanTimes } from './span-times.js';
 
 function decodeWith<T>(decode: () => T): T {
   try {
@@ -28,63 +38,74 @@ function decodeWith<T>(decode: () => T): T {
   }
 }
 
-function processor<B>(
+function processor<B, I>(
   signal: Signal,
   decoders: Record<PayloadEncoding, (payload: Uint8Array) => B>,
-  dispatch: (batch: B) => ExportOutcome,
+  items: (batch: B) => I[],
+  hand: (batch: B, slice: I[]) => void,
+  outcome: (batch: B) => ExportOutcome,
 ): SignalProcessor {
   return {
     signal,
-    process: (payload, encoding) => dispatch(decodeWith(() => decoders[encoding](payload))),
-    encodeResponse: (outcome, encoding) =>
+    process: async (payload, encoding) => {
+      const batch = decodeWith(() => decoders[encoding](payload));
+      // Counted first: handing on in slices empties the batch as it goes (slices.ts).
+      const result = outcome(batch);
+      const all = items(batch);
+      if (all.length > 0)
+        await inSlices(all, (slice) => hand(batch, slice), { payloadBytes: payload.byteLength });
+      return result;
+    },
+    encodeResponse: (result, encoding) =>
       encodeExportResponse(
         signal,
-        { rejected: outcome.rejected, errorMessage: outcome.rejected > 0 ? outcome.rejectMessage : '' },
+        { rejected: result.rejected, errorMessage: result.rejected > 0 ? result.rejectMessage : '' },
         encoding,
       ),
   };
 }
 
-export function createSignalProcessors(sink: TelemetrySink): Record<Signal, SignalProcessor> {
+function rejectedOf(batch: SpanBatch | MetricBatch | LogBatch): Omit<ExportOutcome, 'accepted' | 'ignored'> {
   return {
-    traces: processor<SpanBatch>(
+    rejected: batch.rejected,
+    rejectMessage: batch.rejectMessage,
+    rejectReasons: batch.rejectReasons,
+  };
+}
+
+/**
+ * A batch handed on in one slice goes to the sink as decoded; the slices of a larger one carry no rejection
+ * counts (the response reports those), so nothing downstream could count a rejection twice.
+ */
+export function createSignalProcessors(sink: TelemetrySink): Record<Signal, SignalProcessor> {
+  const rest = { rejected: 0, rejectMessage: '' };
+  return {
+    traces: processor<SpanBatch, DecodedSpan>(
       'traces',
-      { protobuf: decodeTraceRequest, json: decodeTraceRequestJson },
-      (batch) => {
-        if (batch.spans.length > 0) sink.acceptSpans(batch);
-        return {
-          accepted: batch.spans.length,
-          rejected: batch.rejected,
-          ignored: 0,
-          rejectMessage: batch.rejectMessage,
-        };
+      {
+        protobuf: (payload) => withoutInvalidSpanTimes(decodeTraceRequest(payload)),
+        json: (payload) => withoutInvalidSpanTimes(decodeTraceRequestJson(payload)),
       },
+      (batch) => batch.spans,
+      (batch, spans) => sink.acceptSpans(spans === batch.spans ? batch : { spans, ...rest }),
+      (batch) => ({ accepted: batch.spans.length, ignored: 0, ...rejectedOf(batch) }),
     ),
-    metrics: processor<MetricBatch>(
+    metrics: processor<MetricBatch, DecodedMetricPoint>(
       'metrics',
       { protobuf: decodeMetricsRequest, json: decodeMetricsRequestJson },
-      (batch) => {
-        if (batch.points.length > 0) sink.acceptMetrics(batch);
-        return {
-          accepted: batch.points.length,
-          rejected: batch.rejected,
-          ignored: 0,
-          rejectMessage: batch.rejectMessage,
-        };
-      },
+      (batch) => batch.points,
+      (batch, points) => sink.acceptMetrics(points === batch.points ? batch : { points, ...rest }),
+      (batch) => ({ accepted: batch.points.length, ignored: 0, ...rejectedOf(batch) }),
     ),
-    logs: processor<LogBatch>(
+    logs: processor<LogBatch, DecodedFlagEvaluation>(
       'logs',
       { protobuf: decodeLogsRequest, json: decodeLogsRequestJson },
-      (batch) => {
-        if (batch.flagEvaluations.length > 0) sink.acceptLogs(batch);
-        return {
-          accepted: batch.flagEvaluations.length,
-          rejected: batch.rejected,
-          ignored: batch.ignored,
-          rejectMessage: batch.rejectMessage,
-        };
-      },
+      (batch) => batch.flagEvaluations,
+      (batch, flagEvaluations) =>
+        sink.acceptLogs(
+          flagEvaluations === batch.flagEvaluations ? batch : { flagEvaluations, ignored: 0, ...rest },
+        ),
+      (batch) => ({ accepted: batch.flagEvaluations.length, ignored: batch.ignored, ...rejectedOf(batch) }),
     ),
   };
 }

@@ -27,12 +27,17 @@ function standardizedRankSum(x: TiedSample, y: TiedSample, d: number, correct: b
   let seen = 0;
   let rankSum = 0;
   let tieTerm = 0;
+  // As in mann-whitney-u.ts: every pass takes at least one head, so at most |x| + |y| passes even when
+  // x - d is NaN (an infinite value shifted by an infinite d used to stop this loop advancing for ever).
   while (i < x.values.length || j < y.values.length) {
-    const vx = i < x.values.length ? x.values[i] - d : Infinity;
-    const vy = j < y.values.length ? y.values[j] : Infinity;
-    const v = Math.min(vx, vy);
-    const cx = vx === v && i < x.values.length ? x.counts[i++] : 0;
-    const cy = vy === v && j < y.values.length ? y.counts[j++] : 0;
+    const hasX = i < x.values.length;
+    const hasY = j < y.values.length;
+    const vx = hasX ? x.values[i] - d : Infinity;
+    const vy = hasY ? y.values[j] : Infinity;
+    const takeX = hasX && (!hasY || !(vy < vx));
+    const takeY = hasY && (!hasX || !(vx < vy));
+    const cx = takeX ? x.counts[i++] : 0;
+    const cy = takeY ? y.counts[j++] : 0;
     const t = cx + cy;
     rankSum += cx * (seen + (t + 1) / 2);
     tieTerm += t * t * t - t;

@@ -23,12 +23,15 @@ export function rankSumAndTies(x: TiedSample, y: TiedSample): { rankSumX: number
   let seen = 0;
   let rankSumX = 0;
   let tieTerm = 0;
+  // Each pass takes the smaller head (both when tied), and at least one: a NaN head compares false both
+  // ways and is taken as a tie, so the loop ends after at most |x| + |y| passes whatever the values.
   while (i < x.values.length || j < y.values.length) {
-    const vx = i < x.values.length ? x.values[i] : Infinity;
-    const vy = j < y.values.length ? y.values[j] : Infinity;
-    const v = Math.min(vx, vy);
-    const cx = vx === v && i < x.values.length ? x.counts[i++] : 0;
-    const cy = vy === v && j < y.values.length ? y.counts[j++] : 0;
+    const hasX = i < x.values.length;
+    const hasY = j < y.values.length;
+    const takeX = hasX && (!hasY || !(y.values[j] < x.values[i]));
+    const takeY = hasY && (!hasX || !(x.values[i] < y.values[j]));
+    const cx = takeX ? x.counts[i++] : 0;
+    const cy = takeY ? y.counts[j++] : 0;
     const t = cx + cy;
     rankSumX += cx * (seen + (t + 1) / 2);
     tieTerm += t * t * t - t;

@@ -94,11 +94,13 @@ export function acceptedCounts(t: number, q: number, alpha: number, concentratio
   const accepted = (k: number): boolean => oneSidedLevel(k, t, q, concentration, below) > alpha;
   const centre = Math.min(t, Math.max(0, Math.round(t * q)));
   if (!accepted(centre)) return { kLow: centre, kHigh: centre }; // cannot happen for alpha < 1; kept total
-  // log M is convex in k with its minimum near t q, so each side is a binary search.
+  // log M is convex in k with its minimum near t q, so each side is a binary search: at most
+  // log2(t) + 1 <= 54 steps for counts up to 2^53. Midpoints as lo + (hi - lo) / 2, exact for any integers
+  // up to 2^53 (`(lo + hi) >> 1` wraps past 2^31, and (lo + hi) / 2 rounds past 2^53 and can stall).
   let lo = 0;
   let hi = centre;
   while (lo < hi) {
-    const mid = (lo + hi) >> 1;
+    const mid = lo + Math.floor((hi - lo) / 2);
     if (accepted(mid)) hi = mid;
     else lo = mid + 1;
   }
@@ -106,7 +108,7 @@ export function acceptedCounts(t: number, q: number, alpha: number, concentratio
   lo = centre;
   hi = t;
   while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
+    const mid = lo + Math.ceil((hi - lo) / 2);
     if (accepted(mid)) lo = mid;
     else hi = mid - 1;
   }

@@ -205,8 +205,10 @@ export function twoSampleQuantileLogEvidence(
   for (;;) {
     if (j > lastJ || lb + eB(j) >= best) break;
     if (la + eA(i) < best) best = Math.min(best, logG(i, j));
+    // Every pass moves i or j past `next` (one of them sits at it), so at most nA + nB + 1 passes; a
+    // position that is not a finite number ends the walk rather than stalling it.
     const next = Math.min(i < nA ? posA(i) : Infinity, j < nB ? posB(j) : Infinity);
-    if (next === Infinity) break;
+    if (!(next < Infinity)) break;
     y = next;
     while (i < nA && posA(i) <= y) i++;
     while (j < nB && posB(j) <= y) j++;

@@ -69,7 +69,9 @@ describe('analysis schema', () => {
     expect(attributionLimitsSchema.parse({})).toEqual({
       maxPendingSpans: 100_000,
       maxCorrelationKeys: 200_000,
+      maxCorrelationKeyBytes: 32 * 1024 * 1024,
       maxMetricStreams: 10_000,
+      maxMetricStreamBytes: 32 * 1024 * 1024,
       metricStreamTtlMs: 600_000,
       maxVariantsPerAnalysis: 16,
       expireIntervalMs: 1_000,

@@ -85,3 +85,60 @@ describe('memory bounds', () => {
     expect(evicted).toBe(300_000 - LIMITS.maxPendingSpans);
   });
 });
+
+describe('byte bounds (issue 9, case 7)', () => {
+  const sessionAnalysis = {
+    id: 'sessions',
+    match: { service: 'checkout' },
+    variant: { flag: 'new-checkout-flow' },
+    baseline: 'off',
+    canary: 'on',
+    correlation: { key: 'session.id', windowMs: 600_000 },
+  };
+  /** Half the sessions only wait with a judged span, half only teach a variant. */
+  const sessionBatch = (from: number, count: number, session: (n: number) => string) => {
+    const list = [];
+    for (let n = from; n < from + count; n++) {
+      const attributes = { 'session.id': session(n) };
+      list.push(
+        n % 2 === 0
+          ? span({ traceId: traceId(n), attributes })
+          : { ...frontendSpan(traceId(n), 'new-checkout-flow', 'on'), attributes },
+      );
+    }
+    return spans(...list);
+  };
+
+  it('keeps 5,000 session keys of 20 KB as digests: the heap grows by kilobytes per key, not 20 KB', () => {
+    const { pipeline } = harness([sessionAnalysis]);
+    const padding = 's'.repeat(20_000);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let n = 0; n < 5_000; n += 500) pipeline.acceptSpans(sessionBatch(n, 500, (i) => `${i}-${padding}`));
+    gc();
+    const growthMiB = (process.memoryUsage().heapUsed - before) / MiB;
+    expect(pipeline.stats().correlationKeys + pipeline.stats().pendingSpans).toBe(5_000);
+    // 5,000 keys of 20 KB held as text would be ~100 MB.
+    expect(growthMiB).toBeLessThan(25);
+  });
+
+  it('forgets the oldest keys past the key byte budget and counts each', async () => {
+    const { pipeline, registry } = harness([sessionAnalysis], { maxCorrelationKeyBytes: 64 * 1024 });
+    for (let n = 0; n < 4_000; n += 500)
+      pipeline.acceptSpans(sessionBatch(n, 500, (i) => `${String(i).padStart(6, '0')}-${'k'.repeat(100)}`));
+    // One entry is about 2 * 107 + 120 bytes of the 64 KiB budget.
+    const held = pipeline.stats().correlationKeys + pipeline.stats().pendingSpans;
+    expect(held).toBeLessThanOrEqual(Math.ceil((64 * 1024) / 334) + 1);
+    expect(held).toBeGreaterThan(100);
+    const evicted =
+      (await metricValue(registry, 'canary_judge_attribution_evictions_total', {
+        store: 'correlation_keys',
+        reason: 'capacity',
+      })) +
+      (await metricValue(registry, 'canary_judge_attribution_evictions_total', {
+        store: 'pending_spans',
+        reason: 'capacity',
+      }));
+    expect(evicted).toBe(4_000 - held);
+  });
+});

@@ -145,3 +145,29 @@ describe('MetricStreams cumulative sums (property)', () => {
     );
   });
 });
+
+describe('MetricStreams memory (issue 9, case 7)', () => {
+  const wide = (n: number) =>
+    point({
+      temporality: Temporality.CUMULATIVE,
+      startTimeUnixMs: T0 - 1,
+      attributes: { 'http.route': `/${n}/${'r'.repeat(20_000)}` },
+    });
+
+  it('keeps a stream key of 20 KB as its digest and never the decoded point', () => {
+    const key = streamKey(wide(1));
+    expect(key.length).toBeLessThan(64);
+    expect(streamKey(wide(1))).toBe(key);
+    expect(streamKey(wide(2))).not.toBe(key);
+  });
+
+  it('forgets the least recently updated streams past the byte budget, counting each', () => {
+    const evictions: string[] = [];
+    const s = new MetricStreams(10_000, 60_000, T0, (reason) => evictions.push(reason), 64 * 1024);
+    for (let n = 0; n < 10_000; n++) s.toDelta(wide(n), T0);
+    expect(s.heldBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(s.size).toBeGreaterThan(50);
+    expect(evictions).toHaveLength(10_000 - s.size);
+    expect(new Set(evictions)).toEqual(new Set(['capacity']));
+  });
+});

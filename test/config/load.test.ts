@@ -22,8 +22,8 @@ describe('loadConfig', () => {
   it('loads config.example.json with loopback defaults and the SQLite file under ./data', () => {
     const config = loadConfig(fileURLToPath(new URL('../../config.example.json', import.meta.url)), {});
     expect(config.otlp.grpc).toMatchObject({ host: '127.0.0.1', port: 4317 });
-    expect(config.otlp.http).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 20 * 1024 * 1024 });
-    expect(config.otlp.maxDecompressedBytes).toBe(64 * 1024 * 1024);
+    expect(config.otlp.http).toMatchObject({ host: '127.0.0.1', port: 4318, maxBodyBytes: 16 * 1024 * 1024 });
+    expect(config.otlp.maxDecompressedBytes).toBe(16 * 1024 * 1024);
     expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8686, authToken: null });
     expect(config.storage.path).toBe('./data/canary-judge.sqlite');
     expect(
@@ -35,7 +35,7 @@ describe('loadConfig', () => {
   it('fills every default from an empty object', () => {
     const config = parseConfig({});
     expect(config.otlp.grpc.maxMessageBytes).toBe(16 * 1024 * 1024);
-    expect(config.otlp.maxInFlightRequests).toBe(64);
+    expect(config.otlp.maxInFlightRequests).toBe(256);
     expect(config.analyses).toEqual([]);
   });
 
@@ -167,5 +167,54 @@ describe('loadConfig', () => {
     expect(problemsOf(() => parseConfig({}, 'inline', { CANARY_JUDGE_API_PORT: 'http' }))).toEqual([
       'CANARY_JUDGE_API_PORT: expected an integer, found "http"',
     ]);
+  });
+});
+
+describe('ingest limits', () => {
+  it('refuses a budget too small for the largest request the limits allow, naming the fix', () => {
+    let message = '';
+    try {
+      parseConfig({ otlp: { maxIngestBytes: 16 * 1024 * 1024 } });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /otlp\.maxIngestBytes: must be at least 83886080 .*raise it or lower those limits/,
+    );
+  });
+
+  it('caps analyses: 256-character span-name patterns, 16 metrics, 10 quantiles, no colliding judged metrics', () => {
+    const analysis = (extra: object) => ({
+      analyses: [
+        {
+          id: 'a',
+          match: { service: 's' },
+          variant: { attribute: 'v' },
+          baseline: '1',
+          canary: '2',
+          ...extra,
+        },
+      ],
+    });
+    const problems = (extra: object): string => {
+      try {
+        parseConfig(analysis(extra));
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(problems({ match: { spanName: 'x'.repeat(257) } })).toMatch(
+      /analyses\.0\.match\.spanName: at most 256 characters \(the span-name pattern limit\)/,
+    );
+    const metrics = Array.from({ length: 17 }, (_, i) => ({ name: `m${i}`, kind: 'error_rate' }));
+    expect(problems({ metrics })).toMatch(/at most 16 metrics per analysis/);
+    const quantiles = Array.from({ length: 11 }, (_, i) => 0.05 + i / 20);
+    expect(problems({ metrics: [{ name: 'latency', kind: 'latency', quantiles }] })).toMatch(
+      /at most 10 quantiles per metric/,
+    );
+    expect(
+      problems({ metrics: [{ name: 'latency', kind: 'latency', quantiles: [0.95, 0.9500000001] }] }),
+    ).toMatch(/judges "latency_p95" twice/);
   });
 });

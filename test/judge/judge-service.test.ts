@@ -10,6 +10,7 @@ import type { Observation } from '../../src/accumulate/observation.js';
 import { DEFAULT_WATERMARK_SETTINGS, type WatermarkSettings } from '../../src/accumulate/source-watermark.js';
 import { analysisSchema, type Analysis } from '../../src/config/analysis.js';
 import { JudgeError, JudgeService, type VerdictPublisher } from '../../src/judge/judge-service.js';
+import { MAX_STAGES_PER_RUN } from '../../src/judge/run-book.js';
 import { VerdictMetrics } from '../../src/publish/verdict-metrics.js';
 import { AnalysesRepository } from '../../src/store/analyses-repository.js';
 import { Store } from '../../src/store/database.js';
@@ -335,6 +336,17 @@ describe('JudgeService runs', () => {
     h.judge.declareStage('run-1', 0.2, 'api');
     expect(h.judge.getRun('run-1')!.stages).toHaveLength(1);
     expect(h.judge.declareStage('run-1', 0.3, 'api').stages).toHaveLength(2);
+  });
+
+  it('bounds the stages of one run (each keeps its own evidence) and says which limit refused', () => {
+    const h = harness();
+    h.judge.boot([spec('checkout')]);
+    h.judge.startRun('checkout', 'rev-a', { canaryShare: 0.01, declaredBy: 'api' });
+    for (let i = 2; i <= MAX_STAGES_PER_RUN; i++) h.judge.declareStage('run-1', i / 100, 'api');
+    expect(h.judge.getRun('run-1')!.stages).toHaveLength(MAX_STAGES_PER_RUN);
+    expect(() => h.judge.declareStage('run-1', 0.9, 'api')).toThrow(/64 stages \(the stages-per-run limit\)/);
+    // The run itself goes on being judged.
+    expect(h.judge.getRun('run-1')!.state).toBe('running');
   });
 
   it('does not fail a healthy canary when stable batches arrive before the canary`s (watermark)', () => {

@@ -90,7 +90,9 @@ describe('bearer-token auth', () => {
 
 describe('overload', () => {
   it('refuses requests past maxInFlightRequests with 503 + Retry-After and UNAVAILABLE + RetryInfo', async () => {
-    harness = await startTestSidecar({ otlp: { maxInFlightRequests: 1, retryAfterSeconds: 2 } });
+    harness = await startTestSidecar({
+      otlp: { maxInFlightRequests: 1, retryAfterSeconds: 2, minReceiveBytesPerSecond: 0 },
+    });
     const held = holdRequest(`${harness.httpUrl}/v1/traces`);
     await untilInFlight(harness, 1);
 
@@ -107,7 +109,9 @@ describe('overload', () => {
   });
 
   it('lets the real OTel exporter retry a 503 and succeed once capacity frees up', async () => {
-    harness = await startTestSidecar({ otlp: { maxInFlightRequests: 1, retryAfterSeconds: 1 } });
+    harness = await startTestSidecar({
+      otlp: { maxInFlightRequests: 1, retryAfterSeconds: 1, minReceiveBytesPerSecond: 0 },
+    });
     const held = holdRequest(`${harness.httpUrl}/v1/traces`);
     await untilInFlight(harness, 1);
     const exporter = traceExporter('http-protobuf', { grpcUrl: harness.grpcUrl, httpUrl: harness.httpUrl });
@@ -126,7 +130,7 @@ describe('overload', () => {
 
 describe('graceful shutdown', () => {
   it('finishes an accepted request, refuses new ones, and then stops', async () => {
-    harness = await startTestSidecar();
+    harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
     const h = harness;
     const held = holdRequest(`${h.httpUrl}/v1/traces`);
     await untilInFlight(h, 1);
@@ -137,6 +141,11 @@ describe('graceful shutdown', () => {
       () => ({ error: { code: -1 } }),
     );
     expect(refused.error?.code).toBe(GrpcStatus.UNAVAILABLE);
+    // The listener stays open while draining: a new connection gets an answer, not a reset or a refusal.
+    const refusedHttp = await rawHttp(`${h.httpUrl}/v1/traces`, { headers: PROTO, body: validProto });
+    expect(refusedHttp.status).toBe(503);
+    expect(refusedHttp.headers['retry-after']).toBe('1');
+    expect(refusedHttp.headers.connection).toBe('close');
     expect(await held.finish()).toBe(200);
     await stopped;
     expect(h.sink.spans).toHaveLength(3);

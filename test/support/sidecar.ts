@@ -59,6 +59,9 @@ export async function startTestSidecar(
   const config = parseConfig({
     ...rest,
     otlp: {
+      // The test runner shares this event loop: its own pauses must not make the sidecar shed requests
+      // (attack tests run the CLI in a child process with the default, test/support/child-sidecar.ts).
+      maxEventLoopDelayMs: 0,
       ...otlp,
       grpc: { port: 0, ...((otlp.grpc as ConfigOverrides | undefined) ?? {}) },
       http: { port: 0, ...((otlp.http as ConfigOverrides | undefined) ?? {}) },

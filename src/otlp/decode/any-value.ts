@@ -101,6 +101,24 @@ export function decodeKeyValue(ctx: WireContext, attributes: Attributes, depth: 
   setAttribute(attributes, key, value);
 }
 
+/**
+ * Most attributes one list may hold (a resource's, a span's, an event's, a point's, a log record's, or a
+ * kvlist value). A sender that puts more in one list is refused whole (400 / INVALID_ARGUMENT): one list
+ * of a million attributes held the event loop for seconds while it was turned into one object (issue 9,
+ * case 8). The OTel SDKs' default attribute count limit is 128.
+ */
+export const MAX_ATTRIBUTES_PER_LIST = 4096;
+
+/** `seen + 1`, or a MalformedPayload naming `list` and the limit once the list holds too many. */
+export function countAttribute(seen: number, list: string): number {
+  if (seen >= MAX_ATTRIBUTES_PER_LIST) {
+    throw new MalformedPayload(
+      `${list} holds more than ${MAX_ATTRIBUTES_PER_LIST} attributes (the per-list limit)`,
+    );
+  }
+  return seen + 1;
+}
+
 /** Reads one length-delimited AnyValue. */
 export function decodeAnyValue(ctx: WireContext, depth: number): AttributeValue {
   if (depth >= MAX_ANY_VALUE_DEPTH)
@@ -161,10 +179,13 @@ function decodeKeyValueList(ctx: WireContext, depth: number): Attributes {
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   const values: Attributes = {};
+  let seen = 0;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    if (tag === 10) decodeKeyValue(ctx, values, depth);
-    else skipField(reader, tag);
+    if (tag === 10) {
+      seen = countAttribute(seen, 'a kvlist_value');
+      decodeKeyValue(ctx, values, depth);
+    } else skipField(reader, tag);
   }
   leaveMessage(reader, outer);
   return values;

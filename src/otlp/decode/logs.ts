@@ -4,8 +4,8 @@
 // older senders, the `event.name` attribute. Every other record is counted in `ignored` and dropped.
 import type { AttributeValue, Attributes, DecodedFlagEvaluation, LogBatch, ResourceInfo } from '../model.js';
 import { FLAG_EVALUATION_EVENT } from '../model.js';
-import { decodeAnyValue, decodeKeyValue } from './any-value.js';
-import { isAbsentId, noRejections, reject, rejectMessage, type Rejections } from './resource.js';
+import { countAttribute, decodeAnyValue, decodeKeyValue } from './any-value.js';
+import { isAbsentId, noRejections, reject, rejectionFields, type Rejections } from './resource.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   decodeWire,
@@ -41,8 +41,7 @@ export function decodeLogsRequest(bytes: Uint8Array): LogBatch {
     return {
       flagEvaluations,
       ignored: tally.ignored,
-      rejected: tally.rejections.count,
-      rejectMessage: rejectMessage(tally.rejections, 'log records'),
+      ...rejectionFields(tally.rejections, 'log records'),
     };
   });
 }
@@ -78,6 +77,7 @@ function decodeLogRecord(
   let eventName = '';
   let bodyAt = -1;
   const attributes: Attributes = {};
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     switch (tag) {
@@ -94,6 +94,7 @@ function decodeLogRecord(
         observedHi = reader.fixed32();
         break;
       case 50:
+        attributeCount = countAttribute(attributeCount, 'LogRecord.attributes');
         ctx.path.push('LogRecord.attributes');
         decodeKeyValue(ctx, attributes, 0);
         ctx.path.pop();
@@ -181,7 +182,7 @@ export function acceptLogRecord(
   const problem =
     optionalIdProblem('trace_id', record.traceId, 16) || optionalIdProblem('span_id', record.spanId, 8);
   if (problem !== '') {
-    reject(tally.rejections, `${FLAG_EVALUATION_EVENT}: ${problem}`);
+    reject(tally.rejections, `${FLAG_EVALUATION_EVENT}: ${problem}`, 'invalid_id');
     return;
   }
   if (isAbsentId(record.traceId)) record.traceId = '';

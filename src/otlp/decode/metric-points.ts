@@ -9,7 +9,7 @@ import type {
   MetricType,
   ResourceInfo,
 } from '../model.js';
-import { decodeKeyValue } from './any-value.js';
+import { countAttribute, decodeKeyValue } from './any-value.js';
 import { checkExponential, checkHistogram } from './metric-checks.js';
 import { quotedName, reject, traceIdProblem, type Rejections } from './resource.js';
 import {
@@ -65,10 +65,13 @@ function readPointTime(ctx: WireContext, tag: number, point: DecodedMetricPoint)
   return false;
 }
 
-function readAttributes(ctx: WireContext, frame: string, attributes: Attributes): void {
+/** Reads one attribute of a point; `seen` counts those read before (the per-list limit). */
+function readAttributes(ctx: WireContext, frame: string, attributes: Attributes, seen: number): number {
+  const count = countAttribute(seen, frame);
   ctx.path.push(frame);
   decodeKeyValue(ctx, attributes, 0);
   ctx.path.pop();
+  return count;
 }
 
 /** Exemplar: only trace_id = 5 is kept (the join key to a trace's variant); an exemplar without one is skipped. */
@@ -101,12 +104,14 @@ export function decodeNumberPoint(
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   const point = newPoint(header, type, {});
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (readPointTime(ctx, tag, point)) continue;
     if (tag === 33) point.value = reader.double();
     else if (tag === 49) point.value = readSfixed64(reader);
-    else if (tag === 58) readAttributes(ctx, 'NumberDataPoint.attributes', point.attributes);
+    else if (tag === 58)
+      attributeCount = readAttributes(ctx, 'NumberDataPoint.attributes', point.attributes, attributeCount);
     else if (tag === 42) readExemplar(ctx, point.exemplarTraceIds);
     else skipField(reader, tag);
   }
@@ -130,6 +135,7 @@ export function decodeHistogramPoint(
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   const point = newPoint(header, 'histogram', {});
+  let attributeCount = 0;
   const bounds: number[] = [];
   const bucketCounts: number[] = [];
   point.count = 0;
@@ -155,7 +161,12 @@ export function decodeHistogramPoint(
         readExemplar(ctx, point.exemplarTraceIds);
         break;
       case 74:
-        readAttributes(ctx, 'HistogramDataPoint.attributes', point.attributes);
+        attributeCount = readAttributes(
+          ctx,
+          'HistogramDataPoint.attributes',
+          point.attributes,
+          attributeCount,
+        );
         break;
       case 89:
         point.min = reader.double();
@@ -170,7 +181,7 @@ export function decodeHistogramPoint(
   leaveMessage(reader, outer);
   const problem = checkHistogram(point.count, bounds, bucketCounts);
   if (problem !== '') {
-    reject(rejections, `${label(header, 'histogram')}: ${problem}`);
+    reject(rejections, `${label(header, 'histogram')}: ${problem}`, 'invalid_histogram');
     return;
   }
   if (bucketCounts.length > 0) point.explicit = { bounds, bucketCounts };
@@ -191,6 +202,7 @@ export function decodeExponentialPoint(
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   const point = newPoint(header, 'exponential_histogram', {});
+  let attributeCount = 0;
   const buckets: ExponentialBuckets = {
     scale: 0,
     zeroCount: 0,
@@ -204,7 +216,12 @@ export function decodeExponentialPoint(
     if (readPointTime(ctx, tag, point)) continue;
     switch (tag) {
       case 10:
-        readAttributes(ctx, 'ExponentialHistogramDataPoint.attributes', point.attributes);
+        attributeCount = readAttributes(
+          ctx,
+          'ExponentialHistogramDataPoint.attributes',
+          point.attributes,
+          attributeCount,
+        );
         break;
       case 33:
         point.count = readFixed64(reader);
@@ -245,7 +262,7 @@ export function decodeExponentialPoint(
   leaveMessage(reader, outer);
   const problem = checkExponential(point.count, buckets);
   if (problem !== '') {
-    reject(rejections, `${label(header, 'exponential histogram')}: ${problem}`);
+    reject(rejections, `${label(header, 'exponential histogram')}: ${problem}`, 'invalid_histogram');
     return;
   }
   point.exponential = buckets;
@@ -273,6 +290,7 @@ export function decodeSummaryPoint(
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   const point = newPoint(header, 'summary', {});
+  let attributeCount = 0;
   point.count = 0;
   point.sum = 0;
   while (reader.pos < reader.len) {
@@ -280,7 +298,8 @@ export function decodeSummaryPoint(
     if (readPointTime(ctx, tag, point)) continue;
     if (tag === 33) point.count = readFixed64(reader);
     else if (tag === 41) point.sum = reader.double();
-    else if (tag === 58) readAttributes(ctx, 'SummaryDataPoint.attributes', point.attributes);
+    else if (tag === 58)
+      attributeCount = readAttributes(ctx, 'SummaryDataPoint.attributes', point.attributes, attributeCount);
     else skipField(reader, tag);
   }
   leaveMessage(reader, outer);

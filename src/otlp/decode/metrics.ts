@@ -8,7 +8,7 @@ import {
   decodeSummaryPoint,
 } from './metric-points.js';
 import type { MetricHeader } from './metric-points.js';
-import { noRejections, rejectMessage, type Rejections } from './resource.js';
+import { noRejections, rejectionFields, type Rejections } from './resource.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import { decodeWire, enterMessage, leaveMessage, skipField, type WireContext } from './wire.js';
 
@@ -28,7 +28,7 @@ export function decodeMetricsRequest(bytes: Uint8Array): MetricBatch {
         if (scopeName !== '') for (let i = first; i < points.length; i++) points[i].scopeName = scopeName;
       },
     });
-    return { points, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'data points') };
+    return { points, ...rejectionFields(rejections, 'data points') };
   });
 }
 

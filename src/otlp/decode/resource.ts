@@ -1,8 +1,8 @@
 // What every signal shares above its items: Resource (resource/v1/resource.proto: attributes = 1) and
 // InstrumentationScope (common/v1/common.proto: name = 1), plus the bookkeeping of rejected items and
 // trace-context ids.
-import type { Attributes, ResourceInfo } from '../model.js';
-import { decodeKeyValue } from './any-value.js';
+import type { Attributes, RejectReason, ResourceInfo } from '../model.js';
+import { countAttribute, decodeKeyValue } from './any-value.js';
 import { enterMessage, leaveMessage, skipField, type WireContext } from './wire.js';
 
 /** A resource with no attributes; the object is filled in place when the Resource field is read. */
@@ -23,9 +23,11 @@ export function serviceNameOf(attributes: Attributes): string {
 export function decodeResource(ctx: WireContext, into: ResourceInfo): void {
   const reader = ctx.reader;
   const outer = enterMessage(reader);
+  let seen = 0;
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     if (tag === 10) {
+      seen = countAttribute(seen, 'Resource.attributes');
       ctx.path.push('Resource.attributes');
       decodeKeyValue(ctx, into.attributes, 0);
       ctx.path.pop();
@@ -49,19 +51,31 @@ export function decodeScopeName(ctx: WireContext): string {
   return name;
 }
 
-/** Items present but unusable (OTLP partial success): how many, and the first reason. */
+/** Items present but unusable (OTLP partial success): how many, the first reason, and a count per label. */
 export interface Rejections {
   count: number;
   firstReason: string;
+  byLabel: Partial<Record<RejectReason, number>>;
 }
 
 export function noRejections(): Rejections {
-  return { count: 0, firstReason: '' };
+  return { count: 0, firstReason: '', byLabel: {} };
 }
 
-export function reject(rejections: Rejections, reason: string): void {
+/** Counts one rejected item; `label` is its `reason` in canary_judge_otlp_items_rejected_total. */
+export function reject(rejections: Rejections, reason: string, label: RejectReason = 'invalid_item'): void {
   if (rejections.count === 0) rejections.firstReason = reason;
   rejections.count++;
+  rejections.byLabel[label] = (rejections.byLabel[label] ?? 0) + 1;
+}
+
+/** The batch fields that report rejections: count, message, and the per-label counts when there are any. */
+export function rejectionFields(
+  rejections: Rejections,
+  items: string,
+): { rejected: number; rejectMessage: string; rejectReasons?: Partial<Record<RejectReason, number>> } {
+  const fields = { rejected: rejections.count, rejectMessage: rejectMessage(rejections, items) };
+  return rejections.count === 0 ? fields : { ...fields, rejectReasons: rejections.byLabel };
 }
 
 /** A span or metric name for a reject message: quoted, and cut short so a hostile name cannot bloat it. */

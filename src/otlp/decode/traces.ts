@@ -9,7 +9,7 @@ import type {
   SpanKind,
   StatusCode,
 } from '../model.js';
-import { decodeKeyValue, readKey } from './any-value.js';
+import { countAttribute, decodeKeyValue, readKey } from './any-value.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   EVENT_ATTRIBUTES_TAG,
@@ -24,7 +24,7 @@ import {
   noRejections,
   quotedName,
   reject,
-  rejectMessage,
+  rejectionFields,
   spanIdProblem,
   traceIdProblem,
   type Rejections,
@@ -56,7 +56,7 @@ export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
         if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
       },
     });
-    return { spans, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'spans') };
+    return { spans, ...rejectionFields(rejections, 'spans') };
   });
 }
 
@@ -98,6 +98,7 @@ function decodeSpan(
   let attributesStart = -1;
   let attributesEnd = -1;
   const events: SpanEvent[] = [];
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -126,6 +127,7 @@ function decodeSpan(
         endHi = reader.fixed32();
         break;
       case SPAN_ATTRIBUTES_TAG:
+        attributeCount = countAttribute(attributeCount, 'Span.attributes');
         if (attributes === undefined) {
           if (attributesStart < 0) attributesStart = fieldAt;
           else if (attributesEnd !== fieldAt)
@@ -174,7 +176,7 @@ function decodeSpan(
     spanIdProblem(spanId) ||
     (parentSpanId.length === 0 || parentSpanId.length === 16 ? '' : 'parent_span_id must be 0 or 8 bytes');
   if (problem !== '') {
-    reject(rejections, `span ${quotedName(name)}: ${problem}`);
+    reject(rejections, `span ${quotedName(name)}: ${problem}`, 'invalid_id');
     return;
   }
   spans.push(
@@ -209,6 +211,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
   let attributes: Attributes | undefined;
   let attributesStart = -1;
   let attributesEnd = -1;
+  let attributeCount = 0;
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -217,6 +220,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
       timeHi = reader.fixed32();
     } else if (tag === 18) name = readKey(reader);
     else if (tag === EVENT_ATTRIBUTES_TAG) {
+      attributeCount = countAttribute(attributeCount, 'Span.Event.attributes');
       // As Span.attributes in decodeSpan.
       if (attributes === undefined) {
         if (attributesStart < 0) attributesStart = fieldAt;

@@ -180,12 +180,11 @@ export function nanosHalvesToMs(lo: number, hi: number): number {
 
 /**
  * end - start in nanoseconds from the two fixed64 halves, exact whenever the difference is below 2^53 ns
- * (104 days): each half's difference is an exact integer, so nothing rounds before the sum. 0 when
- * end precedes start.
+ * (104 days): each half's difference is an exact integer, so nothing rounds before the sum. Negative when
+ * end precedes start (src/otlp/span-times.ts rejects such spans).
  */
 export function durationNanos(startLo: number, startHi: number, endLo: number, endHi: number): number {
-  const nanos = (endHi - startHi) * TWO_POW_32 + (endLo - startLo);
-  return nanos > 0 ? nanos : 0;
+  return (endHi - startHi) * TWO_POW_32 + (endLo - startLo);
 }
 
 /** Reads a packed (or, when `packed` is false, one unpacked) repeated double field into `into`. */

@@ -83,16 +83,29 @@ const histogramValue = fc
     };
   });
 
-const buckets = fc.record({ offset: fc.integer({ min: -200, max: 200 }), bucketCounts: counts });
+/**
+ * Buckets whose boundaries are finite doubles at `scale` (src/otlp/decode/metric-checks.ts): indexes from
+ * -1074 * 2^scale up to 1022 * 2^scale; at scales where no bucket fits, only empty buckets.
+ */
+const bucketsAt = (scale: number) =>
+  counts.chain((bucketCounts) => {
+    const lowest = Math.max(-200, Math.ceil(-1022 * 2 ** scale));
+    const highest = Math.min(200, Math.floor(1022 * 2 ** scale) - bucketCounts.length);
+    if (highest < lowest) return fc.constant({ offset: 0, bucketCounts: [] as number[] });
+    return fc.integer({ min: lowest, max: highest }).map((offset) => ({ offset, bucketCounts }));
+  });
 
 const exponentialValue = fc
-  .record({
-    scale: fc.integer({ min: -10, max: 20 }),
-    zeroCount: fc.nat(100),
-    zeroThreshold: fc.double({ min: 0, max: 1, noNaN: true }),
-    positive: buckets,
-    negative: buckets,
-  })
+  .integer({ min: -10, max: 20 })
+  .chain((scale) =>
+    fc.record({
+      scale: fc.constant(scale),
+      zeroCount: fc.nat(100),
+      zeroThreshold: fc.double({ min: 0, max: 1, noNaN: true }),
+      positive: bucketsAt(scale),
+      negative: bucketsAt(scale),
+    }),
+  )
   .map((e): PointForms => {
     const count = [...e.positive.bucketCounts, ...e.negative.bucketCounts].reduce(
       (a, b) => a + b,

@@ -2,7 +2,7 @@
 // {"intValue": "42"}, {"arrayValue": {"values": [...]}}, {"kvlistValue": {"values": [{key, value}]}},
 // {"bytesValue": "<base64>"} (-> hex). An empty object is an empty AnyValue (null).
 import type { AttributeValue, Attributes } from '../../model.js';
-import { MAX_ANY_VALUE_DEPTH, setAttribute } from '../any-value.js';
+import { MAX_ANY_VALUE_DEPTH, MAX_ATTRIBUTES_PER_LIST, setAttribute } from '../any-value.js';
 import { MalformedPayload } from '../errors.js';
 import {
   asArray,
@@ -21,6 +21,11 @@ import {
 export function jsonAttributes(value: unknown, path: JsonPath, depth = 0): Attributes {
   const attributes: Attributes = {};
   const list = asArray(value, path);
+  if (list.length > MAX_ATTRIBUTES_PER_LIST) {
+    throw new MalformedPayload(
+      `${path} holds ${list.length} attributes, more than ${MAX_ATTRIBUTES_PER_LIST} (the per-list limit)`,
+    );
+  }
   for (let i = 0; i < list.length; i++) {
     const entryPath = `${path}[${i}]`;
     const entry = asObject(list[i], entryPath);

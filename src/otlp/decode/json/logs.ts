@@ -1,7 +1,7 @@
 // OTLP/JSON ExportLogsServiceRequest to a LogBatch; the same rules as ../logs.ts (flag evaluations kept).
 import type { DecodedFlagEvaluation, LogBatch } from '../../model.js';
 import { acceptLogRecord, bodyValueInto, isFlagEvaluation, type LogTally } from '../logs.js';
-import { noRejections, rejectMessage } from '../resource.js';
+import { noRejections, rejectionFields } from '../resource.js';
 import { jsonAnyValue, jsonAttributes } from './any-value.js';
 import { decodeJsonDocument, eachObject, jsonResource } from './document.js';
 import { asIdHex, asNanosParts, asString, field, partsToMs } from './values.js';
@@ -48,8 +48,7 @@ export function decodeLogsRequestJson(input: string | Uint8Array): LogBatch {
     return {
       flagEvaluations,
       ignored: tally.ignored,
-      rejected: tally.rejections.count,
-      rejectMessage: rejectMessage(tally.rejections, 'log records'),
+      ...rejectionFields(tally.rejections, 'log records'),
     };
   });
 }

@@ -5,7 +5,7 @@ import {
   quotedName,
   noRejections,
   reject,
-  rejectMessage,
+  rejectionFields,
   traceIdProblem,
   type Rejections,
 } from '../resource.js';
@@ -96,7 +96,7 @@ export function decodeMetricsRequestJson(input: string | Uint8Array): MetricBatc
         },
       );
     });
-    return { points, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'data points') };
+    return { points, ...rejectionFields(rejections, 'data points') };
   });
 }
 
@@ -145,7 +145,7 @@ function jsonPoint(
     if (metric.type === 'histogram') problem = jsonExplicit(point, path, decoded);
     if (metric.type === 'exponential_histogram') problem = jsonExponential(point, path, decoded);
   }
-  if (problem !== '') reject(rejections, `${label}: ${problem}`);
+  if (problem !== '') reject(rejections, `${label}: ${problem}`, 'invalid_histogram');
   else points.push(decoded);
 }
 

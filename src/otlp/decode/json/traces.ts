@@ -1,11 +1,11 @@
 // OTLP/JSON ExportTraceServiceRequest to a SpanBatch; the same model and rules as ../traces.ts.
-import type { DecodedSpan, SpanBatch, SpanEvent, SpanKind, StatusCode } from '../../model.js';
+import type { DecodedSpan, RejectReason, SpanBatch, SpanEvent, SpanKind, StatusCode } from '../../model.js';
 import {
   isAbsentId,
   noRejections,
   quotedName,
   reject,
-  rejectMessage,
+  rejectionFields,
   spanIdProblem,
   traceIdProblem,
 } from '../resource.js';
@@ -45,7 +45,7 @@ export function decodeTraceRequestJson(input: string | Uint8Array): SpanBatch {
         const scopeName = jsonScopeName(scopeSpans, scopePath);
         eachObject(scopeSpans, 'spans', 'spans', scopePath, (span, spanPath) => {
           const decoded = jsonSpan(span, spanPath);
-          if (typeof decoded === 'string') reject(rejections, decoded);
+          if ('problem' in decoded) reject(rejections, decoded.problem, decoded.label);
           else {
             decoded.resource = resource;
             decoded.scopeName = scopeName;
@@ -54,12 +54,12 @@ export function decodeTraceRequestJson(input: string | Uint8Array): SpanBatch {
         });
       });
     });
-    return { spans, rejected: rejections.count, rejectMessage: rejectMessage(rejections, 'spans') };
+    return { spans, ...rejectionFields(rejections, 'spans') };
   });
 }
 
 /** One span, or the reason it is rejected. */
-function jsonSpan(span: JsonObject, path: JsonPath): DecodedSpan | string {
+function jsonSpan(span: JsonObject, path: JsonPath): DecodedSpan | { problem: string; label: RejectReason } {
   const name = asString(span.name, `${path}.name`);
   const traceId = asIdHex(field(span, 'traceId', 'trace_id'), 16, `${path}.traceId`);
   const spanId = asIdHex(field(span, 'spanId', 'span_id'), 8, `${path}.spanId`);
@@ -71,7 +71,7 @@ function jsonSpan(span: JsonObject, path: JsonPath): DecodedSpan | string {
       ? 'parent_span_id must be 0 or 8 bytes'
       : '');
   if (problem !== '' || traceId === null || spanId === null || parentSpanId === null) {
-    return `span ${quotedName(name)}: ${problem}`;
+    return { problem: `span ${quotedName(name)}: ${problem}`, label: 'invalid_id' };
   }
   const start = asNanosParts(
     field(span, 'startTimeUnixNano', 'start_time_unix_nano'),

@@ -120,8 +120,7 @@ export function partsToMs(parts: [number, number]): number {
 }
 
 export function partsDurationNanos(start: [number, number], end: [number, number]): number {
-  const nanos = (end[0] - start[0]) * 1e9 + (end[1] - start[1]);
-  return nanos > 0 ? nanos : 0;
+  return (end[0] - start[0]) * 1e9 + (end[1] - start[1]);
 }
 
 const HEX = /^[0-9a-fA-F]*$/;

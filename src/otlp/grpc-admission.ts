@@ -1,0 +1,241 @@
+// Admission for OTLP/gRPC, as a grpc-js server interceptor, so that nothing is buffered for a call before it
+// is authenticated and admitted, and what it buffers afterwards is charged to the ingest budget as it
+// arrives (issue 9, case 6: grpc-js buffered 400 streams x 5 MiB of partial messages before any check).
+//
+// What grpc-js allows (read in @grpc/grpc-js 1.14, src/server-interceptors.ts and stream-decoder.ts):
+// - A call's HTTP/2 stream is paused from its creation until the handler asks to read (startRead). This
+//   interceptor answers the metadata first: shutdown, token and (without the stream hook) admission are
+//   checked there and a refusal is sent before startRead, so a refused call never has its body read. Until
+//   then Node's HTTP/2 stream flow-control window (65,535 bytes; grpc-js sets no other) is all a sender
+//   can push per stream, and grpc.max_concurrent_streams bounds the streams per connection.
+// - Once reading, grpc-js assembles each message whole (up to grpc.max_receive_message_length) and
+//   inflates a compressed one before anything sees it; there is no public hook per data frame. The
+//   interceptor therefore listens on the call's HTTP/2 stream itself (BaseServerInterceptingCall.stream, a
+//   private field: found by shape, see http2StreamOf) with a listener placed before grpc-js's own, so each
+//   data frame is charged to the budget before grpc-js keeps it, the 5-byte gRPC message prefix gives the
+//   length and compression flag, and a refusal (sendStatus) marks the call cancelled so grpc-js drops the
+//   frame unread. The last frame of a compressed message reserves the largest inflation grpc-js allows
+//   (max_receive_message_length) before grpc-js inflates it; the reservation shrinks to the real size when
+//   the message arrives.
+// - If a grpc-js version hides the stream, the interceptor falls back to reserving, at metadata time,
+//   4 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
+//   fewer calls admitted at once. `accounting` says which mode is in use; a test pins it.
+// The bound achieved: every byte a gRPC call holds is inside otlp.maxIngestBytes, except up to one HTTP/2
+// data frame (16 KiB by default) per stream that arrived before it was refused, and, for streams not yet
+// read, the 64 KiB flow-control window per stream.
+import { constants as http2Constants, type ServerHttp2Stream } from 'node:http2';
+import {
+  Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
+import type { OtlpConfig } from '../config/schema.js';
+import type { Signal } from '../publish/metrics.js';
+import { DECODED_BYTES_PER_PAYLOAD_BYTE, type Admission, type IngestLease } from './admission.js';
+import type { BearerCheck } from './auth.js';
+import { IngestError } from './errors.js';
+import type { ExportHandler } from './export-handler.js';
+import type { StatusEncoder } from './http-receiver.js';
+import type { ReceiveGuard, ReceiveWatch } from './receive-guard.js';
+
+export const SERVICE_PATHS: Record<Signal, string> = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+};
+const { NGHTTP2_NO_ERROR } = http2Constants;
+/** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
+const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
+const SIGNAL_OF_PATH = new Map(
+  Object.entries(SERVICE_PATHS).map(([signal, path]) => [path, signal as Signal]),
+);
+
+export interface GrpcAdmissionOptions {
+  config: OtlpConfig;
+  admission: Admission;
+  guard: ReceiveGuard;
+  authorize: BearerCheck;
+  handler: ExportHandler;
+  encodeStatus: StatusEncoder;
+}
+
+/** The call's HTTP/2 stream, found by shape on grpc-js's call chain, or undefined. */
+function http2StreamOf(call: ServerInterceptingCallInterface): ServerHttp2Stream | undefined {
+  let node: unknown = call;
+  for (let depth = 0; depth < 8 && node !== null && typeof node === 'object'; depth++) {
+    const candidate = (node as { stream?: unknown }).stream;
+    if (
+      candidate !== null &&
+      typeof candidate === 'object' &&
+      typeof (candidate as ServerHttp2Stream).prependListener === 'function' &&
+      typeof (candidate as ServerHttp2Stream).respond === 'function' &&
+      'session' in candidate
+    ) {
+      return candidate as ServerHttp2Stream;
+    }
+    node = (node as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}
+
+export class GrpcAdmission {
+  /** How calls are charged: per data frame (the stream hook) or by a reservation per call (fallback). */
+  accounting: 'per-frame' | 'per-call' | undefined;
+
+  constructor(private readonly options: GrpcAdmissionOptions) {}
+
+  /** The refusal as gRPC sends it: status, message, and the google.rpc.Status (RetryInfo) in the trailer. */
+  statusOf(error: IngestError): { code: number; details: string; metadata: Metadata } {
+    const metadata = new Metadata();
+    const status = this.options.encodeStatus(error, 'protobuf');
+    metadata.set('grpc-status-details-bin', Buffer.from(status.buffer, status.byteOffset, status.byteLength));
+    return { code: error.kind.grpcStatus, details: error.message, metadata };
+  }
+
+  readonly interceptor: ServerInterceptor = (method, call) => {
+    const signal = SIGNAL_OF_PATH.get(method.path);
+    if (signal === undefined) return new ServerInterceptingCall(call);
+    return new CallAdmission(this, this.options, signal, call, http2StreamOf(call)).intercepting;
+  };
+}
+
+/** The admission state of one call. */
+class CallAdmission {
+  readonly intercepting: ServerInterceptingCall;
+  private lease: IngestLease | undefined;
+  private watch: ReceiveWatch | undefined;
+  private finished = false;
+  private received = 0;
+  private readonly prefix = Buffer.alloc(5);
+  private messageBytes = -1;
+  private complete = false;
+  private readonly onData = (chunk: Buffer): void => this.data(chunk);
+
+  constructor(
+    private readonly owner: GrpcAdmission,
+    private readonly options: GrpcAdmissionOptions,
+    private readonly signal: Signal,
+    private readonly call: ServerInterceptingCallInterface,
+    private readonly stream: ServerHttp2Stream | undefined,
+  ) {
+    owner.accounting ??= stream ? 'per-frame' : 'per-call';
+    this.intercepting = new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, proceed) => this.metadata(metadata, proceed),
+          onReceiveMessage: (message: unknown, proceed) => this.message(message, proceed),
+          onCancel: () => this.end(),
+        }),
+      sendStatus: (status, proceed) => {
+        this.end();
+        proceed(status);
+      },
+    });
+  }
+
+  private metadata(metadata: Metadata, proceed: (metadata: Metadata) => void): void {
+    const { admission, authorize, config, guard } = this.options;
+    if (admission.isClosing) {
+      return this.refuse(
+        new IngestError(
+          'OTLP_SHUTTING_DOWN',
+          'the receiver is shutting down; retry later',
+          config.retryAfterSeconds,
+        ),
+      );
+    }
+    const header = metadata.get('authorization')[0];
+    if (!authorize(typeof header === 'string' ? header : undefined)) {
+      return this.refuse(new IngestError('OTLP_UNAUTHENTICATED', 'missing or wrong bearer token'));
+    }
+    this.watch = guard.watch((error) => this.refuse(error));
+    if (this.stream) this.stream.prependListener('data', this.onData);
+    else {
+      // Fallback: reserve the most one call can hold before anything is read.
+      if (!this.admit()) return;
+      if (!this.lease!.grow(4 * config.grpc.maxMessageBytes)) return this.refuse(admission.overBudget());
+    }
+    proceed(metadata);
+  }
+
+  /**
+   * The first frame of the message carries its 5-byte prefix (compression flag, length): the whole message
+   * is reserved then, with the decoded batch it will become (a compressed one: its frames plus the most it
+   * may inflate to), so a call is admitted or refused on its first frame, and calls admitted together
+   * cannot starve one another half way. Bytes before the prefix is whole are charged as they come.
+   */
+  private data(chunk: Buffer): void {
+    if (this.finished || this.complete) return;
+    this.watch?.progress(chunk.length);
+    if (!this.admit()) return;
+    const hadPrefix = this.messageBytes >= 0;
+    for (let i = 0; i < chunk.length && this.received + i < 5; i++) this.prefix[this.received + i] = chunk[i];
+    this.received += chunk.length;
+    if (!hadPrefix) {
+      if (this.received < 5) {
+        if (!this.lease!.grow(chunk.length)) this.refuse(this.options.admission.overBudget());
+        return;
+      }
+      this.messageBytes = this.prefix.readUInt32BE(1);
+      const max = this.options.config.grpc.maxMessageBytes;
+      // grpc-js refuses an oversized message itself (RESOURCE_EXHAUSTED) on this frame.
+      if (this.messageBytes > max) return;
+      const frames = 5 + this.messageBytes;
+      const reserve = this.prefix[0] === 1 ? frames + PAYLOAD_CHARGE * max : PAYLOAD_CHARGE * frames;
+      if (!this.lease!.resize(reserve)) return this.refuse(this.options.admission.overBudget());
+    }
+    if (this.received < 5 + this.messageBytes) return;
+    this.complete = true;
+    this.watch?.done();
+    // grpc-js now copies the frames into one message (held for a moment beside them).
+    if (this.prefix[0] !== 1 && !this.lease!.grow(this.messageBytes)) {
+      this.refuse(this.options.admission.overBudget());
+    }
+  }
+
+  private message(message: unknown, proceed: (message: unknown) => void): void {
+    this.watch?.done();
+    if (this.lease && Buffer.isBuffer(message)) {
+      // Held from now on: the message and its decoded batch (grpc-js dropped the frames).
+      this.lease.shrinkTo(PAYLOAD_CHARGE * message.length);
+    }
+    proceed(message);
+  }
+
+  private admit(): boolean {
+    if (this.lease) return true;
+    const admitted = this.options.admission.admit();
+    if (admitted instanceof IngestError) {
+      this.refuse(admitted);
+      return false;
+    }
+    this.lease = admitted;
+    return true;
+  }
+
+  private refuse(error: IngestError): void {
+    if (this.finished) return;
+    this.options.handler.countRefused('grpc', this.signal, error);
+    this.end();
+    this.call.sendStatus(this.owner.statusOf(error));
+    // A call cut part way through its message (too slow, or giving way) is also reset: grpc-js keeps the
+    // part it received while the stream is open, and a stalled sender would never close it. The status is
+    // queued first, so the sender reads it; RST_STREAM(NO_ERROR) after a complete response is what HTTP/2
+    // prescribes for "stop sending" (RFC 9113, 8.1). Calls refused on their first frame hold nothing and
+    // are not reset (Node closes a connection that has had too many streams reset).
+    const stream = this.stream;
+    if (error.code === 'OTLP_TOO_SLOW' && stream && !stream.destroyed) {
+      setImmediate(() => stream.close(NGHTTP2_NO_ERROR));
+    }
+  }
+
+  /** Releases everything the call held; safe to call more than once. */
+  private end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.watch?.done();
+    this.stream?.off('data', this.onData);
+    this.lease?.release();
+  }
+}

@@ -1,0 +1,164 @@
+// The ingest budget and the receive guard on their own, with a fake clock: bytes and slots are taken and
+// given back exactly, refusals carry retry hints, slow and stalled senders are cut, and an idle receiver
+// gives way to a request that needs its share.
+import { describe, expect, it } from 'vitest';
+import { Admission, IngestLease } from '../../src/otlp/admission.js';
+import { IngestError } from '../../src/otlp/errors.js';
+import { MIN_RATE_AGE_MS, ReceiveGuard, STALL_PREEMPT_MS } from '../../src/otlp/receive-guard.js';
+
+function admission(maxBytes = 1000, maxRequests = 2): Admission {
+  return new Admission({ maxBytes, maxRequests, retryAfterSeconds: 3 });
+}
+
+function lease(a: Admission): IngestLease {
+  const taken = a.admit();
+  if (taken instanceof IngestError) throw taken;
+  return taken;
+}
+
+describe('Admission', () => {
+  it('charges bytes as they are taken and gives them all back on release, twice-safe', () => {
+    const a = admission();
+    const l = lease(a);
+    expect(l.grow(600)).toBe(true);
+    expect(l.grow(500)).toBe(false);
+    expect(a.bytesHeld).toBe(600);
+    l.shrinkTo(100);
+    expect(a.bytesHeld).toBe(100);
+    expect(l.resize(900)).toBe(true);
+    l.release();
+    l.release();
+    expect([a.bytesHeld, a.current]).toEqual([0, 0]);
+  });
+
+  it('refuses past the request bound and while closing, with a retry hint', () => {
+    const a = admission(1000, 1);
+    lease(a);
+    const refused = a.admit() as IngestError;
+    expect([refused.code, refused.kind.httpStatus, refused.retryAfterSeconds]).toEqual([
+      'OTLP_OVERLOADED',
+      503,
+      3,
+    ]);
+    expect(refused.message).toMatch(/otlp\.maxInFlightRequests/);
+    expect(a.overBudget().message).toMatch(/otlp\.maxIngestBytes/);
+    void a.close();
+    expect((a.admit() as IngestError).code).toBe('OTLP_SHUTTING_DOWN');
+  });
+
+  it('resolves close() once every admitted request has been answered', async () => {
+    const a = admission();
+    const l = lease(a);
+    let drained = false;
+    const closing = a.close().then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained).toBe(false);
+    l.release();
+    await closing;
+    expect(drained).toBe(true);
+  });
+});
+
+describe('ReceiveGuard', () => {
+  function guarded() {
+    let now = 0;
+    const cuts: string[] = [];
+    const guard = new ReceiveGuard({
+      minBytesPerSecond: 1000,
+      graceMs: 2000,
+      timeoutMs: 30_000,
+      clock: () => now,
+    });
+    const watch = (name: string) => guard.watch((error) => cuts.push(`${name}: ${error.code}`));
+    return { guard, cuts, watch, advance: (ms: number) => (now += ms) };
+  }
+
+  it('cuts a trickling sender after one grace window and keeps a fast one', () => {
+    const { guard, cuts, watch, advance } = guarded();
+    const slow = watch('slow');
+    const fast = watch('fast');
+    for (let t = 0; t < 8; t++) {
+      advance(250);
+      slow.progress(1);
+      fast.progress(500);
+      guard.sweep();
+    }
+    expect(cuts).toEqual(['slow: OTLP_TOO_SLOW']);
+    fast.done();
+    expect(guard.size).toBe(0);
+  });
+
+  it('cuts a sender that bursts and then stalls within two windows', () => {
+    const { guard, cuts, watch, advance } = guarded();
+    const burst = watch('burst');
+    burst.progress(5_000_000);
+    for (let t = 0; t < 16 && cuts.length === 0; t++) {
+      advance(250);
+      guard.sweep();
+    }
+    expect(cuts).toEqual(['burst: OTLP_TOO_SLOW']);
+  });
+
+  it('cuts any request not whole within the body timeout', () => {
+    const { guard, cuts, watch, advance } = guarded();
+    const steady = watch('steady');
+    for (let t = 0; t < 121; t++) {
+      advance(250);
+      steady.progress(1000);
+      guard.sweep();
+    }
+    expect(cuts).toEqual(['steady: OTLP_TOO_SLOW']);
+  });
+
+  it('preempts the slowest receiver below the minimum rate, then one stalled long enough, never a silent one', () => {
+    const { guard, cuts, watch, advance } = guarded();
+    watch('silent'); // sent nothing: holds no slot, not worth cutting
+    const burst = watch('burst');
+    burst.progress(10_000_000);
+    const trickle = watch('trickle');
+    trickle.progress(1);
+    const fast = watch('fast');
+    fast.progress(20);
+    advance(MIN_RATE_AGE_MS - 1);
+    expect(guard.preemptSlowest()).toBe(false); // too early to judge a rate
+    advance(1);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(cuts).toEqual(['trickle: OTLP_TOO_SLOW', 'fast: OTLP_TOO_SLOW']);
+    expect(guard.preemptSlowest()).toBe(false); // the burst keeps a high average until it stalls
+    advance(STALL_PREEMPT_MS);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(cuts[2]).toBe('burst: OTLP_TOO_SLOW');
+  });
+
+  it('lets admission take a slot from an idle receiver when none is free', () => {
+    const { guard, advance } = guarded();
+    const a = admission(1000, 1);
+    const held = lease(a);
+    const w = guard.watch(() => held.release());
+    w.progress(1);
+    a.setRelief(() => guard.preemptSlowest());
+    advance(MIN_RATE_AGE_MS);
+    expect(a.admit()).toBeInstanceOf(IngestLease);
+  });
+});
+
+describe('Admission and the guard together', () => {
+  it('gives back a charge whose own request was cut to make room for it', () => {
+    let now = 0;
+    const a = admission(100, 4);
+    const guard = new ReceiveGuard({
+      minBytesPerSecond: 1000,
+      graceMs: 1e9,
+      timeoutMs: 1e9,
+      clock: () => now,
+    });
+    a.setRelief(() => guard.preemptSlowest());
+    const self = lease(a);
+    self.grow(80);
+    guard.watch(() => self.release()).progress(1);
+    now += MIN_RATE_AGE_MS;
+    expect(self.grow(50)).toBe(false);
+    expect(a.bytesHeld).toBe(0);
+  });
+});

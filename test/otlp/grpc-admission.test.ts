@@ -1,0 +1,99 @@
+// The gRPC admission interceptor against grpc-js as installed: it reaches each call's HTTP/2 stream (the
+// per-frame accounting that src/otlp/grpc-admission.ts documents), so calls are charged by what they send,
+// not by a worst-case reservation; refused calls get UNAVAILABLE with RetryInfo on their first frame; and an
+// idle connection is closed after otlp.grpc.idleTimeoutMs.
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { afterEach, describe, expect, it } from 'vitest';
+import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+
+let harness: TestSidecar | undefined;
+const sessions: ClientHttp2Session[] = [];
+afterEach(async () => {
+  for (const session of sessions.splice(0)) session.destroy();
+  await harness?.stop();
+  harness = undefined;
+});
+
+function openSession(h: TestSidecar): ClientHttp2Session {
+  const session = connect(`http://127.0.0.1:${h.sidecar.ports.grpc}`, { maxSessionMemory: 1024 });
+  session.on('error', () => undefined);
+  sessions.push(session);
+  return session;
+}
+
+/** A call that declares a `declared`-byte message and sends `sent` bytes of it. */
+function partialCall(session: ClientHttp2Session, declared: number, sent: number): ClientHttp2Stream {
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.on('error', () => undefined);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(declared, 1);
+  stream.write(Buffer.concat([prefix, Buffer.alloc(sent, 0x0a)]));
+  return stream;
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('condition never held');
+}
+
+describe('gRPC admission', () => {
+  it('charges each call for the message it declares on its first frame, so small calls are admitted together', async () => {
+    harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
+    const h = harness;
+    const session = openSession(h);
+    partialCall(session, 1000, 10);
+    partialCall(session, 1000, 10);
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 2);
+    // Each holds its 1,005-byte message and the decoded batch it would become, 4 x 1,005; a worst-case
+    // reservation per call would be 4 x 16 MiB and admit one call at a time.
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(2 * 4 * 1005);
+  });
+
+  it('refuses a call whose message would pass the budget on its first frame, with UNAVAILABLE and RetryInfo', async () => {
+    harness = await startTestSidecar({
+      otlp: {
+        // No slow-sender rules: the held call must not be cut or preempted for the second.
+        minReceiveBytesPerSecond: 0,
+        maxIngestBytes: 5 * 1024 * 1024,
+        maxDecompressedBytes: 1024 * 1024,
+        http: { maxBodyBytes: 1024 * 1024 },
+        grpc: { maxMessageBytes: 1024 * 1024 },
+      },
+    });
+    const session = openSession(harness);
+    const first = partialCall(session, 1024 * 1024, 10);
+    const second = partialCall(session, 1024 * 1024, 10);
+    // The call admitted first holds its reservation; the other is answered at once.
+    const refused = await Promise.race(
+      [first, second].map(
+        (stream) =>
+          new Promise<Record<string, unknown>>((resolve) =>
+            stream.on('response', (headers) => {
+              if (headers['grpc-status'] !== undefined) resolve(headers);
+            }),
+          ),
+      ),
+    );
+    expect(refused['grpc-status']).toBe('14');
+    expect(String(refused['grpc-message'])).toContain('otlp.maxIngestBytes');
+    const details = Buffer.from(String(refused['grpc-status-details-bin']), 'base64').toString('latin1');
+    expect(details).toContain('type.googleapis.com/google.rpc.RetryInfo');
+  });
+
+  it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {
+    harness = await startTestSidecar({ otlp: { grpc: { idleTimeoutMs: 200 } } });
+    const session = openSession(harness);
+    await new Promise<void>((resolve) => session.once('connect', () => resolve()));
+    const started = Date.now();
+    await new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+  });
+});
