@@ -53,20 +53,20 @@ interface ArmPair {
 
 /** Requests an observation stands for (a span is one; a metric point its count). */
 function requestsOf(o: Observation): number {
-  return o.kind === 'span' ? 1 : o.kind === 'histogram' ? o.count : o.requests;
+  return o.kind === 'span' ? 1 : o.kind === 'histogram' ? (o.requests ?? o.count) : o.requests;
 }
 
 /** Adds one observation to an arm. */
 export function recordObservation(arm: ArmState, o: Observation): void {
   switch (o.kind) {
     case 'span':
-      arm.recordSpan(o.durationNanos, o.isError);
+      arm.recordSpan(o.durationNanos, o.isError, o.traceId);
       break;
     case 'histogram':
       arm.recordHistogram(o);
       break;
     case 'count':
-      arm.recordCounts(o.requests, o.errors);
+      arm.recordCounts(o.requests, o.errors, o.exemplarTraceIds);
       break;
   }
 }
