@@ -1,7 +1,9 @@
 // `promtool check metrics` (Debian's prometheus package) on the live /metrics of a judging instance with a
 // judged run, forwarded fleet state and ingest traffic, and of a forwarding instance: it exits 0 with nothing to
 // say. Prometheus reserves `_total` for counters (prom-client's default nodejs_active_*_total gauges are
-// dropped for that, src/publish/metrics.ts) and the label `quantile` for summaries.
+// dropped for that, src/publish/metrics.ts) and the label `quantile` for summaries (quantiles are `q`); ratios
+// end in `_ratio`, and a family's name carries one base unit at most
+// (https://prometheus.io/docs/practices/naming/).
 import { spawnSync } from 'node:child_process';
 import { Metadata } from '@grpc/grpc-js';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
@@ -73,6 +75,28 @@ describe.each(['judge', 'forwarder'])('the live /metrics of a %s', (name) => {
         expect(text, family).not.toMatch(new RegExp(`^${family}\\{[^}]*\\bquantile="`, 'm'));
     }
     expect(types.get('canary_judge_process_nodejs_active_handles')).toBe('gauge');
+  });
+
+  it('names ratios `_ratio`, and every family has at most one unit, a base unit, as its suffix', () => {
+    const text = expositions[name];
+    const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]);
+    const help = new Map([...text.matchAll(/^# HELP (\S+) (.*)$/gm)].map((m) => [m[1], m[2]]));
+    for (const family of families) {
+      const words = family.replace(/_total$/, '').split('_');
+      // Units a family may end with (Prometheus naming: base units), and what must never appear anywhere.
+      const units = words.filter((w) => ['seconds', 'bytes', 'ratio'].includes(w));
+      expect(units.length, family).toBeLessThanOrEqual(1);
+      if (units.length === 1) expect(words.at(-1), family).toBe(units[0]);
+      for (const nonBase of ['milliseconds', 'ms', 'ns', 'percent', 'rate', 'share', 'kilobytes'])
+        expect(words.at(-1), family).not.toBe(nonBase);
+      // A family whose help says it is a share or rate of something is a ratio.
+      if (/^(Error rate|Observed share|Share)\b/i.test(help.get(family) ?? ''))
+        expect(family, family).toMatch(/_ratio$/);
+    }
+    if (name === 'judge') {
+      expect(families).toContain('canary_judge_arm_error_ratio');
+      expect(families).toContain('canary_judge_observed_canary_share_ratio');
+    }
   });
 });
 
