@@ -11,7 +11,7 @@ import { addKayentaRoutes } from './api/kayenta-routes.js';
 import { addRunRoutes } from './api/runs-routes.js';
 import { ApiServer } from './api/server.js';
 import { AttributionPipeline } from './attribution/pipeline.js';
-import { FleetForwarder } from './fleet/fleet-forwarder.js';
+import type { FleetForwarder } from './fleet/fleet-forwarder.js';
 import { FleetIntake } from './fleet/state-intake.js';
 import type { Observation, ObservationSink } from './accumulate/observation.js';
 import { JudgeService, type VerdictPublisher } from './judge/judge-service.js';
@@ -152,8 +152,9 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     clock: options.clock,
   });
   judge.boot(config.analyses);
+  // Only a forwarding instance loads the OTel metrics SDK and exporter (a judge's start stays as light as before).
   const fleet = forward
-    ? new FleetForwarder({
+    ? new (await import('./fleet/fleet-forwarder.js')).FleetForwarder({
         config: forward,
         forwarderId: forward.instanceId ?? hostname(),
         accumulator,
