@@ -3,7 +3,6 @@
 // forwarders' next exports carry their whole cumulative state (including what they received while it was down),
 // and the verdict arrives. Two forwarders in-process, the judge a real CLI process.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
@@ -32,14 +31,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 function grpcTraceExporter(url: string): SpanExporter {
   const metadata = new Metadata();
   metadata.set('authorization', `Bearer ${OTLP_TOKEN}`);
@@ -56,10 +47,10 @@ function windowOfTraffic(round: number): ReadableSpan[] {
 
 describe('a judging instance killed mid-run', () => {
   it('resumes the run from SQLite and loses none of the forwarded evidence', async () => {
-    const [grpcPort, httpPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    // Ports picked by the first start and kept for the restart (the forwarders know the judge by them).
     const judgeConfig = {
-      otlp: { grpc: { port: grpcPort }, http: { port: httpPort }, authToken: OTLP_TOKEN },
-      api: { port: apiPort, authToken: API_TOKEN },
+      otlp: { grpc: { port: 0 }, http: { enabled: false }, authToken: OTLP_TOKEN },
+      api: { port: 0, authToken: API_TOKEN },
       storage: { path: join(dir, 'judge.sqlite') },
       // Ticks every 100 ms; no evidence snapshot at all after the run starts.
       judge: { tickIntervalMs: 100, snapshotIntervalMs: 86_400_000, watermark: { maxHoldMs: 0 } },
@@ -103,6 +94,8 @@ describe('a judging instance killed mid-run', () => {
     // While it is down the forwarders keep receiving; their exports fail and are made good later.
     expect(await send(3)).toEqual([false, false]);
 
+    judgeConfig.otlp.grpc.port = Number(new URL(judge.grpcUrl).port);
+    judgeConfig.api.port = Number(new URL(judge.apiUrl).port);
     judge = await startCliInstance(dir, 'judge', judgeConfig);
     started.push(judge);
     expect(

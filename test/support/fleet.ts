@@ -147,7 +147,7 @@ export function startCliInstance(dir: string, name: string, config: object): Pro
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /"ports":\{"api":(\d+),"grpc":(\d+),"http":\d+\}/.exec(output);
+      const match = /"ports":\{"api":(\d+),"grpc":(\d+)(?:,"http":\d+)?\}/.exec(output);
       if (!match) return;
       resolve({
         child,
