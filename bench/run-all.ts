@@ -33,6 +33,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     what: 'the sidecar at 2x its measured capacity, OTLP/HTTP and gRPC, 1k and 20k-span batches: shedding, event-loop delay, RSS',
   },
   {
+    name: 'fleet',
+    file: 'fleet.js',
+    what: 'fleet mode at the judging instance: merge cost per forwarded state, and judging with 1, 4 and 16 forwarders vs one instance fed the same spans',
+  },
+  {
     name: 'detection',
     file: 'detection.js',
     what: 'time to detect regressions and A/A false-fail rate vs repeated fixed-horizon tests and a Flagger-style threshold',

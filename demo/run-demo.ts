@@ -56,7 +56,7 @@ const AFTERMATH_MS = 1_500;
 const METRIC_NAMES = [
   'canary_judge_analysis_verdict',
   'canary_judge_arm_requests',
-  'canary_judge_arm_error_rate',
+  'canary_judge_arm_error_ratio',
 ];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

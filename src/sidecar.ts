@@ -3,12 +3,16 @@
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { Accumulator } from './accumulate/accumulator.js';
+import { hostname } from 'node:os';
 import { addAnalysisRoutes } from './api/analyses-routes.js';
+import { addFleetRoutes } from './api/fleet-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
 import { addKayentaRoutes } from './api/kayenta-routes.js';
 import { addRunRoutes } from './api/runs-routes.js';
 import { ApiServer } from './api/server.js';
 import { AttributionPipeline } from './attribution/pipeline.js';
+import type { FleetForwarder } from './fleet/fleet-forwarder.js';
+import { FleetIntake } from './fleet/state-intake.js';
 import type { Observation, ObservationSink } from './accumulate/observation.js';
 import { JudgeService, type VerdictPublisher } from './judge/judge-service.js';
 import { VerdictMetrics } from './publish/verdict-metrics.js';
@@ -61,6 +65,8 @@ export interface Sidecar {
   judge: JudgeService;
   accumulator: Accumulator;
   attribution: AttributionPipeline;
+  /** The forwarder of a forwarding instance (config fleet.forward), else undefined. */
+  fleet?: FleetForwarder;
   /**
    * Graceful stop within shutdownTimeoutSeconds: refuse new requests, drain those admitted, record the
    * last verdicts and snapshots, abort webhook requests still in flight (they stay pending), close the
@@ -105,12 +111,15 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   });
   admission.setRelief(() => guard.preemptSlowest());
   const { watermark } = config.judge;
+  const forward = config.fleet.forward;
   const accumulator = new Accumulator({
     watermark: {
       lagMs: watermark.lagMs,
       sourceIdleMs: watermark.sourceIdleMs,
       maxHoldMs: watermark.maxHoldMs,
       maxSources: watermark.maxSourcesPerRun,
+      // A forwarder beside one pod sees one arm: the judge, which sees every forwarder, waits for both.
+      requireBothArms: forward === null,
     },
     clock: options.clock,
   });
@@ -167,8 +176,23 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     onSnapshotQuarantined: () => snapshotsQuarantined.inc(),
   });
   judge.boot(config.analyses);
-  // A canary-judge's own telemetry (resource canary_judge.self=true) never reaches attribution.
-  const sink = options.telemetrySink ?? withoutSelfTelemetry(attribution, registry);
+  // Only a forwarding instance loads the OTel metrics SDK and exporter (a judge's start stays as light as before).
+  const fleet = forward
+    ? new (await import('./fleet/fleet-forwarder.js')).FleetForwarder({
+        config: forward,
+        forwarderId: forward.instanceId ?? hostname(),
+        accumulator,
+        routing: attribution,
+        registry,
+        logger,
+        clock: options.clock ?? Date.now,
+      })
+    : undefined;
+  // Forwarded run state goes to the accumulator; a canary-judge's own telemetry (resource canary_judge.self=true)
+  // never reaches attribution.
+  const sink =
+    options.telemetrySink ??
+    withoutSelfTelemetry(new FleetIntake(attribution, accumulator, registry), registry);
   const receiverOptions = {
     config: config.otlp,
     processors: createSignalProcessors(sink),
@@ -207,10 +231,14 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     },
     logger,
   });
-  addAnalysisRoutes(api, judge);
-  addRunRoutes(api, judge);
-  addFlaggerRoutes(api, judge, config.api.authToken);
-  addKayentaRoutes(api, judge, config.api.authToken);
+  // A forwarding instance has no runs of its own: the judges' API is the one controllers call.
+  if (!fleet) {
+    addAnalysisRoutes(api, judge);
+    addRunRoutes(api, judge);
+    addFlaggerRoutes(api, judge, config.api.authToken);
+    addKayentaRoutes(api, judge, config.api.authToken);
+    addFleetRoutes(api, judge);
+  }
 
   const ports: Sidecar['ports'] = { api: 0 };
   const specs = listenerSpecs(config);
@@ -235,6 +263,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     grpc?.forceClose();
     await Promise.allSettled([api.stop(), grpc?.stop(), http?.stop()]);
     attribution.shutdown();
+    await fleet?.shutdown();
     judge.shutdown();
     await outbox.shutdown();
     store.close();
@@ -243,6 +272,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   eventLoopLag.start();
   attribution.start();
   judge.start();
+  fleet?.start();
   outbox.start();
   pruner.start();
   const bound = { api: ports.api, 'otlp.grpc': ports.grpc, 'otlp.http': ports.http };
@@ -254,7 +284,13 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     );
   }
   logger.info(
-    { ports, storage: store.path, version: VERSION, analyses: config.analyses.length },
+    {
+      ports,
+      storage: store.path,
+      version: VERSION,
+      analyses: config.analyses.length,
+      fleet: forward ? { forwardsTo: forward.otlpEndpoint, judges: forward.judgeUrls } : undefined,
+    },
     'canary-judge started',
   );
 
@@ -278,6 +314,8 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     http?.forceClose();
     await within(receiversStopped, remainingMs() - finalStepsMs / 2);
     attribution.shutdown();
+    // Everything the forwarder holds goes out once more before it stops (a kill loses one interval at most).
+    if (fleet) await within(fleet.shutdown(), remainingMs() - finalStepsMs / 2);
     try {
       judge.tick();
       judge.shutdown();
@@ -305,6 +343,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     judge,
     accumulator,
     attribution,
+    fleet,
     stop: () => (stopping ??= shutdown()),
   };
 }

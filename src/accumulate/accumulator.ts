@@ -1,6 +1,7 @@
 // Per run x stage x arm evidence, fed by attribution (ObservationSink) and read by the judge on its timer.
 // Memory is one RunEvidence per open run (run-evidence.ts); `close` ends a run's state. Observations for a
 // run that is not open (it finished between attribution and here) are counted and dropped.
+import type { ForwardedOutcome, ForwardedPoint } from './forwarded-evidence.js';
 import type { LatencyHistogramOptions } from './latency-histogram.js';
 import type { Observation, ObservationSink } from './observation.js';
 import {
@@ -36,6 +37,21 @@ export class Accumulator implements ObservationSink {
       const run = this.runs.get(o.runId);
       if (run) run.accept(o, nowMs);
       else this.droppedForClosedRuns += 1;
+    }
+  }
+
+  /**
+   * Points of runs' state forwarded by other instances (src/fleet/): each is added to its run's evidence;
+   * `onOutcome` hears what became of each (`unknown_run` when the run is not open here).
+   */
+  acceptForwarded(
+    points: readonly ForwardedPoint[],
+    onOutcome: (outcome: ForwardedOutcome | 'too_many_sources' | 'unknown_run') => void,
+  ): void {
+    const nowMs = this.clock();
+    for (const point of points) {
+      const run = this.runs.get(point.runId);
+      onOutcome(run ? run.acceptForwarded(point, nowMs) : 'unknown_run');
     }
   }
 

@@ -7,9 +7,11 @@
 // low-scale exponential points (coarse-latency.ts). `latencySumNanos` is the exact sum of every recorded
 // latency whose source reported one (a span's duration, a histogram point's `sum`); the mean comparison needs
 // it for all of them, so values from points without a sum are counted in `latencyValuesWithoutSum`.
+// `exemplars` keeps a few trace ids (error spans, point exemplars) a verdict can point at (trace-exemplars.ts).
 import { CoarseLatency, type CoarseLatencySnapshot } from './coarse-latency.js';
 import { LatencyHistogram, type LatencyHistogramSnapshot } from './latency-histogram.js';
 import { recordExplicitBuckets, recordExponentialBuckets } from './otlp-buckets.js';
+import { TraceExemplars, type TraceExemplarsSnapshot } from './trace-exemplars.js';
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 
 export interface ArmStateSnapshot {
@@ -20,11 +22,18 @@ export interface ArmStateSnapshot {
   coarseLatency?: CoarseLatencySnapshot;
   latencySumNanos?: number;
   latencyValuesWithoutSum?: number;
+  /** Absent in snapshots written before exemplars were kept. */
+  exemplars?: TraceExemplarsSnapshot;
 }
 
 /** What a histogram data point contributes (HistogramObservation carries these fields). */
 export interface HistogramPoint {
   count: number;
+  /**
+   * Requests the point counts (default `count`); 0 for a latency histogram whose requests another metric
+   * counts (a spanmetrics duration beside its calls), so no request is counted twice.
+   */
+  requests?: number;
   errors: number;
   explicit?: ExplicitBuckets;
   exponential?: ExponentialBuckets;
@@ -32,6 +41,8 @@ export interface HistogramPoint {
   sumNanos?: number;
   minNanos?: number;
   maxNanos?: number;
+  /** Trace ids of the point's exemplars. */
+  exemplarTraceIds?: readonly string[];
 }
 
 export class ArmState {
@@ -41,10 +52,16 @@ export class ArmState {
   readonly coarseLatency: CoarseLatency;
   latencySumNanos = 0;
   latencyValuesWithoutSum = 0;
+  exemplars: TraceExemplars;
 
-  constructor(latency: LatencyHistogram = new LatencyHistogram(), coarseLatency = new CoarseLatency()) {
+  constructor(
+    latency: LatencyHistogram = new LatencyHistogram(),
+    coarseLatency = new CoarseLatency(),
+    exemplars = new TraceExemplars(),
+  ) {
     this.latency = latency;
     this.coarseLatency = coarseLatency;
+    this.exemplars = exemplars;
   }
 
   get errorRate(): number {
@@ -56,18 +73,22 @@ export class ArmState {
     return this.latency.count + this.coarseLatency.count;
   }
 
-  /** One request with its duration (a span). */
-  recordSpan(durationNanos: number, isError: boolean): void {
+  /** One request with its duration (a span); an error span's trace id is kept as an exemplar. */
+  recordSpan(durationNanos: number, isError: boolean, traceId?: string): void {
     this.requests += 1;
-    if (isError) this.errors += 1;
+    if (isError) {
+      this.errors += 1;
+      if (traceId !== undefined) this.exemplars.noteError(traceId);
+    }
     this.latency.record(durationNanos);
     this.latencySumNanos += durationNanos > 0 && Number.isFinite(durationNanos) ? durationNanos : 0;
   }
 
   /** A delta histogram point: its requests, errors and latencies. */
   recordHistogram(point: HistogramPoint): void {
-    this.requests += point.count;
+    this.requests += point.requests ?? point.count;
     this.errors += point.errors;
+    this.exemplars.notePoint(point.exemplarTraceIds, point.errors > 0);
     if (!point.exponential && !point.explicit) return; // no latencies: the sum would cover nothing recorded
     const range = { minNanos: point.minNanos, maxNanos: point.maxNanos };
     let values = 0;
@@ -80,10 +101,11 @@ export class ArmState {
     else this.latencyValuesWithoutSum += values;
   }
 
-  /** Requests and errors without latencies (a monotonic sum point). */
-  recordCounts(requests: number, errors: number): void {
+  /** Requests and errors without latencies (a monotonic sum point), with the point's exemplars. */
+  recordCounts(requests: number, errors: number, exemplarTraceIds?: readonly string[]): void {
     this.requests += requests;
     this.errors += errors;
+    this.exemplars.notePoint(exemplarTraceIds, errors > 0);
   }
 
   mergeFrom(other: ArmState): void {
@@ -93,6 +115,7 @@ export class ArmState {
     this.coarseLatency.mergeFrom(other.coarseLatency);
     this.latencySumNanos += other.latencySumNanos;
     this.latencyValuesWithoutSum += other.latencyValuesWithoutSum;
+    this.exemplars.mergeFrom(other.exemplars);
   }
 
   clone(): ArmState {
@@ -107,13 +130,14 @@ export class ArmState {
       coarseLatency: this.coarseLatency.toSnapshot(),
       latencySumNanos: this.latencySumNanos,
       latencyValuesWithoutSum: this.latencyValuesWithoutSum,
+      exemplars: this.exemplars.toSnapshot(),
     };
   }
 
   static fromSnapshot(s: ArmStateSnapshot): ArmState {
     const latency = LatencyHistogram.fromSnapshot(s.latency);
     const coarse = s.coarseLatency ? CoarseLatency.fromSnapshot(s.coarseLatency) : new CoarseLatency();
-    const arm = new ArmState(latency, coarse);
+    const arm = new ArmState(latency, coarse, TraceExemplars.fromSnapshot(s.exemplars));
     arm.requests = s.requests;
     arm.errors = s.errors;
     // An old snapshot has no sum: its latencies cannot join a mean comparison.

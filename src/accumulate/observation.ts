@@ -26,6 +26,8 @@ export interface SpanObservation extends ObservationBase {
   kind: 'span';
   durationNanos: number;
   isError: boolean;
+  /** The span's trace id (kept as an exemplar when the span is an error). */
+  traceId?: string;
 }
 
 /**
@@ -38,7 +40,14 @@ export interface HistogramObservation extends ObservationBase {
   explicit?: ExplicitBuckets;
   exponential?: ExponentialBuckets;
   count: number;
+  /**
+   * Requests the point counts when not `count`: 0 for a latency histogram whose requests come from another
+   * metric of the analysis (match.requestsMetric, e.g. spanmetrics' calls beside its duration).
+   */
+  requests?: number;
   errors: number;
+  /** Trace ids of the point's exemplars. */
+  exemplarTraceIds?: string[];
   /** Exact sum of the point's latencies in ns (the point's `sum`), when the sender reported one. */
   sumNanos?: number;
   /** The point's min and max in ns, when reported: they bound the outer buckets (the open overflow one too). */
@@ -51,6 +60,8 @@ export interface CountObservation extends ObservationBase {
   kind: 'count';
   requests: number;
   errors: number;
+  /** Trace ids of the point's exemplars. */
+  exemplarTraceIds?: string[];
 }
 
 export type Observation = SpanObservation | HistogramObservation | CountObservation;

@@ -10,7 +10,16 @@
 // are at the previous weight. Every request counts for the metrics. So what a tick judges never
 // depends on which exporter's batch happened to arrive first. Memory: the slices cover at most
 // maxHoldMs + one tick of event time (event times are clamped to the judge's clock), two ArmStates each.
+//
+// In a fleet (src/fleet/), other instances forward their own state of this run per stage: it is kept apart
+// (forwarded-evidence.ts), each forwarder is a source of the watermark, and `read` adds it stage by stage.
 import { ArmState, type ArmStateSnapshot } from './arm-state.js';
+import {
+  ForwardedEvidence,
+  type ForwardedEvidenceSnapshot,
+  type ForwardedOutcome,
+  type ForwardedPoint,
+} from './forwarded-evidence.js';
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
 import type { Observation } from './observation.js';
 import { SourceWatermark, type WatermarkSettings } from './source-watermark.js';
@@ -44,7 +53,12 @@ export interface RunEvidenceSnapshot {
   watermarkMs: number | null;
   stages: StageEvidenceSnapshot[];
   held: Array<{ sliceStartMs: number; baseline: ArmStateSnapshot; canary: ArmStateSnapshot }>;
+  /** State forwarded by other instances of a fleet; absent when none was. */
+  forwarded?: ForwardedEvidenceSnapshot;
 }
+
+/** The watermark source key of a forwarding instance (apart from the resource digests of senders). */
+const forwarderSource = (forwarderId: string): string => `fleet:${forwarderId}`;
 
 interface ArmPair {
   baseline: ArmState;
@@ -53,20 +67,20 @@ interface ArmPair {
 
 /** Requests an observation stands for (a span is one; a metric point its count). */
 function requestsOf(o: Observation): number {
-  return o.kind === 'span' ? 1 : o.kind === 'histogram' ? o.count : o.requests;
+  return o.kind === 'span' ? 1 : o.kind === 'histogram' ? (o.requests ?? o.count) : o.requests;
 }
 
 /** Adds one observation to an arm. */
 export function recordObservation(arm: ArmState, o: Observation): void {
   switch (o.kind) {
     case 'span':
-      arm.recordSpan(o.durationNanos, o.isError);
+      arm.recordSpan(o.durationNanos, o.isError, o.traceId);
       break;
     case 'histogram':
       arm.recordHistogram(o);
       break;
     case 'count':
-      arm.recordCounts(o.requests, o.errors);
+      arm.recordCounts(o.requests, o.errors, o.exemplarTraceIds);
       break;
   }
 }
@@ -75,16 +89,18 @@ export class RunEvidence {
   private readonly stages: StageEvidence[] = [];
   private readonly held = new Map<number, ArmPair>();
   private readonly sources: SourceWatermark;
+  private forwarded: ForwardedEvidence;
   private watermarkMs = -Infinity;
 
   constructor(
     firstStage: StageDeclaration,
-    settings: WatermarkSettings,
+    private readonly settings: WatermarkSettings,
     private readonly histogramOptions: LatencyHistogramOptions = {},
     /** How long after a stage begins before its requests count for the traffic-split check. */
     private readonly settleMs = 0,
   ) {
     this.sources = new SourceWatermark(settings);
+    this.forwarded = new ForwardedEvidence(histogramOptions);
     this.stages.push(this.newStage(firstStage));
   }
 
@@ -103,6 +119,11 @@ export class RunEvidence {
 
   get evictedSources(): number {
     return this.sources.evictedSources;
+  }
+
+  /** Forwarding instances whose state this run holds. */
+  get forwarders(): number {
+    return this.forwarded.sourceCount;
   }
 
   /** The declaration of the current (last) stage. */
@@ -127,6 +148,19 @@ export class RunEvidence {
   }
 
   /**
+   * A point of another instance's state of this run (forwarded-evidence.ts). Its forwarder is a source of the
+   * watermark like any sender; beyond `maxSources` forwarders a new one is refused.
+   */
+  acceptForwarded(point: ForwardedPoint, nowMs: number): ForwardedOutcome | 'too_many_sources' {
+    if (!this.forwarded.has(point.forwarderId) && this.forwarded.sourceCount >= this.settings.maxSources) {
+      return 'too_many_sources';
+    }
+    const timeMs = point.timeMs < nowMs ? point.timeMs : nowMs;
+    this.sources.note(forwarderSource(point.forwarderId), point.arm, timeMs, nowMs);
+    return this.forwarded.accept(point);
+  }
+
+  /**
    * Starts a new stage at `stage.startedAtMs` (not before the current stage's start). Evidence already judged
    * stays where it is; waiting slices join the stage their time falls in when the watermark passes them.
    */
@@ -140,6 +174,9 @@ export class RunEvidence {
   advance(nowMs: number): void {
     const next = this.sources.at(nowMs);
     if (next > this.watermarkMs) this.watermarkMs = next;
+    this.forwarded.select(this.sources.reached(nowMs), (id) =>
+      this.sources.isIdle(forwarderSource(id), nowMs),
+    );
     this.sources.forgetIdle(nowMs);
     for (const [sliceStartMs, slice] of this.held) {
       if (sliceStartMs + SLICE_MS > this.watermarkMs) continue;
@@ -154,14 +191,30 @@ export class RunEvidence {
     }
   }
 
-  /** Copies of every stage's judged evidence, oldest first; callers cannot disturb the live state. */
+  /**
+   * Copies of every stage's judged evidence, oldest first, with the forwarded state added; callers cannot
+   * disturb the live state.
+   */
   read(): StageEvidence[] {
-    return this.stages.map((stage) => ({
+    const stages = this.stages.map((stage) => ({
       startedAtMs: stage.startedAtMs,
       canaryShare: stage.canaryShare,
       baseline: stage.baseline.clone(),
       canary: stage.canary.clone(),
       settled: { ...stage.settled },
+    }));
+    this.forwarded.mergeInto(stages);
+    return stages;
+  }
+
+  /** This instance's own judged evidence per stage, without forwarded state (what a forwarder sends on). */
+  readOwn(): StageEvidence[] {
+    return this.stages.map((stage) => ({
+      startedAtMs: stage.startedAtMs,
+      canaryShare: stage.canaryShare,
+      baseline: stage.baseline,
+      canary: stage.canary,
+      settled: stage.settled,
     }));
   }
 
@@ -202,6 +255,7 @@ export class RunEvidence {
         baseline: slice.baseline.toSnapshot(),
         canary: slice.canary.toSnapshot(),
       })),
+      forwarded: this.forwarded.isEmpty ? undefined : this.forwarded.toSnapshot(),
     };
   }
 
@@ -233,6 +287,8 @@ export class RunEvidence {
       });
     }
     evidence.watermarkMs = snapshot.watermarkMs ?? -Infinity;
+    if (snapshot.forwarded)
+      evidence.forwarded = ForwardedEvidence.fromSnapshot(snapshot.forwarded, histogramOptions);
     return evidence;
   }
 

@@ -11,9 +11,11 @@ import type {
 } from '../stats/analysis-policy.js';
 import type { ArmStateSnapshot } from './arm-state.js';
 import type { CoarseLatencySnapshot } from './coarse-latency.js';
+import type { ForwardedEvidenceSnapshot } from './forwarded-evidence.js';
 import { MAX_SCALE, MIN_SCALE } from './exponential-mapping.js';
 import type { LatencyHistogramSnapshot } from './latency-histogram.js';
 import type { RunEvidenceSnapshot, StageEvidenceSnapshot } from './run-evidence.js';
+import { MAX_EXEMPLAR_TRACES, type TraceExemplarsSnapshot } from './trace-exemplars.js';
 
 /** Most buckets a stored histogram may declare (the default is 4096). */
 export const MAX_SNAPSHOT_BUCKETS = 65_536;
@@ -156,7 +158,114 @@ export function parseArmStateSnapshot(value: unknown, field: string): ArmStateSn
     arm.latencySumNanos = numberIn(s.latencySumNanos, `${field}.latencySumNanos`, 0, Number.MAX_VALUE);
   if (s.latencyValuesWithoutSum !== undefined)
     arm.latencyValuesWithoutSum = countAt(s.latencyValuesWithoutSum, `${field}.latencyValuesWithoutSum`);
+  if (s.exemplars !== undefined) arm.exemplars = parseExemplars(s.exemplars, `${field}.exemplars`);
   return arm;
+}
+
+/** Trace ids (hex, at most 32 characters), at most MAX_EXEMPLAR_TRACES of each kind. */
+function parseExemplars(value: unknown, field: string): TraceExemplarsSnapshot {
+  const s = objectAt(value, field);
+  const ids = (list: unknown, at: string): string[] =>
+    arrayAt(list, at, MAX_EXEMPLAR_TRACES).map((id, i) => {
+      if (typeof id !== 'string' || !/^[0-9a-f]{1,32}$/.test(id))
+        throw new SnapshotError(`${at}[${i}]`, 'expected a trace id in hex');
+      return id;
+    });
+  return { errors: ids(s.errors, `${field}.errors`), others: ids(s.others, `${field}.others`) };
+}
+
+const ARMS = new Set(['baseline', 'canary']);
+
+function armAt(value: unknown, field: string): 'baseline' | 'canary' {
+  if (typeof value !== 'string' || !ARMS.has(value))
+    throw new SnapshotError(field, `expected "baseline" or "canary", found ${String(value)}`);
+  return value as 'baseline' | 'canary';
+}
+
+/** Exponential buckets as a forwarder sends them: scale in range, every edge within the latency range. */
+function parseExponentialBuckets(value: unknown, field: string): void {
+  const s = objectAt(value, field);
+  const scale = integerIn(s.scale, `${field}.scale`, MIN_SCALE, MAX_SCALE);
+  countAt(s.zeroCount, `${field}.zeroCount`);
+  numberIn(s.zeroThreshold, `${field}.zeroThreshold`, 0, MAX_LATENCY_NANOS);
+  const lowest = Math.floor(-64 * 2 ** scale);
+  const highest = Math.ceil(Math.log2(MAX_LATENCY_NANOS) * 2 ** scale) - 1;
+  for (const side of ['positive', 'negative'] as const) {
+    const buckets = objectAt(s[side], `${field}.${side}`);
+    const offset = integerIn(buckets.offset, `${field}.${side}.offset`, lowest, highest);
+    const counts = arrayAt(buckets.bucketCounts, `${field}.${side}.bucketCounts`, MAX_SNAPSHOT_BUCKETS);
+    if (counts.length > 0 && offset + counts.length - 1 > highest)
+      throw new SnapshotError(`${field}.${side}.bucketCounts`, `buckets reach index past ${highest}`);
+    counts.forEach((count, i) => countAt(count, `${field}.${side}.bucketCounts[${i}]`));
+  }
+}
+
+/** One forwarded cumulative value (forwarded-evidence.ts ForwardedValue, infinite edges as null). */
+function parseForwardedValue(value: unknown, field: string): unknown {
+  const s = objectAt(value, field);
+  switch (s.field) {
+    case 'requests':
+    case 'errors':
+    case 'splitRequests':
+    case 'latencyValuesWithoutSum':
+      countAt(s.value, `${field}.value`);
+      return s;
+    case 'latency': {
+      const latency = objectAt(s.latency, `${field}.latency`);
+      parseExponentialBuckets(latency.buckets, `${field}.latency.buckets`);
+      numberIn(latency.sumNanos, `${field}.latency.sumNanos`, 0, Number.MAX_VALUE);
+      return s;
+    }
+    case 'coarseLatency': {
+      const interval = objectAt(s.interval, `${field}.interval`);
+      const nominalLower = edgeAt(interval.nominalLowerNanos, `${field}.interval.nominalLowerNanos`, false);
+      const nominalUpper = edgeAt(interval.nominalUpperNanos, `${field}.interval.nominalUpperNanos`, true);
+      const lower = edgeAt(interval.lowerNanos, `${field}.interval.lowerNanos`, false);
+      const upper = edgeAt(interval.upperNanos, `${field}.interval.upperNanos`, true);
+      if (
+        (nominalUpper !== null && nominalUpper < (nominalLower as number)) ||
+        (upper !== null && upper < (lower as number))
+      )
+        throw new SnapshotError(`${field}.interval`, 'an upper edge lies below its lower edge');
+      countAt(interval.count, `${field}.interval.count`);
+      return s;
+    }
+    default:
+      throw new SnapshotError(`${field}.field`, `unknown forwarded field ${String(s.field)}`);
+  }
+}
+
+/** State forwarded by the instances of a fleet: each forwarder's latest values and retired lives. */
+function parseForwarded(value: unknown, field: string): ForwardedEvidenceSnapshot {
+  const s = objectAt(value, field);
+  const stageAt = (v: unknown, at: string): number => integerIn(v, at, 1, MAX_SNAPSHOT_STAGES);
+  const sources = arrayAt(s.sources, `${field}.sources`, MAX_SNAPSHOT_STAGES).map((entry, i) => {
+    const at = `${field}.sources[${i}]`;
+    const source = objectAt(entry, at);
+    if (typeof source.forwarderId !== 'string' || source.forwarderId.length > 256)
+      throw new SnapshotError(`${at}.forwarderId`, 'expected a forwarder id of at most 256 characters');
+    numberIn(source.startTimeMs, `${at}.startTimeMs`, 0, Number.MAX_SAFE_INTEGER);
+    arrayAt(source.streams, `${at}.streams`, MAX_SNAPSHOT_STAGES * 16).forEach((stream, j) => {
+      const st = objectAt(stream, `${at}.streams[${j}]`);
+      stageAt(st.stage, `${at}.streams[${j}].stage`);
+      armAt(st.arm, `${at}.streams[${j}].arm`);
+      numberIn(st.timeMs, `${at}.streams[${j}].timeMs`, 0, Number.MAX_SAFE_INTEGER);
+      parseForwardedValue(st.value, `${at}.streams[${j}].value`);
+    });
+    return source;
+  });
+  const retired = arrayAt(s.retired, `${field}.retired`, MAX_SNAPSHOT_STAGES).map((entry, i) => {
+    const at = `${field}.retired[${i}]`;
+    const r = objectAt(entry, at);
+    return {
+      stage: stageAt(r.stage, `${at}.stage`),
+      arm: armAt(r.arm, `${at}.arm`),
+      state: parseArmStateSnapshot(r.state, `${at}.state`),
+      split: countAt(r.split, `${at}.split`),
+    };
+  });
+  // Sources were checked field by field above; their shape is the snapshot's own.
+  return { sources: sources as unknown as ForwardedEvidenceSnapshot['sources'], retired };
 }
 
 function parseStage(value: unknown, field: string): StageEvidenceSnapshot {
@@ -199,7 +308,10 @@ export function parseRunEvidenceSnapshot(value: unknown, field = 'evidence'): Ru
     s.watermarkMs === null
       ? null
       : numberIn(s.watermarkMs, `${field}.watermarkMs`, 0, Number.MAX_SAFE_INTEGER);
-  return { version: 1, watermarkMs, stages, held };
+  const evidence: RunEvidenceSnapshot = { version: 1, watermarkMs, stages, held };
+  if (s.forwarded !== undefined && s.forwarded !== null)
+    evidence.forwarded = parseForwarded(s.forwarded, `${field}.forwarded`);
+  return evidence;
 }
 
 function parseErrorBlocks(value: unknown, field: string): ErrorBlockState {

@@ -12,6 +12,10 @@
 // Bounds: a source silent for `sourceIdleMs` stops holding the watermark back (a pod that ended); nothing waits
 // longer than `maxHoldMs` of wall-clock time (a sender whose clock runs behind, a source that stopped mid-run);
 // at most `maxSources` sources are tracked, the longest-silent one evicted (counted) beyond that.
+//
+// A forwarding instance of a fleet (src/fleet/) often sees one arm only (a sidecar beside one pod): it applies
+// its watermark without waiting for the other arm (`requireBothArms: false`), and the judging instance, which
+// sees every forwarder as a source, waits for both.
 import type { Arm } from './observation.js';
 
 export interface WatermarkSettings {
@@ -23,6 +27,8 @@ export interface WatermarkSettings {
   maxHoldMs: number;
   /** Sources tracked per run; the longest-silent is forgotten beyond this. */
   maxSources: number;
+  /** Whether the watermark waits until both arms have a source (default true; forwarders pass false). */
+  requireBothArms?: boolean;
 }
 
 export const DEFAULT_WATERMARK_SETTINGS: WatermarkSettings = {
@@ -73,7 +79,25 @@ export class SourceWatermark {
    * until both arms have an active source, but never below nowMs - maxHoldMs.
    */
   at(nowMs: number): number {
-    const floor = nowMs - this.settings.maxHoldMs;
+    return Math.max(this.oldestLatest(nowMs) - this.settings.lagMs, nowMs - this.settings.maxHoldMs);
+  }
+
+  /**
+   * The event time every active source has reached at `nowMs` (no lag subtracted), never below
+   * nowMs - maxHoldMs: forwarded states up to it are complete from every forwarder (forwarded-evidence.ts).
+   */
+  reached(nowMs: number): number {
+    return Math.max(this.oldestLatest(nowMs), nowMs - this.settings.maxHoldMs);
+  }
+
+  /** Whether `sourceKey` has been silent for the idle limit (or is not tracked). */
+  isIdle(sourceKey: string, nowMs: number): boolean {
+    const source = this.sources.get(sourceKey);
+    return !source || source.seenAtMs < nowMs - this.settings.sourceIdleMs;
+  }
+
+  /** Oldest latest time over the active sources, or -Infinity until the arms the settings require have one. */
+  private oldestLatest(nowMs: number): number {
     const activeSince = nowMs - this.settings.sourceIdleMs;
     let oldestLatest = Infinity;
     let arms = 0;
@@ -82,8 +106,8 @@ export class SourceWatermark {
       arms |= source.arms;
       if (source.latestMs < oldestLatest) oldestLatest = source.latestMs;
     }
-    const reached = arms === BOTH_ARMS ? oldestLatest - this.settings.lagMs : -Infinity;
-    return Math.max(reached, floor);
+    const enough = this.settings.requireBothArms === false ? arms !== 0 : arms === BOTH_ARMS;
+    return enough ? oldestLatest : -Infinity;
   }
 
   /** Forgets sources silent for longer than the idle limit (they no longer count anyway). */

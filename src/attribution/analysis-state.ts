@@ -11,6 +11,7 @@ const IGNORED_REASONS = [
   'summary',
   'non_monotonic_sum',
   'unit',
+  'not_a_histogram',
   'temporality',
   'stream_started',
   'out_of_order',

@@ -1,7 +1,8 @@
 // Whether a span or metric point counts as an error, per analysis (config: `errors`).
 // Semantic conventions, "Recording errors" and the HTTP/RPC span conventions: an HTTP server span is an
 // error on 5xx only (4xx is the client's fault); gRPC servers on a set of status codes; `error.type`
-// is set whenever an operation ended in an error.
+// is set whenever an operation ended in an error. Points of the Collector's spanmetrics connector carry the span's
+// status as `status.code` and its kind as `span.kind` (span-metrics.ts): they are judged as their spans would be.
 import type { ErrorRule } from '../config/analysis.js';
 import {
   SpanKind,
@@ -10,10 +11,14 @@ import {
   type Attributes,
   type DecodedSpan,
 } from '../otlp/model.js';
+import { isErrorStatus, isServerPoint, SPAN_KIND_ATTRIBUTE, STATUS_CODE_ATTRIBUTE } from './span-metrics.js';
 
 export interface ErrorClassifier {
   isErrorSpan(span: DecodedSpan): boolean;
-  /** Metric points have no status and no kind: the attribute rules apply, as for a server span. */
+  /**
+   * Metric points have no status and no kind of their own: the attribute rules apply as for a server span,
+   * unless a spanmetrics `span.kind` says otherwise; a spanmetrics `status.code` of ERROR is the span's status.
+   */
   isErrorPoint(attributes: Attributes): boolean;
 }
 
@@ -47,7 +52,8 @@ export function compileErrorRule(rule: ErrorRule): ErrorClassifier {
       return byAttributes(span.attributes, span.kind === SpanKind.SERVER);
     },
     isErrorPoint(attributes) {
-      return byAttributes(attributes, true);
+      if (rule.statusError && isErrorStatus(attributes[STATUS_CODE_ATTRIBUTE])) return true;
+      return byAttributes(attributes, isServerPoint(attributes[SPAN_KIND_ATTRIBUTE]));
     },
   };
 }

@@ -5,7 +5,12 @@
 //
 // Exemplars are a sample: when a stream mixes both arms (a flag evaluated per request), attributing the
 // whole delta to its exemplars' variant is an approximation, so it is used only when every known
-// exemplar agrees; disagreeing exemplars count the point as `conflict`.
+// exemplar agrees; disagreeing exemplars count the point as `conflict`. Exemplars' trace ids also ride along
+// on the observations, so a verdict can point at real requests (accumulate/trace-exemplars.ts).
+//
+// An analysis with `match.requestsMetric` (spanmetrics: `traces.span.metrics.calls` beside
+// `traces.span.metrics.duration`) takes requests and errors from that sum and latencies only from the
+// histogram, so each request counts once; errors follow the point's attributes (`status.code`, HTTP 5xx).
 import type { DecodedMetricPoint } from '../otlp/model.js';
 import type { AnalysisState } from './analysis-state.js';
 import { histogramInNanos, nanosPerUnit, outOfLatencyRange } from './histogram-units.js';
@@ -27,7 +32,12 @@ function exemplarVariant(state: AnalysisState, point: DecodedMetricPoint, nowMs:
   return variant === undefined ? { outcome: 'unattributed' } : { variant };
 }
 
-function unusable(point: DecodedMetricPoint): 'gauge' | 'summary' | 'non_monotonic_sum' | 'unit' | undefined {
+function unusable(
+  state: AnalysisState,
+  point: DecodedMetricPoint,
+): 'gauge' | 'summary' | 'non_monotonic_sum' | 'unit' | 'not_a_histogram' | undefined {
+  // The latency metric beside a requests metric must be a histogram: a sum there would count requests twice.
+  if (point.type === 'sum' && state.rule.pointRole(point) === 'latency') return 'not_a_histogram';
   switch (point.type) {
     case 'gauge':
       return 'gauge';
@@ -57,12 +67,17 @@ function observe(
   const arm = state.armOf(variant, 'points');
   if (arm === undefined) return;
   state.count('points', arm);
-  const errors = state.rule.errors.isErrorPoint(point.attributes) ? count : 0;
+  // Beside a requests metric (spanmetrics' calls), the histogram gives latencies only: its requests and
+  // errors are the requests metric's.
+  const latencyOnly = state.rule.pointRole(point) === 'latency';
+  const errors = !latencyOnly && state.rule.errors.isErrorPoint(point.attributes) ? count : 0;
+  const exemplarTraceIds = point.exemplarTraceIds.length > 0 ? point.exemplarTraceIds : undefined;
   const base = {
     runId: state.runId,
     arm,
     timeUnixMs: point.timeUnixMs,
     sourceKey: sourceKeyOf(point.resource),
+    exemplarTraceIds,
   };
   if (!isHistogram) {
     out.push({ ...base, kind: 'count', requests: count, errors });
@@ -75,6 +90,7 @@ function observe(
     kind: 'histogram',
     ...nanos,
     count,
+    requests: latencyOnly ? 0 : undefined,
     errors,
     sumNanos: scaled(delta.sum),
     minNanos: scaled(delta.min),
@@ -96,11 +112,14 @@ export function attributePoints(
     let matched: AnalysisState[] | undefined;
     for (const state of states) if (state.rule.matchesPoint(point)) (matched ??= []).push(state);
     if (!matched) continue;
-    const reason = unusable(point);
-    if (reason !== undefined) {
-      for (const state of matched) state.ignore(reason);
-      continue;
+    let usable: AnalysisState[] | undefined;
+    for (const state of matched) {
+      const reason = unusable(state, point);
+      if (reason === undefined) (usable ??= []).push(state);
+      else state.ignore(reason);
     }
+    if (!usable) continue;
+    matched = usable;
     // One delta per point, shared by every analysis of the metric: the stream state must advance
     // whether or not this point can be attributed, or the next delta would span two intervals.
     const result = streams.toDelta(point, nowMs);

@@ -12,6 +12,7 @@ import { compileErrorRule, type ErrorClassifier } from './error-rule.js';
 import { variantsOfFlag, variantText, type FlagEvaluation } from './flag-evaluations.js';
 import type { Arm } from '../accumulate/observation.js';
 import { compileSpanNameGlob } from './span-name-glob.js';
+import { SPAN_KIND_ATTRIBUTE, SPAN_KIND_VALUES, SPAN_NAME_ATTRIBUTE } from './span-metrics.js';
 
 const KIND_NUMBERS: Record<string, number> = {
   server: SpanKind.SERVER,
@@ -31,6 +32,11 @@ export interface AnalysisRule {
   readonly errors: ErrorClassifier;
   matchesSpan(span: DecodedSpan): boolean;
   matchesPoint(point: DecodedMetricPoint): boolean;
+  /**
+   * What a matched point gives: `all` (requests, errors and latencies), `latency` (the histogram beside a
+   * requests metric: latencies only) or `requests` (the requests metric: requests and errors).
+   */
+  pointRole(point: DecodedMetricPoint): 'all' | 'latency' | 'requests';
   /** The span's join key, or undefined when it has none. */
   correlationKeyOfSpan(span: DecodedSpan): string | undefined;
   correlationKeyOfLog(record: DecodedFlagEvaluation): string | undefined;
@@ -50,6 +56,19 @@ export interface AnalysisRule {
 
 const NO_VARIANTS: readonly string[] = [];
 
+/** match.attributes as a test on an item's own attributes, then its resource's; values compare as text. */
+function attributeFilter(
+  wanted: Record<string, string | number | boolean> | undefined,
+): ((own: Record<string, AttributeValue>, resource: Record<string, AttributeValue>) => boolean) | undefined {
+  if (wanted === undefined) return undefined;
+  const entries = Object.entries(wanted).map(([key, value]) => [key, String(value)] as const);
+  return (own, resource) =>
+    entries.every(([key, value]) => {
+      const found = own[key] ?? resource[key];
+      return found !== undefined && found !== null && typeof found !== 'object' && String(found) === value;
+    });
+}
+
 function keyText(value: AttributeValue | undefined): string | undefined {
   return variantText(value);
 }
@@ -58,6 +77,8 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
   const { match, variant, correlation } = analysis;
   const spanName = match.spanName === undefined ? undefined : compileSpanNameGlob(match.spanName);
   const spanKind = match.spanKind === undefined ? undefined : KIND_NUMBERS[match.spanKind];
+  const pointKind = match.spanKind === undefined ? undefined : SPAN_KIND_VALUES[match.spanKind];
+  const attributesMatch = attributeFilter(match.attributes);
   const joinsByTrace = correlation.key === TRACE_ID_KEY;
   const key = correlation.key;
   const flag = variant.flag;
@@ -73,11 +94,23 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
       if (match.metric !== undefined) return false;
       if (match.service !== undefined && span.resource.serviceName !== match.service) return false;
       if (spanKind !== undefined && span.kind !== spanKind) return false;
-      return spanName === undefined || spanName(span.name);
+      if (spanName !== undefined && !spanName(span.name)) return false;
+      return attributesMatch === undefined || attributesMatch(span.attributes, span.resource.attributes);
     },
     matchesPoint(point) {
-      if (point.metricName !== match.metric) return false;
-      return match.service === undefined || point.resource.serviceName === match.service;
+      if (point.metricName !== match.metric && point.metricName !== match.requestsMetric) return false;
+      if (match.service !== undefined && point.resource.serviceName !== match.service) return false;
+      const { attributes } = point;
+      if (pointKind !== undefined && attributes[SPAN_KIND_ATTRIBUTE] !== pointKind) return false;
+      if (spanName !== undefined) {
+        const name = attributes[SPAN_NAME_ATTRIBUTE];
+        if (typeof name !== 'string' || !spanName(name)) return false;
+      }
+      return attributesMatch === undefined || attributesMatch(attributes, point.resource.attributes);
+    },
+    pointRole(point) {
+      if (match.requestsMetric === undefined) return 'all';
+      return point.metricName === match.requestsMetric ? 'requests' : 'latency';
     },
     correlationKeyOfSpan(span) {
       if (joinsByTrace) return span.traceId === '' ? undefined : span.traceId;

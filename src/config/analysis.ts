@@ -9,6 +9,8 @@ import { judgeSettingsSchema, webhookTargetSchema } from './judge-settings.js';
 export const MAX_METRICS_PER_ANALYSIS = 16;
 /** Quantiles one latency metric may compare (each becomes its own judged metric). */
 export const MAX_QUANTILES_PER_METRIC = 10;
+/** Most attributes one `match.attributes` may compare (each is checked on every candidate span or point). */
+export const MAX_MATCH_ATTRIBUTES = 16;
 /** Longest baseline or canary variant value. */
 export const MAX_VARIANT_VALUE_CHARS = 256;
 
@@ -20,12 +22,19 @@ export type SpanKindName = (typeof SPAN_KIND_NAMES)[number];
 /** The correlation key that joins by trace id; any other value names a span or resource attribute. */
 export const TRACE_ID_KEY = 'trace_id';
 
-/** Which spans or metric points count. Every field is an optional filter; all set fields must hold. */
+/** An attribute value a match compares with: strings, numbers and booleans compare as text. */
+const matchValue = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * Which spans or metric points count. Every field is an optional filter; all set fields must hold.
+ * For metric points, `spanKind` and `spanName` match the `span.kind` (`SPAN_KIND_SERVER`, ...) and `span.name`
+ * point attributes the Collector's spanmetrics connector writes (src/attribution/span-metrics.ts).
+ */
 export const analysisMatchSchema = z
   .object({
     /** Exact `service.name` of the resource. */
     service: nonEmpty.optional(),
-    /** Span kind (spans only). */
+    /** Span kind: the span's own, or a metric point's `span.kind` attribute. */
     spanKind: z.enum(SPAN_KIND_NAMES).optional(),
     /**
      * Span name glob: `*` matches any run of characters, `?` one character; e.g. `POST /checkout*`. At most
@@ -39,6 +48,23 @@ export const analysisMatchSchema = z
       .optional(),
     /** Metric name, e.g. `http.server.request.duration`; when set the analysis judges metric points, not spans. */
     metric: nonEmpty.optional(),
+    /**
+     * A monotonic sum counting the requests of `metric`'s histogram, e.g. `traces.span.metrics.calls` beside
+     * `traces.span.metrics.duration`: requests and errors then come from its points and the histogram adds
+     * latencies only (so no request is counted twice).
+     */
+    requestsMetric: nonEmpty.optional(),
+    /**
+     * Exact attribute values, e.g. `{ "http.route": "/checkout" }`: a span's attribute (else its resource's),
+     * a metric point's attribute (else its resource's).
+     */
+    attributes: z
+      .record(nonEmpty, matchValue)
+      .refine(
+        (attributes) => Object.keys(attributes).length <= MAX_MATCH_ATTRIBUTES,
+        `at most ${MAX_MATCH_ATTRIBUTES} attributes (the match-attributes limit)`,
+      )
+      .optional(),
   })
   .strict()
   .prefault({});
@@ -216,14 +242,11 @@ export const analysisSchema = z
     if (analysis.baseline === analysis.canary) {
       ctx.addIssue({ code: 'custom', path: ['canary'], message: 'must differ from baseline' });
     }
-    if (
-      analysis.match.metric !== undefined &&
-      (analysis.match.spanKind !== undefined || analysis.match.spanName !== undefined)
-    ) {
+    if (analysis.match.requestsMetric !== undefined && analysis.match.metric === undefined) {
       ctx.addIssue({
         code: 'custom',
-        path: ['match'],
-        message: 'a metric analysis (match.metric) cannot also filter spanKind or spanName',
+        path: ['match', 'requestsMetric'],
+        message: 'set match.metric too (the latency histogram whose requests this metric counts)',
       });
     }
   });

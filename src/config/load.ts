@@ -48,6 +48,19 @@ export const ENV_OVERRIDES: ReadonlyArray<EnvOverride> = [
     path: ['webhookDelivery', 'allowAddresses'],
     type: 'list',
   },
+  { name: 'CANARY_JUDGE_FLEET_INSTANCE_ID', path: ['fleet', 'forward', 'instanceId'], type: 'string' },
+  {
+    name: 'CANARY_JUDGE_FLEET_API_TOKEN',
+    path: ['fleet', 'forward', 'apiToken'],
+    type: 'string',
+    secret: true,
+  },
+  {
+    name: 'CANARY_JUDGE_FLEET_OTLP_AUTH_TOKEN',
+    path: ['fleet', 'forward', 'otlpAuthToken'],
+    type: 'string',
+    secret: true,
+  },
 ];
 
 /** The environment variable that overrides a setting such as `api.port`, for messages that name both. */

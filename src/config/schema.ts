@@ -208,6 +208,43 @@ export const storageSchema = z
   .strict()
   .prefault({});
 
+/**
+ * Fleet mode (src/fleet/): a forwarding instance attributes spans and points to the runs the judging instances
+ * list, and forwards each run's state as OTLP metrics to `otlpEndpoint` (a judge, or a Collector that routes by
+ * analysis). Without `forward`, an instance judges its own runs and merges whatever state is forwarded to it.
+ */
+export const fleetForwardSchema = z
+  .object({
+    /** API base URLs of the judging instances whose runs this instance forwards, e.g. `http://canary-judge:8686`. */
+    judgeUrls: z.array(z.url({ protocol: /^https?$/, error: 'expected an http or https URL' })).min(1),
+    /** OTLP/gRPC endpoint the state goes to: a judge's OTLP port, or a Collector in front of the judges. */
+    otlpEndpoint: z.url({ protocol: /^https?$/, error: 'expected an http or https URL' }),
+    /** This instance's id in the forwarded state (stable across restarts: a pod name; default: the host name). */
+    instanceId: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/, 'expected 1-128 printable ASCII characters without spaces')
+      .optional(),
+    /** How often the state is exported; a killed forwarder loses at most this much (default 2 000 ms). */
+    exportIntervalMs: z.number().int().min(100).default(2_000),
+    /** How often the judges' runs are read; spans of a new run wait at most this long to count (default 1 000 ms). */
+    runsSyncIntervalMs: z.number().int().min(100).default(1_000),
+    /** One request's limit, to a judge's API or the OTLP endpoint (default 5 000 ms). */
+    timeoutMs: z.number().int().positive().default(5_000),
+    /** Bearer token of the judges' API (their api.authToken). */
+    apiToken: token,
+    /** Bearer token of the OTLP endpoint (the judge's otlp.authToken). */
+    otlpAuthToken: token,
+  })
+  .strict();
+
+export const fleetSchema = z
+  .object({
+    /** Set to make this instance a forwarding instance; null (default) judges. */
+    forward: fleetForwardSchema.nullable().default(null),
+  })
+  .strict()
+  .prefault({});
+
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 export const configSchema = z
@@ -234,8 +271,15 @@ export const configSchema = z
     selfTelemetry: selfTelemetrySchema,
     /** Analysis definitions (src/config/analysis.ts); the API creates more with the same shape. */
     analyses: analysesSchema.default([]),
+    /** Fleet mode: forward this instance's runs' state to judging instances (src/fleet/). */
+    fleet: fleetSchema,
   })
-  .strict();
+  .strict()
+  .refine((config) => config.fleet.forward === null || config.analyses.length === 0, {
+    message:
+      'a forwarding instance (fleet.forward) takes its runs from the judges; define analyses on the judging instance instead',
+    path: ['analyses'],
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type OtlpConfig = z.infer<typeof otlpSchema>;
@@ -244,3 +288,4 @@ export type SelfTelemetryConfig = z.infer<typeof selfTelemetrySchema>;
 export type WebhookDeliveryConfig = z.infer<typeof webhookDeliverySchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type LogFormat = (typeof LOG_FORMATS)[number];
+export type FleetForwardConfig = z.infer<typeof fleetForwardSchema>;

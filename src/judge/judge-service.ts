@@ -26,7 +26,7 @@ import { JudgeError } from './judge-error.js';
 import { RunBook, startOutcome, type StartRunOptions } from './run-book.js';
 import type { RunJudgement } from './run-judgement.js';
 import { isFinal } from './verdict.js';
-import type { VerdictDocument } from './verdict-document.js';
+import type { StageRecord, VerdictDocument } from './verdict-document.js';
 
 export { JudgeError } from './judge-error.js';
 export type { StartRunOptions } from './run-book.js';
@@ -208,6 +208,16 @@ export class JudgeService {
 
   get runningCount(): number {
     return this.book.runningCount;
+  }
+
+  /** The runs being judged, with their effective definitions and stages (what forwarding instances mirror). */
+  runningRuns(): Array<{ runId: string; analysisId: string; spec: Analysis; stages: StageRecord[] }> {
+    return this.book.running().map((run) => ({
+      runId: run.id,
+      analysisId: run.identity.analysisId,
+      spec: run.spec,
+      stages: run.stages,
+    }));
   }
 
   /**

@@ -1,6 +1,7 @@
 // One run's judgement: its plan, stages, the sequential state carried between ticks, and its latest verdict
 // document. Pure state and computation; the JudgeService decides when to evaluate and what to persist.
 import type { StageEvidence } from '../accumulate/run-evidence.js';
+import { TraceExemplars } from '../accumulate/trace-exemplars.js';
 import type { Analysis } from '../config/analysis.js';
 import type { AnalysisSequentialState, StageArms } from '../stats/analysis-policy.js';
 import { evaluateAnalysis } from '../stats/evaluate-analysis.js';
@@ -27,7 +28,19 @@ interface EvaluatedTick {
   evidenceUntilMs: number;
   carriedBefore: AnalysisSequentialState;
   nowMs: number;
+  exemplars: VerdictDocument['exemplars'];
   full?: VerdictDocument;
+}
+
+/** Each arm's exemplar trace ids over the run's stages (later stages' newest last). */
+function exemplarsOf(evidence: readonly StageEvidence[]): VerdictDocument['exemplars'] {
+  const baseline = new TraceExemplars();
+  const canary = new TraceExemplars();
+  for (const stage of evidence) {
+    baseline.mergeFrom(stage.baseline.exemplars);
+    canary.mergeFrom(stage.canary.exemplars);
+  }
+  return { baseline: baseline.toSnapshot(), canary: canary.toSnapshot() };
 }
 
 export class RunJudgement {
@@ -99,6 +112,7 @@ export class RunJudgement {
       evidenceUntilMs,
       carriedBefore: this.carried,
       nowMs,
+      exemplars: exemplarsOf(evidence),
     };
     const { document, state } = this.compute(tick, full);
     if (full) tick.full = document;
@@ -144,6 +158,7 @@ export class RunJudgement {
       evaluation,
       tick.samplesByStage,
       tick.evidenceUntilMs,
+      tick.exemplars,
     );
     return { document, state: evaluation.state };
   }

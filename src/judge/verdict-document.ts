@@ -8,6 +8,7 @@ import type {
   SrmResult,
   StageSplitResult,
 } from '../stats/analysis-policy.js';
+import type { TraceExemplarsSnapshot } from '../accumulate/trace-exemplars.js';
 import type { RunState } from '../store/runs-repository.js';
 import type { Action, Verdict } from './verdict.js';
 
@@ -69,6 +70,11 @@ export interface VerdictDocument {
   metrics: MetricResult[];
   /** The run's traffic split: every checked stage's evidence, stitched, and each stage's own. */
   trafficSplit: SrmResult | null;
+  /**
+   * Trace ids to open in a tracing backend, per arm over the run's stages: the latest error spans and the
+   * exemplars of metric points (errors apart). Null before the first evaluation.
+   */
+  exemplars?: { baseline: TraceExemplarsSnapshot; canary: TraceExemplarsSnapshot } | null;
 }
 
 export interface VerdictDecisionInput {
@@ -118,6 +124,7 @@ export function initialDocument(run: RunIdentity, stages: readonly StageRecord[]
     arms: null,
     metrics: [],
     trafficSplit: null,
+    exemplars: null,
   };
 }
 
@@ -129,6 +136,7 @@ export function buildDocument(
   evaluation: AnalysisEvaluation,
   samplesByStage: ReadonlyArray<{ baseline: number; canary: number }>,
   evidenceUntilMs: number,
+  exemplars: VerdictDocument['exemplars'] = null,
 ): VerdictDocument {
   return {
     analysisId: run.analysisId,
@@ -152,6 +160,7 @@ export function buildDocument(
     arms: evaluation.arms,
     metrics: evaluation.metrics,
     trafficSplit: evaluation.srm,
+    exemplars,
   };
 }
 

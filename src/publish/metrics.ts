@@ -19,9 +19,24 @@ export interface IngestMetrics {
   inFlightRequests: Gauge;
 }
 
+const DEFAULT_METRICS_PREFIX = 'canary_judge_process_';
+
+/**
+ * prom-client's default metrics include three gauges named `nodejs_active_{handles,requests,resources}_total`:
+ * Prometheus reserves `_total` for counters (`promtool check metrics` fails on them). Each one is the sum of
+ * the same family without the suffix, labelled by type (`sum(canary_judge_process_nodejs_active_handles)`),
+ * so they are dropped rather than renamed.
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = ['handles', 'requests', 'resources'].map(
+  (what) => `${DEFAULT_METRICS_PREFIX}nodejs_active_${what}_total`,
+);
+
 export function createRegistry(withDefaultMetrics = true): Registry {
   const registry = new Registry();
-  if (withDefaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'canary_judge_process_' });
+  if (withDefaultMetrics) {
+    collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
+  }
   return registry;
 }
 

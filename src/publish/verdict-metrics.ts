@@ -41,7 +41,7 @@ export class VerdictMetrics {
       labelNames: ['analysis', 'arm'],
     });
     this.errorRate = gauge({
-      name: 'canary_judge_arm_error_rate',
+      name: 'canary_judge_arm_error_ratio',
       help: 'Error rate of each arm (errors / requests)',
       labelNames: ['analysis', 'arm'],
     });
@@ -72,7 +72,7 @@ export class VerdictMetrics {
       registers: [registry],
     });
     this.canaryShare = gauge({
-      name: 'canary_judge_observed_canary_share',
+      name: 'canary_judge_observed_canary_share_ratio',
       help: 'Observed share of requests in the canary arm',
       labelNames: ['analysis'],
     });

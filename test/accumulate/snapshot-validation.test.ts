@@ -4,10 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { Accumulator } from '../../src/accumulate/accumulator.js';
 import type { RunEvidenceSnapshot } from '../../src/accumulate/run-evidence.js';
+import { DEFAULT_WATERMARK_SETTINGS } from '../../src/accumulate/source-watermark.js';
 import { SnapshotError, parseStoredSnapshot } from '../../src/accumulate/snapshot-validation.js';
 import { initialSequentialState, type AnalysisSequentialState } from '../../src/stats/analysis-policy.js';
 
 const STAGE = { startedAtMs: 1_000, canaryShare: 0.1 };
+const WATERMARK = { ...DEFAULT_WATERMARK_SETTINGS, lagMs: 0 };
 
 interface Stored {
   evidence: RunEvidenceSnapshot;
@@ -15,12 +17,19 @@ interface Stored {
 }
 
 function storedState(): Stored {
-  const accumulator = new Accumulator({ clock: () => 100_000 });
+  const accumulator = new Accumulator({ clock: () => 100_000, watermark: WATERMARK });
   accumulator.open('r', STAGE);
   const base = { runId: 'r', sourceKey: 's', timeUnixMs: 2_000 };
   accumulator.accept([
     { kind: 'span', ...base, arm: 'baseline', durationNanos: 2e6, isError: false },
-    { kind: 'span', ...base, arm: 'canary', durationNanos: 3e6, isError: true },
+    {
+      kind: 'span',
+      ...base,
+      arm: 'canary',
+      durationNanos: 3e6,
+      isError: true,
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+    },
     {
       kind: 'histogram',
       ...base,
@@ -37,6 +46,31 @@ function storedState(): Stored {
     { kind: 'span', ...later, arm: 'baseline' },
     { kind: 'span', ...later, arm: 'canary' },
   ]);
+  // State forwarded by another instance of a fleet (src/fleet/): a count and an exponential histogram.
+  const forwarded = { runId: 'r', forwarderId: 'pod-1', startTimeMs: 1_000, timeMs: 5_000, stage: 1 };
+  accumulator.acceptForwarded(
+    [
+      { ...forwarded, arm: 'canary', value: { field: 'requests', value: 5 } },
+      {
+        ...forwarded,
+        arm: 'canary',
+        value: {
+          field: 'latency',
+          latency: {
+            buckets: {
+              scale: 6,
+              zeroCount: 0,
+              zeroThreshold: 0,
+              positive: { offset: 1300, bucketCounts: [2, 3] },
+              negative: { offset: 0, bucketCounts: [] },
+            },
+            sumNanos: 1e7,
+          },
+        },
+      },
+    ],
+    () => undefined,
+  );
   accumulator.read('r', 10_000);
   const carried = initialSequentialState();
   carried.stages.push({
@@ -74,9 +108,11 @@ describe('parseStoredSnapshot', () => {
     expect(stored.evidence.stages[0].canary.requests).toBe(4);
     expect(stored.evidence.stages[0].canary.coarseLatency?.intervals.length).toBeGreaterThan(0);
     expect(stored.evidence.held.length).toBe(1);
+    expect(stored.evidence.stages[0].canary.exemplars?.errors).toEqual(['0af7651916cd43dd8448eb211c80319c']);
+    expect(stored.evidence.forwarded?.sources).toHaveLength(1);
     const parsed = parseStoredSnapshot(JSON.stringify(stored));
     expect(parsed).toEqual(JSON.parse(JSON.stringify(stored)));
-    const accumulator = new Accumulator({ clock: () => 100_000 });
+    const accumulator = new Accumulator({ clock: () => 100_000, watermark: WATERMARK });
     accumulator.restore('r', parsed.evidence);
     expect(accumulator.snapshot('r')).toEqual(stored.evidence);
   });
@@ -136,6 +172,24 @@ describe('parseStoredSnapshot', () => {
     ],
     ['a canary share of 2', 'evidence.stages[0].canaryShare', (s) => (s.evidence.stages[0].canaryShare = 2)],
     ['a run without stages', 'evidence.stages', (s) => (s.evidence.stages = [])],
+    [
+      'an exemplar that is not a trace id',
+      'evidence.stages[0].canary.exemplars.errors[0]',
+      (s) => {
+        const exemplars = s.evidence.stages[0].canary.exemplars;
+        if (exemplars) exemplars.errors[0] = 'x'.repeat(20_000);
+      },
+    ],
+    [
+      'a forwarded histogram bucket past 2^53 ns',
+      'evidence.forwarded.sources[0].streams[1].value.latency.buckets.positive.offset',
+      (s) => {
+        const value = s.evidence.forwarded?.sources[0].streams[1].value as {
+          latency: { buckets: { positive: { offset: number } } };
+        };
+        value.latency.buckets.positive.offset = 2 ** 31 - 1;
+      },
+    ],
     [
       'an error-block sum that is not finite (stored as null)',
       'carried.stages[0].errorBlocks.canary.sumRequestsSquared',

@@ -98,18 +98,18 @@ describe('analysis schema', () => {
     ]);
   });
 
-  it('rejects a variant source with neither key, duplicate ids and span filters on a metric analysis', () => {
+  it('rejects a variant source with neither key, duplicate ids and a requests metric without its histogram', () => {
     const lines = problems({
       analyses: [
         { ...checkoutAnalysis, variant: {} },
-        { ...checkoutAnalysis, match: { metric: 'm', spanName: 'x' } },
+        { ...checkoutAnalysis, match: { requestsMetric: 'traces.span.metrics.calls' } },
       ],
     });
     expect(lines).toContain(
       'analyses.0.variant: set exactly one of "flag" (an OpenFeature flag key) or "attribute" (a resource or span attribute such as service.version), found an object',
     );
     expect(lines).toContain(
-      'analyses.1.match: a metric analysis (match.metric) cannot also filter spanKind or spanName, found an object',
+      'analyses.1.match.requestsMetric: set match.metric too (the latency histogram whose requests this metric counts), found "traces.span.metrics.calls"',
     );
     expect(lines).toContain(
       'analyses.1.id: duplicate analysis id "checkout-new-flow", found "checkout-new-flow"',

@@ -106,11 +106,11 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
       expect.arrayContaining([
         'canary_judge_analysis_verdict',
         'canary_judge_arm_requests',
-        'canary_judge_arm_error_rate',
+        'canary_judge_arm_error_ratio',
         'canary_judge_arm_latency_seconds',
         'canary_judge_metric_always_valid_p_value',
         'canary_judge_metric_effect',
-        'canary_judge_observed_canary_share',
+        'canary_judge_observed_canary_share_ratio',
         'canary_judge_otlp_items_received_total',
         'canary_judge_attribution_evictions_total',
         'canary_judge_webhook_deliveries_total',

@@ -80,7 +80,7 @@ describe.skipIf(!available)('Prometheus scraping /metrics', () => {
       baseline: 2000,
       canary: 500,
     });
-    const errorRates = await prometheus.query('canary_judge_arm_error_rate{analysis="checkout"}');
+    const errorRates = await prometheus.query('canary_judge_arm_error_ratio{analysis="checkout"}');
     const canaryRate = errorRates.find((sample) => sample.metric.arm === 'canary')!.value;
     expect(canaryRate).toBeGreaterThan(0.2);
     expect(canaryRate).toBeLessThan(0.3);

@@ -1,0 +1,119 @@
+// A judging instance killed (SIGKILL) mid-run, with no evidence snapshot since the run began, loses nothing of
+// the forwarded evidence: after it restarts on the same SQLite file it resumes the run (same run id), the
+// forwarders' next exports carry their whole cumulative state (including what they received while it was down),
+// and the verdict arrives. Two forwarders in-process, the judge a real CLI process.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Metadata } from '@grpc/grpc-js';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { VerdictDocument } from '../../src/judge/verdict-document.js';
+import { windowSpans } from '../support/clocked-spans.js';
+import {
+  API_TOKEN,
+  eventually,
+  FLEET_ANALYSIS,
+  OTLP_TOKEN,
+  startCliInstance,
+  startInstance,
+  TraceIdSplitExporter,
+  type CliInstance,
+  type FleetInstance,
+} from '../support/fleet.js';
+import { exportOnce, succeeded } from '../support/telemetry.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'canary-judge-judge-crash-'));
+const started: Array<FleetInstance | CliInstance> = [];
+afterAll(async () => {
+  await Promise.all(started.map((instance) => instance.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function grpcTraceExporter(url: string): SpanExporter {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${OTLP_TOKEN}`);
+  return new OTLPTraceExporter({ url, metadata, timeoutMillis: 10_000 });
+}
+
+function windowOfTraffic(round: number): ReadableSpan[] {
+  const window = { startMs: Date.now() - 4_000, windowMs: 3_000, medianMs: 30 };
+  return [
+    ...windowSpans({ ...window, version: '1.0.0', count: 480, errorRate: 0.01, seed: 2 * round + 1 }),
+    ...windowSpans({ ...window, version: '2.0.0', count: 120, errorRate: 0.1, seed: 2 * round + 2 }),
+  ];
+}
+
+describe('a judging instance killed mid-run', () => {
+  it('resumes the run from SQLite and loses none of the forwarded evidence', async () => {
+    // Ports picked by the first start and kept for the restart (the forwarders know the judge by them).
+    const judgeConfig = {
+      otlp: { grpc: { port: 0 }, http: { enabled: false }, authToken: OTLP_TOKEN },
+      api: { port: 0, authToken: API_TOKEN },
+      storage: { path: join(dir, 'judge.sqlite') },
+      // Ticks every 100 ms; no evidence snapshot at all after the run starts.
+      judge: { tickIntervalMs: 100, snapshotIntervalMs: 86_400_000, watermark: { maxHoldMs: 0 } },
+      analyses: [{ ...FLEET_ANALYSIS, run: { revision: 'r1', canaryShare: 0.2 } }],
+    };
+    let judge = await startCliInstance(dir, 'judge', judgeConfig);
+    started.push(judge);
+    const verdict = async (): Promise<VerdictDocument> =>
+      (await (
+        await fetch(`${judge.apiUrl}/api/v1/analyses/checkout/runs/r1`, {
+          headers: { authorization: `Bearer ${API_TOKEN}` },
+        })
+      ).json()) as VerdictDocument;
+    const forwarders: FleetInstance[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const forwarder = await startInstance({ forwardTo: judge, instanceId: `forwarder-${i}` });
+      started.push(forwarder);
+      forwarders.push(forwarder);
+      await forwarder.sidecar.fleet!.sync();
+      expect(forwarder.sidecar.fleet!.mirror.runs()).toHaveLength(1);
+    }
+    const split = new TraceIdSplitExporter(forwarders.map((f) => grpcTraceExporter(f.grpcUrl)));
+    let sent = 0;
+    const send = async (round: number): Promise<boolean[]> => {
+      const spans = windowOfTraffic(round);
+      expect(succeeded(await exportOnce(split, spans))).toBe(true);
+      sent += spans.length;
+      return Promise.all(forwarders.map((f) => f.sidecar.fleet!.exportNow()));
+    };
+    const judgedAll = async () => {
+      const { samples } = await verdict();
+      return samples.baseline + samples.canary === sent;
+    };
+
+    for (let round = 0; round < 3; round += 1) {
+      expect(await send(round)).toEqual([true, true]);
+      expect(await eventually(judgedAll)).toBe(true);
+    }
+    const runId = (await verdict()).runId;
+    await judge.kill();
+    // While it is down the forwarders keep receiving; their exports fail and are made good later.
+    expect(await send(3)).toEqual([false, false]);
+
+    judgeConfig.otlp.grpc.port = Number(new URL(judge.grpcUrl).port);
+    judgeConfig.api.port = Number(new URL(judge.apiUrl).port);
+    judge = await startCliInstance(dir, 'judge', judgeConfig);
+    started.push(judge);
+    expect(
+      await eventually(async () =>
+        (await Promise.all(forwarders.map((f) => f.sidecar.fleet!.exportNow()))).every(Boolean),
+      ),
+    ).toBe(true);
+    expect(await eventually(judgedAll)).toBe(true);
+    expect((await verdict()).runId).toBe(runId);
+
+    let document = await verdict();
+    for (let round = 4; round < 30 && document.verdict === 'running'; round += 1) {
+      await send(round);
+      expect(await eventually(judgedAll)).toBe(true);
+      document = await verdict();
+    }
+    expect(await eventually(async () => (document = await verdict()).verdict === 'fail')).toBe(true);
+    expect(document.runId).toBe(runId);
+    await split.shutdown();
+  });
+});
