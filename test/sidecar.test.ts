@@ -15,6 +15,7 @@ import { startSidecar, type Sidecar } from '../src/sidecar.js';
 import { Store } from '../src/store/database.js';
 import { metricValue } from './support/sidecar.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
+import { IN_PROCESS_OTLP } from './support/in-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -34,7 +35,7 @@ async function start(overrides: Record<string, unknown> = {}): Promise<Started> 
   const storage = join(dir, 'state.sqlite');
   const { otlp, api, ...rest } = overrides as { otlp?: object; api?: object };
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 }, ...otlp },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 }, ...otlp },
     api: { port: 0, ...api },
     storage: { path: storage },
     ...rest,
@@ -153,7 +154,7 @@ describe('listeners', () => {
       const { otlp, ...rest } = overrides as { otlp?: { grpc?: object; http?: object } };
       const failure = await start({
         ...rest,
-        otlp: { grpc: { port: 0, ...otlp?.grpc }, http: { port: 0, ...otlp?.http } },
+        otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0, ...otlp?.grpc }, http: { port: 0, ...otlp?.http } },
       }).catch((error: unknown) => error);
       expect((failure as Error).message).toBe(message);
     }

@@ -8,12 +8,13 @@ import { startSidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { armSpans } from '../support/arm-spans.js';
 import { exportOnce, succeeded, traceExporter } from '../support/telemetry.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'canary-judge-restart-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = parseConfig({
-  otlp: { grpc: { port: 0 }, http: { port: 0 } },
+  otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
   api: { port: 0 },
   storage: { path: join(dir, 'state.sqlite') },
   judge: { tickIntervalMs: 60_000, snapshotIntervalMs: 60_000 },

@@ -12,6 +12,7 @@ import { armSpans } from '../support/arm-spans.js';
 import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { exportTickByTick, judgedRequests, traceExporter } from '../support/telemetry.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const TOKEN = 'api-token-for-the-tests';
 const WEBHOOK_SECRET = 'webhook-secret-for-the-tests';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'canary-judge-api-'));
   receiver = await WebhookReceiver.start();
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 } },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
     api: { port: 0, authToken: TOKEN },
     storage: { path: join(dir, 'state.sqlite') },
     // No watermark hold: each test's spans are one burst, judged as soon as they arrive.

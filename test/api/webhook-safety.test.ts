@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { metricValue } from '../support/sidecar.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const SECRET = 'Sup3r-S3cret-webhook-key-7f3a91';
 let dir: string;
@@ -38,7 +39,7 @@ beforeAll(async () => {
   // Stands for an internal admin endpoint on the sidecar's machine: nothing may reach it.
   admin = await WebhookReceiver.start();
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 } },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
     api: { port: 0 },
     storage: { path: join(dir, 'state.sqlite') },
     judge: { tickIntervalMs: 60_000 },

@@ -36,6 +36,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { FakeClock, RecordingSink } from './fixtures.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 export const FLAG = 'new-checkout-flow';
 
@@ -69,7 +70,7 @@ const QUIET_JUDGE = {
 export async function startAttributionSidecar(analyses: AnalysisInput[]): Promise<AttributionSidecar> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-attribution-'));
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 } },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
     api: { port: 0 },
     storage: { path: join(dir, 'canary-judge.sqlite') },
     log: { level: 'silent' },

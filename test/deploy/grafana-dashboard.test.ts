@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { ROOT, at, parseYamlDocuments, readText } from './deploy-files.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 interface Panel {
   title: string;
@@ -72,7 +73,7 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
       analyses: unknown[];
     };
     const config = parseConfig({
-      otlp: { grpc: { port: 0 }, http: { port: 0 } },
+      otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
       api: { port: 0 },
       storage: { path: join(dir, 'canary-judge.sqlite') },
       log: { level: 'silent' },

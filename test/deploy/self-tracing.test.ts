@@ -18,6 +18,7 @@ import {
 } from '../../src/telemetry/self-tracing.js';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -33,7 +34,7 @@ async function startTraced(overrides: Record<string, unknown>, clock?: () => num
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-self-'));
   const { otlp, ...rest } = overrides as { otlp?: Record<string, unknown> };
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 }, ...otlp },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 }, ...otlp },
     api: { port: 0 },
     storage: { path: join(dir, 'canary-judge.sqlite') },
     log: { level: 'silent' },

@@ -11,6 +11,7 @@ import { armSpans } from '../support/arm-spans.js';
 import { Prometheus, prometheusAvailable } from '../support/prometheus.js';
 import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { exportTickByTick, judgedRequests, traceExporter } from '../support/telemetry.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const available = prometheusAvailable();
 if (!available && process.env.CI) throw new Error('CI must have the Debian package prometheus (see .ci/run)');
@@ -24,7 +25,7 @@ describe.skipIf(!available)('Prometheus scraping /metrics', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'canary-judge-scrape-'));
     const config = parseConfig({
-      otlp: { grpc: { port: 0 }, http: { port: 0 } },
+      otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
       api: { port: 0 },
       storage: { path: join(dir, 'state.sqlite') },
       // No watermark hold: the spans below are one burst, judged as soon as they arrive.

@@ -10,6 +10,7 @@ import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { canMount, mountTmpfs, type MountedTmpfs } from '../support/tmpfs.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const SKIP_NOTE = 'needs root to mount a 2 MiB tmpfs as a disk to fill (CI runs as root); skipped';
 let mounted: MountedTmpfs | undefined;
@@ -55,7 +56,7 @@ describe('a full disk', () => {
     receiver = await WebhookReceiver.start();
     let nowMs = Date.now();
     const config = parseConfig({
-      otlp: { grpc: { port: 0 }, http: { port: 0 } },
+      otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
       api: { port: 0 },
       storage: { path: join(mounted.path, 'state.sqlite') },
       webhookDelivery: { allowAddresses: ['127.0.0.1'] },

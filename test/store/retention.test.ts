@@ -13,6 +13,7 @@ import { startSidecar } from '../../src/sidecar.js';
 import { Store } from '../../src/store/database.js';
 import { BackgroundPruner, verdictHistoryPruneTask, type PruneTask } from '../../src/store/retention.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const DAY_MS = 86_400_000;
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -113,7 +114,11 @@ describe('BackgroundPruner', () => {
     addHistory(seeded, [400, 300]);
     seeded.close();
     const sidecar = await startSidecar(
-      parseConfig({ otlp: { grpc: { port: 0 }, http: { port: 0 } }, api: { port: 0 }, storage: { path } }),
+      parseConfig({
+        otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
+        api: { port: 0 },
+        storage: { path },
+      }),
       { logger: createLogger('silent') },
     );
     expect(count(sidecar.store, 'SELECT count(*) AS n FROM webhook_outbox')).toBe(300);

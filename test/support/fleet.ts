@@ -6,11 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Metadata } from '@grpc/grpc-js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { IN_PROCESS_OTLP } from './in-process.js';
 
 /** The fleet tests' analysis: checkout's server spans by service.version, judged on p50/p95 and errors. */
 export const FLEET_ANALYSIS = {
@@ -28,6 +31,13 @@ export const FLEET_ANALYSIS = {
 
 export const API_TOKEN = 'fleet-test-api-token-0123456789';
 export const OTLP_TOKEN = 'fleet-test-otlp-token-0123456789';
+
+/** The real OTel gRPC trace exporter, with the fleet's ingest token. */
+export function grpcTraceExporter(url: string): SpanExporter {
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${OTLP_TOKEN}`);
+  return new OTLPTraceExporter({ url, metadata, timeoutMillis: 10_000 });
+}
 
 export interface FleetInstance {
   sidecar: Sidecar;
@@ -63,7 +73,7 @@ export async function startInstance(options: InstanceOptions): Promise<FleetInst
       }
     : null;
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 }, authToken: OTLP_TOKEN },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 }, authToken: OTLP_TOKEN },
     api: { port: 0, authToken: API_TOKEN },
     storage: { path: join(dir, 'state.sqlite') },
     judge: {

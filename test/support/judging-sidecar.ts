@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { IN_PROCESS_OTLP } from './in-process.js';
 
 /**
  * The analyses in deploy/ judge p50/p95/p99 at 10% latency and 0.5 points of error rate, which takes thousands
@@ -46,7 +47,7 @@ export async function startJudgingSidecar(options: {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-controller-'));
   let nowMs = T0_MS;
   const config = parseConfig({
-    otlp: { grpc: { port: 0 }, http: { port: 0 } },
+    otlp: { ...IN_PROCESS_OTLP, grpc: { port: 0 }, http: { port: 0 } },
     api: { port: 0, authToken: options.apiToken },
     storage: { path: join(dir, 'state.sqlite') },
     // Ticks come from the test; the watermark holds nothing back (each window of traffic is one export).

@@ -8,6 +8,7 @@ import type { Config } from '../../src/config/schema.js';
 import type { LogBatch, MetricBatch, SpanBatch, TelemetrySink } from '../../src/otlp/model.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { IN_PROCESS_OTLP } from './in-process.js';
 
 export class RecordingSink implements TelemetrySink {
   readonly spanBatches: SpanBatch[] = [];
@@ -59,9 +60,7 @@ export async function startTestSidecar(
   const config = parseConfig({
     ...rest,
     otlp: {
-      // The test runner shares this event loop: its own pauses must not make the sidecar shed requests
-      // (attack tests run the CLI in a child process with the default, test/support/child-sidecar.ts).
-      maxEventLoopDelayMs: 0,
+      ...IN_PROCESS_OTLP,
       ...otlp,
       grpc: { port: 0, ...((otlp.grpc as ConfigOverrides | undefined) ?? {}) },
       http: { port: 0, ...((otlp.http as ConfigOverrides | undefined) ?? {}) },
