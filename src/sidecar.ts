@@ -6,6 +6,7 @@ import { Accumulator } from './accumulate/accumulator.js';
 import { addAnalysisRoutes } from './api/analyses-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
 import { addKayentaRoutes } from './api/kayenta-routes.js';
+import { addReportRoutes } from './api/report-routes.js';
 import { addRunRoutes } from './api/runs-routes.js';
 import { ApiServer } from './api/server.js';
 import { AttributionPipeline } from './attribution/pipeline.js';
@@ -15,6 +16,7 @@ import { VerdictMetrics } from './publish/verdict-metrics.js';
 import { WebhookOutbox } from './publish/webhook-outbox.js';
 import { AnalysesRepository } from './store/analyses-repository.js';
 import { RunsRepository } from './store/runs-repository.js';
+import { RunSeriesRepository } from './store/run-series-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
 import { bearerCheck } from './otlp/auth.js';
@@ -126,9 +128,11 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     registry,
     logger,
   });
+  const runSeries = new RunSeriesRepository(store);
   const judge = new JudgeService({
     analyses: new AnalysesRepository(store),
     runs: new RunsRepository(store),
+    series: runSeries,
     accumulator,
     routing: attribution,
     metrics: new VerdictMetrics(registry),
@@ -186,6 +190,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   addRunRoutes(api, judge);
   addFlaggerRoutes(api, judge, config.api.authToken);
   addKayentaRoutes(api, judge, config.api.authToken);
+  addReportRoutes(api, { judge, series: runSeries, db: store.db, traceUrl: config.api.traceUrl });
 
   const ports: Sidecar['ports'] = { api: 0 };
   const specs = listenerSpecs(config);

@@ -23,6 +23,8 @@ export interface SpanObservation extends ObservationBase {
   kind: 'span';
   durationNanos: number;
   isError: boolean;
+  /** The span's trace id (32 hex characters), for the report's trace examples (trace-examples.ts). */
+  traceId?: string;
 }
 
 /**

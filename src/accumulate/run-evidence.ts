@@ -14,6 +14,7 @@ import { ArmState, type ArmStateSnapshot } from './arm-state.js';
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
 import type { Observation } from './observation.js';
 import { SourceWatermark, type WatermarkSettings } from './source-watermark.js';
+import type { TraceExamplesSnapshot } from './trace-examples.js';
 
 /** Width of the slices that wait for the watermark; stage boundaries are exact to this. */
 export const SLICE_MS = 1_000;
@@ -44,6 +45,8 @@ export interface RunEvidenceSnapshot {
   watermarkMs: number | null;
   stages: StageEvidenceSnapshot[];
   held: Array<{ sliceStartMs: number; baseline: ArmStateSnapshot; canary: ArmStateSnapshot }>;
+  /** The run's trace examples (accumulator.ts keeps them beside the evidence; absent in older snapshots). */
+  traceExamples?: TraceExamplesSnapshot;
 }
 
 interface ArmPair {

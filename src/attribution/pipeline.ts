@@ -233,6 +233,7 @@ export class AttributionPipeline implements TelemetrySink {
       sourceKey: sourceKeyOf(span.resource),
       durationNanos: span.durationNanos,
       isError: rule.errors.isErrorSpan(span),
+      traceId: span.traceId,
     };
     // The process's own resource attribute (service.version, k8s.pod.label.role) is authoritative.
     const own = rule.ownResourceVariant(span);

@@ -245,6 +245,10 @@ export interface MetricResult {
   withinPValue: number;
   /** The current stage has the minimum samples in both arms. */
   minSamplesMet: boolean;
+  /** Per-arm samples the metric needs in the current stage before it may pass (its minSamples). */
+  minSamples: number;
+  /** The current stage's samples per arm as this metric counts them (requests for the error rate, latencies otherwise). */
+  samples: { baseline: number; canary: number };
   /** Stages whose evidence entered the fail test (those with the minimum samples in both arms). */
   stagesCounted: number;
   /** Set when the buckets are too coarse for this tolerance: no data of this resolution can pass it. */

@@ -213,6 +213,8 @@ export function evaluateAnalysis(
       alwaysValidPValue: s.worsePValue,
       withinPValue: s.withinPValue,
       minSamplesMet: e.minSamplesMet,
+      minSamples: minSamplesOf(spec, policy),
+      samples: e.samples,
       stagesCounted: e.stagesCounted,
       coarseBuckets: decision === 'running' ? e.coarseBuckets : undefined,
       decision,
