@@ -190,7 +190,13 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   addRunRoutes(api, judge);
   addFlaggerRoutes(api, judge, config.api.authToken);
   addKayentaRoutes(api, judge, config.api.authToken);
-  addReportRoutes(api, { judge, series: runSeries, db: store.db, traceUrl: config.api.traceUrl });
+  addReportRoutes(api, {
+    judge,
+    tokenRequired: config.api.authToken !== null,
+    series: runSeries,
+    db: store.db,
+    traceUrl: config.api.traceUrl,
+  });
 
   const ports: Sidecar['ports'] = { api: 0 };
   const specs = listenerSpecs(config);

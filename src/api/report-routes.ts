@@ -1,6 +1,7 @@
 // The report page (issue 15), served by the API port:
 //   GET /, /runs/{runId}                the page (one static HTML shell; the script reads the path)
 //   GET /report/assets/{name}           its scripts and styles, and uPlot from node_modules
+//   GET /report/auth                    whether the API wants a bearer token (so the page asks before a 401)
 //   GET /api/v1/runs/{runId}/series     the run's evidence over time, for the charts (SQLite)
 //   GET /api/v1/runs/{runId}/webhooks   the run's webhook deliveries
 //   GET /api/v1/runs/{runId}/traces     the slowest and latest failing canary traces, linked when configured
@@ -22,6 +23,8 @@ import { sendJson, type ApiServer } from './server.js';
 
 export interface ReportSources {
   judge: JudgeService;
+  /** Whether api.authToken is set. */
+  tokenRequired: boolean;
   series: RunSeriesRepository;
   db: Db;
   /** api.traceUrl: a URL with `{traceId}`, or null. */
@@ -85,6 +88,14 @@ export function addReportRoutes(api: ApiServer, sources: ReportSources): void {
       if (!asset) throw new ApiProblem(404, 'NOT_FOUND', `no report asset "${name}"`);
       sendAsset(request, response, asset);
     },
+    open,
+  );
+
+  // Says only what a 401 would say; lets the page ask for the token without a failed request first.
+  api.route(
+    'GET',
+    '/report/auth',
+    (_request, response) => sendJson(response, 200, { tokenRequired: sources.tokenRequired }),
     open,
   );
 

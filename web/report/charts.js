@@ -64,7 +64,6 @@ function markerHook(marks) {
  * The effect of one metric over the run.
  * @param {HTMLElement} figure where the chart goes (its width sets the chart's)
  * @param {{ id: string, kind: string, limit: number, points: SeriesPoint[] }} input
- * @returns {{ bandLowY: number | null, bandHighY: number | null, toleranceY: number | null } | null}
  */
 export function effectChart(figure, input) {
   const { id, kind, limit, points } = input;
@@ -72,7 +71,7 @@ export function effectChart(figure, input) {
   const rows = points
     .map((p) => ({ p, m: p.metrics.find((m) => m.id === id) }))
     .filter((row) => row.m !== undefined);
-  if (!uPlot || rows.length === 0) return null;
+  if (!uPlot || rows.length === 0) return;
   const xs = rows.map((row) => row.p.atMs / 1000);
   const estimate = rows.map((row) => row.m?.estimate ?? null);
   const lowerRaw = rows.map((row) => row.m?.lower ?? null);
@@ -151,22 +150,20 @@ export function effectChart(figure, input) {
     ],
     hooks: { draw: [markerHook(marks)] },
   };
-  figure.replaceChildren();
-  const plot = new uPlot(options, [xs, estimate, lower, upper, tolerance], figure);
   const last = rows.length - 1;
-  const y = (/** @type {number | null} */ v) =>
-    v === null || !Number.isFinite(v) ? null : Math.round(plot.valToPos(v, 'y') * 10) / 10;
-  const geometry = {
-    bandLowY: y(lower[last]),
-    bandHighY: y(upper[last]),
-    toleranceY: y(limit),
-  };
-  // Canvas y grows downwards: the band is above the tolerance line when its low edge has the smaller y.
-  figure.dataset.bandLowY = String(geometry.bandLowY);
-  figure.dataset.bandHighY = String(geometry.bandHighY);
-  figure.dataset.toleranceY = String(geometry.toleranceY);
-  figure.dataset.points = String(rows.length);
-  return geometry;
+  // Written after each draw (uPlot sizes its scales on the first one): the last point's band and the
+  // tolerance line in plot pixels. Canvas y grows downwards: the band is above the line when its low edge has
+  // the smaller y.
+  options.hooks.draw.push((/** @type {any} */ u) => {
+    const y = (/** @type {number | null} */ v) =>
+      v === null || !Number.isFinite(v) ? 'none' : String(Math.round(u.valToPos(v, 'y') * 10) / 10);
+    figure.dataset.bandLowY = y(lower[last]);
+    figure.dataset.bandHighY = y(upper[last]);
+    figure.dataset.toleranceY = y(limit);
+    figure.dataset.points = String(rows.length);
+  });
+  figure.replaceChildren();
+  new uPlot(options, [xs, estimate, lower, upper, tolerance], figure);
 }
 
 /**

@@ -94,7 +94,18 @@ async function showRun(runId) {
   return doc.state === 'running';
 }
 
+/** Whether to ask for the token before any data call (the API wants one and the tab has none). */
+let asked = false;
+
 async function refresh() {
+  if (!asked) {
+    asked = true;
+    const { tokenRequired } = await getJson('/report/auth').catch(() => ({ tokenRequired: false }));
+    if (tokenRequired && !token()) {
+      askForToken();
+      return;
+    }
+  }
   const path = location.pathname;
   const runMatch = /^\/runs\/([^/]+)$/.exec(path);
   let again;
