@@ -16,6 +16,7 @@ import { FLAG_KEY, FlagService, type FlagChange } from './flag-service.js';
 import { JudgeClient } from './judge-client.js';
 import { LiveView, type StatusSnapshot } from './live-view.js';
 import { LoadDriver } from './load-driver.js';
+import { Narration } from './narration.js';
 import {
   ALPHA,
   ANALYSIS_ID,
@@ -133,19 +134,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const driver = new LoadDriver(shop.frontendUrl, profile.requestsPerSecond);
     cleanup.push(() => driver.stop());
     cleanup.push(() => rollout.stop());
+    const narration = new Narration(view, rollout.stages.length);
     let flagChange: FlagChange | undefined;
     flagService.onChange((change) => {
-      if (change.by === 'rollout') {
-        const index = rollout.stages.findIndex((s) => s.percent === change.percent);
-        view.print(
-          `>> rollout: new-checkout-flow -> ${change.percent}% (stage ${index + 1}/${rollout.stages.length})`,
-        );
-      } else {
-        flagChange = change;
-        view.print(
-          `>> flag service: verified signed webhook, ${change.by === 'rollback' ? 'ROLLED BACK' : 'PROMOTED'} new-checkout-flow -> ${change.percent}%`,
-        );
-      }
+      if (change.by !== 'rollout') flagChange = change;
+      narration.flagChanged(
+        change,
+        rollout.stages.findIndex((s) => s.percent === change.percent),
+      );
     });
 
     driver.start();
@@ -194,13 +190,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     let settledAtMs: number | undefined;
     while (Date.now() < deadlineMs && !options.signal?.aborted) {
       await sleep(POLL_MS);
-      document = await judge.run(ANALYSIS_ID, REVISION).catch(() => document);
+      narration.observe(await judge.run(ANALYSIS_ID, REVISION).catch(() => undefined));
+      document = narration.document;
       if (document && isFinalFor(document, finalPercent) && decidedAtMs === undefined) {
         decidedAtMs = Date.parse(document.updatedAt);
         rollout.stop();
-        view.print(
-          `>> judge: verdict ${document.verdict.toUpperCase()} -> ${document.action} (${document.reason})`,
-        );
+        narration.verdict(document);
       }
       view.update(snapshot(document));
       if (decidedAtMs === undefined) continue;
