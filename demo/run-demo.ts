@@ -28,6 +28,7 @@ import {
   type DemoMode,
   type DemoProfile,
 } from './profile.js';
+import { screenshotRunReport, type ReportScreenshot } from './report-screenshots.js';
 import { Rollout } from './rollout.js';
 import { startShop } from './shop/shop.js';
 import { renderSummary, type DemoOutcome } from './summary.js';
@@ -42,10 +43,14 @@ export interface DemoOptions {
   hold?: () => Promise<void>;
   /** Ends the demo early (Ctrl-C): it still prints what it has and stops everything it started. */
   signal?: AbortSignal;
+  /** Save the run's report page, as headless chromium shows it once the verdict is final, to this PNG. */
+  reportScreenshot?: string;
 }
 
 export interface DemoResult extends DemoOutcome {
   summary: string;
+  /** With `reportScreenshot`: the page's URL and its console errors while it loaded (none expected). */
+  report?: ReportScreenshot;
   /** This run's webhook secret (random per run), so tests can check the deliveries' signatures themselves. */
   webhookSecret: string;
 }
@@ -224,13 +229,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         verdict: `${runUrl}/verdict`,
         history: `${judge.apiUrl}/api/v1/runs/${document?.runId ?? '<run id>'}/history`,
         metrics: `${judge.apiUrl}/metrics`,
+        report: `${judge.apiUrl}/runs/${document?.runId ?? '<run id>'}`,
       },
       metricLines: await judge.metricLines(ANALYSIS_ID, METRIC_NAMES).catch(() => []),
     };
     const summary = renderSummary(outcome, options.hold !== undefined);
     out.write(`${summary}\n`);
+    let report: ReportScreenshot | undefined;
+    if (options.reportScreenshot && document && document.verdict !== 'running') {
+      report = await screenshotRunReport(
+        judge.apiUrl,
+        document.runId,
+        document.verdict,
+        options.reportScreenshot,
+      );
+      out.write(`\nReport page ${report.url} saved to ${report.file}\n`);
+      for (const error of report.pageErrors) out.write(`  page error: ${error}\n`);
+    }
     if (options.hold) await options.hold();
-    return { ...outcome, summary, webhookSecret: secret };
+    return { ...outcome, summary, webhookSecret: secret, ...(report && { report }) };
   } finally {
     await stopAll();
   }

@@ -2,8 +2,12 @@
 // traffic on a fake clock: the page asks for the API's token, lists the run, shows its tiles while the run is
 // running, turns to fail without a reload when a regression is judged, draws the failing metric's band above
 // its tolerance line, shows the API's own numbers, and logs no console error on the way.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { screenshotRunReport } from '../../demo/report-screenshots.js';
 import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { chromiumAvailable, startBrowser, type TestBrowser } from '../support/browser.js';
 import { startJudgingSidecar, T0_MS, type JudgingSidecar } from '../support/judging-sidecar.js';
@@ -183,5 +187,21 @@ describe.skipIf(!available)('report page in a headless browser', () => {
     await page.keyboard.press('Enter');
     expect(await page.evaluate('location.hash')).toBe('#main');
     expect(browser.errors).toEqual([]);
+  });
+
+  it('is what `npm run demo -- --report DIR` saves: the failing run’s page, full length, with no page error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'canary-judge-report-'));
+    try {
+      const shot = await screenshotRunReport(judging.apiUrl, runId, 'fail', join(dir, 'failing-run.png'), {
+        token: TOKEN,
+      });
+      expect(shot.pageErrors).toEqual([]);
+      const png = readFileSync(shot.file);
+      expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+      // Full page: taller than the 900 px viewport (IHDR height, big-endian at byte 20).
+      expect(png.readUInt32BE(20)).toBeGreaterThan(900);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
