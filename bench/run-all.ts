@@ -28,6 +28,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     what: 'one judge tick for 1 000 analyses vs the 5 s tick interval',
   },
   {
+    name: 'report-page',
+    file: 'report-page.js',
+    what: 'report page weight and first render in headless chromium vs an empty page, same browser and run',
+  },
+  {
     name: 'detection',
     file: 'detection.js',
     what: 'time to detect regressions and A/A false-fail rate vs repeated fixed-horizon tests and a Flagger-style threshold',

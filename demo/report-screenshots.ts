@@ -39,12 +39,12 @@ export async function screenshotRunReport(
     await page.goto(url);
     // The final verdict in the heading and every metric's chart drawn.
     await page.locator(`h1 [data-verdict="${verdict}"]`).waitFor({ timeout: WAIT_MS });
-    await page.waitForFunction(
-      `[...document.querySelectorAll('[data-metric]')].every((tile) => tile.querySelector('[data-points]'))` +
-        ` && document.querySelector('[data-metric]') !== null`,
-      undefined,
-      { timeout: WAIT_MS },
-    );
+    const tiles = page.locator('[data-metric]');
+    await tiles.first().waitFor({ timeout: WAIT_MS });
+    await page
+      .locator('[data-metric] [data-points]')
+      .nth((await tiles.count()) - 1)
+      .waitFor({ timeout: WAIT_MS });
     await page.screenshot({ path: file, fullPage: true });
     return { file, url, pageErrors };
   } finally {
