@@ -95,14 +95,22 @@ function splitReason(srm: SrmResult): string {
   return `traffic split mismatch (run always-valid p=${srm.alwaysValidPValue.toPrecision(2)}): ${worst.reason}`;
 }
 
-/** A fail on the metrics' joint evidence, no single metric named by the closure: list the contributors. */
-function jointReason(results: MetricResult[], logEvidence: number[], pValue: number): string {
+/**
+ * A fail on the metrics' joint evidence, no single metric named by the closure: the deciding test is the
+ * family's, so the reason gives its p-value and each contributor's own, and no metric's interval (each of those
+ * still reaches its tolerance, and shown beside a fail it would contradict it).
+ */
+export function jointReason(
+  results: ReadonlyArray<Pick<MetricResult, 'id' | 'alwaysValidPValue'>>,
+  logEvidence: readonly number[],
+  pValue: number,
+): string {
   const contributors = results
     .map((r, i) => ({ r, l: logEvidence[i] }))
     .filter((x) => x.l > 0)
     .sort((a, b) => b.l - a.l)
-    .map((x) => x.r.id);
-  return `worse than tolerance on the joint evidence of ${contributors.join(', ')} (always-valid p=${pValue.toPrecision(2)}); ${results.find((r) => r.id === contributors[0])?.reason ?? ''}`;
+    .map((x) => `${x.r.id} p=${x.r.alwaysValidPValue.toPrecision(2)}`);
+  return `worse than tolerance on the joint evidence of the metrics (the family's e-value test, always-valid p=${pValue.toPrecision(2)}); no single metric's own bound is past its tolerance yet (${contributors.join(', ')})`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../bench/sim/random.js';
 import { ArmState } from '../../src/accumulate/arm-state.js';
 import { DEFAULT_POLICY, initialSequentialState, numeric } from '../../src/stats/analysis-policy.js';
-import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
+import { evaluateAnalysis, jointReason } from '../../src/stats/evaluate-analysis.js';
 
 function arm(n: number, sigma: number, seed: number, errors = 0): ArmState {
   const a = new ArmState();
@@ -89,5 +89,24 @@ describe('latency reasons', () => {
       /^errors: canary .* exceeds tolerance \+0\.50pp \(lower bound by the error-rate mixture test/,
     );
     expect(numeric(m.effect.lower)).toBeGreaterThanOrEqual(0.005);
+  });
+});
+
+describe('a fail on the metrics’ joint evidence', () => {
+  it('names the family test and its p-value, each contributor’s own p-value, and shows no metric interval', () => {
+    const reason = jointReason(
+      [
+        { id: 'latency_p50', alwaysValidPValue: 0.02 },
+        { id: 'latency_p95', alwaysValidPValue: 0.015 },
+        { id: 'errors', alwaysValidPValue: 1 },
+      ],
+      [Math.log(50), Math.log(66), -1],
+      0.0095,
+    );
+    expect(reason).toBe(
+      "worse than tolerance on the joint evidence of the metrics (the family's e-value test, always-valid p=0.0095); no single metric's own bound is past its tolerance yet (latency_p95 p=0.015, latency_p50 p=0.020)",
+    );
+    // Each metric's interval still reaches its tolerance: shown beside a fail it would contradict it.
+    expect(reason).not.toMatch(/\[/);
   });
 });

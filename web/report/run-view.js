@@ -70,17 +70,22 @@ function header(doc) {
   );
 }
 
-/** @param {any} m */
-function decidedBy(m) {
+/**
+ * @param {any} m
+ * @param {boolean} jointFail the run failed on the metrics' joint evidence, no metric alone
+ */
+function decidedBy(m, jointFail) {
   if (m.decision === 'fail')
     return `Failed: the lower bound of the ${f.TEST_NAMES[m.effect.lowerTest]} (${f.level(m.effect.lowerLevel)} anytime-valid) is past the tolerance.`;
   if (m.decision === 'pass')
     return `Passed: the upper bound of the ${f.TEST_NAMES[m.effect.upperTest]} (${f.level(m.effect.level)} anytime-valid) is within the tolerance.`;
+  if (jointFail && m.alwaysValidPValue < 1)
+    return 'Part of the run’s fail: the metrics’ joint evidence (their family test) decided it; this metric’s own bound has not passed the tolerance.';
   return 'Undecided: the band still reaches the tolerance line, or the minimum samples are not in yet.';
 }
 
-/** @param {any} m @param {any[]} points @param {Set<string>} open */
-function metricTile(m, points, open) {
+/** @param {any} m @param {any[]} points @param {Set<string>} open @param {boolean} jointFail */
+function metricTile(m, points, open, jointFail) {
   const limit = f.limitOf(m);
   const effect = m.effect;
   const figure = h('div', { class: 'chart', 'data-chart': m.id });
@@ -143,7 +148,7 @@ function metricTile(m, points, open) {
       ...pair('p (worse)', value('p-worse', m.alwaysValidPValue, f.pValue(m.alwaysValidPValue))),
       ...pair('p (within)', value('p-within', m.withinPValue, f.pValue(m.withinPValue))),
     ),
-    h('p', { class: 'decided-by', text: decidedBy(m) }),
+    h('p', { class: 'decided-by', text: decidedBy(m, jointFail) }),
     h(
       'div',
       { class: 'progress' },
@@ -357,7 +362,11 @@ function tracesSection(traces) {
 export function renderRun(main, data) {
   const open = new Set([...main.querySelectorAll('details[open]')].map((d) => d.id));
   const { doc } = data;
-  const tiles = doc.metrics.map((/** @type {any} */ m) => metricTile(m, data.points, open));
+  const jointFail =
+    doc.verdict === 'fail' &&
+    !doc.trafficSplit?.mismatch &&
+    !doc.metrics.some((/** @type {any} */ m) => m.decision === 'fail');
+  const tiles = doc.metrics.map((/** @type {any} */ m) => metricTile(m, data.points, open, jointFail));
   const split = splitSection(doc, data.points);
   main.replaceChildren(
     header(doc),
