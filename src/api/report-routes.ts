@@ -67,7 +67,7 @@ function sendAsset(request: IncomingMessage, response: ServerResponse, asset: St
 }
 
 /**
- * The series is the page's one large answer (up to 1 000 points per run, about 0.9 MB of JSON): gzipped
+ * The series is the page's one large answer (up to 1 000 points per run, about 0.8 MB of JSON): gzipped
  * when the client takes it (about a tenth of that on the wire), on zlib's thread pool, not the event loop.
  */
 async function sendJsonGzipped(
