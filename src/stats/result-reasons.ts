@@ -107,7 +107,7 @@ const TEST_NAMES: Record<Effect['lowerTest'], string> = {
   'error-rate-mixture': 'error-rate mixture test',
   'mean-ratio-mixture': 'mean-ratio mixture test',
   'two-sample-quantile-mixture': 'two-sample quantile test',
-  'per-arm-quantile-sequences': "both arms' quantile bounds",
+  'per-arm-quantile-sequences': 'per-arm quantile sequences',
 };
 
 function level(x: number): string {

@@ -109,5 +109,5 @@ export const TEST_NAMES = {
   'error-rate-mixture': 'error-rate mixture test',
   'mean-ratio-mixture': 'mean-ratio mixture test',
   'two-sample-quantile-mixture': 'two-sample quantile test',
-  'per-arm-quantile-sequences': "both arms' quantile bounds",
+  'per-arm-quantile-sequences': 'per-arm quantile sequences',
 };
