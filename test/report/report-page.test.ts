@@ -189,6 +189,73 @@ describe.skipIf(!available)('report page in a headless browser', () => {
     expect(browser.errors).toEqual([]);
   });
 
+  it('keeps every visible text at WCAG AA contrast (4.5:1, 3:1 for large text) against its background', async () => {
+    const { checked, failures } = await page.evaluate(() => {
+      // The browser's DOM, typed here as far as used (the tests compile without the DOM library).
+      interface Box {
+        width: number;
+        height: number;
+      }
+      interface El {
+        childNodes: ArrayLike<{ nodeType: number; textContent: string | null }>;
+        parentElement: El | null;
+        getBoundingClientRect(): Box;
+      }
+      interface Style {
+        color: string;
+        backgroundColor: string;
+        fontSize: string;
+        fontWeight: string;
+        visibility: string;
+        opacity: string;
+      }
+      const dom = globalThis as unknown as {
+        document: { querySelectorAll(selector: string): ArrayLike<El> };
+        getComputedStyle(element: El): Style;
+      };
+      const getComputedStyle = (element: El) => dom.getComputedStyle(element);
+      const TEXT_NODE = 3;
+      // sRGB relative luminance and contrast ratio, WCAG 2.x definitions.
+      const rgba = (text: string) => (text.match(/[\d.]+/g) ?? []).map(Number);
+      const luminance = ([r, g, b]: number[]) =>
+        [r, g, b]
+          .map((c) => c / 255)
+          .map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+          .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+      const background = (element: El | null): number[] => {
+        for (let e = element; e; e = e.parentElement) {
+          const [r, g, b, a = 1] = rgba(getComputedStyle(e).backgroundColor);
+          if (a > 0) return [r, g, b];
+        }
+        return [255, 255, 255];
+      };
+      const found: string[] = [];
+      let count = 0;
+      for (const element of Array.from(dom.document.querySelectorAll('body *'))) {
+        const text = Array.from(element.childNodes)
+          .filter((n) => n.nodeType === TEXT_NODE)
+          .map((n) => n.textContent ?? '')
+          .join('')
+          .trim();
+        const box = element.getBoundingClientRect();
+        if (!text || box.width === 0 || box.height === 0) continue;
+        const style = getComputedStyle(element);
+        if (style.visibility === 'hidden' || Number(style.opacity) === 0) continue;
+        count++;
+        const fg = luminance(rgba(style.color));
+        const bg = luminance(background(element));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        const size = parseFloat(style.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) found.push(`${ratio.toFixed(2)} "${text.slice(0, 40)}"`);
+      }
+      return { checked: count, failures: found };
+    });
+    // The failed run's whole page: header, reason, every tile's numbers and texts, tables, timeline.
+    expect(checked).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+  });
+
   it('is what `npm run demo -- --report DIR` saves: the failing run’s page, full length, with no page error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'canary-judge-report-'));
     try {
