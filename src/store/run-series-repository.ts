@@ -105,13 +105,13 @@ export class RunSeriesRepository {
   private thin(runId: string): number {
     this.store.db
       .prepare(
-        `DELETE FROM run_series WHERE run_id = ?1 AND at_ms IN (
+        `DELETE FROM run_series WHERE run_id = @runId AND at_ms IN (
            SELECT at_ms FROM (
              SELECT at_ms, row_number() OVER (ORDER BY at_ms) AS n, count(*) OVER () AS total
-             FROM run_series WHERE run_id = ?1)
+             FROM run_series WHERE run_id = @runId)
            WHERE n % 2 = 0 AND n < total)`,
       )
-      .run(runId);
+      .run({ runId });
     return this.exactCount(runId);
   }
 }
