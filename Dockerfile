@@ -40,6 +40,8 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY proto ./proto
+# The report page's own files (served at / on the API port; uPlot comes from node_modules).
+COPY web ./web
 COPY config.example.json /etc/canary-judge/config.json
 RUN mkdir -p /data && chown node:node /data
 USER node

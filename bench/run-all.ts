@@ -38,6 +38,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     what: 'fleet mode at the judging instance: merge cost per forwarded state, and judging with 1, 4 and 16 forwarders vs one instance fed the same spans',
   },
   {
+    name: 'report-page',
+    file: 'report-page.js',
+    what: 'report page weight and first render in headless chromium vs an empty page, same browser and run',
+  },
+  {
     name: 'detection',
     file: 'detection.js',
     what: 'time to detect regressions and A/A false-fail rate vs repeated fixed-horizon tests and a Flagger-style threshold',

@@ -6,6 +6,7 @@
 // before anything is parsed, exactly as a production receiver must.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { VerdictDocument } from '../src/judge/verdict-document.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../src/publish/webhook-signature.js';
 
 export const FLAG_KEY = 'new-checkout-flow';
@@ -22,7 +23,13 @@ export interface ReceivedWebhook {
   applied: 'rollback' | 'promote' | 'none' | 'rejected';
 }
 
-export type FlagChange = { atMs: number; percent: number; by: 'rollout' | 'rollback' | 'promote' };
+export interface FlagChange {
+  atMs: number;
+  percent: number;
+  by: 'rollout' | 'rollback' | 'promote';
+  /** A rollback or promote: the verdict document the signed webhook carried, which decided it. */
+  verdict?: VerdictDocument;
+}
 
 export class FlagService {
   /** Share of users (0-100) that get the `on` variant. */
@@ -76,9 +83,9 @@ export class FlagService {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private set(percent: number, by: FlagChange['by']): void {
+  private set(percent: number, by: FlagChange['by'], verdict?: VerdictDocument): void {
     this.percent = percent;
-    const change = { atMs: Date.now(), percent, by };
+    const change: FlagChange = { atMs: Date.now(), percent, by, ...(verdict && { verdict }) };
     this.changes.push(change);
     for (const listener of this.listeners) listener(change);
   }
@@ -127,9 +134,8 @@ export class FlagService {
     this.webhooks.push(received);
     // 401 tells canary-judge that retrying cannot help; nothing unsigned ever touches the flag.
     if (!check.ok) return reply(401, { error: `signature ${check.reason}` });
-    const event = JSON.parse(received.rawBody) as {
-      data?: { verdict?: string; action?: string; stages?: Array<{ canaryShare: number | null }> };
-    };
+    // The event's data is the judge's verdict document (src/publish/cloudevents.ts).
+    const event = JSON.parse(received.rawBody) as { data?: Partial<VerdictDocument> };
     received.verdict = event.data?.verdict;
     received.action = event.data?.action;
     received.applied = 'none';
@@ -139,11 +145,11 @@ export class FlagService {
       judgedShare !== undefined && judgedShare !== null && Math.round(judgedShare * 100) >= this.finalPercent;
     if (received.verdict === 'fail' || received.action === 'rollback') {
       this.locked = true;
-      this.set(0, 'rollback');
+      this.set(0, 'rollback', event.data as VerdictDocument);
       received.applied = 'rollback';
     } else if (received.verdict === 'pass' && received.action === 'promote' && finalStage && !this.locked) {
       this.promoted = true;
-      this.set(100, 'promote');
+      this.set(100, 'promote', event.data as VerdictDocument);
       received.applied = 'promote';
     }
     reply(200, { applied: received.applied, percent: this.percent });

@@ -108,21 +108,55 @@ export function renderLine(snapshot: StatusSnapshot): string {
   ].join(' ');
 }
 
+/**
+ * Breaks a line into rows of at most `columns - 1` characters, at spaces where it can (continuations
+ * indented under the line's own indentation). The view then knows exactly how many terminal rows it drew:
+ * a row never reaches the last column, where terminals disagree about whether the newline after it takes
+ * a row of its own, and no row is wrapped by the terminal behind the view's back.
+ */
+export function fitToWidth(line: string, columns: number): string[] {
+  const width = Math.max(20, columns - 1);
+  const chars = Array.from(line);
+  if (chars.length <= width) return [line];
+  const indent = ' '.repeat(Math.min(line.length - line.trimStart().length + 4, Math.floor(width / 2)));
+  const rows: string[] = [];
+  let rest = chars;
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = width - prefix.length;
+    const space = rest.lastIndexOf(' ', room);
+    // Break at the last space that fits, unless it would leave the row mostly empty.
+    const cut = space > room / 2 ? space : room;
+    rows.push(prefix + rest.slice(0, cut).join('').trimEnd());
+    rest = rest.slice(cut);
+    while (rest[0] === ' ') rest = rest.slice(1);
+    prefix = indent;
+  }
+  if (rest.length > 0) rows.push(prefix + rest.join(''));
+  return rows;
+}
+
 export class LiveView {
   private drawnLines: string[] = [];
+  /** Terminal rows the last block took (its lines, wrapped to the width at the time). */
+  private drawnRows = 0;
   private lastLineMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly out: Writable,
     private readonly isTTY: boolean,
     private readonly lineIntervalMs = 3_000,
+    /** The terminal's width now: a tty stream's `columns`, 80 when it does not say. */
+    private readonly columns: () => number = () => {
+      const columns = (out as { columns?: unknown }).columns;
+      return typeof columns === 'number' && columns > 0 ? columns : 80;
+    },
   ) {}
 
   update(snapshot: StatusSnapshot, force = false): void {
     if (this.isTTY) {
-      const lines = renderStatus(snapshot);
-      this.out.write(`${this.rewind()}${lines.join('\n')}\n`);
-      this.drawnLines = lines;
+      const rewind = this.rewind();
+      this.out.write(`${rewind}${this.draw(renderStatus(snapshot))}`);
       return;
     }
     if (!force && snapshot.elapsedMs - this.lastLineMs < this.lineIntervalMs) return;
@@ -136,17 +170,33 @@ export class LiveView {
       this.out.write(`${text}\n`);
       return;
     }
-    const block = this.drawnLines.length > 0 ? `${this.drawnLines.join('\n')}\n` : '';
-    this.out.write(`${this.rewind()}${text}\n${block}`);
+    const rewind = this.rewind();
+    const event = text
+      .split('\n')
+      .flatMap((line) => fitToWidth(line, this.columns()))
+      .join('\n');
+    this.out.write(`${rewind}${event}\n${this.draw(this.drawnLines)}`);
   }
 
   /** Ends live drawing: what follows is printed below the last block. */
   release(): void {
     this.drawnLines = [];
+    this.drawnRows = 0;
   }
 
-  /** Cursor to the start of the block drawn last, and clear to the end of the screen. */
+  /** The block's text, wrapped to the terminal's width now, remembering how many rows it takes. */
+  private draw(lines: string[]): string {
+    const rows = lines.flatMap((line) => fitToWidth(line, this.columns()));
+    this.drawnLines = lines;
+    this.drawnRows = rows.length;
+    return rows.length > 0 ? `${rows.join('\n')}\n` : '';
+  }
+
+  /**
+   * Cursor to the first row of the block drawn last (every row of it, wrapped ones included), and clear
+   * to the end of the screen.
+   */
   private rewind(): string {
-    return this.drawnLines.length > 0 ? `\x1b[${this.drawnLines.length}F\x1b[J` : '';
+    return this.drawnRows > 0 ? `\r\x1b[${this.drawnRows}A\x1b[J` : '';
   }
 }

@@ -16,6 +16,7 @@ import { FLAG_KEY, FlagService, type FlagChange } from './flag-service.js';
 import { JudgeClient } from './judge-client.js';
 import { LiveView, type StatusSnapshot } from './live-view.js';
 import { LoadDriver } from './load-driver.js';
+import { Narration } from './narration.js';
 import {
   ALPHA,
   ANALYSIS_ID,
@@ -27,6 +28,7 @@ import {
   type DemoMode,
   type DemoProfile,
 } from './profile.js';
+import { screenshotRunReport, type ReportScreenshot } from './report-screenshots.js';
 import { Rollout } from './rollout.js';
 import { startShop } from './shop/shop.js';
 import { renderSummary, type DemoOutcome } from './summary.js';
@@ -41,10 +43,14 @@ export interface DemoOptions {
   hold?: () => Promise<void>;
   /** Ends the demo early (Ctrl-C): it still prints what it has and stops everything it started. */
   signal?: AbortSignal;
+  /** Save the run's report page, as headless chromium shows it once the verdict is final, to this PNG. */
+  reportScreenshot?: string;
 }
 
 export interface DemoResult extends DemoOutcome {
   summary: string;
+  /** With `reportScreenshot`: the page's URL and its console errors while it loaded (none expected). */
+  report?: ReportScreenshot;
   /** This run's webhook secret (random per run), so tests can check the deliveries' signatures themselves. */
   webhookSecret: string;
 }
@@ -133,19 +139,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const driver = new LoadDriver(shop.frontendUrl, profile.requestsPerSecond);
     cleanup.push(() => driver.stop());
     cleanup.push(() => rollout.stop());
+    const narration = new Narration(view, rollout.stages.length);
     let flagChange: FlagChange | undefined;
     flagService.onChange((change) => {
-      if (change.by === 'rollout') {
-        const index = rollout.stages.findIndex((s) => s.percent === change.percent);
-        view.print(
-          `>> rollout: new-checkout-flow -> ${change.percent}% (stage ${index + 1}/${rollout.stages.length})`,
-        );
-      } else {
-        flagChange = change;
-        view.print(
-          `>> flag service: verified signed webhook, ${change.by === 'rollback' ? 'ROLLED BACK' : 'PROMOTED'} new-checkout-flow -> ${change.percent}%`,
-        );
-      }
+      if (change.by !== 'rollout') flagChange = change;
+      narration.flagChanged(
+        change,
+        rollout.stages.findIndex((s) => s.percent === change.percent),
+      );
     });
 
     driver.start();
@@ -194,13 +195,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     let settledAtMs: number | undefined;
     while (Date.now() < deadlineMs && !options.signal?.aborted) {
       await sleep(POLL_MS);
-      document = await judge.run(ANALYSIS_ID, REVISION).catch(() => document);
+      narration.observe(await judge.run(ANALYSIS_ID, REVISION).catch(() => undefined));
+      document = narration.document;
       if (document && isFinalFor(document, finalPercent) && decidedAtMs === undefined) {
         decidedAtMs = Date.parse(document.updatedAt);
         rollout.stop();
-        view.print(
-          `>> judge: verdict ${document.verdict.toUpperCase()} -> ${document.action} (${document.reason})`,
-        );
+        narration.verdict(document);
       }
       view.update(snapshot(document));
       if (decidedAtMs === undefined) continue;
@@ -229,13 +229,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         verdict: `${runUrl}/verdict`,
         history: `${judge.apiUrl}/api/v1/runs/${document?.runId ?? '<run id>'}/history`,
         metrics: `${judge.apiUrl}/metrics`,
+        report: `${judge.apiUrl}/runs/${document?.runId ?? '<run id>'}`,
       },
       metricLines: await judge.metricLines(ANALYSIS_ID, METRIC_NAMES).catch(() => []),
     };
     const summary = renderSummary(outcome, options.hold !== undefined);
     out.write(`${summary}\n`);
+    let report: ReportScreenshot | undefined;
+    if (options.reportScreenshot && document && document.verdict !== 'running') {
+      report = await screenshotRunReport(
+        judge.apiUrl,
+        document.runId,
+        document.verdict,
+        options.reportScreenshot,
+      );
+      out.write(`\nReport page ${report.url} saved to ${report.file}\n`);
+      for (const error of report.pageErrors) out.write(`  page error: ${error}\n`);
+    }
     if (options.hold) await options.hold();
-    return { ...outcome, summary, webhookSecret: secret };
+    return { ...outcome, summary, webhookSecret: secret, ...(report && { report }) };
   } finally {
     await stopAll();
   }

@@ -20,7 +20,7 @@ export interface DemoOutcome {
   /** Bad mode: new-flow requests answered after the regression began. */
   exposedRequests: number;
   traffic: TrafficCounts;
-  urls: { analysis: string; verdict: string; history: string; metrics: string };
+  urls: { analysis: string; verdict: string; history: string; metrics: string; report: string };
   metricLines: string[];
 }
 
@@ -69,6 +69,7 @@ export function renderSummary(outcome: DemoOutcome, keepHint: boolean): string {
     keepHint
       ? 'Where to look (the sidecar is still running; Ctrl-C to stop):'
       : 'Where to look (while a demo runs; `npm run demo -- --keep` keeps the sidecar up afterwards):',
+    `  report page           ${outcome.urls.report}   (open in a browser)`,
     `  verdict and evidence  curl ${outcome.urls.analysis}`,
     `  compact verdict       curl ${outcome.urls.verdict}`,
     `  verdict history       curl ${outcome.urls.history}`,

@@ -8,6 +8,7 @@ import { addAnalysisRoutes } from './api/analyses-routes.js';
 import { addFleetRoutes } from './api/fleet-routes.js';
 import { addFlaggerRoutes } from './api/flagger-routes.js';
 import { addKayentaRoutes } from './api/kayenta-routes.js';
+import { addReportRoutes } from './api/report-routes.js';
 import { addRunRoutes } from './api/runs-routes.js';
 import { ApiServer } from './api/server.js';
 import { AttributionPipeline } from './attribution/pipeline.js';
@@ -19,6 +20,7 @@ import { VerdictMetrics } from './publish/verdict-metrics.js';
 import { WebhookOutbox } from './publish/webhook-outbox.js';
 import { AnalysesRepository } from './store/analyses-repository.js';
 import { RunsRepository } from './store/runs-repository.js';
+import { RunSeriesRepository } from './store/run-series-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
 import { createBudgetMetrics } from './otlp/budget-metrics.js';
@@ -158,9 +160,11 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     registry,
     logger,
   });
+  const runSeries = new RunSeriesRepository(store);
   const judge = new JudgeService({
     analyses: new AnalysesRepository(store),
     runs: new RunsRepository(store),
+    series: runSeries,
     accumulator,
     routing: attribution,
     metrics: new VerdictMetrics(registry),
@@ -238,6 +242,13 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     addFlaggerRoutes(api, judge, config.api.authToken);
     addKayentaRoutes(api, judge, config.api.authToken);
     addFleetRoutes(api, judge);
+    addReportRoutes(api, {
+      judge,
+      tokenRequired: config.api.authToken !== null,
+      series: runSeries,
+      db: store.db,
+      traceUrl: config.api.traceUrl,
+    });
   }
 
   const ports: Sidecar['ports'] = { api: 0 };

@@ -11,6 +11,7 @@ import {
   type StageEvidence,
 } from './run-evidence.js';
 import { DEFAULT_WATERMARK_SETTINGS, type WatermarkSettings } from './source-watermark.js';
+import { TraceExamples, type TraceExamplesSnapshot } from './trace-examples.js';
 
 export interface AccumulatorOptions {
   watermark?: WatermarkSettings;
@@ -21,6 +22,8 @@ export interface AccumulatorOptions {
 
 export class Accumulator implements ObservationSink {
   private readonly runs = new Map<string, RunEvidence>();
+  /** Each open run's canary trace examples (trace-examples.ts), snapshotted with its evidence. */
+  private readonly examples = new Map<string, TraceExamples>();
   private readonly watermark: WatermarkSettings;
   private readonly clock: () => number;
   /** Observations that arrived for a run no longer open. */
@@ -35,8 +38,12 @@ export class Accumulator implements ObservationSink {
     const nowMs = this.clock();
     for (const o of observations) {
       const run = this.runs.get(o.runId);
-      if (run) run.accept(o, nowMs);
-      else this.droppedForClosedRuns += 1;
+      if (!run) {
+        this.droppedForClosedRuns += 1;
+        continue;
+      }
+      run.accept(o, nowMs);
+      if (o.kind === 'span' && o.arm === 'canary') this.examples.get(o.runId)?.note(o);
     }
   }
 
@@ -61,6 +68,12 @@ export class Accumulator implements ObservationSink {
    */
   open(runId: string, firstStage: StageDeclaration, settleMs = 0): void {
     this.runs.set(runId, new RunEvidence(firstStage, this.watermark, this.options.histogram, settleMs));
+    this.examples.set(runId, new TraceExamples());
+  }
+
+  /** The run's slowest and latest failing canary traces; undefined when the run is not open. */
+  traceExamples(runId: string): TraceExamplesSnapshot | undefined {
+    return this.examples.get(runId)?.toSnapshot();
   }
 
   isOpen(runId: string): boolean {
@@ -88,7 +101,7 @@ export class Accumulator implements ObservationSink {
   }
 
   snapshot(runId: string): RunEvidenceSnapshot {
-    return this.required(runId).toSnapshot();
+    return { ...this.required(runId).toSnapshot(), traceExamples: this.examples.get(runId)?.toSnapshot() };
   }
 
   /** Replaces the run's state with a snapshot (after a restart). */
@@ -97,10 +110,12 @@ export class Accumulator implements ObservationSink {
       runId,
       RunEvidence.fromSnapshot(snapshot, this.watermark, this.options.histogram, settleMs),
     );
+    this.examples.set(runId, TraceExamples.fromSnapshot(snapshot.traceExamples));
   }
 
   close(runId: string): void {
     this.runs.delete(runId);
+    this.examples.delete(runId);
   }
 
   private required(runId: string): RunEvidence {

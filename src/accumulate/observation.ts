@@ -26,7 +26,8 @@ export interface SpanObservation extends ObservationBase {
   kind: 'span';
   durationNanos: number;
   isError: boolean;
-  /** The span's trace id (kept as an exemplar when the span is an error). */
+  /** The span's trace id (32 hex characters): an exemplar when the span is an error, and the report's trace
+   * examples (trace-examples.ts). */
   traceId?: string;
 }
 

@@ -23,6 +23,7 @@ import {
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
 import type { Observation } from './observation.js';
 import { SourceWatermark, type WatermarkSettings } from './source-watermark.js';
+import type { TraceExamplesSnapshot } from './trace-examples.js';
 
 /** Width of the slices that wait for the watermark; stage boundaries are exact to this. */
 export const SLICE_MS = 1_000;
@@ -55,6 +56,8 @@ export interface RunEvidenceSnapshot {
   held: Array<{ sliceStartMs: number; baseline: ArmStateSnapshot; canary: ArmStateSnapshot }>;
   /** State forwarded by other instances of a fleet; absent when none was. */
   forwarded?: ForwardedEvidenceSnapshot;
+  /** The run's trace examples (accumulator.ts keeps them beside the evidence; absent in older snapshots). */
+  traceExamples?: TraceExamplesSnapshot;
 }
 
 /** The watermark source key of a forwarding instance (apart from the resource digests of senders). */

@@ -15,6 +15,7 @@ import type { ForwardedEvidenceSnapshot } from './forwarded-evidence.js';
 import { MAX_SCALE, MIN_SCALE } from './exponential-mapping.js';
 import type { LatencyHistogramSnapshot } from './latency-histogram.js';
 import type { RunEvidenceSnapshot, StageEvidenceSnapshot } from './run-evidence.js';
+import { TRACE_EXAMPLES_KEPT, type TraceExamplesSnapshot } from './trace-examples.js';
 import { MAX_EXEMPLAR_TRACES, type TraceExemplarsSnapshot } from './trace-exemplars.js';
 
 /** Most buckets a stored histogram may declare (the default is 4096). */
@@ -166,12 +167,32 @@ export function parseArmStateSnapshot(value: unknown, field: string): ArmStateSn
 function parseExemplars(value: unknown, field: string): TraceExemplarsSnapshot {
   const s = objectAt(value, field);
   const ids = (list: unknown, at: string): string[] =>
-    arrayAt(list, at, MAX_EXEMPLAR_TRACES).map((id, i) => {
-      if (typeof id !== 'string' || !/^[0-9a-f]{1,32}$/.test(id))
-        throw new SnapshotError(`${at}[${i}]`, 'expected a trace id in hex');
-      return id;
-    });
+    arrayAt(list, at, MAX_EXEMPLAR_TRACES).map((id, i) => traceIdAt(id, `${at}[${i}]`));
   return { errors: ids(s.errors, `${field}.errors`), others: ids(s.others, `${field}.others`) };
+}
+
+function traceIdAt(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{1,32}$/.test(value))
+    throw new SnapshotError(field, 'expected a trace id in hex');
+  return value;
+}
+
+/** The report's trace examples (trace-examples.ts): at most TRACE_EXAMPLES_KEPT of each kind. */
+function parseTraceExamples(value: unknown, field: string): TraceExamplesSnapshot {
+  const s = objectAt(value, field);
+  const examples = (list: unknown, at: string) =>
+    arrayAt(list, at, TRACE_EXAMPLES_KEPT).map((entry, i) => {
+      const e = objectAt(entry, `${at}[${i}]`);
+      return {
+        traceId: traceIdAt(e.traceId, `${at}[${i}].traceId`),
+        durationNanos: numberIn(e.durationNanos, `${at}[${i}].durationNanos`, 0, MAX_LATENCY_NANOS),
+        timeUnixMs: numberIn(e.timeUnixMs, `${at}[${i}].timeUnixMs`, 0, Number.MAX_SAFE_INTEGER),
+      };
+    });
+  return {
+    slowest: examples(s.slowest, `${field}.slowest`),
+    failing: examples(s.failing, `${field}.failing`),
+  };
 }
 
 const ARMS = new Set(['baseline', 'canary']);
@@ -309,6 +330,8 @@ export function parseRunEvidenceSnapshot(value: unknown, field = 'evidence'): Ru
       ? null
       : numberIn(s.watermarkMs, `${field}.watermarkMs`, 0, Number.MAX_SAFE_INTEGER);
   const evidence: RunEvidenceSnapshot = { version: 1, watermarkMs, stages, held };
+  if (s.traceExamples !== undefined && s.traceExamples !== null)
+    evidence.traceExamples = parseTraceExamples(s.traceExamples, `${field}.traceExamples`);
   if (s.forwarded !== undefined && s.forwarded !== null)
     evidence.forwarded = parseForwarded(s.forwarded, `${field}.forwarded`);
   return evidence;

@@ -115,6 +115,17 @@ export const apiSchema = z
     port: port.default(8686),
     /** When set, /api/* requires `Authorization: Bearer <token>`; /healthz, /readyz and /metrics stay open. */
     authToken: token,
+    /**
+     * The report page links trace ids to a trace UI here: an http(s) URL with `{traceId}` (32 hex
+     * characters), e.g. Jaeger's `http://jaeger:16686/trace/{traceId}`; null: ids shown without links.
+     */
+    traceUrl: z
+      .string()
+      .refine((text) => /^https?:\/\/[^\s]+$/.test(text) && text.includes('{traceId}'), {
+        message: 'an http(s) URL containing {traceId}, e.g. "http://jaeger:16686/trace/{traceId}"',
+      })
+      .nullable()
+      .default(null),
   })
   .strict()
   .prefault({});

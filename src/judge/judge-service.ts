@@ -16,6 +16,7 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Accumulator } from '../accumulate/accumulator.js';
+import type { TraceExamplesSnapshot } from '../accumulate/trace-examples.js';
 import type { Analysis } from '../config/analysis.js';
 import type { WebhookTarget } from '../config/judge-settings.js';
 import type { VerdictMetrics } from '../publish/verdict-metrics.js';
@@ -25,6 +26,7 @@ import { AnalysisCatalog, type AnalysisDefinition } from './analysis-catalog.js'
 import { JudgeError } from './judge-error.js';
 import { RunBook, startOutcome, type StartRunOptions } from './run-book.js';
 import type { RunJudgement } from './run-judgement.js';
+import { RunSeriesRecorder, type RunSeriesSink } from './run-series.js';
 import { isFinal } from './verdict.js';
 import type { StageRecord, VerdictDocument } from './verdict-document.js';
 
@@ -68,6 +70,8 @@ export interface JudgeServiceOptions {
   newRunId?: () => string;
   /** Called once per stored snapshot that fails validation on load (counted by the sidecar). */
   onSnapshotQuarantined?: (runId: string) => void;
+  /** Where each tick's chart points go (the report page's history); none: not recorded. */
+  series?: RunSeriesSink;
 }
 
 /** The span each tick runs in when self-telemetry is on (the API's tracer is a no-op otherwise). */
@@ -90,10 +94,12 @@ export class JudgeService {
   /** Duration of the last tick, for /metrics and the bench. */
   lastTickMs = 0;
   private tickCount = 0;
+  private readonly series: RunSeriesRecorder | undefined;
 
   constructor(private readonly options: JudgeServiceOptions) {
     this.clock = options.clock ?? Date.now;
     this.catalog = new AnalysisCatalog(options.analyses, options.maxAnalyses, this.clock);
+    this.series = options.series && new RunSeriesRecorder(options.series, options.logger);
     this.book = new RunBook({
       runs: options.runs,
       accumulator: options.accumulator,
@@ -206,6 +212,22 @@ export class JudgeService {
     return this.options.runs.history(runId);
   }
 
+  /**
+   * The run's slowest and latest failing canary traces: live while it runs, else from its last snapshot
+   * (taken when it ended); undefined when none were kept.
+   */
+  traceExamples(runId: string): TraceExamplesSnapshot | undefined {
+    if (this.options.accumulator.isOpen(runId)) return this.options.accumulator.traceExamples(runId);
+    const json = this.options.runs.loadSnapshot(runId);
+    if (!json) return undefined;
+    try {
+      return (JSON.parse(json) as { evidence?: { traceExamples?: TraceExamplesSnapshot } }).evidence
+        ?.traceExamples;
+    } catch {
+      return undefined;
+    }
+  }
+
   get runningCount(): number {
     return this.book.runningCount;
   }
@@ -252,7 +274,9 @@ export class JudgeService {
       const evaluation = this.book.evaluate(run, nowMs, full);
       if (evaluation.changed) this.book.commitChange(run, evaluation);
       else this.options.metrics.update(run.identity.analysisId, evaluation.document);
+      this.series?.observe(run.document);
     }
+    this.series?.flush();
     this.lastTickMs = performance.now() - started;
     this.options.metrics.observeTick(this.lastTickMs / 1000);
   }

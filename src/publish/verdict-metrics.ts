@@ -7,9 +7,10 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Verdict } from '../judge/verdict.js';
 import type { VerdictDocument } from '../judge/verdict-document.js';
-import { numeric } from '../stats/analysis-policy.js';
+import { type Decision, numeric } from '../stats/analysis-policy.js';
 
 const VERDICTS: Verdict[] = ['running', 'pass', 'fail', 'inconclusive'];
+const DECISIONS: Decision[] = ['running', 'pass', 'fail'];
 
 export class VerdictMetrics {
   private readonly verdict: Gauge<'analysis' | 'verdict'>;
@@ -20,6 +21,19 @@ export class VerdictMetrics {
   private readonly descriptivePValue: Gauge<'analysis' | 'metric'>;
   private readonly effect: Gauge<'analysis' | 'metric' | 'bound'>;
   private readonly canaryShare: Gauge<'analysis'>;
+  private readonly expectedShare: Gauge<'analysis'>;
+  private readonly splitPValue: Gauge<'analysis'>;
+  private readonly tolerance: Gauge<'analysis' | 'metric'>;
+  private readonly metricSamples: Gauge<'analysis' | 'metric' | 'arm'>;
+  private readonly minSamples: Gauge<'analysis' | 'metric'>;
+  private readonly decision: Gauge<'analysis' | 'metric' | 'decision'>;
+  private readonly stage: Gauge<'analysis'>;
+  private readonly runInfo: Gauge<'analysis' | 'run_id' | 'revision' | 'attempt'>;
+  /** The run each analysis's run_info series names now, to remove it when the next run starts. */
+  private readonly infoLabels = new Map<
+    string,
+    Record<'analysis' | 'run_id' | 'revision' | 'attempt', string>
+  >();
   private readonly tickSeconds: Histogram;
   private readonly gauges: Gauge<string>[];
   private readonly series = new Map<
@@ -76,6 +90,46 @@ export class VerdictMetrics {
       help: 'Observed share of requests in the canary arm',
       labelNames: ['analysis'],
     });
+    this.expectedShare = gauge({
+      name: 'canary_judge_expected_canary_share_ratio',
+      help: "Canary share declared for the current stage of each analysis's run (absent when none is declared)",
+      labelNames: ['analysis'],
+    });
+    this.splitPValue = gauge({
+      name: 'canary_judge_traffic_split_always_valid_p_value',
+      help: "Always-valid p-value (running minimum) of the run's traffic split against the declared shares, every checked stage stitched; the run fails at judge.srmAlpha",
+      labelNames: ['analysis'],
+    });
+    this.tolerance = gauge({
+      name: 'canary_judge_metric_effect_tolerance',
+      help: 'The tolerance line in the units of canary_judge_metric_effect: 1 + tolerance for latency ratios, the tolerance for error-rate differences; a metric fails when its lower bound reaches it and passes when its upper bound stays below it',
+      labelNames: ['analysis', 'metric'],
+    });
+    this.metricSamples = gauge({
+      name: 'canary_judge_metric_samples',
+      help: 'Samples per arm in the current stage as each judged metric counts them (requests for the error rate, latencies otherwise)',
+      labelNames: ['analysis', 'metric', 'arm'],
+    });
+    this.minSamples = gauge({
+      name: 'canary_judge_metric_min_samples',
+      help: 'Samples per arm each judged metric needs in the current stage before it may pass',
+      labelNames: ['analysis', 'metric'],
+    });
+    this.decision = gauge({
+      name: 'canary_judge_metric_decision',
+      help: 'Current decision of each judged metric: 1 for the decision it has (fail, pass, running), 0 for the others',
+      labelNames: ['analysis', 'metric', 'decision'],
+    });
+    this.stage = gauge({
+      name: 'canary_judge_run_stage',
+      help: "Number of the current stage (weight step) of each analysis's latest run, from 1",
+      labelNames: ['analysis'],
+    });
+    this.runInfo = gauge({
+      name: 'canary_judge_run_info',
+      help: 'The latest run of each analysis: always 1, labelled with its run id, revision and attempt',
+      labelNames: ['analysis', 'run_id', 'revision', 'attempt'],
+    });
     this.gauges = [
       this.verdict,
       this.samples,
@@ -85,6 +139,13 @@ export class VerdictMetrics {
       this.descriptivePValue,
       this.effect,
       this.canaryShare,
+      this.expectedShare,
+      this.splitPValue,
+      this.tolerance,
+      this.metricSamples,
+      this.minSamples,
+      this.decision,
+      this.stage,
     ].map((gauge) => gauge as unknown as Gauge<string>);
   }
 
@@ -97,7 +158,13 @@ export class VerdictMetrics {
   update(analysis: string, document: VerdictDocument): void {
     for (const candidate of VERDICTS)
       this.set(this.verdict, { analysis, verdict: candidate }, candidate === document.verdict ? 1 : 0);
+    this.setRunInfo(analysis, document);
+    this.set(this.stage, { analysis }, document.stage);
+    const declared = document.stages[document.stages.length - 1]?.canaryShare;
+    if (declared === null || declared === undefined) this.expectedShare.remove({ analysis });
+    else this.set(this.expectedShare, { analysis }, declared);
     if (!document.arms || !document.trafficSplit) return;
+    this.set(this.splitPValue, { analysis }, document.trafficSplit.alwaysValidPValue);
     for (const arm of ['baseline', 'canary'] as const) {
       const summary = document.arms[arm];
       this.set(this.samples, { analysis, arm }, summary.requests);
@@ -117,6 +184,17 @@ export class VerdictMetrics {
       if (Number.isFinite(metric.fixedHorizon.pValue)) {
         this.set(this.descriptivePValue, { analysis, metric: metric.id }, metric.fixedHorizon.pValue);
       }
+      const metric_ = { analysis, metric: metric.id };
+      this.set(
+        this.tolerance,
+        metric_,
+        metric.kind === 'error_rate' ? metric.tolerance : 1 + metric.tolerance,
+      );
+      this.set(this.minSamples, metric_, metric.minSamples);
+      for (const arm of ['baseline', 'canary'] as const)
+        this.set(this.metricSamples, { ...metric_, arm }, metric.samples[arm]);
+      for (const candidate of DECISIONS)
+        this.set(this.decision, { ...metric_, decision: candidate }, candidate === metric.decision ? 1 : 0);
       for (const bound of ['estimate', 'lower', 'upper'] as const) {
         // Prometheus carries +Inf, -Inf and NaN: an unbounded ratio is exported as +Inf, not left out.
         this.set(this.effect, { analysis, metric: metric.id, bound }, numeric(metric.effect[bound]));
@@ -126,8 +204,25 @@ export class VerdictMetrics {
     if (Number.isFinite(share)) this.set(this.canaryShare, { analysis }, share);
   }
 
+  /** One run_info series per analysis: the latest run's; the previous run's goes when a new one starts. */
+  private setRunInfo(analysis: string, document: VerdictDocument): void {
+    const labels = {
+      analysis,
+      run_id: document.runId,
+      revision: document.revision,
+      attempt: String(document.attempt),
+    };
+    const before = this.infoLabels.get(analysis);
+    if (before && before.run_id !== labels.run_id) this.runInfo.remove(before);
+    this.infoLabels.set(analysis, labels);
+    this.runInfo.set(labels, 1);
+  }
+
   /** Removes every series of an analysis (after it is stopped). */
   remove(analysis: string): void {
+    const info = this.infoLabels.get(analysis);
+    if (info) this.runInfo.remove(info);
+    this.infoLabels.delete(analysis);
     for (const { gauge, labels } of this.series.get(analysis)?.values() ?? []) gauge.remove(labels);
     this.series.delete(analysis);
   }

@@ -97,6 +97,12 @@ export const DEFAULT_METRICS: MetricSpec[] = [
 export interface SequentialMetricState {
   worsePValue: number;
   withinPValue: number;
+  /**
+   * Running minimum of the pass test's upper bound over the current stage's ticks on which the pass evidence
+   * counted (a running intersection of a confidence sequence is one too); null for +Infinity (JSON has none).
+   * Absent in states carried from before it was kept.
+   */
+  upper?: number | null;
 }
 
 /** One arm's error counts at the last evaluation and the sums over its per-tick blocks (error-blocks.ts). */
@@ -163,22 +169,33 @@ export interface ArmSummary {
  */
 export type ReportedNumber = number | 'Infinity' | '-Infinity' | 'undefined';
 
+/** The anytime-valid tests whose bounds a metric reports. */
+export type EffectTest =
+  'error-rate-mixture' | 'mean-ratio-mixture' | 'two-sample-quantile-mixture' | 'per-arm-quantile-sequences';
+
 export interface Effect {
   /** 'difference' (canary - baseline error rate) or 'ratio' (canary / baseline quantile or mean). */
   scale: 'difference' | 'ratio';
   /** The current stage's estimate. */
   estimate: ReportedNumber;
   /**
-   * Anytime-valid bounds at the metric's decision level (see `level`). `upper` is the current stage's (its
-   * pass evidence). For the error rate and the latency mean `lower` comes from the fail evidence of every
-   * stage (a lower bound on the worst stage's effect) and `fail` happens exactly when it clears the tolerance;
-   * for a latency quantile it is the current stage's per-arm bound, and fail comes from the two-sample test
-   * over every stage (the reason says when the bound has not caught up).
+   * The bounds of the tests that decide, each on its side, so the evidence shown is the evidence that decided
+   * (never an interval that contradicts the verdict):
+   * - `lower` is the fail test's bound (`lowerTest`, over every counted stage: a lower bound on the worst
+   *   stage's effect) at `lowerLevel`, the level the metric family's e-closure asks of this metric at this
+   *   tick (metric-family.ts closureLogThresholds). It reaches the tolerance exactly when the metric fails.
+   * - `upper` is the pass test's bound (`upperTest`, the current stage) at `level`, the running minimum over
+   *   the ticks of the stage on which the metric's pass evidence counted. It falls below the tolerance
+   *   exactly when the metric passes (once the metric's minimum samples are met).
    */
   lower: ReportedNumber;
   upper: ReportedNumber;
-  /** 1 - alpha of the bounds. */
+  /** 1 - alpha of `upper`: the metric's Bonferroni share of the metrics' alpha. */
   level: number;
+  /** 1 - alpha of `lower`: between `level` (other metrics show no evidence) and 1 - the metrics' alpha. */
+  lowerLevel: number;
+  lowerTest: EffectTest;
+  upperTest: EffectTest;
 }
 
 export interface FixedHorizonEvidence {
@@ -228,6 +245,10 @@ export interface MetricResult {
   withinPValue: number;
   /** The current stage has the minimum samples in both arms. */
   minSamplesMet: boolean;
+  /** Per-arm samples the metric needs in the current stage before it may pass (its minSamples). */
+  minSamples: number;
+  /** The current stage's samples per arm as this metric counts them (requests for the error rate, latencies otherwise). */
+  samples: { baseline: number; canary: number };
   /** Stages whose evidence entered the fail test (those with the minimum samples in both arms). */
   stagesCounted: number;
   /** Set when the buckets are too coarse for this tolerance: no data of this resolution can pass it. */

@@ -150,16 +150,9 @@ export function errorRateSequential(
   const now = current && usable(current) ? current : null;
   const worseLogEvidence = fail.length > 0 ? logEvidence(fail, tolerance, 1, prior) : 0;
   const withinLogEvidence = now ? logEvidence([now], tolerance, -1, prior) : 0;
-  const centre = fail.length > 0 ? stratifiedDifference(fail, tolerance) : NaN;
   return {
     difference: now ? difference(now) : NaN,
-    lower:
-      fail.length > 0
-        ? Math.max(
-            -1,
-            invertLogEvidence((t) => logEvidence(fail, t, 1, prior), centre, alpha, 1, 2),
-          )
-        : -1,
+    lower: errorRateLowerBound(fail, tolerance, alpha, prior),
     upper: now
       ? Math.min(
           1,
@@ -171,6 +164,27 @@ export function errorRateSequential(
     withinLogEvidence,
     withinPValue: pValueOfLogEvidence(withinLogEvidence),
   };
+}
+
+/**
+ * The fail test's lower bound on the difference (every stage in `failStages`, stitched as above) at level
+ * 1 - alpha: the largest theta0 that "worse" rejects, so it exceeds the tolerance exactly when the test
+ * rejects the tolerance at alpha. -1 when no stage has evidence.
+ */
+export function errorRateLowerBound(
+  failStages: readonly ErrorStage[],
+  tolerance: number,
+  alpha: number,
+  prior: NormalMixturePrior,
+): number {
+  const fail = failStages.filter(usable);
+  if (fail.length === 0) return -1;
+  // The search starts at the information-weighted estimate (weights under the tested tolerance).
+  const centre = stratifiedDifference(fail, tolerance);
+  return Math.max(
+    -1,
+    invertLogEvidence((t) => logEvidence(fail, t, 1, prior), centre, alpha, 1, 2),
+  );
 }
 
 /**

@@ -8,7 +8,11 @@ import {
   type MetricSpec,
   reported,
 } from './analysis-policy.js';
-import { type ErrorStage, errorRateSequential } from './error-rate-confidence-sequence.js';
+import {
+  type ErrorStage,
+  errorRateLowerBound,
+  errorRateSequential,
+} from './error-rate-confidence-sequence.js';
 import { MIN_ERROR_BLOCKS } from './error-blocks.js';
 import { fisherExactTest } from './fisher-exact-test.js';
 import { type MetricEvidence, minSamplesOf, type StageView } from './metric-evidence.js';
@@ -77,12 +81,14 @@ export function errorRateEvidence(
   const current = stages[stages.length - 1];
   const counted = stages.filter((s) => counts(s, minSamples));
   const currentCounts = counts(current, minSamples);
+  const failStages = counted.map(errorStage);
+  const prior = errorRatePrior(spec, policy);
   const result = errorRateSequential(
-    counted.map(errorStage),
+    failStages,
     currentCounts ? errorStage(current) : null,
     spec.tolerance,
     decisionAlpha,
-    errorRatePrior(spec, policy),
+    prior,
   );
   const { canary, baseline } = current;
   const requestsMet = canary.requests >= minSamples && baseline.requests >= minSamples;
@@ -99,7 +105,12 @@ export function errorRateEvidence(
       lower: reported(result.lower),
       upper: reported(result.upper),
       level: 1 - decisionAlpha,
+      lowerLevel: 1 - decisionAlpha,
+      lowerTest: 'error-rate-mixture',
+      upperTest: 'error-rate-mixture',
     },
+    lowerBoundAt: (alpha) =>
+      alpha === decisionAlpha ? result.lower : errorRateLowerBound(failStages, spec.tolerance, alpha, prior),
     fixedHorizon: errorRateFixedHorizon(canary, baseline, policy.reportConfidence),
     worsePValue: result.worsePValue,
     worseLogEvidence: result.worseLogEvidence,

@@ -23,6 +23,9 @@
 // - Blocks: every call closes one error block per arm and stage (the counts since the previous call), so the
 //   judge calls this once per tick and carries `state` (JSON) into the next call.
 import {
+  type Effect,
+  numeric,
+  reported,
   type AnalysisEvaluation,
   type AnalysisPolicy,
   type AnalysisSequentialState,
@@ -36,7 +39,7 @@ import {
 import { summarizeArm } from './arm-summary.js';
 import { closeBlock, emptyErrorBlocks } from './error-blocks.js';
 import { errorRateEvidence } from './error-rate-evidence.js';
-import { closedFamilyRejections, familyLogEvidence } from './metric-family.js';
+import { closedFamilyRejections, closureLogThresholds, familyLogEvidence } from './metric-family.js';
 import { latencyMeanEvidence } from './latency-mean-evidence.js';
 import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
 import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
@@ -92,14 +95,53 @@ function splitReason(srm: SrmResult): string {
   return `traffic split mismatch (run always-valid p=${srm.alwaysValidPValue.toPrecision(2)}): ${worst.reason}`;
 }
 
-/** A fail on the metrics' joint evidence, no single metric named by the closure: list the contributors. */
-function jointReason(results: MetricResult[], logEvidence: number[], pValue: number): string {
+/**
+ * A fail on the metrics' joint evidence, no single metric named by the closure: the deciding test is the
+ * family's, so the reason gives its p-value and each contributor's own, and no metric's interval (each of those
+ * still reaches its tolerance, and shown beside a fail it would contradict it).
+ */
+export function jointReason(
+  results: ReadonlyArray<Pick<MetricResult, 'id' | 'alwaysValidPValue'>>,
+  logEvidence: readonly number[],
+  pValue: number,
+): string {
   const contributors = results
     .map((r, i) => ({ r, l: logEvidence[i] }))
     .filter((x) => x.l > 0)
     .sort((a, b) => b.l - a.l)
-    .map((x) => x.r.id);
-  return `worse than tolerance on the joint evidence of ${contributors.join(', ')} (always-valid p=${pValue.toPrecision(2)}); ${results.find((r) => r.id === contributors[0])?.reason ?? ''}`;
+    .map((x) => `${x.r.id} p=${x.r.alwaysValidPValue.toPrecision(2)}`);
+  return `worse than tolerance on the joint evidence of the metrics (the family's e-value test, always-valid p=${pValue.toPrecision(2)}); no single metric's own bound is past its tolerance yet (${contributors.join(', ')})`;
+}
+
+/**
+ * The pass bound's running minimum over the stage's counting ticks (null: +Infinity), given the carried one;
+ * unchanged while the pass evidence does not count (too few samples, error blocks still missing).
+ */
+function runningUpper(carried: number | null | undefined, e: MetricEvidence): number | null | undefined {
+  if (!e.minSamplesMet || e.waiting) return carried;
+  const upper = numeric(e.effect.upper);
+  if (Number.isNaN(upper)) return carried;
+  const known = carried === undefined ? Infinity : carried === null ? Infinity : carried;
+  const min = Math.min(known, upper);
+  return Number.isFinite(min) ? min : null;
+}
+
+/** The closure's alpha for a metric, snapped to the Bonferroni share when it is that (rounding aside). */
+function levelAlpha(alpha: number, decisionAlpha: number, metricsAlpha: number): number {
+  if (Math.abs(alpha / decisionAlpha - 1) < 1e-9) return decisionAlpha;
+  return Math.min(metricsAlpha, Math.max(decisionAlpha, alpha));
+}
+
+/** The effect with the bounds of the tests that decide (analysis-policy.ts, Effect). */
+function decidingEffect(e: MetricEvidence, s: { upper?: number | null }, lowerAlpha: number): Effect {
+  const counting = e.minSamplesMet && !e.waiting;
+  const upper = counting && s.upper !== undefined ? (s.upper === null ? Infinity : s.upper) : undefined;
+  return {
+    ...e.effect,
+    lower: reported(e.lowerBoundAt(lowerAlpha)),
+    lowerLevel: 1 - lowerAlpha,
+    upper: upper === undefined ? e.effect.upper : reported(upper),
+  };
 }
 
 export function evaluateAnalysis(
@@ -149,8 +191,12 @@ export function evaluateAnalysis(
     state.metrics[spec.id] = {
       worsePValue: Math.min(was.worsePValue, e.worsePValue),
       withinPValue: Math.min(within, e.withinPValue),
+      upper: runningUpper(newStage ? undefined : was.upper, e),
     };
   });
+  const lowerAlphas = closureLogThresholds(logEvidence, metricsAlpha).map((t) =>
+    levelAlpha(Math.exp(-t), decisionAlpha, metricsAlpha),
+  );
 
   const failed = closedFamilyRejections(logEvidence, metricsAlpha);
   const metricsFail = state.metricsPValue <= metricsAlpha;
@@ -170,11 +216,13 @@ export function evaluateAnalysis(
       tolerance: spec.tolerance,
       baseline: baselineSummary,
       canary: canarySummary,
-      effect: e.effect,
+      effect: decidingEffect(e, s, lowerAlphas[i]),
       fixedHorizon: e.fixedHorizon,
       alwaysValidPValue: s.worsePValue,
       withinPValue: s.withinPValue,
       minSamplesMet: e.minSamplesMet,
+      minSamples: minSamplesOf(spec, policy),
+      samples: e.samples,
       stagesCounted: e.stagesCounted,
       coarseBuckets: decision === 'running' ? e.coarseBuckets : undefined,
       decision,

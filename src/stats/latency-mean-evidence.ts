@@ -4,7 +4,7 @@
 import { type AnalysisPolicy, type MetricSpec, reported } from './analysis-policy.js';
 import type { ArmLatency } from './arm-latency.js';
 import { censoredVarianceBound } from './censored-variance.js';
-import { type MeanArm, meanRatioTest, type MeanStage } from './latency-mean-test.js';
+import { type MeanArm, meanRatioLowerBound, meanRatioTest, type MeanStage } from './latency-mean-test.js';
 import { type MetricEvidence, minSamplesOf, type StageView } from './metric-evidence.js';
 import type { NormalMixturePrior } from './normal-mixture.js';
 
@@ -65,13 +65,8 @@ export function latencyMeanEvidence(
   const counted: MeanStage[] = means.filter(usable);
   const now = means[means.length - 1];
   const currentUsable = usable(now);
-  const r = meanRatioTest(
-    counted,
-    currentUsable ? now : null,
-    spec.tolerance,
-    decisionAlpha,
-    latencyMeanPrior(spec),
-  );
+  const prior = latencyMeanPrior(spec);
+  const r = meanRatioTest(counted, currentUsable ? now : null, spec.tolerance, decisionAlpha, prior);
   const notes: string[] = [];
   const withoutSum = now.canary.withoutSum + now.baseline.withoutSum;
   if (withoutSum > 0)
@@ -90,7 +85,11 @@ export function latencyMeanEvidence(
       lower: reported(r.lower),
       upper: reported(r.upper),
       level: 1 - decisionAlpha,
+      lowerLevel: 1 - decisionAlpha,
+      lowerTest: 'mean-ratio-mixture',
+      upperTest: 'mean-ratio-mixture',
     },
+    lowerBoundAt: (alpha) => (alpha === decisionAlpha ? r.lower : meanRatioLowerBound(counted, alpha, prior)),
     fixedHorizon: { use: 'descriptive', test: 'none', statistic: NaN, pValue: NaN },
     worsePValue: r.worsePValue,
     worseLogEvidence: r.worseLogEvidence,

@@ -91,30 +91,53 @@ export function meanRatioTest(
   const now = current ? logRatio(current) : null;
   const worseLogEvidence = fail.length > 0 ? logEvidence(fail, theta0, 1, prior) : 0;
   const withinLogEvidence = now ? logEvidence([now], theta0, -1, prior) : 0;
+  const lower = lowerOfRatios(fail, alpha, prior);
+  const upper = now
+    ? Math.exp(invertLogEvidence((t) => logEvidence([now], t, -1, prior), now.estimate, alpha, -1, SPAN))
+    : Infinity;
+  const ratio = current ? currentRatio(current) : NaN;
+  return {
+    ratio,
+    lower,
+    upper: upper >= Math.exp(SPAN) ? Infinity : upper,
+    worseLogEvidence,
+    worsePValue: pValueOfLogEvidence(worseLogEvidence),
+    withinLogEvidence,
+    withinPValue: pValueOfLogEvidence(withinLogEvidence),
+  };
+}
+
+/** In log units: bounds beyond e^-20 .. e^20 are reported as 0 / Infinity. */
+const SPAN = 20;
+
+function lowerOfRatios(fail: readonly LogRatio[], alpha: number, prior: NormalMixturePrior): number {
+  if (fail.length === 0) return 0;
   let centre = 0;
   let weight = 0;
   for (const r of fail) {
     centre += r.estimate / r.variance;
     weight += 1 / r.variance;
   }
-  const span = 20; // in log units: bounds beyond e^-20 .. e^20 are reported as 0 / Infinity
-  const lower =
-    fail.length > 0
-      ? Math.exp(invertLogEvidence((t) => logEvidence(fail, t, 1, prior), centre / weight, alpha, 1, span))
-      : 0;
-  const upper = now
-    ? Math.exp(invertLogEvidence((t) => logEvidence([now], t, -1, prior), now.estimate, alpha, -1, span))
-    : Infinity;
-  const ratio = current ? currentRatio(current) : NaN;
-  return {
-    ratio,
-    lower: lower <= Math.exp(-span) ? 0 : lower,
-    upper: upper >= Math.exp(span) ? Infinity : upper,
-    worseLogEvidence,
-    worsePValue: pValueOfLogEvidence(worseLogEvidence),
-    withinLogEvidence,
-    withinPValue: pValueOfLogEvidence(withinLogEvidence),
-  };
+  const lower = Math.exp(
+    invertLogEvidence((t) => logEvidence(fail, t, 1, prior), centre / weight, alpha, 1, SPAN),
+  );
+  return lower <= Math.exp(-SPAN) ? 0 : lower;
+}
+
+/**
+ * The fail test's lower bound on mu_c / mu_b over `failStages` at level 1 - alpha: above 1 + tolerance exactly
+ * when the test rejects it at alpha (the bound meanRatioTest reports, at another level).
+ */
+export function meanRatioLowerBound(
+  failStages: readonly MeanStage[],
+  alpha: number,
+  prior: NormalMixturePrior,
+): number {
+  return lowerOfRatios(
+    failStages.map(logRatio).filter((r): r is LogRatio => r !== null),
+    alpha,
+    prior,
+  );
 }
 
 function currentRatio(stage: MeanStage): number {

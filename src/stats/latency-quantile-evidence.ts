@@ -1,13 +1,15 @@
 // Latency-quantile evidence for one metric: the two-sample mixture test of every counted stage, stitched
-// (stage-stitching.ts), for fail; the current stage's per-arm quantile sequences for the bounds and pass
-// (quantile-ratio-test.ts); and, when the buckets are too coarse for the tolerance, which buckets.
+// (stage-stitching.ts), for fail, and its inversion for the reported lower bound (quantile-fail-bound.ts), so
+// the bound beside a fail is the decision's own; the current stage's per-arm quantile sequences for the upper
+// bound and pass (quantile-ratio-test.ts); and, when the buckets are too coarse for the tolerance, which buckets.
 import { type AnalysisPolicy, type CoarseBucketsNote, type MetricSpec, reported } from './analysis-policy.js';
 import type { ArmLatency } from './arm-latency.js';
 import { type MetricEvidence, minSamplesOf, type StageView } from './metric-evidence.js';
 import { pValueOfLogEvidence } from './normal-mixture.js';
 import { betaBinomialConcentration } from './quantile-confidence-sequence.js';
 import { quantileMixtureWeights, quantileRatioTest } from './quantile-ratio-test.js';
-import { twoSampleQuantileLogEvidence } from './quantile-two-sample.js';
+import { twoSampleQuantileEvidence } from './quantile-two-sample.js';
+import { largestRejectedRatio } from './quantile-fail-bound.js';
 import { lowerEdgeOfRank, upperEdgeOfRank } from './ranked-buckets.js';
 import { stitchLogEvidence } from './stage-stitching.js';
 
@@ -70,6 +72,19 @@ function coarseNote(c: ArmLatency, b: ArmLatency, q: number, limit: number): Coa
   };
 }
 
+/** One stage's two-sample fail test as a function of the limit, with the mixtures the decision uses. */
+function stageTest(
+  stage: StageView,
+  q: number,
+  policy: AnalysisPolicy,
+  decisionAlpha: number,
+): (limit: number) => number {
+  const { canary, baseline } = stage.latency();
+  const c = quantileConcentrations(stage.tuningShare, policy, decisionAlpha);
+  const weights = quantileMixtureWeights(quantileCanaryAlphaShare(stage.tuningShare));
+  return twoSampleQuantileEvidence(canary.ranks, baseline.ranks, q, c.canary, c.baseline, weights);
+}
+
 function enough(stage: StageView, minSamples: number): boolean {
   const { canary, baseline } = stage.latency();
   return canary.n >= minSamples && baseline.n >= minSamples;
@@ -97,33 +112,22 @@ export function latencyQuantileEvidence(
     f,
   );
   const currentEnough = enough(current, minSamples);
-  const stageEvidence: number[] = [];
-  for (const stage of stages) {
-    if (!enough(stage, minSamples)) continue;
-    if (stage === current) {
-      stageEvidence.push(r.worseLogEvidence);
-      continue;
-    }
+  const counted = stages.filter((stage) => enough(stage, minSamples));
+  const stageEvidence = counted.map((stage) => {
+    if (stage === current) return r.worseLogEvidence;
     const key = `${spec.id}|${q}|${spec.tolerance}|${decisionAlpha}|${policy.quantileTunedForSamples}`;
-    stageEvidence.push(
-      stage.memo(key, false, () => {
-        const { canary, baseline } = stage.latency();
-        const c = quantileConcentrations(stage.tuningShare, policy, decisionAlpha);
-        const weights = quantileMixtureWeights(quantileCanaryAlphaShare(stage.tuningShare));
-        return twoSampleQuantileLogEvidence(
-          canary.ranks,
-          baseline.ranks,
-          q,
-          limit,
-          c.canary,
-          c.baseline,
-          weights,
-        );
-      }),
-    );
-  }
+    return stage.memo(key, false, () => stageTest(stage, q, policy, decisionAlpha)(limit));
+  });
   const worseLogEvidence = stageEvidence.length > 0 ? stitchLogEvidence(stageEvidence) : 0;
   const estimate = now.canary.quantileEstimate(q) / now.baseline.quantileEstimate(q);
+  // The fail test inverted (quantile-fail-bound.ts): every counted stage's two-sample evidence at a limit L,
+  // stitched as the decision stitches it; the current stage's test is the one quantileRatioTest ran.
+  const lowerBoundAt = (alpha: number): number => {
+    if (counted.length === 0) return 0;
+    const tests = counted.map((stage) => stageTest(stage, q, policy, decisionAlpha));
+    const stitchedAt = (L: number): number => stitchLogEvidence(tests.map((test) => test(L)));
+    return largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate]);
+  };
   return {
     effect: {
       scale: 'ratio',
@@ -131,14 +135,18 @@ export function latencyQuantileEvidence(
       lower: reported(r.lower),
       upper: reported(r.upper),
       level: 1 - decisionAlpha,
+      lowerLevel: 1 - decisionAlpha,
+      lowerTest: 'two-sample-quantile-mixture',
+      upperTest: 'per-arm-quantile-sequences',
     },
+    lowerBoundAt,
     fixedHorizon: current.latencyFixedHorizon(policy),
     worsePValue: pValueOfLogEvidence(worseLogEvidence),
     worseLogEvidence,
     withinPValue: currentEnough ? r.withinPValue : 1,
     samples: { baseline: now.baseline.n, canary: now.canary.n },
     minSamplesMet: currentEnough,
-    stagesCounted: stageEvidence.length,
+    stagesCounted: counted.length,
     coarseBuckets: currentEnough ? coarseNote(now.canary, now.baseline, q, limit) : undefined,
   };
 }

@@ -18,7 +18,10 @@ import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
 import { mannWhitneyU } from './mann-whitney-u.js';
 
 export interface MetricEvidence {
+  /** `lower` at the metric's Bonferroni level; evaluate-analysis.ts sets it at the level the family asks. */
   effect: Effect;
+  /** The fail test's lower bound at level 1 - alpha (the test named by effect.lowerTest). */
+  lowerBoundAt(alpha: number): number;
   fixedHorizon: FixedHorizonEvidence;
   /** Stitched over the counted stages (1 when none counts). */
   worsePValue: number;

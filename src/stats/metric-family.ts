@@ -45,3 +45,26 @@ export function closedFamilyRejections(logEvidence: readonly number[], alpha: nu
     return true;
   });
 }
+
+/**
+ * log of the e-value each metric needs, given the others' e-values, for the e-closure to name it at level
+ * alpha: metric i is rejected exactly when E_i >= max_k ((k + 1) / alpha - (sum of the k smallest other
+ * e-values)), k = 0 .. m - 1 (the check in closedFamilyRejections, solved for E_i). The value lies between
+ * 1/alpha (the others carry all the evidence needed) and m/alpha (they carry none: Bonferroni). A metric's
+ * fail bound is reported at level 1 - exp(-threshold), so the bound clears the tolerance exactly when the
+ * closure names the metric (evaluate-analysis.ts).
+ */
+export function closureLogThresholds(logEvidence: readonly number[], alpha: number): number[] {
+  const e = logEvidence.map((l) => Math.exp(Math.min(LOG_CAP, l)));
+  const threshold = 1 / alpha;
+  return e.map((_, i) => {
+    const others = e.filter((_, j) => j !== i).sort((a, b) => a - b);
+    let needed = threshold;
+    let sum = 0;
+    for (let k = 0; k < others.length; k++) {
+      sum += others[k];
+      needed = Math.max(needed, (k + 2) * threshold - sum);
+    }
+    return Math.log(needed);
+  });
+}

@@ -135,9 +135,37 @@ export function twoSampleQuantileLogEvidence(
   concentrationB: number,
   weights: MixtureWeights = DEFAULT_MIXTURE_WEIGHTS,
 ): number {
-  if (a.n === 0 || b.n === 0) return 0;
+  return twoSampleQuantileEvidence(a, b, q, concentrationA, concentrationB, weights)(limit);
+}
+
+/**
+ * The same evidence as a function of `limit`, for inverting the test into a lower bound on the quantile ratio
+ * (quantile-fail-bound.ts). Each arm's evidence depends only on how many of its edges are counted, never on
+ * `limit`, so its memo is shared by every limit asked. The evidence falls as `limit` grows (A's counts at or
+ * below limit y only grow), which makes the rejected limits an interval.
+ */
+export function twoSampleQuantileEvidence(
+  a: RankedBuckets,
+  b: RankedBuckets,
+  q: number,
+  concentrationA: number,
+  concentrationB: number,
+  weights: MixtureWeights = DEFAULT_MIXTURE_WEIGHTS,
+): (limit: number) => number {
+  if (a.n === 0 || b.n === 0) return () => 0;
   const eA = armEvidence(a.lower, a.n, q, concentrationA, 'lower');
   const eB = armEvidence(b.upper, b.n, q, concentrationB, 'upper');
+  return (limit) => logInfimum(a, b, limit, eA, eB, weights);
+}
+
+function logInfimum(
+  a: RankedBuckets,
+  b: RankedBuckets,
+  limit: number,
+  eA: (included: number) => number,
+  eB: (included: number) => number,
+  weights: MixtureWeights,
+): number {
   const la = Math.log(weights.a);
   const lb = Math.log(weights.b);
   const lab = Math.log(weights.ab);

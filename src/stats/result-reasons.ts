@@ -1,5 +1,5 @@
 // One-line reasons a person can act on, built from a metric result's own evidence.
-import { type MetricResult, numeric, type ReportedNumber } from './analysis-policy.js';
+import { type Effect, type MetricResult, numeric, type ReportedNumber } from './analysis-policy.js';
 import type { MetricEvidence } from './metric-evidence.js';
 
 function percent(x: ReportedNumber): string {
@@ -71,7 +71,8 @@ export function explainMetric(
 ): string {
   const { samples } = evidence;
   const note = evidence.note ? `; ${evidence.note}` : '';
-  if (!r.minSamplesMet || evidence.waiting) {
+  // A fail can come from earlier stages' evidence while the current stage still waits: it says the fail.
+  if (r.decision !== 'fail' && (!r.minSamplesMet || evidence.waiting)) {
     const waiting =
       evidence.waiting ??
       `waiting for ${minSamples} samples per arm (baseline ${samples.baseline}, canary ${samples.canary})`;
@@ -82,45 +83,56 @@ export function explainMetric(
     return `${r.id}: ${waiting}${few}${note}`;
   }
   const p = `always-valid p=${r.alwaysValidPValue.toPrecision(2)}`;
-  const lowerPastLimit = numeric(r.effect.lower) > (r.kind === 'error_rate' ? r.tolerance : 1 + r.tolerance);
   if (r.kind === 'error_rate') {
     const rates = `canary ${percent(r.canary.errorRate)} vs baseline ${percent(r.baseline.errorRate)}`;
     const effect = `difference ${points(r.effect.estimate)} [${points(r.effect.lower)}, ${points(r.effect.upper)}]`;
-    const verdict =
-      r.decision === 'fail'
-        ? `exceeds tolerance ${points(r.tolerance)}`
-        : r.decision === 'pass'
-          ? `within tolerance ${points(r.tolerance)}`
-          : `not yet decided against tolerance ${points(r.tolerance)}`;
-    return `${r.id}: ${rates}, ${effect} ${verdict} (${p})${note}`;
+    return `${r.id}: ${rates}, ${effect} ${verdictWords(r, points(r.tolerance), '')}${sidePValue(r, p)}${note}`;
   }
   const limit = ratio(1 + r.tolerance);
   if (r.kind === 'latency_mean') {
     const values = `mean canary ${millis(r.canary.meanNanos)} vs baseline ${millis(r.baseline.meanNanos)}`;
     const effect = `ratio ${ratio(r.effect.estimate)} [${ratio(r.effect.lower)}, ${ratio(r.effect.upper)}]`;
-    const verdict =
-      r.decision === 'fail'
-        ? `exceeds tolerance ${limit}`
-        : r.decision === 'pass'
-          ? `within tolerance ${limit}`
-          : `not yet decided against ${limit}`;
-    return `${r.id}: ${values}, ${effect} ${verdict} (${p})${note}`;
+    return `${r.id}: ${values}, ${effect} ${verdictWords(r, limit, '')}${sidePValue(r, p)}${note}`;
   }
   const q = r.quantile ?? 0.5;
   const pick = (s: MetricResult['canary']): number =>
     s.quantiles.find((x) => x.quantile === q)?.estimateNanos ?? NaN;
   const values = `canary ${millis(pick(r.canary))} vs baseline ${millis(pick(r.baseline))}`;
   const effect = `ratio ${ratio(r.effect.estimate)} [${ratio(r.effect.lower)}, ${ratio(r.effect.upper)}]`;
-  // A latency fail comes from the two-sample mixture (quantile-two-sample.ts), which can decide while the
-  // per-arm ratio bounds shown still reach below the limit; say so rather than look contradictory.
-  const verdict =
-    r.decision === 'fail'
-      ? lowerPastLimit
-        ? `exceeds tolerance ${limit}`
-        : `exceeds tolerance ${limit} by the two-sample test (per-arm bounds not yet past it)`
-      : r.decision === 'pass'
-        ? `within tolerance ${limit}`
-        : `not yet decided against ${limit}${coarseSentence(r)}`;
   const sample = r.canary.coarseLatencySamples + r.baseline.coarseLatencySamples > 0 ? ' (bucket edges)' : '';
-  return `${r.id}: ${values}${sample}, ${effect} ${verdict} (${p})${note}`;
+  return `${r.id}: ${values}${sample}, ${effect} ${verdictWords(r, limit, coarseSentence(r))}${sidePValue(r, p)}${note}`;
+}
+
+const TEST_NAMES: Record<Effect['lowerTest'], string> = {
+  'error-rate-mixture': 'error-rate mixture test',
+  'mean-ratio-mixture': 'mean-ratio mixture test',
+  'two-sample-quantile-mixture': 'two-sample quantile test',
+  'per-arm-quantile-sequences': 'per-arm quantile sequences',
+};
+
+function level(x: number): string {
+  return `${Number((x * 100).toPrecision(4))}%`;
+}
+
+/**
+ * The decision in words, naming the test and level whose bound decided it: a fail's lower bound (the fail
+ * test's, at the level the metric family asked) is past the tolerance, a pass's upper bound (the pass test's)
+ * within it; the interval shown beside it is those same bounds (analysis-policy.ts, Effect).
+ */
+function verdictWords(r: MetricResult, tolerance: string, undecided: string): string {
+  const stages = r.stagesCounted > 1 ? ` over ${r.stagesCounted} stages` : '';
+  if (r.decision === 'fail') {
+    return `exceeds tolerance ${tolerance} (lower bound by the ${TEST_NAMES[r.effect.lowerTest]}${stages}, ${level(r.effect.lowerLevel)} anytime-valid)`;
+  }
+  if (r.decision === 'pass') {
+    return `within tolerance ${tolerance} (upper bound by the ${TEST_NAMES[r.effect.upperTest]}, ${level(r.effect.level)} anytime-valid)`;
+  }
+  return `not yet decided against ${tolerance}${undecided}`;
+}
+
+/** The p-value of the side that decided: "within" for a pass, "worse" otherwise. */
+function sidePValue(r: MetricResult, worse: string): string {
+  return r.decision === 'pass'
+    ? ` (always-valid p=${r.withinPValue.toPrecision(2)} for within)`
+    : ` (${worse})`;
 }

@@ -98,4 +98,12 @@ export const MIGRATIONS: ReadonlyArray<string> = [
    );
    ALTER TABLE verdict_history ADD COLUMN run_id TEXT;
    CREATE INDEX verdict_history_by_run ON verdict_history (run_id, id);`,
+  // 5: each run's evidence over time for the report page's charts (store/run-series-repository.ts): one row
+  // per recorded judge tick, bounded per run by thinning, deleted with the run.
+  `CREATE TABLE run_series (
+     run_id TEXT NOT NULL,
+     at_ms INTEGER NOT NULL,
+     point_json TEXT NOT NULL,
+     PRIMARY KEY (run_id, at_ms)
+   ) WITHOUT ROWID;`,
 ];

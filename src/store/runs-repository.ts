@@ -195,7 +195,7 @@ export class RunsRepository {
   }
 
   /**
-   * Deletes the oldest ended runs beyond `keep`, with their history and snapshots, at most `batch` per call
+   * Deletes the oldest ended runs beyond `keep`, with their history, snapshots and chart points, at most `batch` per call
    * (retention runs in small steps on a timer, never as one long transaction). Returns how many were deleted.
    */
   pruneEnded(keep: number, batch: number): number {
@@ -209,6 +209,7 @@ export class RunsRepository {
       for (const { id } of ids) {
         this.store.db.prepare('DELETE FROM verdict_history WHERE run_id = ?').run(id);
         this.store.db.prepare('DELETE FROM run_snapshots WHERE run_id = ?').run(id);
+        this.store.db.prepare('DELETE FROM run_series WHERE run_id = ?').run(id);
         this.store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
       }
     });

@@ -110,6 +110,7 @@ describe('parseStoredSnapshot', () => {
     expect(stored.evidence.held.length).toBe(1);
     expect(stored.evidence.stages[0].canary.exemplars?.errors).toEqual(['0af7651916cd43dd8448eb211c80319c']);
     expect(stored.evidence.forwarded?.sources).toHaveLength(1);
+    expect(stored.evidence.traceExamples?.failing[0].traceId).toBe('0af7651916cd43dd8448eb211c80319c');
     const parsed = parseStoredSnapshot(JSON.stringify(stored));
     expect(parsed).toEqual(JSON.parse(JSON.stringify(stored)));
     const accumulator = new Accumulator({ clock: () => 100_000, watermark: WATERMARK });
@@ -178,6 +179,14 @@ describe('parseStoredSnapshot', () => {
       (s) => {
         const exemplars = s.evidence.stages[0].canary.exemplars;
         if (exemplars) exemplars.errors[0] = 'x'.repeat(20_000);
+      },
+    ],
+    [
+      'a trace example without a trace id',
+      'evidence.traceExamples.failing[0].traceId',
+      (s) => {
+        const failing = s.evidence.traceExamples?.failing[0];
+        if (failing) failing.traceId = '';
       },
     ],
     [

@@ -39,6 +39,7 @@ describe('variant from resource and span attributes', () => {
         sourceKey: sourceKeyOf(resource('checkout', { 'service.version': '2.0.0' })),
         durationNanos: 5_000_000,
         isError: false,
+        // Kept as an exemplar of errors and for the report page's trace examples.
         traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       },
     ]);

@@ -46,6 +46,11 @@ describe('npm run demo (a change that regresses)', () => {
     expect(result.verdict!.samples.canary).toBeGreaterThanOrEqual(FAST_PROFILE.minSamplesPerArm);
 
     expect(out.text).toContain('verdict FAIL -> rollback');
+    // The verdict is told before its effect, though the webhook usually reaches the flag service before
+    // the demo's next read of the API.
+    const verdictAt = out.text.indexOf('>> judge: verdict FAIL -> rollback');
+    expect(verdictAt).toBeGreaterThanOrEqual(0);
+    expect(out.text.indexOf('ROLLED BACK new-checkout-flow -> 0%')).toBeGreaterThan(verdictAt);
     expect(out.text).toMatch(/time to detect: +\d+(\.\d)? m?s after the new flow started to regress/);
     expect(out.text).toMatch(/exposed: +\d+ requests served by the degraded new flow/);
     expect(out.text).toContain(`curl ${result.urls.analysis}`);

@@ -22,6 +22,9 @@ describe('npm run demo -- --healthy', () => {
     expect(verifyWebhookSignature(result.webhookSecret, pass!.rawBody, pass!.signatureHeader).ok).toBe(true);
     expect(result.traffic.newFlow.requests).toBeGreaterThan(0);
     expect(out.text).toContain('verdict PASS -> promote');
+    const verdictAt = out.text.indexOf('>> judge: verdict PASS -> promote');
+    expect(verdictAt).toBeGreaterThanOrEqual(0);
+    expect(out.text.indexOf('PROMOTED new-checkout-flow -> 100%')).toBeGreaterThan(verdictAt);
     expect(out.text).toMatch(/time to decide: +\d+(\.\d)? s after the rollout started/);
   }, 90_000);
 

@@ -1,11 +1,19 @@
 // The demo's live view: what it shows from the judge's verdict document, and how it draws on a terminal
 // (in place) and elsewhere (plain lines at an interval).
 import { describe, expect, it } from 'vitest';
-import { evidenceProgress, LiveView, renderStatus, type StatusSnapshot } from '../../demo/live-view.js';
+import {
+  evidenceProgress,
+  fitToWidth,
+  LiveView,
+  renderStatus,
+  type StatusSnapshot,
+} from '../../demo/live-view.js';
+import { Narration } from '../../demo/narration.js';
 import { rolloutBucket } from '../../demo/shop/flag-client.js';
 import type { VerdictDocument } from '../../src/judge/verdict-document.js';
 import type { ArmSummary, MetricResult } from '../../src/stats/analysis-policy.js';
 import { CapturedOutput } from './demo-output.js';
+import { FakeTerminal } from './fake-terminal.js';
 
 function arm(requests: number, errors: number, p95Ms: number): ArmSummary {
   return {
@@ -69,6 +77,8 @@ const document = (metrics: MetricResult[], canary = 600): VerdictDocument => ({
   trafficSplit: null,
 });
 
+const withReason = (doc: VerdictDocument, reason: string): VerdictDocument => ({ ...doc, reason });
+
 describe('demo live view', () => {
   it('shows stage, per-arm requests, p95 and error rate as the judge reports them, and the verdict', () => {
     const text = renderStatus(snapshot(document([metric('errors', 0.5, 1)]))).join('\n');
@@ -93,15 +103,83 @@ describe('demo live view', () => {
     expect(pass.label).toMatch(/^toward pass: slowest b within/);
   });
 
-  it('redraws in place on a terminal, with event lines above the block', () => {
-    const out = new CapturedOutput();
-    const view = new LiveView(out, true);
-    view.update(snapshot(undefined));
-    view.print('>> an event');
-    view.update(snapshot(undefined));
-    const lines = renderStatus(snapshot(undefined)).length;
-    expect(out.text.split(`\x1b[${lines}F\x1b[J`)).toHaveLength(3);
-    expect(out.text).toContain('>> an event\n');
+  it('redraws in place on an 80-column terminal with no stale rows when lines wrap, events above the block', () => {
+    const long = withReason(
+      document([metric('errors', 0.5, 1)]),
+      'fail: latency p95 ratio x1.340 exceeds the tolerance x1.200 by the stitched two-sample test at level 0.0050 (lower bound x1.214 > x1.200), decided in stage 2 of 3',
+    );
+    const short = withReason(document([metric('errors', 0.5, 1)]), 'collecting evidence');
+    expect(renderStatus(snapshot(long)).some((line) => line.length > 80)).toBe(true);
+    const terminal = new FakeTerminal(80);
+    const view = new LiveView(terminal, true);
+    const event =
+      '>> the new checkout flow regresses: median 20 -> 30 ms, errors 1% -> 6%, and this event line is long enough to wrap';
+    view.print('>> rollout: new-checkout-flow -> 5% (stage 1/3)');
+    view.update(snapshot(long));
+    view.update(snapshot(short));
+    view.update(snapshot(long));
+    view.print(event);
+    view.update(snapshot(long));
+    view.update(snapshot(short));
+
+    const fit = (lines: string[]) => lines.flatMap((line) => fitToWidth(line, 80));
+    expect(terminal.screen).toEqual(
+      fit(['>> rollout: new-checkout-flow -> 5% (stage 1/3)', event, ...renderStatus(snapshot(short))]),
+    );
+    // Every row fits without the terminal wrapping it; the long lines were broken, not cut.
+    expect(terminal.screen.every((row) => row.length < 80)).toBe(true);
+    expect(terminal.screen.join(' ').replace(/ +/g, ' ')).toContain(event);
+  });
+
+  it('(the fake terminal catches the bug: rewinding by lines, not rows, leaves stale rows when lines wrap)', () => {
+    const terminal = new FakeTerminal(80);
+    const wide = ['x'.repeat(100), 'y'.repeat(30)];
+    terminal.feed(`${wide.join('\n')}\n`);
+    terminal.feed(`\x1b[${wide.length}F\x1b[Jshort\n`);
+    expect(terminal.screen).toEqual(['x'.repeat(80), 'short']);
+  });
+
+  it('fits a line to the width at spaces, indenting continuations, and breaks a word longer than a row', () => {
+    expect(fitToWidth('  short', 80)).toEqual(['  short']);
+    const rows = fitToWidth(`  verdict FAIL ${'word '.repeat(30)}`, 40);
+    expect(rows.every((row) => row.length <= 39)).toBe(true);
+    expect(rows.slice(1).every((row) => row.startsWith('      '))).toBe(true);
+    expect(rows.join(' ').replace(/ +/g, ' ').trim()).toBe(`verdict FAIL ${'word '.repeat(30)}`.trim());
+    expect(fitToWidth('z'.repeat(100), 80)).toEqual(['z'.repeat(79), `    ${'z'.repeat(21)}`]);
+  });
+
+  it('tells the verdict before its effect, even when the webhook rolls back before the API is read', () => {
+    const terminal = new FakeTerminal(80);
+    const view = new LiveView(terminal, true);
+    const narration = new Narration(view, 3);
+    const running = { ...document([metric('errors', 0.5, 1)]), updatedAt: '2026-11-29T22:00:01.000Z' };
+    const failed: VerdictDocument = {
+      ...running,
+      verdict: 'fail',
+      action: 'rollback',
+      state: 'finished',
+      reason: 'error rate +3.5 points exceeds the tolerance of +1 point',
+      updatedAt: '2026-11-29T22:00:02.000Z',
+    };
+    narration.observe(running);
+    view.update(snapshot(narration.document));
+    // The flag service acts on the signed webhook (carrying the fail) before the demo's next API read.
+    narration.flagChanged({ atMs: 0, percent: 0, by: 'rollback', verdict: failed }, -1);
+    view.update({ ...snapshot(narration.document), flagPercent: 0, rolledBack: true });
+    // Then the API read brings the same verdict: told once only. An older read does not undo it.
+    narration.observe(running);
+    narration.verdict(failed);
+    view.update({ ...snapshot(narration.document), flagPercent: 0, rolledBack: true });
+
+    const screen = terminal.screen;
+    const verdictRow = screen.findIndex((row) => row.startsWith('>> judge: verdict FAIL -> rollback'));
+    const rollbackRow = screen.findIndex((row) => row.includes('ROLLED BACK new-checkout-flow -> 0%'));
+    expect(verdictRow).toBeGreaterThanOrEqual(0);
+    expect(rollbackRow).toBeGreaterThan(verdictRow);
+    expect(screen.filter((row) => row.startsWith('>> judge: verdict')).length).toBe(1);
+    expect(screen.join('\n')).toContain('verdict FAIL -> rollback: error rate');
+    expect(screen.join('\n')).not.toContain('verdict RUNNING');
+    expect(narration.document).toBe(failed);
   });
 
   it('writes one plain line per interval when not a terminal', () => {

@@ -38,6 +38,18 @@ describe('.ci/run and the README', () => {
       expect(command).not.toMatch(/npm (ci|install)\b/);
   });
 
+  it('installs the Debian packages the README tells a user to install for the tests, and checks chromium is where tests look', () => {
+    const section = readme.split(/^### /m).find((part) => part.startsWith('Run the tests\n'))!;
+    const readmePackages = /`apt-get install ([a-z0-9 -]+)`/.exec(section)?.[1].split(' ');
+    const ciPackages = [...ci.matchAll(/\|\| missing\+=\(([a-z0-9-]+)\)/g)].map((match) => match[1]);
+    expect(readmePackages).toEqual(['prometheus', 'chromium']);
+    expect(ciPackages).toEqual(readmePackages);
+    expect(ci).toContain('"${missing[@]}"');
+    // The browser tests' default executable (demo/headless-chromium.ts) is the one CI checks.
+    expect(ci).toContain('/usr/bin/chromium --version');
+    expect(readText('demo/headless-chromium.ts')).toContain("?? '/usr/bin/chromium'");
+  });
+
   it('cites only README sections that exist', () => {
     const cited = [...ci.matchAll(/README, "([^"]+)"/g)].map((match) => match[1]);
     expect(cited.length).toBeGreaterThan(0);

@@ -1,7 +1,9 @@
 // deploy/grafana/canary-judge-dashboard.json queries only series a real sidecar exports: a sidecar is
 // started in-process with the deploy ConfigMap's analysis, ticked once, and every metric name the
-// dashboard's PromQL uses must appear as `# HELP <name>` on its /metrics. Label names the queries filter or
-// group by must be among the labelNames the metric's definition in src/ declares.
+// dashboard's PromQL uses (panels, variables and annotations) must appear as `# HELP <name>` on its /metrics
+// (a histogram's _bucket/_sum/_count as its own name). Label names the queries filter or group by must be
+// among the labelNames the metric's definition in src/ declares, or the target labels Prometheus adds to
+// every scraped series (job, instance), or `le` of a histogram's buckets.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
+import { Prometheus, prometheusAvailable } from '../support/prometheus.js';
 import { ROOT, at, parseYamlDocuments, readText } from './deploy-files.js';
 import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
@@ -21,14 +24,21 @@ interface Panel {
 const dashboard = JSON.parse(readText('deploy/grafana/canary-judge-dashboard.json')) as {
   panels: Panel[];
   templating: { list: { name: string; type: string; query?: unknown; definition?: string }[] };
+  annotations: { list: { name: string; expr?: string }[] };
 };
 const expressions = [
   ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
   ...dashboard.templating.list.flatMap((variable) => (variable.definition ? [variable.definition] : [])),
+  ...dashboard.annotations.list.flatMap((annotation) => (annotation.expr ? [annotation.expr] : [])),
 ];
+/** A histogram's series are named after it: _bucket, _sum and _count share its # HELP. */
+const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;
+const baseName = (name: string) => (name.endsWith('_total') ? name : name.replace(HISTOGRAM_SERIES, ''));
 const metricNames = [
-  ...new Set(expressions.flatMap((expr) => expr.match(/\bcanary_judge_[a-z0-9_]+/g) ?? [])),
+  ...new Set(expressions.flatMap((expr) => (expr.match(/\bcanary_judge_[a-z0-9_]+/g) ?? []).map(baseName))),
 ];
+/** Labels every scraped series carries (Prometheus's target labels), whatever the metric declares. */
+const TARGET_LABELS = ['job', 'instance'];
 
 /** metric name -> labelNames, read from the prom-client definitions in src/ (`name: '...'` then `labelNames`). */
 function declaredLabels(): Map<string, string[]> {
@@ -92,9 +102,17 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('has an analysis variable filled from the verdict series, and every panel query filters or aggregates', () => {
-    const variable = dashboard.templating.list.find((v) => v.name === 'analysis');
-    expect(variable?.definition).toBe('label_values(canary_judge_analysis_verdict, analysis)');
+  it('has job, instance and analysis variables filled from the verdict series, and every panel query filters or aggregates', () => {
+    const definition = (name: string) => dashboard.templating.list.find((v) => v.name === name)?.definition;
+    expect(definition('job')).toBe('label_values(canary_judge_analysis_verdict, job)');
+    expect(definition('instance')).toBe('label_values(canary_judge_analysis_verdict{job=~"$job"}, instance)');
+    expect(definition('analysis')).toBe(
+      'label_values(canary_judge_analysis_verdict{job=~"$job", instance=~"$instance"}, analysis)',
+    );
+    // Every query of a canary-judge series is scoped to the chosen job and instance.
+    for (const expr of expressions.filter((e) => !e.startsWith('label_values')))
+      for (const selector of expr.match(/\bcanary_judge_[a-z0-9_]+(\{[^}]*\})?/g) ?? [])
+        expect(selector, expr).toMatch(/\{job=~"\$job", instance=~"\$instance"/);
     expect(exposition).toMatch(
       /^canary_judge_analysis_verdict\{analysis="checkout-rollout",verdict="running"\} 1$/m,
     );
@@ -115,8 +133,28 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
         'canary_judge_otlp_items_received_total',
         'canary_judge_attribution_evictions_total',
         'canary_judge_webhook_deliveries_total',
+        'canary_judge_metric_effect_tolerance',
+        'canary_judge_expected_canary_share_ratio',
+        'canary_judge_traffic_split_always_valid_p_value',
+        'canary_judge_metric_samples',
+        'canary_judge_metric_min_samples',
+        'canary_judge_metric_decision',
+        'canary_judge_run_info',
+        'canary_judge_run_stage',
       ]),
     );
+  });
+
+  it('draws the tolerance line and the band between the deciding bounds on the effect panel, and annotates verdict changes', () => {
+    const effect = dashboard.panels.find((p) =>
+      p.title.includes('effect, anytime-valid band and tolerance'),
+    )!;
+    const exprs = effect.targets!.map((t) => t.expr).join('\n');
+    expect(exprs).toMatch(/canary_judge_metric_effect_tolerance\{/);
+    expect(exprs).toMatch(/bound="lower"/);
+    expect(JSON.stringify(effect)).toMatch(/"custom\.fillBelowTo","value":"lower bound \(fail test\)"/);
+    const annotation = dashboard.annotations.list.find((a) => a.name === 'Verdict changes');
+    expect(annotation?.expr).toMatch(/changes\(canary_judge_analysis_verdict/);
   });
 
   it('names only metrics the sidecar exports (# HELP on /metrics)', () => {
@@ -124,16 +162,46 @@ describe('deploy/grafana/canary-judge-dashboard.json', () => {
     expect(missing).toEqual([]);
   });
 
+  it.skipIf(!prometheusAvailable())(
+    'every query is PromQL a real Prometheus scraping the sidecar answers, and the effect panel’s series have samples',
+    async () => {
+      const prometheus = await Prometheus.start(`127.0.0.1:${sidecar.ports.api}`);
+      try {
+        await prometheus.until('canary_judge_run_info', (samples) => samples.length > 0);
+        const analysis = (await prometheus.query('canary_judge_run_info'))[0].metric.analysis;
+        const metric = (await prometheus.query(`canary_judge_metric_effect{analysis="${analysis}"}`))[0]
+          .metric.metric;
+        const promql = (expr: string) =>
+          expr
+            .replace(/^label_values\((.*), [a-z_]+\)$/, '$1')
+            .replaceAll('$job', '.*')
+            .replaceAll('$instance', '.*')
+            .replaceAll('$analysis', analysis)
+            .replaceAll('$metric', metric)
+            .replaceAll('$__rate_interval', '1m')
+            .replaceAll('$__interval', '1m');
+        for (const expr of expressions) await prometheus.query(promql(expr)); // throws on a refused query
+        const effect = dashboard.panels.find((p) => p.title.includes('effect, anytime-valid band'))!;
+        for (const target of effect.targets!)
+          expect((await prometheus.query(promql(target.expr))).length, target.expr).toBe(1);
+      } finally {
+        await prometheus.stop();
+      }
+    },
+  );
+
   it('filters and groups only by labels the metric definitions declare', () => {
     const declared = declaredLabels();
     const wrong: string[] = [];
     for (const expr of expressions) {
       for (const { metric, labels } of labelsUsed(expr)) {
-        const known = declared.get(metric);
+        const known = declared.get(baseName(metric));
+        const histogram = HISTOGRAM_SERIES.test(metric) && !metric.endsWith('_total');
         if (!known) wrong.push(`${metric}: no definition found in src/`);
         else
           for (const label of labels)
-            if (!known.includes(label)) wrong.push(`${metric}: ${label} in ${expr}`);
+            if (!known.includes(label) && !TARGET_LABELS.includes(label) && !(histogram && label === 'le'))
+              wrong.push(`${metric}: ${label} in ${expr}`);
       }
     }
     expect(wrong).toEqual([]);

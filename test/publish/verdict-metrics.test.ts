@@ -73,3 +73,59 @@ describe('verdict metrics', () => {
     );
   });
 });
+
+describe('verdict metrics for dashboards', () => {
+  it('export the tolerance line, sample progress, declared share, decisions and one run_info series per analysis', async () => {
+    const registry = new Registry();
+    const metrics = new VerdictMetrics(registry);
+    const evaluation = evaluateAnalysis(
+      [{ baseline: arm(3000, 0, 20e6), canary: arm(600, 0, 20e6), canaryShare: 0.2 }],
+      DEFAULT_METRICS,
+      DEFAULT_POLICY,
+      initialSequentialState(),
+    );
+    const decision = { verdict: 'running' as const, action: 'continue' as const, reason: '' };
+    const stages = [{ startedAtMs: 0, canaryShare: 0.2, declaredBy: 'api' }];
+    const run = (runId: string, revision: string) => ({
+      analysisId: 'checkout',
+      runId,
+      revision,
+      attempt: 1,
+      state: 'running' as const,
+      startedAtMs: 0,
+      endedAtMs: null,
+      endReason: null,
+    });
+    metrics.update(
+      'checkout',
+      buildDocument(run('run-1', 'r1'), stages, 5000, decision, evaluation, [], 5000),
+    );
+    metrics.update(
+      'checkout',
+      buildDocument(run('run-2', 'r2'), stages, 6000, decision, evaluation, [], 6000),
+    );
+    const text = await registry.metrics();
+    expect(spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).status).toBe(0);
+    expect(text).toMatch(
+      /^canary_judge_metric_effect_tolerance\{analysis="checkout",metric="latency_p95"\} 1\.1$/m,
+    );
+    expect(text).toMatch(
+      /^canary_judge_metric_effect_tolerance\{analysis="checkout",metric="error_rate"\} 0\.005$/m,
+    );
+    expect(text).toMatch(/^canary_judge_metric_min_samples\{analysis="checkout",metric="error_rate"\} 200$/m);
+    expect(text).toMatch(
+      /^canary_judge_metric_samples\{analysis="checkout",metric="error_rate",arm="canary"\} 600$/m,
+    );
+    expect(text).toMatch(
+      /^canary_judge_metric_decision\{analysis="checkout",metric="error_rate",decision="running"\} 1$/m,
+    );
+    expect(text).toMatch(/^canary_judge_expected_canary_share_ratio\{analysis="checkout"\} 0\.2$/m);
+    expect(text).toMatch(/^canary_judge_traffic_split_always_valid_p_value\{analysis="checkout"\} /m);
+    // The latest run only: run-1's series went when run-2 started.
+    expect(text.match(/^canary_judge_run_info\{.*$/gm)).toEqual([
+      'canary_judge_run_info{analysis="checkout",run_id="run-2",revision="r2",attempt="1"} 1',
+    ]);
+    metrics.remove('checkout');
+    expect(await registry.metrics()).not.toMatch(/^canary_judge_run_info\{/m);
+  });
+});

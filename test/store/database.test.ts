@@ -41,7 +41,7 @@ describe('Store', () => {
     first.close();
     const second = Store.open(path);
     second.recordBoot('1.0.1', new Date());
-    expect(second.info()).toMatchObject({ path, boots: 2, schemaVersion: 4 });
+    expect(second.info()).toMatchObject({ path, boots: 2, schemaVersion: 5 });
     second.close();
   });
 

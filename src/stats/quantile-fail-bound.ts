@@ -1,0 +1,80 @@
+// The lower bound on a latency quantile's ratio, canary over baseline, that the fail decision itself implies:
+// the largest limit L that the stitched two-sample test (quantile-two-sample.ts, stage-stitching.ts) rejects,
+// H0: Q_c <= L Q_b, at the level asked. The test's evidence falls as L grows (the rejected limits form an
+// interval), so the bound is found by bisection on log L. It is the inversion of the test that decides fail,
+// so it clears the tolerance exactly when that test rejects 1 + tolerance at the same level: the bound shown
+// beside a fail is the evidence that decided it (issue 15), never the per-arm bounds of another test.
+//
+// `anchor` (1 + tolerance) is evaluated first and kept as a bracket end, so the returned bound is at or above
+// it exactly when the test rejects it: bisection error can never put the bound on the wrong side of the line.
+
+/**
+ * Relative precision of the bound, reached from below (the bound is never above the exact one, so it stays
+ * valid): a bound on a ratio of bucketed quantiles moves in steps of about the buckets' width (1% at the
+ * accumulator's scale), and it is computed every tick for every quantile metric, so finer bisection would
+ * only cost time. The anchor keeps it on the right side of the tolerance whatever the precision.
+ */
+export const PRECISION = 5e-3;
+/** The search gives up beyond these ratios: 0 (no bound) below, Infinity above. */
+const SMALLEST = 1e-6;
+const LARGEST = 1e6;
+
+/**
+ * Largest L with logEvidenceAt(L) >= logThreshold (to PRECISION, never above it), for logEvidenceAt
+ * nonincreasing in L; 0 when even SMALLEST is not rejected, Infinity when LARGEST is. `hints` are guesses
+ * that narrow the first bracket (the per-arm lower bound, the estimate); any may be wrong or non-finite.
+ */
+export function largestRejectedRatio(
+  logEvidenceAt: (limit: number) => number,
+  logThreshold: number,
+  anchor: number,
+  hints: readonly number[] = [],
+): number {
+  const rejects = (limit: number): boolean => logEvidenceAt(limit) >= logThreshold;
+  const usable = hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
+  let low: number; // rejected
+  let high: number; // not rejected
+  if (rejects(anchor)) {
+    low = anchor;
+    high = NaN;
+    for (const h of usable.filter((x) => x > anchor).sort((a, b) => a - b)) {
+      if (rejects(h)) low = h;
+      else {
+        high = h;
+        break;
+      }
+    }
+    if (Number.isNaN(high)) {
+      high = low * 2;
+      while (rejects(high)) {
+        low = high;
+        high *= 4;
+        if (high > LARGEST) return Infinity;
+      }
+    }
+  } else {
+    high = anchor;
+    low = NaN;
+    for (const h of usable.filter((x) => x < anchor).sort((a, b) => b - a)) {
+      if (rejects(h)) {
+        low = h;
+        break;
+      }
+      high = h;
+    }
+    if (Number.isNaN(low)) {
+      low = high / 2;
+      while (!rejects(low)) {
+        high = low;
+        low /= 4;
+        if (low < SMALLEST) return 0;
+      }
+    }
+  }
+  while (high / low > 1 + PRECISION) {
+    const mid = Math.sqrt(low * high);
+    if (rejects(mid)) low = mid;
+    else high = mid;
+  }
+  return low;
+}
