@@ -13,28 +13,14 @@ import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { flowStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
+import { REPORT_ANALYSIS, checkoutPod } from '../support/report-fixture.js';
+import { flowStepTraffic } from '../support/rollout-traffic.js';
 
 const TOKEN = 'report-routes-token-0123456789';
 const TRACE_URL = 'http://jaeger.example:16686/trace/{traceId}';
 const T0_MS = Date.parse('2026-12-01T10:00:00Z');
-const ANALYSIS = {
-  id: 'checkout',
-  match: { service: 'checkout', spanKind: 'server' },
-  variant: { attribute: 'service.version' },
-  baseline: 'v1',
-  canary: 'v2',
-  metrics: [
-    { name: 'latency', kind: 'latency', tolerance: 0.2, quantiles: [0.5] },
-    { name: 'errors', kind: 'error_rate', tolerance: 0.02 },
-  ],
-  judge: { minSamplesPerArm: 200, maxDurationSeconds: 3600 },
-};
-const pod = (version: string, medianMs: number, errorRate: number): PodProfile => ({
-  resource: { 'service.name': 'checkout', 'service.version': version },
-  medianMs,
-  errorRate,
-});
+const ANALYSIS = REPORT_ANALYSIS;
+const pod = checkoutPod;
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
 /** A raw GET (fetch would decompress and hide Content-Encoding). */

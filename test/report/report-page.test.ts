@@ -11,29 +11,15 @@ import { screenshotRunReport } from '../../demo/report-screenshots.js';
 import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { chromiumAvailable, startBrowser, type TestBrowser } from '../support/browser.js';
 import { startJudgingSidecar, T0_MS, type JudgingSidecar } from '../support/judging-sidecar.js';
+import { REPORT_ANALYSIS, checkoutPod } from '../support/report-fixture.js';
 import { flowStepTraffic, type PodProfile } from '../support/rollout-traffic.js';
 
 const available = chromiumAvailable();
 if (!available && process.env.CI) throw new Error('CI must have the Debian package chromium (see .ci/run)');
 
 const TOKEN = 'report-page-token-0123456789';
-const ANALYSIS = {
-  id: 'checkout',
-  match: { service: 'checkout', spanKind: 'server' },
-  variant: { attribute: 'service.version' },
-  baseline: 'v1',
-  canary: 'v2',
-  metrics: [
-    { name: 'latency', kind: 'latency', tolerance: 0.2, quantiles: [0.5] },
-    { name: 'errors', kind: 'error_rate', tolerance: 0.02 },
-  ],
-  judge: { minSamplesPerArm: 200, maxDurationSeconds: 3600 },
-};
-const pod = (version: string, medianMs: number, errorRate: number): PodProfile => ({
-  resource: { 'service.name': 'checkout', 'service.version': version },
-  medianMs,
-  errorRate,
-});
+const ANALYSIS = REPORT_ANALYSIS;
+const pod = checkoutPod;
 const WINDOW_MS = 30_000;
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
