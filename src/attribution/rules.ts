@@ -31,6 +31,8 @@ export interface AnalysisRule {
   readonly judges: 'spans' | 'metrics';
   readonly windowMs: number;
   readonly joinsByTrace: boolean;
+  /** match.spanKind as an OTLP SpanKind number, undefined for any kind (the routing index's key). */
+  readonly spanKind: number | undefined;
   readonly errors: ErrorClassifier;
   matchesSpan(span: DecodedSpan): boolean;
   matchesPoint(point: DecodedMetricPoint): boolean;
@@ -94,6 +96,7 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
     judges: match.metric === undefined ? 'spans' : 'metrics',
     windowMs: correlation.windowMs,
     joinsByTrace,
+    spanKind,
     errors: compileErrorRule(analysis.errors),
     matchesSpan(span) {
       if (match.metric !== undefined) return false;
