@@ -114,6 +114,11 @@ export class RunBook {
     return [...this.runningRuns.values()].filter((run) => run.isRunning);
   }
 
+  /** Whether `run` is still one of the runs being judged (it may have ended or been replaced since listed). */
+  isJudged(run: RunJudgement): boolean {
+    return run.isRunning && this.runningRuns.get(run.id) === run;
+  }
+
   /** The latest attempt of (analysis, revision)'s run, or undefined. */
   find(analysisId: string, revision: string): RunLookup | undefined {
     const latestOfAnalysis = (runId: string) =>
