@@ -38,6 +38,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     what: 'fleet mode at the judging instance: merge cost per forwarded state, and judging with 1, 4 and 16 forwarders vs one instance fed the same spans',
   },
   {
+    name: 'footprint',
+    file: 'footprint.js',
+    what: 'the sidecar process beside a service instrumented with the real OTel JS SDK, idle and at 1k and 5k spans/s: CPU share and RSS vs the Collector scaled',
+  },
+  {
     name: 'detection',
     file: 'detection.js',
     what: 'time to detect regressions and A/A false-fail rate vs repeated fixed-horizon tests and a Flagger-style threshold',
