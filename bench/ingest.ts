@@ -9,6 +9,8 @@
 // the same sidecar with no analysis, measured in the same rounds. Spans per CPU-second count this process's
 // CPU time (user + system) while a round runs, so they do not depend on what else the machine does.
 // Each sidecar is started for its turn and stopped after it, so an idle sidecar's ticks disturb no other.
+// When Go is installed, a Go receiver doing a full protobuf-go unmarshal (bench/go-peer) takes its turn too,
+// its CPU read from /proc; the table says why when it is not measured.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { analysisSchema } from '../src/config/analysis.js';
 import { parseConfig } from '../src/config/load.js';
 import { startSidecar } from '../src/sidecar.js';
 import { createLogger } from '../src/telemetry/logger.js';
+import { buildGoPeer, processCpuSeconds, startGoPeer } from './go-peer.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 
@@ -139,8 +142,11 @@ async function drive(
   url: string,
   payloadFile: string,
   seconds = SECONDS,
+  /** The receiver's process when it is not this one (the Go peer). */
+  receiverPid?: number,
 ): Promise<Run> {
   const cpuBefore = process.cpuUsage();
+  const peerCpuBefore = receiverPid === undefined ? 0 : processCpuSeconds(receiverPid);
   const { stdout: output } = await execFileAsync(
     process.execPath,
     [generator, transport, url, payloadFile, String(seconds), String(CONCURRENCY)],
@@ -148,7 +154,11 @@ async function drive(
   );
   const cpu = process.cpuUsage(cpuBefore);
   const run = JSON.parse(output.trim().split('\n').pop()!) as Omit<Run, 'cpuSeconds'>;
-  return { ...run, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  const cpuSeconds =
+    receiverPid === undefined
+      ? (cpu.user + cpu.system) / 1e6
+      : processCpuSeconds(receiverPid) - peerCpuBefore;
+  return { ...run, cpuSeconds };
 }
 
 const spansPerSecond = (run: Run) => (run.ok * SPANS_PER_REQUEST) / run.elapsedSeconds;
@@ -161,12 +171,20 @@ const spansPerCpuSecond = (run: Run) => (run.ok * SPANS_PER_REQUEST) / Math.max(
 async function realPathRows(dir: string, payloadFile: string, payloadBytes: number): Promise<ResultRow[]> {
   const nullTarget = await nullHttp();
   const variants = [0, ...ANALYSIS_COUNTS];
-  const runs = new Map<number | 'null', Run[]>([['null', []]]);
+  const runs = new Map<number | 'null' | 'go', Run[]>([
+    ['null', []],
+    ['go', []],
+  ]);
   for (const n of variants) runs.set(n, []);
   const peakRss = new Map<number, number>();
+  const built = buildGoPeer(dir);
+  const goPeer = 'binary' in built ? await startGoPeer(built.binary) : undefined;
+  if ('unavailable' in built) process.stdout.write(`Go peer not measured: ${built.unavailable}\n`);
   await drive('http', nullTarget.url, payloadFile, 1);
+  if (goPeer) await drive('http', goPeer.url, payloadFile, 1, goPeer.pid);
   for (let round = 0; round < ROUNDS; round += 1) {
     runs.get('null')!.push(await drive('http', nullTarget.url, payloadFile));
+    if (goPeer) runs.get('go')!.push(await drive('http', goPeer.url, payloadFile, SECONDS, goPeer.pid));
     for (const analyses of variants) {
       const target = await sidecarTarget('http', dir, analyses);
       await drive('http', target.url, payloadFile, 1); // warm-up
@@ -177,9 +195,24 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
     }
   }
   await nullTarget.stop();
-  const rate = (key: number | 'null') => median(runs.get(key)!.map(spansPerSecond));
-  const perCpu = (key: number | 'null') => median(runs.get(key)!.map(spansPerCpuSecond));
+  await goPeer?.stop();
+  const rate = (key: number | 'null' | 'go') => median(runs.get(key)!.map(spansPerSecond));
+  const perCpu = (key: number | 'null' | 'go') => median(runs.get(key)!.map(spansPerCpuSecond));
   const rows: ResultRow[] = [];
+  rows.push({
+    transport: 'OTLP/HTTP protobuf',
+    receiver: 'Go net/http + protobuf-go Unmarshal, GOMAXPROCS=1',
+    'spans/s (median)': goPeer
+      ? Math.round(rate('go'))
+      : `not measured: ${(built as { unavailable: string }).unavailable}`,
+    'spans per CPU-s': goPeer ? Math.round(perCpu('go')) : '-',
+    'MB/s': goPeer ? Number(((rate('go') / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)) : '-',
+    'failed requests': runs.get('go')!.reduce((sum, run) => sum + run.failed, 0),
+    'peak RSS MB': '-',
+    'ratio to null': goPeer ? Number((rate('go') / rate('null')).toFixed(2)) : '-',
+    'ratio to 0 analyses (per CPU-s)': '-',
+    'ratio to Go (per CPU-s)': goPeer ? 1 : '-',
+  });
   for (const key of ['null' as const, ...variants]) {
     rows.push({
       transport: 'OTLP/HTTP protobuf',
@@ -191,6 +224,8 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
       'peak RSS MB': key === 'null' ? '-' : Math.round(peakRss.get(key)! / 1e6),
       'ratio to null': Number((rate(key) / rate('null')).toFixed(2)),
       'ratio to 0 analyses (per CPU-s)': key === 'null' ? '-' : Number((perCpu(key) / perCpu(0)).toFixed(2)),
+      'ratio to Go (per CPU-s)':
+        key === 'null' || !goPeer ? '-' : Number((perCpu(key) / perCpu('go')).toFixed(2)),
     });
   }
   return rows;
@@ -240,6 +275,7 @@ async function main(): Promise<void> {
         'peak RSS MB': receiver === 'sidecar' ? Math.round(sidecarPeakRss / 1e6) : '-',
         'ratio to null': receiver === 'sidecar' ? Number((rate.sidecar / rate.null).toFixed(2)) : 1,
         'ratio to 0 analyses (per CPU-s)': receiver === 'sidecar' ? 1 : '-',
+        'ratio to Go (per CPU-s)': '-',
       });
     }
   }
