@@ -100,6 +100,7 @@ export class JudgeService {
   private tickCount = 0;
   /** A sliced tick is under way (the timer skips a tick rather than overlap two). */
   private slicing = false;
+  private snapshotting = false;
   private stopped = false;
 
   constructor(private readonly options: JudgeServiceOptions) {
@@ -323,6 +324,32 @@ export class JudgeService {
   /** Saves every running run's evidence, carried state and latest document; prunes old ended runs. */
   snapshot(): void {
     this.book.snapshotRunning();
+    this.pruneEnded();
+  }
+
+  /**
+   * The timer's snapshot: the same saves as snapshot(), as of one instant, one transaction per slice of
+   * about TICK_SLICE_MS with the event loop free in between (at 1 000 runs a snapshot took ~0.3-0.6 s).
+   * Runs that ended or were replaced meanwhile are skipped (their change was recorded on its own).
+   */
+  async snapshotInSlices(): Promise<void> {
+    if (this.snapshotting) return;
+    this.snapshotting = true;
+    try {
+      const nowMs = this.clock();
+      const runs = this.book.heldRuns();
+      for (let i = 0; i < runs.length;) {
+        if (this.stopped) return; // shutdown takes its own, whole snapshot
+        i = this.book.snapshotSlice(runs, i, nowMs, performance.now() + TICK_SLICE_MS);
+        if (i < runs.length) await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.pruneEnded();
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  private pruneEnded(): void {
     const pruned = this.options.runs.pruneEnded(this.options.maxFinishedRuns, PRUNE_BATCH);
     if (pruned > 0) this.options.logger.info({ pruned }, 'ended runs deleted beyond judge.maxFinishedRuns');
   }
@@ -346,7 +373,11 @@ export class JudgeService {
         this.options.logger.error({ err: error }, 'judge timer failed'),
       );
     });
-    every(this.options.snapshotIntervalMs, () => this.snapshot());
+    every(this.options.snapshotIntervalMs, () => {
+      this.snapshotInSlices().catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 'judge timer failed'),
+      );
+    });
   }
 
   /** Stops the timers and takes a last snapshot. Safe to call twice. */

@@ -359,6 +359,28 @@ export class RunBook {
     this.options.runs.update(this.stored(run));
   }
 
+  /** Every run held as running (also those whose final verdict waits to be recorded), for a sliced snapshot. */
+  heldRuns(): RunJudgement[] {
+    return [...this.runningRuns.values()];
+  }
+
+  /**
+   * One slice of a snapshot: saves runs[start...] (those still held) in one transaction until `untilMs`
+   * (performance.now() time) passes, at least one; returns the index to continue from.
+   */
+  snapshotSlice(runs: readonly RunJudgement[], start: number, nowMs: number, untilMs: number): number {
+    let i = start;
+    this.options.runs.transaction(() => {
+      for (; i < runs.length && (i === start || performance.now() < untilMs); i++) {
+        const run = runs[i];
+        if (this.runningRuns.get(run.id) !== run) continue;
+        this.saveSnapshot(run, nowMs);
+        this.options.runs.update(this.stored(run));
+      }
+    });
+    return i;
+  }
+
   snapshotRunning(): void {
     const nowMs = this.options.clock();
     this.options.runs.transaction(() => {

@@ -443,6 +443,25 @@ describe('JudgeService runs', () => {
 });
 
 describe('JudgeService definitions and restarts', () => {
+  it('resumes from the timer`s sliced snapshot as from a whole one, after a crash (no shutdown)', async () => {
+    const first = harness();
+    first.judge.boot([spec('checkout'), spec('cart')]);
+    first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    first.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
+    first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
+    first.accumulator.accept(observations('run-2', 'canary', 100, 100, 0, 6));
+    tick(first);
+    await first.judge.snapshotInSlices();
+    first.store.close(); // no shutdown: only the timer's snapshot was saved
+
+    const second = harness();
+    second.judge.boot([spec('checkout'), spec('cart')]);
+    expect([...second.routed.keys()].sort()).toEqual(['run-1', 'run-2']);
+    const [checkout] = second.accumulator.read('run-1');
+    const [cart] = second.accumulator.read('run-2');
+    expect([checkout.baseline.requests, cart.canary.requests]).toEqual([400, 100]);
+  });
+
   it('resumes running runs with their evidence and start time after a restart', () => {
     const first = harness();
     first.judge.boot([spec('checkout')]);
