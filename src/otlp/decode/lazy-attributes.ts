@@ -357,6 +357,13 @@ export function readAttribute(item: { attributes: Attributes }, key: string): At
   return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
 }
 
+/**
+ * Single-key reads of one span (or event) from its bytes before its attributes object is built and read
+ * instead: a span judged by one analysis needs ~4 reads, one judged by many would scan its bytes again for
+ * each, where a built object answers every later read by a hash lookup.
+ */
+const MAX_BYTE_LOOKUPS = 8;
+
 function ownAttribute(attributes: Attributes, key: string): AttributeValue | undefined {
   return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
 }
@@ -389,6 +396,8 @@ export class ProtobufSpan implements DecodedSpan {
   #bytes: Uint8Array | undefined;
   #start: number;
   #end: number;
+  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
+  #lookups = 0;
 
   static readonly #accessor: PropertyDescriptor = {
     get(this: ProtobufSpan): Attributes {
@@ -452,7 +461,8 @@ export class ProtobufSpan implements DecodedSpan {
   /** Attribute `key` without decoding the others (see readAttribute). */
   attribute(key: string): AttributeValue | undefined {
     const bytes = this.#bytes;
-    if (this.#attributes !== undefined || bytes === undefined) return ownAttribute(this.attributes, key);
+    if (this.#attributes !== undefined || bytes === undefined || ++this.#lookups > MAX_BYTE_LOOKUPS)
+      return ownAttribute(this.attributes, key);
     return lookupAttributeField(bytes, this.#start, this.#end, key);
   }
 }
@@ -466,6 +476,8 @@ export class ProtobufSpanEvent implements SpanEvent {
   #bytes: Uint8Array | undefined;
   #start: number;
   #end: number;
+  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
+  #lookups = 0;
 
   static readonly #accessor: PropertyDescriptor = {
     get(this: ProtobufSpanEvent): Attributes {
@@ -506,7 +518,8 @@ export class ProtobufSpanEvent implements SpanEvent {
   /** Attribute `key` without decoding the others (see readAttribute). */
   attribute(key: string): AttributeValue | undefined {
     const bytes = this.#bytes;
-    if (this.#attributes !== undefined || bytes === undefined) return ownAttribute(this.attributes, key);
+    if (this.#attributes !== undefined || bytes === undefined || ++this.#lookups > MAX_BYTE_LOOKUPS)
+      return ownAttribute(this.attributes, key);
     return lookupAttributeField(bytes, this.#start, this.#end, key);
   }
 }
