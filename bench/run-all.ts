@@ -18,6 +18,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     what: 'OTLP/HTTP-protobuf and gRPC into the sidecar vs a null receiver, load from a separate process',
   },
   {
+    name: 'ingest-latency',
+    file: 'ingest-latency.js',
+    what: 'latency of small OTLP/HTTP exports every 20 ms while the judge ticks and snapshots over 0 and 1 000 running analyses',
+  },
+  {
     name: 'attribution',
     file: 'attribution.js',
     what: 'attribution with the trace join vs decode-only ingest on the same batches',
@@ -41,6 +46,11 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
     name: 'report-page',
     file: 'report-page.js',
     what: 'report page weight and first render in headless chromium vs an empty page, same browser and run',
+  },
+  {
+    name: 'footprint',
+    file: 'footprint.js',
+    what: 'the sidecar process beside a service instrumented with the real OTel JS SDK, idle and at 1k and 5k spans/s: CPU share and RSS vs the Collector scaled',
   },
   {
     name: 'detection',

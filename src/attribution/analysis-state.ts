@@ -27,6 +27,8 @@ export class AnalysisState {
   private readonly pointTally = new Map<AttributionOutcome, number>();
   private readonly ignoredTally = new Map<IgnoredReason, number>();
   private conflictTally = 0;
+  /** Whether anything was tallied since the last flush (a batch touches few of many analyses). */
+  private tallied = false;
 
   constructor(
     /** The run this analysis's traffic is evidence for now. */
@@ -65,15 +67,18 @@ export class AnalysisState {
 
   count(unit: 'spans' | 'points', outcome: AttributionOutcome, n = 1): void {
     if (n === 0) return;
+    this.tallied = true;
     const tally = unit === 'spans' ? this.spanTally : this.pointTally;
     tally.set(outcome, (tally.get(outcome) ?? 0) + n);
   }
 
   ignore(reason: IgnoredReason): void {
+    this.tallied = true;
     this.ignoredTally.set(reason, (this.ignoredTally.get(reason) ?? 0) + 1);
   }
 
   conflict(): void {
+    this.tallied = true;
     this.conflictTally += 1;
   }
 
@@ -83,6 +88,8 @@ export class AnalysisState {
   }
 
   flush(): void {
+    if (!this.tallied) return;
+    this.tallied = false;
     const analysis = this.rule.id;
     for (const [outcome, n] of this.spanTally) this.metrics.spans.inc({ analysis, outcome }, n);
     for (const [outcome, n] of this.pointTally) this.metrics.points.inc({ analysis, outcome }, n);

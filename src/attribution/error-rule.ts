@@ -11,6 +11,7 @@ import {
   type Attributes,
   type DecodedSpan,
 } from '../otlp/model.js';
+import { readAttribute } from '../otlp/decode/lazy-attributes.js';
 import { isErrorStatus, isServerPoint, SPAN_KIND_ATTRIBUTE, STATUS_CODE_ATTRIBUTE } from './span-metrics.js';
 
 export interface ErrorClassifier {
@@ -30,18 +31,21 @@ function statusNumber(value: AttributeValue | undefined): number | undefined {
 
 export function compileErrorRule(rule: ErrorRule): ErrorClassifier {
   const grpcCodes = new Set(rule.grpcStatusCodes);
-  const byAttributes = (attributes: Attributes, isServer: boolean): boolean => {
+  // Single-key reads (readAttribute): a span's attributes object is never built just to classify it.
+  const byAttributes = (item: { attributes: Attributes }, isServer: boolean): boolean => {
     if (rule.httpServer5xx && isServer) {
       // `http.response.status_code` is the stable name (semconv 1.23+); `http.status_code` the older one.
-      const status = statusNumber(attributes['http.response.status_code'] ?? attributes['http.status_code']);
+      const status = statusNumber(
+        readAttribute(item, 'http.response.status_code') ?? readAttribute(item, 'http.status_code'),
+      );
       if (status !== undefined && status >= 500 && status <= 599) return true;
     }
     if (grpcCodes.size > 0) {
-      const code = statusNumber(attributes['rpc.grpc.status_code']);
+      const code = statusNumber(readAttribute(item, 'rpc.grpc.status_code'));
       if (code !== undefined && grpcCodes.has(code)) return true;
     }
     if (rule.errorType) {
-      const errorType = attributes['error.type'];
+      const errorType = readAttribute(item, 'error.type');
       if (errorType !== undefined && errorType !== null && errorType !== '') return true;
     }
     return false;
@@ -49,11 +53,11 @@ export function compileErrorRule(rule: ErrorRule): ErrorClassifier {
   return {
     isErrorSpan(span) {
       if (rule.statusError && span.statusCode === StatusCode.ERROR) return true;
-      return byAttributes(span.attributes, span.kind === SpanKind.SERVER);
+      return byAttributes(span, span.kind === SpanKind.SERVER);
     },
     isErrorPoint(attributes) {
       if (rule.statusError && isErrorStatus(attributes[STATUS_CODE_ATTRIBUTE])) return true;
-      return byAttributes(attributes, isServerPoint(attributes[SPAN_KIND_ATTRIBUTE]));
+      return byAttributes({ attributes }, isServerPoint(attributes[SPAN_KIND_ATTRIBUTE]));
     },
   };
 }

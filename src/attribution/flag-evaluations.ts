@@ -12,6 +12,7 @@ import {
   type DecodedFlagEvaluation,
   type DecodedSpan,
 } from '../otlp/model.js';
+import { readAttribute } from '../otlp/decode/lazy-attributes.js';
 
 /** The span event name that older OpenTelemetry hooks used for evaluations. */
 export const LEGACY_FLAG_EVENT = 'feature_flag';
@@ -41,11 +42,15 @@ export function variantText(value: AttributeValue | undefined): string | undefin
   return JSON.stringify(value);
 }
 
-function fromAttributes(attributes: Attributes, source: FlagEvaluationSource): FlagEvaluation | undefined {
-  const key = attributes['feature_flag.key'];
+/** The evaluation an item's attributes record, read by single keys (readAttribute). */
+function fromAttributes(
+  item: { attributes: Attributes },
+  source: FlagEvaluationSource,
+): FlagEvaluation | undefined {
+  const key = readAttribute(item, 'feature_flag.key');
   if (typeof key !== 'string' || key === '') return undefined;
   for (const name of VARIANT_KEYS) {
-    const variant = variantText(attributes[name]);
+    const variant = variantText(readAttribute(item, name));
     if (variant !== undefined) return { flagKey: key, variant, source };
   }
   return undefined;
@@ -58,14 +63,13 @@ export function flagEvaluationsOfSpan(span: DecodedSpan): FlagEvaluation[] {
   if (span.events.length === 0 && span.name !== FLAG_EVALUATION_EVENT) return NONE; // most spans
   let found: FlagEvaluation[] | undefined;
   if (span.name === FLAG_EVALUATION_EVENT) {
-    const own = fromAttributes(span.attributes, 'child_span');
+    const own = fromAttributes(span, 'child_span');
     if (own) found = [own];
   }
   for (const event of span.events) {
     let evaluation: FlagEvaluation | undefined;
-    if (event.name === FLAG_EVALUATION_EVENT) evaluation = fromAttributes(event.attributes, 'span_event');
-    else if (event.name === LEGACY_FLAG_EVENT)
-      evaluation = fromAttributes(event.attributes, 'legacy_span_event');
+    if (event.name === FLAG_EVALUATION_EVENT) evaluation = fromAttributes(event, 'span_event');
+    else if (event.name === LEGACY_FLAG_EVENT) evaluation = fromAttributes(event, 'legacy_span_event');
     if (evaluation) (found ??= []).push(evaluation);
   }
   return found ?? NONE;
@@ -74,7 +78,7 @@ export function flagEvaluationsOfSpan(span: DecodedSpan): FlagEvaluation[] {
 /** The evaluation a log-based `feature_flag.evaluation` event carries, if it names a flag and a variant. */
 export function flagEvaluationOfLog(record: DecodedFlagEvaluation): FlagEvaluation | undefined {
   if (record.eventName !== FLAG_EVALUATION_EVENT) return undefined;
-  return fromAttributes(record.attributes, 'log');
+  return fromAttributes(record, 'log');
 }
 
 /**

@@ -9,7 +9,15 @@
 // within a request does not matter), then the matched spans are judged.
 import type { Registry } from 'prom-client';
 import type { Analysis, AttributionLimits } from '../config/analysis.js';
-import type { DecodedSpan, LogBatch, MetricBatch, SpanBatch, TelemetrySink } from '../otlp/model.js';
+import { readAttribute } from '../otlp/decode/lazy-attributes.js';
+import type {
+  DecodedSpan,
+  LogBatch,
+  MetricBatch,
+  ResourceInfo,
+  SpanBatch,
+  TelemetrySink,
+} from '../otlp/model.js';
 import { AnalysisState } from './analysis-state.js';
 import { KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
@@ -18,6 +26,7 @@ import { createAttributionMetrics, type AttributionMetrics, type AttributionSize
 import type { Observation, ObservationSink, SpanObservation } from '../accumulate/observation.js';
 import { compileAnalysis } from './rules.js';
 import { attributePoints } from './point-attribution.js';
+import { RoutingIndex, type StatesByKind } from './routing-index.js';
 import { sourceKeyOf } from './source-key.js';
 
 export interface AttributionPipelineOptions {
@@ -43,6 +52,7 @@ export interface AttributionStats extends AttributionSizes {
 
 export class AttributionPipeline implements TelemetrySink {
   private states: AnalysisState[] = [];
+  private index: RoutingIndex | undefined;
   private readonly totals: CorrelationTotals = { pendingSpans: 0, knownKeys: 0 };
   private readonly keyBytes: KeyBytes;
   private readonly metrics: AttributionMetrics;
@@ -76,6 +86,7 @@ export class AttributionPipeline implements TelemetrySink {
     if (this.states.some((s) => s.id === spec.id))
       throw new Error(`analysis "${spec.id}" already routes another run`);
     const rule = compileAnalysis(spec);
+    this.index = undefined;
     this.states = [
       ...this.states,
       new AnalysisState(
@@ -101,6 +112,7 @@ export class AttributionPipeline implements TelemetrySink {
       this.metrics.evictions.inc({ store: 'pending_spans', reason: 'analysis_removed' }, dropped);
     state.removeSeries();
     this.states = this.states.filter((s) => s !== state);
+    this.index = undefined;
     return true;
   }
 
@@ -108,25 +120,71 @@ export class AttributionPipeline implements TelemetrySink {
     const now = this.clock();
     this.expireAt(now);
     const out: Observation[] = [];
-    const evaluations = batch.spans.map(flagEvaluationsOfSpan);
+    const { spans } = batch;
+    const evaluations = spans.map(flagEvaluationsOfSpan);
     this.countEvaluations(evaluations);
-    for (const state of this.states) {
-      const waiting: string[] = [];
-      batch.spans.forEach((span, i) => {
-        const variants = state.rule.learnedFromSpan(span, evaluations[i]);
-        if (variants.length === 0) return;
-        const key = state.rule.correlationKeyOfSpan(span);
-        if (key !== undefined) for (const variant of variants) this.learn(state, key, variant, now, waiting);
-      });
-      this.release(state, waiting, out);
+    const index = this.routingIndex();
+    // Learning: only spans carrying an evaluation of an analysis's flag, or its variant attribute, teach it.
+    const waiting = new Map<AnalysisState, string[]>();
+    if (index.learnersByFlag.size > 0) {
+      for (let i = 0; i < spans.length; i++) {
+        const carried = evaluations[i];
+        for (let e = 0; e < carried.length; e++) {
+          const { flagKey } = carried[e];
+          if (carried.findIndex((other) => other.flagKey === flagKey) !== e) continue; // once per flag
+          const learners = index.learnersByFlag.get(flagKey);
+          if (learners)
+            for (const state of learners) this.learnFromSpan(state, spans[i], carried, now, waiting);
+        }
+      }
     }
-    for (const state of this.states) {
-      if (state.rule.judges !== 'spans') continue;
-      batch.spans.forEach((span, i) => {
-        if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, out);
-      });
+    for (const [attribute, learners] of index.learnersByAttribute) {
+      for (let i = 0; i < spans.length; i++) {
+        if (readAttribute(spans[i], attribute) === undefined) continue;
+        for (const state of learners) this.learnFromSpan(state, spans[i], evaluations[i], now, waiting);
+      }
+    }
+    for (const [state, keys] of waiting) this.release(state, keys, out);
+    // Judging: each span against the analyses of its service and kind only (looked up once per resource).
+    let resource: ResourceInfo | undefined;
+    let ofService: StatesByKind | undefined;
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i];
+      if (span.resource !== resource) {
+        resource = span.resource;
+        ofService = index.judgesOfService(resource.serviceName);
+      }
+      const candidates = [ofService?.[span.kind], index.judgesAnyService[span.kind]];
+      for (const states of candidates) {
+        if (states === undefined) continue;
+        for (const state of states) {
+          if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, out);
+        }
+      }
     }
     this.finishBatch(out);
+  }
+
+  /** Learns the variants `span` teaches `state`'s correlation key (none when it teaches nothing). */
+  private learnFromSpan(
+    state: AnalysisState,
+    span: DecodedSpan,
+    evaluations: readonly FlagEvaluation[],
+    now: number,
+    waiting: Map<AnalysisState, string[]>,
+  ): void {
+    const variants = state.rule.learnedFromSpan(span, evaluations);
+    if (variants.length === 0) return;
+    const key = state.rule.correlationKeyOfSpan(span);
+    if (key === undefined) return;
+    let keys = waiting.get(state);
+    if (keys === undefined) waiting.set(state, (keys = []));
+    for (const variant of variants) this.learn(state, key, variant, now, keys);
+  }
+
+  /** The routing index of the routed runs, built again after a run is routed or unrouted. */
+  private routingIndex(): RoutingIndex {
+    return (this.index ??= new RoutingIndex(this.states));
   }
 
   acceptLogs(batch: LogBatch): void {

@@ -4,10 +4,12 @@ import { TRACE_ID_KEY, type Analysis } from '../config/analysis.js';
 import {
   SpanKind,
   type AttributeValue,
+  type Attributes,
   type DecodedFlagEvaluation,
   type DecodedMetricPoint,
   type DecodedSpan,
 } from '../otlp/model.js';
+import { readAttribute } from '../otlp/decode/lazy-attributes.js';
 import { compileErrorRule, type ErrorClassifier } from './error-rule.js';
 import { variantsOfFlag, variantText, type FlagEvaluation } from './flag-evaluations.js';
 import type { Arm } from '../accumulate/observation.js';
@@ -29,6 +31,8 @@ export interface AnalysisRule {
   readonly judges: 'spans' | 'metrics';
   readonly windowMs: number;
   readonly joinsByTrace: boolean;
+  /** match.spanKind as an OTLP SpanKind number, undefined for any kind (the routing index's key). */
+  readonly spanKind: number | undefined;
   readonly errors: ErrorClassifier;
   matchesSpan(span: DecodedSpan): boolean;
   matchesPoint(point: DecodedMetricPoint): boolean;
@@ -56,15 +60,18 @@ export interface AnalysisRule {
 
 const NO_VARIANTS: readonly string[] = [];
 
-/** match.attributes as a test on an item's own attributes, then its resource's; values compare as text. */
+/**
+ * match.attributes as a test on an item's own attributes (single-key reads), then its resource's; values
+ * compare as text.
+ */
 function attributeFilter(
   wanted: Record<string, string | number | boolean> | undefined,
-): ((own: Record<string, AttributeValue>, resource: Record<string, AttributeValue>) => boolean) | undefined {
+): ((own: { attributes: Attributes }, resource: Attributes) => boolean) | undefined {
   if (wanted === undefined) return undefined;
   const entries = Object.entries(wanted).map(([key, value]) => [key, String(value)] as const);
   return (own, resource) =>
     entries.every(([key, value]) => {
-      const found = own[key] ?? resource[key];
+      const found = readAttribute(own, key) ?? resource[key];
       return found !== undefined && found !== null && typeof found !== 'object' && String(found) === value;
     });
 }
@@ -89,13 +96,14 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
     judges: match.metric === undefined ? 'spans' : 'metrics',
     windowMs: correlation.windowMs,
     joinsByTrace,
+    spanKind,
     errors: compileErrorRule(analysis.errors),
     matchesSpan(span) {
       if (match.metric !== undefined) return false;
       if (match.service !== undefined && span.resource.serviceName !== match.service) return false;
       if (spanKind !== undefined && span.kind !== spanKind) return false;
       if (spanName !== undefined && !spanName(span.name)) return false;
-      return attributesMatch === undefined || attributesMatch(span.attributes, span.resource.attributes);
+      return attributesMatch === undefined || attributesMatch(span, span.resource.attributes);
     },
     matchesPoint(point) {
       if (point.metricName !== match.metric && point.metricName !== match.requestsMetric) return false;
@@ -106,7 +114,7 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
         const name = attributes[SPAN_NAME_ATTRIBUTE];
         if (typeof name !== 'string' || !spanName(name)) return false;
       }
-      return attributesMatch === undefined || attributesMatch(attributes, point.resource.attributes);
+      return attributesMatch === undefined || attributesMatch(point, point.resource.attributes);
     },
     pointRole(point) {
       if (match.requestsMetric === undefined) return 'all';
@@ -114,7 +122,7 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
     },
     correlationKeyOfSpan(span) {
       if (joinsByTrace) return span.traceId === '' ? undefined : span.traceId;
-      return keyText(span.attributes[key] ?? span.resource.attributes[key]);
+      return keyText(readAttribute(span, key) ?? span.resource.attributes[key]);
     },
     correlationKeyOfLog(record) {
       if (joinsByTrace) return record.traceId === '' ? undefined : record.traceId;
@@ -122,7 +130,7 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
     },
     learnedFromSpan(span, evaluations) {
       if (flag !== undefined) return variantsOfFlag(evaluations, flag);
-      const value = variantText(span.attributes[attribute as string]);
+      const value = variantText(readAttribute(span, attribute as string));
       return value === undefined ? NO_VARIANTS : [value];
     },
     ownResourceVariant(span) {

@@ -78,6 +78,12 @@ export interface JudgeServiceOptions {
 export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
 /** Ticks between full-evidence evaluations (30 s at the default 5 s tick). */
 const FULL_EVIDENCE_EVERY_TICKS = 6;
+/**
+ * The timer's tick evaluates runs for at most this long before it yields the event loop to ingest (and the
+ * API) and continues on the next turn: with 1 000 analyses a tick takes seconds, which in one piece
+ * stalled every export request that arrived meanwhile (issue 13).
+ */
+const TICK_SLICE_MS = 10;
 /** Ended runs deleted per snapshot timer at most, beyond judge.maxFinishedRuns. */
 const PRUNE_BATCH = 100;
 
@@ -91,10 +97,16 @@ export class JudgeService {
   private readonly book: RunBook;
   private readonly clock: () => number;
   private timers: NodeJS.Timeout[] = [];
-  /** Duration of the last tick, for /metrics and the bench. */
+  /** Duration of the last tick, for /metrics and the bench (for a sliced tick, its time evaluating). */
   lastTickMs = 0;
+  /** The longest slice of the last sliced tick: how long it held the event loop at once. */
+  lastTickSliceMs = 0;
   private tickCount = 0;
   private readonly series: RunSeriesRecorder | undefined;
+  /** A sliced tick is under way (the timer skips a tick rather than overlap two). */
+  private slicing = false;
+  private snapshotting = false;
+  private stopped = false;
 
   constructor(private readonly options: JudgeServiceOptions) {
     this.clock = options.clock ?? Date.now;
@@ -265,31 +277,111 @@ export class JudgeService {
   private evaluateAll(): void {
     const started = performance.now();
     const nowMs = this.clock();
-    // Every FULL_EVIDENCE_EVERY_TICKS-th tick computes the full evidence too, so the fixed-horizon series on
-    // /metrics stay fresh at a fraction of the cost of computing them every tick.
-    const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
-    this.tickCount += 1;
+    const full = this.nextTickIsFull();
     this.book.retryUnrecorded();
-    for (const run of this.book.running()) {
-      const evaluation = this.book.evaluate(run, nowMs, full);
-      if (evaluation.changed) this.book.commitChange(run, evaluation);
-      else this.options.metrics.update(run.identity.analysisId, evaluation.document);
-      this.series?.observe(run.document);
-    }
+    for (const run of this.book.running()) this.evaluateRun(run, nowMs, full);
     this.series?.flush();
     this.lastTickMs = performance.now() - started;
     this.options.metrics.observeTick(this.lastTickMs / 1000);
   }
 
+  /**
+   * The timer's tick: the same evaluations as tick(), as of one instant, in slices of about TICK_SLICE_MS
+   * with the event loop free in between. A run that ended or was replaced between slices is skipped; the
+   * rest stop when the judge is shut down. Resolves when every run was evaluated.
+   */
+  async tickInSlices(): Promise<void> {
+    if (this.slicing) return;
+    this.slicing = true;
+    // Not made active: other work runs between the slices; webhook spans of a verdict change stand alone.
+    const span = trace.getTracer('canary-judge').startSpan(TICK_SPAN_NAME);
+    try {
+      const nowMs = this.clock();
+      const full = this.nextTickIsFull();
+      let busyMs = 0;
+      let longestMs = 0;
+      let sliceStarted = performance.now();
+      this.book.retryUnrecorded();
+      const runs = this.book.running();
+      for (let i = 0; i < runs.length; i++) {
+        const now = performance.now();
+        if (now - sliceStarted >= TICK_SLICE_MS) {
+          busyMs += now - sliceStarted;
+          longestMs = Math.max(longestMs, now - sliceStarted);
+          await new Promise((resolve) => setImmediate(resolve));
+          if (this.stopped) return; // shut down meanwhile: the store may be closed
+          sliceStarted = performance.now();
+        }
+        if (this.book.isJudged(runs[i])) this.evaluateRun(runs[i], nowMs, full);
+      }
+      this.series?.flush();
+      const last = performance.now() - sliceStarted;
+      this.lastTickMs = busyMs + last;
+      this.lastTickSliceMs = Math.max(longestMs, last);
+      this.options.metrics.observeTick(this.lastTickMs / 1000);
+      span.setAttribute('canary_judge.runs', this.book.runningCount);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+      this.slicing = false;
+    }
+  }
+
+  /**
+   * Every FULL_EVIDENCE_EVERY_TICKS-th tick computes the full evidence too, so the fixed-horizon series on
+   * /metrics stay fresh at a fraction of the cost of computing them every tick.
+   */
+  private nextTickIsFull(): boolean {
+    const full = this.tickCount % FULL_EVIDENCE_EVERY_TICKS === 0;
+    this.tickCount += 1;
+    return full;
+  }
+
+  private evaluateRun(run: RunJudgement, nowMs: number, full: boolean): void {
+    const evaluation = this.book.evaluate(run, nowMs, full);
+    if (evaluation.changed) this.book.commitChange(run, evaluation);
+    else this.options.metrics.update(run.identity.analysisId, evaluation.document);
+    this.series?.observe(run.document);
+  }
+
   /** Saves every running run's evidence, carried state and latest document; prunes old ended runs. */
   snapshot(): void {
     this.book.snapshotRunning();
+    this.pruneEnded();
+  }
+
+  /**
+   * The timer's snapshot: the same saves as snapshot(), as of one instant, one transaction per slice of
+   * about TICK_SLICE_MS with the event loop free in between (at 1 000 runs a snapshot took ~0.3-0.6 s).
+   * Runs that ended or were replaced meanwhile are skipped (their change was recorded on its own).
+   */
+  async snapshotInSlices(): Promise<void> {
+    if (this.snapshotting) return;
+    this.snapshotting = true;
+    try {
+      const nowMs = this.clock();
+      const runs = this.book.heldRuns();
+      for (let i = 0; i < runs.length;) {
+        if (this.stopped) return; // shutdown takes its own, whole snapshot
+        i = this.book.snapshotSlice(runs, i, nowMs, performance.now() + TICK_SLICE_MS);
+        if (i < runs.length) await new Promise((resolve) => setImmediate(resolve));
+      }
+      this.pruneEnded();
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  private pruneEnded(): void {
     const pruned = this.options.runs.pruneEnded(this.options.maxFinishedRuns, PRUNE_BATCH);
     if (pruned > 0) this.options.logger.info({ pruned }, 'ended runs deleted beyond judge.maxFinishedRuns');
   }
 
   start(): void {
     if (this.timers.length > 0) return;
+    this.stopped = false;
     const every = (ms: number, work: () => void) => {
       const timer = setInterval(() => {
         try {
@@ -301,12 +393,21 @@ export class JudgeService {
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.options.tickIntervalMs, () => this.tick());
-    every(this.options.snapshotIntervalMs, () => this.snapshot());
+    every(this.options.tickIntervalMs, () => {
+      this.tickInSlices().catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 'judge timer failed'),
+      );
+    });
+    every(this.options.snapshotIntervalMs, () => {
+      this.snapshotInSlices().catch((error: unknown) =>
+        this.options.logger.error({ err: error }, 'judge timer failed'),
+      );
+    });
   }
 
   /** Stops the timers and takes a last snapshot. Safe to call twice. */
   shutdown(): void {
+    this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     this.book.snapshotRunning();
   }

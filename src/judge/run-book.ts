@@ -114,6 +114,11 @@ export class RunBook {
     return [...this.runningRuns.values()].filter((run) => run.isRunning);
   }
 
+  /** Whether `run` is still one of the runs being judged (it may have ended or been replaced since listed). */
+  isJudged(run: RunJudgement): boolean {
+    return run.isRunning && this.runningRuns.get(run.id) === run;
+  }
+
   /** The latest attempt of (analysis, revision)'s run, or undefined. */
   find(analysisId: string, revision: string): RunLookup | undefined {
     const latestOfAnalysis = (runId: string) =>
@@ -352,6 +357,28 @@ export class RunBook {
   /** Writes the run's row (inside the caller's transaction when there is one). */
   persist(run: RunJudgement): void {
     this.options.runs.update(this.stored(run));
+  }
+
+  /** Every run held as running (also those whose final verdict waits to be recorded), for a sliced snapshot. */
+  heldRuns(): RunJudgement[] {
+    return [...this.runningRuns.values()];
+  }
+
+  /**
+   * One slice of a snapshot: saves runs[start...] (those still held) in one transaction until `untilMs`
+   * (performance.now() time) passes, at least one; returns the index to continue from.
+   */
+  snapshotSlice(runs: readonly RunJudgement[], start: number, nowMs: number, untilMs: number): number {
+    let i = start;
+    this.options.runs.transaction(() => {
+      for (; i < runs.length && (i === start || performance.now() < untilMs); i++) {
+        const run = runs[i];
+        if (this.runningRuns.get(run.id) !== run) continue;
+        this.saveSnapshot(run, nowMs);
+        this.options.runs.update(this.stored(run));
+      }
+    });
+    return i;
   }
 
   snapshotRunning(): void {

@@ -166,6 +166,26 @@ describe('JudgeService runs', () => {
     expect([h.judge.runHistory('run-1').length, h.published.length]).toEqual([1, 1]);
   });
 
+  it('decides in the timer`s sliced tick as in tick(): the same verdict, history and event, once', async () => {
+    const h = harness();
+    h.judge.boot([spec('checkout'), spec('cart')]);
+    h.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    h.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
+    feed(h, 'run-1', 160, 1);
+    feed(h, 'run-2', 100, 11);
+    now += 5000;
+    await h.judge.tickInSlices();
+    expect(h.judge.getRun('run-1')).toMatchObject({ verdict: 'fail', endReason: 'verdict fail' });
+    expect(h.judge.getRun('run-2')!.verdict).toBe('running');
+    expect([...h.routed.keys()]).toEqual(['run-2']);
+    expect(h.published.map((event) => [event.analysisId, event.inTransaction])).toEqual([['checkout', true]]);
+    expect(h.judge.lastTickMs).toBeGreaterThan(0);
+    expect(h.judge.lastTickSliceMs).toBeLessThanOrEqual(h.judge.lastTickMs);
+    now += 5000;
+    await h.judge.tickInSlices();
+    expect([h.judge.runHistory('run-1').length, h.published.length]).toEqual([1, 1]);
+  });
+
   it('judges each revision from its own evidence: a stale verdict never decides the next rollout', () => {
     const h = harness();
     h.judge.boot([spec('checkout')]);
@@ -423,6 +443,25 @@ describe('JudgeService runs', () => {
 });
 
 describe('JudgeService definitions and restarts', () => {
+  it('resumes from the timer`s sliced snapshot as from a whole one, after a crash (no shutdown)', async () => {
+    const first = harness();
+    first.judge.boot([spec('checkout'), spec('cart')]);
+    first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    first.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
+    first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
+    first.accumulator.accept(observations('run-2', 'canary', 100, 100, 0, 6));
+    tick(first);
+    await first.judge.snapshotInSlices();
+    first.store.close(); // no shutdown: only the timer's snapshot was saved
+
+    const second = harness();
+    second.judge.boot([spec('checkout'), spec('cart')]);
+    expect([...second.routed.keys()].sort()).toEqual(['run-1', 'run-2']);
+    const [checkout] = second.accumulator.read('run-1');
+    const [cart] = second.accumulator.read('run-2');
+    expect([checkout.baseline.requests, cart.canary.requests]).toEqual([400, 100]);
+  });
+
   it('resumes running runs with their evidence and start time after a restart', () => {
     const first = harness();
     first.judge.boot([spec('checkout')]);

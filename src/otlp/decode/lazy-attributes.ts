@@ -14,9 +14,23 @@
 //
 // Lifetime: a span whose attributes were not read yet references the request buffer (see model.ts,
 // DecodedSpan). Reading `attributes` once drops that reference.
+//
+// Single-key reads: judging a span needs a handful of its attributes (the error rule's status codes, a
+// correlation key, a variant attribute), and building the whole object to read one of them was a third of
+// the sidecar's CPU with one analysis (issue 13). readAttribute finds one key by comparing key bytes over
+// the already validated range and decodes that value alone; the object is not built and the span keeps
+// its buffer reference (the same lifetime as before the first read).
 import { Reader } from 'protobufjs/minimal.js';
-import type { Attributes, DecodedSpan, ResourceInfo, SpanEvent, SpanKind, StatusCode } from '../model.js';
-import { MAX_ANY_VALUE_DEPTH, decodeKeyValue } from './any-value.js';
+import type {
+  AttributeValue,
+  Attributes,
+  DecodedSpan,
+  ResourceInfo,
+  SpanEvent,
+  SpanKind,
+  StatusCode,
+} from '../model.js';
+import { MAX_ANY_VALUE_DEPTH, decodeAnyValue, decodeKeyValue } from './any-value.js';
 import type { WireContext } from './wire.js';
 
 /** Span.attributes (field 9) and Span.Event.attributes (field 3) tags, length-delimited. */
@@ -250,6 +264,111 @@ export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number): num
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Single-key reads over a validated range (every varint, length and nesting in it was checked by
+// validKeyValueEnd, and every key is ASCII, so the walk below needs no checks of its own).
+
+/** ASCII bytes of keys looked up so far; undefined for a non-ASCII key, which no validated range holds. */
+const keyBytesMemo = new Map<string, Uint8Array | undefined>();
+const MAX_MEMO_KEYS = 1024;
+
+function asciiKeyBytes(key: string): Uint8Array | undefined {
+  if (keyBytesMemo.has(key)) return keyBytesMemo.get(key);
+  let bytes: Uint8Array | undefined = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code >= 0x80) {
+      bytes = undefined;
+      break;
+    }
+    bytes[i] = code;
+  }
+  // Keys come from configuration (a few dozen); the bound only guards against a caller passing data.
+  if (keyBytesMemo.size >= MAX_MEMO_KEYS) keyBytesMemo.clear();
+  keyBytesMemo.set(key, bytes);
+  return bytes;
+}
+
+/**
+ * The value of `key` among the consecutive, validated `tag` fields in bytes[start, end): what
+ * decodeAttributeFields(...)[key] would be for an own key (the last duplicate wins, a KeyValue without a
+ * value is null), or undefined when no KeyValue has that key. Decodes that one value only.
+ */
+export function lookupAttributeField(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  key: string,
+): AttributeValue | undefined {
+  const wanted = asciiKeyBytes(key);
+  if (wanted === undefined) return undefined;
+  let valueAt = -2; // -2: no KeyValue has the key; -1: the last one with it has no value
+  let valueEnd = 0;
+  let pos = start;
+  while (pos < end) {
+    smallVarint(bytes, pos, end); // the field's tag
+    const keyValueEnd = messageEnd(bytes, cursor, end);
+    let at = cursor;
+    // decodeKeyValue's rules: the key is the last key field ('' when none), the value the last value field.
+    let matches = wanted.length === 0;
+    let ownValueAt = -1;
+    while (at < keyValueEnd) {
+      const tag = smallVarint(bytes, at, keyValueEnd);
+      at = cursor;
+      if (tag === 10) {
+        const length = smallVarint(bytes, at, keyValueEnd);
+        at = cursor;
+        matches = length === wanted.length;
+        for (let i = 0; matches && i < length; i++) matches = bytes[at + i] === wanted[i];
+        at += length;
+      } else if (tag === 18) {
+        ownValueAt = at;
+        at = messageEnd(bytes, at, keyValueEnd);
+      } else at = skippedEnd(bytes, at, keyValueEnd, tag);
+    }
+    if (matches) {
+      valueAt = ownValueAt;
+      valueEnd = keyValueEnd;
+    }
+    pos = keyValueEnd;
+  }
+  if (valueAt === -2) return undefined;
+  if (valueAt === -1) return null;
+  const reader = sharedContext.reader;
+  reader.buf = bytes;
+  reader.pos = valueAt;
+  reader.len = valueEnd;
+  try {
+    return decodeAnyValue(sharedContext, 0);
+  } finally {
+    reader.buf = NO_BYTES;
+    reader.pos = reader.len = 0;
+    if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
+  }
+}
+
+/**
+ * An item's attribute `key` (undefined when it has none): `attributes[key]` for an own key, read from the
+ * bytes without building the attributes object when those are still undecoded (ProtobufSpan,
+ * ProtobufSpanEvent), from the object otherwise (JSON-decoded spans, events, points, log records).
+ */
+export function readAttribute(item: { attributes: Attributes }, key: string): AttributeValue | undefined {
+  if (item instanceof ProtobufSpan || item instanceof ProtobufSpanEvent) return item.attribute(key);
+  const attributes = item.attributes;
+  return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+}
+
+/**
+ * Single-key reads of one span (or event) from its bytes before its attributes object is built and read
+ * instead: a span judged by one analysis needs ~4 reads, one judged by many would scan its bytes again for
+ * each, where a built object answers every later read by a hash lookup.
+ */
+const MAX_BYTE_LOOKUPS = 8;
+
+function ownAttribute(attributes: Attributes, key: string): AttributeValue | undefined {
+  return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Model objects. `attributes` is an own, enumerable accessor (one shared getter/setter pair, so every
 // instance keeps one hidden class), so Object.keys, JSON.stringify, spreading and deep equality see it
 // like the data property it replaces. The decoded object is cached; assigning replaces it.
@@ -277,6 +396,8 @@ export class ProtobufSpan implements DecodedSpan {
   #bytes: Uint8Array | undefined;
   #start: number;
   #end: number;
+  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
+  #lookups = 0;
 
   static readonly #accessor: PropertyDescriptor = {
     get(this: ProtobufSpan): Attributes {
@@ -336,6 +457,14 @@ export class ProtobufSpan implements DecodedSpan {
     this.#start = start;
     this.#end = end;
   }
+
+  /** Attribute `key` without decoding the others (see readAttribute). */
+  attribute(key: string): AttributeValue | undefined {
+    const bytes = this.#bytes;
+    if (this.#attributes !== undefined || bytes === undefined || ++this.#lookups > MAX_BYTE_LOOKUPS)
+      return ownAttribute(this.attributes, key);
+    return lookupAttributeField(bytes, this.#start, this.#end, key);
+  }
 }
 
 /** A span event from the protobuf decoder (SpanEvent), its attributes decoded on first read. */
@@ -347,6 +476,8 @@ export class ProtobufSpanEvent implements SpanEvent {
   #bytes: Uint8Array | undefined;
   #start: number;
   #end: number;
+  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
+  #lookups = 0;
 
   static readonly #accessor: PropertyDescriptor = {
     get(this: ProtobufSpanEvent): Attributes {
@@ -382,5 +513,13 @@ export class ProtobufSpanEvent implements SpanEvent {
     this.#bytes = attributes === undefined ? bytes : undefined;
     this.#start = start;
     this.#end = end;
+  }
+
+  /** Attribute `key` without decoding the others (see readAttribute). */
+  attribute(key: string): AttributeValue | undefined {
+    const bytes = this.#bytes;
+    if (this.#attributes !== undefined || bytes === undefined || ++this.#lookups > MAX_BYTE_LOOKUPS)
+      return ownAttribute(this.attributes, key);
+    return lookupAttributeField(bytes, this.#start, this.#end, key);
   }
 }

@@ -6,8 +6,8 @@ import { Writer } from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TRACE_REQUEST, encodeMessage, realisticTraceRequest } from '../../../bench/payloads.js';
 import { OtlpDecodeError, decodeTraceRequest } from '../../../src/otlp/decode/index.js';
-import { ProtobufSpan, setLazyAttributes } from '../../../src/otlp/decode/lazy-attributes.js';
-import type { SpanBatch } from '../../../src/otlp/model.js';
+import { ProtobufSpan, readAttribute, setLazyAttributes } from '../../../src/otlp/decode/lazy-attributes.js';
+import type { Attributes, SpanBatch } from '../../../src/otlp/model.js';
 import { mutate, mutation, traceCase } from './fuzz-properties.js';
 import { sdkSpans } from './sdk-telemetry.js';
 
@@ -188,5 +188,70 @@ describe('lazy event attributes', () => {
     });
     expect(() => decodeTraceRequest(bad)).toThrow(OtlpDecodeError);
     sameAsEager(bad);
+  });
+});
+
+/**
+ * Single-key reads on a fresh lazy decode of `bytes` equal the eager decode's attributes, key by key, for
+ * every key present and a few absent or awkward ones, on spans and events, before any object is built.
+ */
+function singleKeyReadsAsEager(bytes: Uint8Array): void {
+  const reference = attempt(() => eager(bytes));
+  if ('error' in reference) return; // refused at decode time either way (sameAsEager checks that)
+  const lazy = decodeTraceRequest(bytes);
+  const expected = (attributes: Attributes, key: string) =>
+    Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  const awkward = ['', 'absent', '__proto__', 'constructor', 'toString', 'naïve'];
+  reference.batch.spans.forEach((eagerSpan, i) => {
+    const span = lazy.spans[i];
+    for (const key of [...Object.keys(eagerSpan.attributes), ...awkward])
+      expect(readAttribute(span, key)).toEqual(expected(eagerSpan.attributes, key));
+    eagerSpan.events.forEach((eagerEvent, e) => {
+      for (const key of [...Object.keys(eagerEvent.attributes), ...awkward])
+        expect(readAttribute(span.events[e], key)).toEqual(expected(eagerEvent.attributes, key));
+    });
+  });
+}
+
+describe('single-key attribute reads (readAttribute)', () => {
+  it('equal the eager decode on the SDK and benchmark payloads', () => {
+    singleKeyReadsAsEager(ProtobufTraceSerializer.serializeRequest(sdkSpans())!);
+    singleKeyReadsAsEager(encodeMessage(TRACE_REQUEST, realisticTraceRequest({ spans: 512 })));
+  });
+
+  it('equal the eager decode on random valid and damaged requests (300 cases)', () => {
+    fc.assert(
+      fc.property(traceCase, fc.array(mutation, { maxLength: 3 }), ({ bytes }, mutations) => {
+        singleKeyReadsAsEager(mutate(bytes, mutations));
+      }),
+      { numRuns: 300, seed },
+    );
+  });
+
+  it('take the last duplicate, read a KeyValue without a value as null and one without a key as ""', () => {
+    const bytes = spanBytes((w) => {
+      w.uint32(74).bytes(keyValue('a', (v) => v.uint32(10).string('first')));
+      w.uint32(74).bytes(keyValue('__proto__', (v) => v.uint32(24).int64(3)));
+      w.uint32(74).bytes(Writer.create().uint32(10).string('no-value').finish());
+      w.uint32(74).bytes(
+        Writer.create().uint32(18).bytes(Writer.create().uint32(16).bool(true).finish()).finish(),
+      );
+      w.uint32(74).bytes(keyValue('a', (v) => v.uint32(10).string('second')));
+      w.uint32(74).bytes(keyValue('naïve', (v) => v.uint32(10).string('eager now')));
+    });
+    singleKeyReadsAsEager(bytes);
+    const span = decodeTraceRequest(bytes).spans[0];
+    expect(readAttribute(span, 'a')).toBe('second');
+    expect(readAttribute(span, '__proto__')).toBe(3);
+    expect(readAttribute(span, 'no-value')).toBeNull();
+    expect(readAttribute(span, '')).toBe(true);
+    expect(readAttribute(span, 'naïve')).toBe('eager now');
+    expect(readAttribute(span, 'missing')).toBeUndefined();
+  });
+
+  it('read plain attribute objects (JSON-decoded items, points) by own keys only', () => {
+    const item = { attributes: { 'http.response.status_code': 503 } as Attributes };
+    expect(readAttribute(item, 'http.response.status_code')).toBe(503);
+    expect(readAttribute(item, 'constructor')).toBeUndefined();
   });
 });

@@ -1,0 +1,193 @@
+// Footprint benchmark (`npm run bench -- footprint`): the sidecar as a user runs it (its own process,
+// `node dist/src/main.js --config ...`, one analysis with a running run) beside a service instrumented with
+// the real OpenTelemetry JS SDK (BasicTracerProvider, BatchSpanProcessor with its defaults, OTLP/HTTP
+// protobuf exporter), at 1k and 5k spans/s, and idle. Reported: the sidecar process's CPU share of one core
+// (utime + stime from /proc over the measured window), CPU microseconds per span, and its RSS (median of
+// samples every 250 ms = steady, max = peak), beside the OpenTelemetry Collector's published load test
+// (opentelemetry-collector-contrib docs/benchmarks/loadtests, Trace10kSPS OTLP-HTTP: 5.4% of a core and
+// 51 MiB RSS at 10k spans/s) scaled linearly to the same rate. The load (this process) and the sidecar
+// share the machine; the figures are the sidecar's own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { median } from 'simple-statistics';
+import { writeResults, type ResultRow } from './results.js';
+
+const WARM_UP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
+const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 20_000);
+const RATES = [1_000, 5_000];
+/** The Collector's Trace10kSPS OTLP-HTTP row: CPU % of a core and RSS MiB at 10k spans/s. */
+const COLLECTOR = { spansPerSecond: 10_000, cpuPercent: 5.4, rssMiB: 51 };
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+const mainScript = fileURLToPath(new URL('../src/main.js', import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** CPU seconds (user + system) the process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+async function startSidecar(dir: string): Promise<{ child: ChildProcess; httpPort: number }> {
+  const [httpPort, grpcPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const configPath = join(dir, 'config.json');
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      otlp: { http: { port: httpPort }, grpc: { port: grpcPort } },
+      api: { port: apiPort },
+      storage: { path: join(dir, 'state.sqlite') },
+      log: { level: 'warn', format: 'json' },
+      analyses: [
+        {
+          id: 'checkout',
+          match: { service: 'checkout', spanKind: 'client' },
+          variant: { flag: 'new-checkout' },
+          baseline: 'off',
+          canary: 'on',
+          run: { revision: 'rev-1' },
+        },
+      ],
+    }),
+  );
+  const child = spawn(process.execPath, [mainScript, '--config', configPath], { stdio: 'inherit' });
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok) return { child, httpPort };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill();
+  throw new Error('the sidecar did not become healthy');
+}
+
+/** A service's traffic: traces of 4 spans (a server span, 3 client spans), a flag evaluation on the root. */
+function startLoad(provider: BasicTracerProvider, spansPerSecond: number): () => number {
+  const tracer = provider.getTracer('bench-footprint');
+  const TICK_MS = 20;
+  let sent = 0;
+  let owed = 0;
+  const timer = setInterval(() => {
+    owed += (spansPerSecond * TICK_MS) / 1000;
+    for (; owed >= 4; owed -= 4) {
+      const root = tracer.startSpan('POST /checkout', {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': 'POST', 'http.route': '/checkout', 'url.scheme': 'https' },
+      });
+      root.addEvent('feature_flag.evaluation', {
+        'feature_flag.key': 'new-checkout',
+        'feature_flag.result.variant': Math.random() < 0.5 ? 'on' : 'off',
+      });
+      const parent = trace.setSpan(ROOT_CONTEXT, root);
+      for (let c = 0; c < 3; c += 1) {
+        const child = tracer.startSpan(
+          'GET /inventory',
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'http.request.method': 'GET',
+              'server.address': 'inventory',
+              'http.response.status_code': Math.random() < 0.01 ? 503 : 200,
+            },
+          },
+          parent,
+        );
+        child.end();
+      }
+      root.setAttribute('http.response.status_code', 200);
+      root.end();
+      sent += 4;
+    }
+  }, TICK_MS);
+  return () => {
+    clearInterval(timer);
+    return sent;
+  };
+}
+
+async function measure(pid: number, ms: number): Promise<{ cpuPercent: number; rss: number[] }> {
+  const rss: number[] = [];
+  const sampler = setInterval(() => rss.push(rssBytes(pid)), 250);
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const elapsed = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  return { cpuPercent: (100 * cpu) / elapsed, rss };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-footprint-'));
+  const { child, httpPort } = await startSidecar(dir);
+  const pid = child.pid!;
+  const rows: ResultRow[] = [];
+  const row = (rate: number, sample: { cpuPercent: number; rss: number[] }, sentPerSecond: number) => {
+    const collectorCpu = (COLLECTOR.cpuPercent * rate) / COLLECTOR.spansPerSecond;
+    rows.push({
+      load: rate === 0 ? 'idle' : `${rate} spans/s`,
+      'spans/s sent': Math.round(sentPerSecond),
+      'sidecar CPU % of a core': Number(sample.cpuPercent.toFixed(2)),
+      'CPU us per span': rate === 0 ? '-' : Math.round((sample.cpuPercent * 1e4) / sentPerSecond),
+      'Collector CPU % scaled': rate === 0 ? '-' : Number(collectorCpu.toFixed(2)),
+      'CPU ratio to Collector': rate === 0 ? '-' : Number((sample.cpuPercent / collectorCpu).toFixed(2)),
+      'RSS MB steady (median)': Math.round(median(sample.rss) / 1e6),
+      'RSS MB peak': Math.round(Math.max(...sample.rss) / 1e6),
+    });
+  };
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // start-up settles
+    row(0, await measure(pid, Math.min(MEASURE_MS, 10_000)), 0);
+    for (const rate of RATES) {
+      const provider = new BasicTracerProvider({
+        resource: resourceFromAttributes({ 'service.name': 'checkout', 'service.version': '2.1.0' }),
+        spanProcessors: [
+          new BatchSpanProcessor(new OTLPTraceExporter({ url: `http://127.0.0.1:${httpPort}/v1/traces` })),
+        ],
+      });
+      const started = performance.now();
+      const stop = startLoad(provider, rate);
+      await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
+      const sample = await measure(pid, MEASURE_MS);
+      // Spans made per second over warm-up and measurement (the rate the SDK actually produced).
+      const sentPerSecond = stop() / ((performance.now() - started) / 1000);
+      await provider.shutdown();
+      row(rate, sample, sentPerSecond);
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  writeResults('footprint', rows, {
+    warmUpMs: WARM_UP_MS,
+    measureMs: MEASURE_MS,
+    collector:
+      'opentelemetry-collector-contrib docs/benchmarks/loadtests Trace10kSPS OTLP-HTTP: 5.4% CPU, 51 MiB RSS at 10k spans/s, scaled linearly',
+    sdk: 'BasicTracerProvider + BatchSpanProcessor (defaults) + @opentelemetry/exporter-trace-otlp-proto, in the bench process',
+  });
+}
+
+void main();

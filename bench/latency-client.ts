@@ -1,0 +1,54 @@
+// The ingest-latency benchmark's client: a separate process that sends one small OTLP/HTTP-protobuf export
+// every `intervalMs` for `seconds` (as an SDK's exporter beside a lightly loaded service would) and prints
+// each answer's latency in ms as JSON. Usage: node dist/bench/latency-client.js <url> <payload-file>
+// <seconds> <intervalMs>
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+
+const [url, payloadFile, secondsText, intervalText] = process.argv.slice(2);
+const payload = readFileSync(payloadFile);
+const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+const latencies: number[] = [];
+let failed = 0;
+
+function send(): Promise<void> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = request(
+      `${url}/v1/traces`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': payload.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) latencies.push(performance.now() - started);
+          else failed += 1;
+          resolve();
+        });
+      },
+    );
+    req.on('error', () => {
+      failed += 1;
+      resolve();
+    });
+    req.end(payload);
+  });
+}
+
+async function main(): Promise<void> {
+  const deadline = performance.now() + Number(secondsText) * 1000;
+  const pending: Promise<void>[] = [];
+  // A fixed schedule, not back-to-back: a stalled receiver makes requests wait, not fewer requests sent.
+  while (performance.now() < deadline) {
+    pending.push(send());
+    await new Promise((resolve) => setTimeout(resolve, Number(intervalText)));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  process.stdout.write(`${JSON.stringify({ latencies, failed })}\n`);
+}
+
+void main();
