@@ -82,6 +82,11 @@ export class ReceiveGuard {
     return new ReceiveWatch(this, entry);
   }
 
+  /** Whether the sweep timer runs (only while requests are being received). */
+  get sweeping(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** Requests being received now. */
   get size(): number {
     return this.watched.size;
@@ -106,6 +111,11 @@ export class ReceiveGuard {
         }
       }
       if (why !== '') this.cutEntry(entry, why);
+    }
+    // Nothing being received: the timer stops until the next request (an idle sidecar wakes for nothing).
+    if (this.watched.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
     }
   }
 

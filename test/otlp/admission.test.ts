@@ -84,8 +84,17 @@ describe('ReceiveGuard', () => {
       guard.sweep();
     }
     expect(cuts).toEqual(['slow: OTLP_TOO_SLOW']);
+    expect(guard.sweeping).toBe(true);
     fast.done();
     expect(guard.size).toBe(0);
+    // Nothing left to watch: the sweep timer stops until the next request.
+    guard.sweep();
+    expect(guard.sweeping).toBe(false);
+    const next = watch('next');
+    expect(guard.sweeping).toBe(true);
+    next.done();
+    guard.sweep();
+    expect(guard.sweeping).toBe(false);
   });
 
   it('cuts a sender that bursts and then stalls within two windows', () => {
