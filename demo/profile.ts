@@ -38,6 +38,8 @@ export interface DemoProfile {
   minSamplesPerArm: number;
   /** The analysis ends `inconclusive` after this long; keeps the demo inside its budget. */
   maxDurationSeconds: number;
+  /** How much higher the canary's error rate may be (absolute: 0.01 = one percentage point). */
+  errorRateTolerance: number;
   judgeTickMs: number;
   /** How often the OTel SDKs export (the BatchSpanProcessor default of 5 s would only delay the view). */
   exportDelayMs: number;
@@ -60,6 +62,7 @@ export const STANDARD_PROFILE: DemoProfile = {
   regression: { afterMs: 15_000, behaviour: { medianMs: 30, sigma: 0.35, errorRate: 0.06 } },
   minSamplesPerArm: 500,
   maxDurationSeconds: 150,
+  errorRateTolerance: 0.01,
   judgeTickMs: 1_000,
   exportDelayMs: 500,
 };
@@ -76,6 +79,11 @@ export const FAST_PROFILE: DemoProfile = {
   ],
   regression: { ...STANDARD_PROFILE.regression, afterMs: 6_000 },
   maxDurationSeconds: 45,
+  // Showing a healthy canary's error rate within one point of a 1% baseline takes about 5,000 requests per arm
+  // (the block-variance test, src/stats/error-blocks.ts): 40-55 s of the last stage at this rate, against a 45 s
+  // limit, so the healthy test was rolled back as inconclusive now and then. Two points need about a quarter of
+  // that; the regression (+5 points, 1.5x slower) still fails on both metrics.
+  errorRateTolerance: 0.02,
 };
 
 export const ANALYSIS_ID = 'checkout-new-flow';
@@ -84,8 +92,6 @@ export const ALPHA = 0.01;
 /** Latency quantiles judged, and how much slower the canary may be at each (relative). */
 export const LATENCY_QUANTILES = [0.5, 0.95];
 export const LATENCY_TOLERANCE = 0.2;
-/** How much higher the canary's error rate may be (absolute: 0.01 = one percentage point). */
-export const ERROR_RATE_TOLERANCE = 0.01;
 
 /**
  * The analysis: checkout's server spans, split by the frontend's evaluation of the flag (joined by trace
@@ -107,7 +113,7 @@ export function demoAnalysis(profile: DemoProfile, webhook: { url: string; secre
     },
     metrics: [
       { name: 'latency', kind: 'latency', quantiles: LATENCY_QUANTILES, tolerance: LATENCY_TOLERANCE },
-      { name: 'errors', kind: 'error_rate', tolerance: ERROR_RATE_TOLERANCE },
+      { name: 'errors', kind: 'error_rate', tolerance: profile.errorRateTolerance },
     ],
     webhook,
   };
