@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VerdictDocument } from '../../src/judge/verdict-document.js';
-import { windowSpans } from '../support/clocked-spans.js';
 import {
   api,
   API_TOKEN,
@@ -21,6 +20,7 @@ import {
   startCliInstance,
   startInstance,
   TraceIdSplitExporter,
+  windowOfTraffic,
   type CliInstance,
   type FleetInstance,
 } from '../support/fleet.js';
@@ -40,14 +40,6 @@ async function documentOf(judge: FleetInstance): Promise<VerdictDocument> {
 const judged = (doc: VerdictDocument) => doc.samples.baseline + doc.samples.canary;
 
 /** One window of traffic ending now (real clock): 480 baseline and 120 canary server spans, the canary worse. */
-function windowOfTraffic(round: number): ReadableSpan[] {
-  const window = { startMs: Date.now() - 4_000, windowMs: 3_000, medianMs: 30 };
-  return [
-    ...windowSpans({ ...window, version: '1.0.0', count: 480, errorRate: 0.01, seed: 2 * round + 1 }),
-    ...windowSpans({ ...window, version: '2.0.0', count: 120, errorRate: 0.1, seed: 2 * round + 2 }),
-  ];
-}
-
 describe('a forwarder killed mid-run', () => {
   it('loses at most its last export interval, and the verdict still arrives', async () => {
     const judge = await startInstance({ analyses: [FLEET_ANALYSIS] });

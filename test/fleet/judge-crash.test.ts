@@ -5,10 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { VerdictDocument } from '../../src/judge/verdict-document.js';
-import { windowSpans } from '../support/clocked-spans.js';
 import {
   API_TOKEN,
   eventually,
@@ -18,6 +16,7 @@ import {
   startCliInstance,
   startInstance,
   TraceIdSplitExporter,
+  windowOfTraffic,
   type CliInstance,
   type FleetInstance,
 } from '../support/fleet.js';
@@ -29,14 +28,6 @@ afterAll(async () => {
   await Promise.all(started.map((instance) => instance.stop()));
   rmSync(dir, { recursive: true, force: true });
 });
-
-function windowOfTraffic(round: number): ReadableSpan[] {
-  const window = { startMs: Date.now() - 4_000, windowMs: 3_000, medianMs: 30 };
-  return [
-    ...windowSpans({ ...window, version: '1.0.0', count: 480, errorRate: 0.01, seed: 2 * round + 1 }),
-    ...windowSpans({ ...window, version: '2.0.0', count: 120, errorRate: 0.1, seed: 2 * round + 2 }),
-  ];
-}
 
 describe('a judging instance killed mid-run', () => {
   it('resumes the run from SQLite and loses none of the forwarded evidence', async () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Metadata } from '@grpc/grpc-js';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { windowSpans } from './clocked-spans.js';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
@@ -31,6 +32,18 @@ export const FLEET_ANALYSIS = {
 
 export const API_TOKEN = 'fleet-test-api-token-0123456789';
 export const OTLP_TOKEN = 'fleet-test-otlp-token-0123456789';
+
+/**
+ * One export window of the crash tests' traffic: 480 baseline spans (1% errors) and 120 canary spans (10%
+ * errors, a regression), seeded by `round`, ending a second ago.
+ */
+export function windowOfTraffic(round: number): ReadableSpan[] {
+  const window = { startMs: Date.now() - 4_000, windowMs: 3_000, medianMs: 30 };
+  return [
+    ...windowSpans({ ...window, version: '1.0.0', count: 480, errorRate: 0.01, seed: 2 * round + 1 }),
+    ...windowSpans({ ...window, version: '2.0.0', count: 120, errorRate: 0.1, seed: 2 * round + 2 }),
+  ];
+}
 
 /** The real OTel gRPC trace exporter, with the fleet's ingest token. */
 export function grpcTraceExporter(url: string): SpanExporter {
