@@ -20,6 +20,14 @@
 // the sidecar's CPU with one analysis (issue 13). readAttribute finds one key by comparing key bytes over
 // the already validated range and decodes that value alone; the object is not built and the span keeps
 // its buffer reference (the same lifetime as before the first read).
+//
+// Keys read in the walk (issue 13: "decode validation and reading share one pass"): a key that judging has
+// asked for once is watched from then on (at most MAX_WATCHED_KEYS, from configuration in practice: the
+// error rule's, the variant attribute, the flag-evaluation keys). validKeyValueEnd compares each top-level
+// key it validates against the watched keys of that length and, on a match, records where the value lies,
+// so a later read of a watched key is a look at those records instead of a second walk over the span's
+// attribute bytes. A span keeps the table of watched keys it was decoded with, so a key watched after it
+// was decoded is still found by the walk of lookupAttributeField, never reported missing.
 import { Reader } from 'protobufjs/minimal.js';
 import type {
   AttributeValue,
@@ -79,6 +87,105 @@ export function setLazyAttributes(enabled: boolean): boolean {
   const previous = lazy;
   lazy = enabled;
   return previous;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Watched keys (see the header).
+
+/** Keys watched at most; past it a key is read by the walk of lookupAttributeField, as before. */
+export const MAX_WATCHED_KEYS = 64;
+/** Longer keys are not watched (none in configuration comes near). */
+const MAX_WATCHED_KEY_LENGTH = 255;
+
+/** An immutable set of watched keys: a new table replaces it when a key is added. */
+export interface WatchTable {
+  /** Watched key -> its number in `found` records. */
+  readonly index: ReadonlyMap<string, number>;
+  /** ASCII bytes of key number i. */
+  readonly bytes: readonly Uint8Array[];
+  /**
+   * Key numbers by key length (bytes), for the walk's first check; every length 0-255 has an entry (a read
+   * past an array's end is a slow lookup in V8, and this runs for every attribute of every span).
+   */
+  readonly byLength: readonly (readonly number[] | null)[];
+}
+
+const EMPTY_TABLE: WatchTable = {
+  index: new Map(),
+  bytes: [],
+  byLength: Array.from({ length: MAX_WATCHED_KEY_LENGTH + 1 }, () => null),
+};
+let watched: WatchTable = EMPTY_TABLE;
+
+/** The keys watched now (decoded spans and events keep the table they were decoded with). */
+export function watchTable(): WatchTable {
+  return watched;
+}
+
+/** Watches `key` from now on, if it can be: ASCII, not empty, at most 255 bytes, room in the table. */
+function watchKey(key: string): void {
+  if (watched.index.has(key) || watched.bytes.length >= MAX_WATCHED_KEYS) return;
+  const bytes = asciiKeyBytes(key);
+  if (bytes === undefined || bytes.length === 0 || bytes.length > MAX_WATCHED_KEY_LENGTH) return;
+  const number = watched.bytes.length;
+  const index = new Map(watched.index).set(key, number);
+  const byLength = watched.byLength.slice();
+  byLength[bytes.length] = [...(byLength[bytes.length] ?? []), number];
+  watched = { index, bytes: [...watched.bytes, bytes], byLength };
+}
+
+/** Forgets every watched key; for tests that check both paths. */
+export function resetWatchedKeys(): void {
+  watched = EMPTY_TABLE;
+}
+
+/** The watched key number of the ASCII key in buf[start, stop), or -1. */
+function watchedKeyAt(buf: Uint8Array, start: number, stop: number): number {
+  const length = stop - start;
+  if (length > MAX_WATCHED_KEY_LENGTH) return -1;
+  const candidates = watched.byLength[length];
+  if (candidates === null) return -1;
+  for (const number of candidates) {
+    const wanted = watched.bytes[number];
+    let i = 0;
+    while (i < wanted.length && buf[start + i] === wanted[i]) i++;
+    if (i === wanted.length) return number;
+  }
+  return -1;
+}
+
+/**
+ * A watched key's value from the records of a span's (or event's) walk: triples of key number, position of
+ * the value's length prefix (-1 for a KeyValue without value) and the KeyValue's end, in wire order. What
+ * lookupAttributeField returns for it: the last KeyValue with the key wins, null when it has no value,
+ * undefined when no KeyValue has the key.
+ */
+function foundValue(
+  bytes: Uint8Array,
+  found: readonly number[] | undefined,
+  number: number,
+): AttributeValue | undefined {
+  if (found === undefined) return undefined;
+  let at = -1;
+  for (let i = 0; i < found.length; i += 3) if (found[i] === number) at = i;
+  if (at < 0) return undefined;
+  if (found[at + 1] < 0) return null;
+  return decodeValueAt(bytes, found[at + 1], found[at + 2]);
+}
+
+/** The AnyValue whose length prefix is at `valueAt`, inside a validated KeyValue ending at `end`. */
+function decodeValueAt(bytes: Uint8Array, valueAt: number, end: number): AttributeValue {
+  const reader = sharedContext.reader;
+  reader.buf = bytes;
+  reader.pos = valueAt;
+  reader.len = end;
+  try {
+    return decodeAnyValue(sharedContext, 0);
+  } finally {
+    reader.buf = NO_BYTES;
+    reader.pos = reader.len = 0;
+    if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -167,9 +274,13 @@ function validKeyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
     const tag = smallVarint(buf, pos, end);
     if (tag < 0) return false;
     pos = cursor;
-    if (tag === 10) pos = asciiStringEnd(buf, pos, end);
-    else if (tag === 18) {
+    if (tag === 10) {
+      pos = asciiStringEnd(buf, pos, end);
+      // decodeKeyValue's rule: the last key field is the key (asciiStringEnd left `cursor` at its first byte).
+      if (depth === 0 && pos >= 0) topLevelKey = watchedKeyAt(buf, cursor, pos);
+    } else if (tag === 18) {
       if (depth >= MAX_ANY_VALUE_DEPTH) return false;
+      if (depth === 0) topLevelValueAt = pos; // the last value field is the value
       const stop = messageEnd(buf, pos, end);
       if (stop < 0 || !validAnyValueContent(buf, cursor, stop, depth)) return false;
       pos = stop;
@@ -256,12 +367,20 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
  * Where the length-delimited KeyValue at `pos` (its length prefix) ends, when decodeKeyValue is certain
  * to decode it without error; -1 otherwise (decode it eagerly instead).
  */
-export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number): number {
+export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: number[]): number {
   if (!lazy) return -1;
   const stop = messageEnd(buf, pos, end);
   if (stop < 0) return -1;
-  return validKeyValueContent(buf, cursor, stop, 0) ? stop : -1;
+  topLevelKey = -1; // no key field: the key is '', which is never watched
+  topLevelValueAt = -1;
+  if (!validKeyValueContent(buf, cursor, stop, 0)) return -1;
+  if (topLevelKey >= 0 && found !== undefined) found.push(topLevelKey, topLevelValueAt, stop);
+  return stop;
 }
+
+/** What the walk of the current top-level KeyValue saw: its watched key number (-1: none) and value. */
+let topLevelKey = -1;
+let topLevelValueAt = -1;
 
 // ---------------------------------------------------------------------------------------------------
 // Single-key reads over a validated range (every varint, length and nesting in it was checked by
@@ -333,17 +452,7 @@ export function lookupAttributeField(
   }
   if (valueAt === -2) return undefined;
   if (valueAt === -1) return null;
-  const reader = sharedContext.reader;
-  reader.buf = bytes;
-  reader.pos = valueAt;
-  reader.len = valueEnd;
-  try {
-    return decodeAnyValue(sharedContext, 0);
-  } finally {
-    reader.buf = NO_BYTES;
-    reader.pos = reader.len = 0;
-    if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
-  }
+  return decodeValueAt(bytes, valueAt, valueEnd);
 }
 
 /**
@@ -366,6 +475,24 @@ const MAX_BYTE_LOOKUPS = 8;
 
 function ownAttribute(attributes: Attributes, key: string): AttributeValue | undefined {
   return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+}
+
+const UNWATCHED = Symbol('unwatched');
+
+/**
+ * A read of `key` from the walk's records when it was watched at decode time (`watch`); UNWATCHED
+ * otherwise, and the key is watched for the spans and events decoded from now on.
+ */
+function watchedRead(
+  bytes: Uint8Array,
+  watch: WatchTable,
+  found: number[] | undefined,
+  key: string,
+): AttributeValue | undefined | typeof UNWATCHED {
+  const number = watch.index.get(key);
+  if (number !== undefined) return foundValue(bytes, found, number);
+  watchKey(key);
+  return UNWATCHED;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -398,6 +525,9 @@ export class ProtobufSpan implements DecodedSpan {
   #end: number;
   /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
   #lookups = 0;
+  /** The watched keys when this was decoded, and what the walk recorded of them (foundValue). */
+  #watch: WatchTable;
+  #found: number[] | undefined;
 
   static readonly #accessor: PropertyDescriptor = {
     get(this: ProtobufSpan): Attributes {
@@ -437,6 +567,7 @@ export class ProtobufSpan implements DecodedSpan {
     end: number,
     events: SpanEvent[],
     resource: ResourceInfo,
+    found?: number[],
   ) {
     // Own properties in the order of the JSON decoder's plain objects.
     this.traceId = traceId;
@@ -456,14 +587,20 @@ export class ProtobufSpan implements DecodedSpan {
     this.#bytes = attributes === undefined ? bytes : undefined;
     this.#start = start;
     this.#end = end;
+    this.#watch = watched;
+    this.#found = found;
   }
 
   /** Attribute `key` without decoding the others (see readAttribute). */
   attribute(key: string): AttributeValue | undefined {
     const bytes = this.#bytes;
-    if (this.#attributes !== undefined || bytes === undefined || ++this.#lookups > MAX_BYTE_LOOKUPS)
-      return ownAttribute(this.attributes, key);
-    return lookupAttributeField(bytes, this.#start, this.#end, key);
+    if (this.#attributes === undefined && bytes !== undefined) {
+      const value = watchedRead(bytes, this.#watch, this.#found, key);
+      if (value !== UNWATCHED) return value;
+      if (++this.#lookups <= MAX_BYTE_LOOKUPS)
+        return lookupAttributeField(bytes, this.#start, this.#end, key);
+    }
+    return ownAttribute(this.attributes, key);
   }
 }
 
@@ -478,6 +615,9 @@ export class ProtobufSpanEvent implements SpanEvent {
   #end: number;
   /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
   #lookups = 0;
+  /** The watched keys when this was decoded, and what the walk recorded of them (foundValue). */
+  #watch: WatchTable;
+  #found: number[] | undefined;
 
   static readonly #accessor: PropertyDescriptor = {
     get(this: ProtobufSpanEvent): Attributes {
@@ -505,6 +645,7 @@ export class ProtobufSpanEvent implements SpanEvent {
     bytes: Uint8Array | undefined,
     start: number,
     end: number,
+    found?: number[],
   ) {
     this.name = name;
     this.timeUnixMs = timeUnixMs;
@@ -513,13 +654,19 @@ export class ProtobufSpanEvent implements SpanEvent {
     this.#bytes = attributes === undefined ? bytes : undefined;
     this.#start = start;
     this.#end = end;
+    this.#watch = watched;
+    this.#found = found;
   }
 
   /** Attribute `key` without decoding the others (see readAttribute). */
   attribute(key: string): AttributeValue | undefined {
     const bytes = this.#bytes;
-    if (this.#attributes !== undefined || bytes === undefined || ++this.#lookups > MAX_BYTE_LOOKUPS)
-      return ownAttribute(this.attributes, key);
-    return lookupAttributeField(bytes, this.#start, this.#end, key);
+    if (this.#attributes === undefined && bytes !== undefined) {
+      const value = watchedRead(bytes, this.#watch, this.#found, key);
+      if (value !== UNWATCHED) return value;
+      if (++this.#lookups <= MAX_BYTE_LOOKUPS)
+        return lookupAttributeField(bytes, this.#start, this.#end, key);
+    }
+    return ownAttribute(this.attributes, key);
   }
 }

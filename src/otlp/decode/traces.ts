@@ -99,6 +99,7 @@ function decodeSpan(
   let attributesEnd = -1;
   const events: SpanEvent[] = [];
   let attributeCount = 0;
+  spanFound.length = 0;
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -133,7 +134,7 @@ function decodeSpan(
           else if (attributesEnd !== fieldAt)
             attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
           if (attributes === undefined) {
-            const end = validKeyValueEnd(reader.buf, reader.pos, reader.len);
+            const end = validKeyValueEnd(reader.buf, reader.pos, reader.len, spanFound);
             if (end >= 0) {
               reader.pos = attributesEnd = end;
               break;
@@ -197,8 +198,21 @@ function decodeSpan(
       attributesEnd,
       events,
       resource,
+      foundOf(attributes, spanFound),
     ),
   );
+}
+
+/**
+ * Where the validation walk found watched keys (lazy-attributes.ts), one scratch list for the span and one
+ * for the event being decoded (events are decoded while their span is), copied out for the item that keeps
+ * them. Nothing is kept when the attributes were decoded eagerly: the object answers every read then.
+ */
+const spanFound: number[] = [];
+const eventFound: number[] = [];
+
+function foundOf(attributes: Attributes | undefined, found: number[]): number[] | undefined {
+  return attributes === undefined && found.length > 0 ? found.slice() : undefined;
 }
 
 /** Span.Event: time_unix_nano = 1, name = 2, attributes = 3. */
@@ -212,6 +226,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
   let attributesStart = -1;
   let attributesEnd = -1;
   let attributeCount = 0;
+  eventFound.length = 0;
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -227,7 +242,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
         else if (attributesEnd !== fieldAt)
           attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
         if (attributes === undefined) {
-          const end = validKeyValueEnd(reader.buf, reader.pos, reader.len);
+          const end = validKeyValueEnd(reader.buf, reader.pos, reader.len, eventFound);
           if (end >= 0) {
             reader.pos = attributesEnd = end;
             continue;
@@ -249,5 +264,6 @@ function decodeEvent(ctx: WireContext): SpanEvent {
     attributesStart < 0 ? undefined : reader.buf,
     attributesStart,
     attributesEnd,
+    foundOf(attributes, eventFound),
   );
 }

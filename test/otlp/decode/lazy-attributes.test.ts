@@ -6,7 +6,14 @@ import { Writer } from 'protobufjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TRACE_REQUEST, encodeMessage, realisticTraceRequest } from '../../../bench/payloads.js';
 import { OtlpDecodeError, decodeTraceRequest } from '../../../src/otlp/decode/index.js';
-import { ProtobufSpan, readAttribute, setLazyAttributes } from '../../../src/otlp/decode/lazy-attributes.js';
+import {
+  MAX_WATCHED_KEYS,
+  ProtobufSpan,
+  readAttribute,
+  resetWatchedKeys,
+  setLazyAttributes,
+  watchTable,
+} from '../../../src/otlp/decode/lazy-attributes.js';
 import type { Attributes, SpanBatch } from '../../../src/otlp/model.js';
 import { mutate, mutation, traceCase } from './fuzz-properties.js';
 import { sdkSpans } from './sdk-telemetry.js';
@@ -198,11 +205,21 @@ describe('lazy event attributes', () => {
 function singleKeyReadsAsEager(bytes: Uint8Array): void {
   const reference = attempt(() => eager(bytes));
   if ('error' in reference) return; // refused at decode time either way (sameAsEager checks that)
-  const lazy = decodeTraceRequest(bytes);
+  // Three ways to the same answers: decoded with no key watched (every read walks the bytes, and watches
+  // its key), decoded again once the keys are watched (reads come from the walk's records), and the first
+  // decode read again, its keys watched only after it was decoded (walks again, or the built object).
+  resetWatchedKeys();
+  const unwatched = decodeTraceRequest(bytes);
+  readsAsEager(reference.batch, unwatched);
+  readsAsEager(reference.batch, decodeTraceRequest(bytes));
+  readsAsEager(reference.batch, unwatched);
+}
+
+function readsAsEager(reference: SpanBatch, lazy: SpanBatch): void {
   const expected = (attributes: Attributes, key: string) =>
     Object.hasOwn(attributes, key) ? attributes[key] : undefined;
   const awkward = ['', 'absent', '__proto__', 'constructor', 'toString', 'naïve'];
-  reference.batch.spans.forEach((eagerSpan, i) => {
+  reference.spans.forEach((eagerSpan, i) => {
     const span = lazy.spans[i];
     for (const key of [...Object.keys(eagerSpan.attributes), ...awkward])
       expect(readAttribute(span, key)).toEqual(expected(eagerSpan.attributes, key));
@@ -247,6 +264,50 @@ describe('single-key attribute reads (readAttribute)', () => {
     expect(readAttribute(span, '')).toBe(true);
     expect(readAttribute(span, 'naïve')).toBe('eager now');
     expect(readAttribute(span, 'missing')).toBeUndefined();
+  });
+
+  it('read watched keys from the records of the decode walk, not by walking the bytes again', () => {
+    resetWatchedKeys();
+    const bytes = spanBytes((w) => {
+      w.uint32(74).bytes(keyValue('http.response.status_code', (v) => v.uint32(24).int64(503)));
+      w.uint32(74).bytes(keyValue('feature_flag.key', (v) => v.uint32(10).string('new-checkout')));
+      w.uint32(74).bytes(Writer.create().uint32(10).string('no-value').finish());
+    });
+    const first = decodeTraceRequest(bytes).spans[0];
+    for (const key of ['http.response.status_code', 'no-value', 'absent'])
+      expect(readAttribute(first, key)).toEqual(
+        key === 'absent' ? undefined : key === 'no-value' ? null : 503,
+      );
+    expect([...watchTable().index.keys()]).toEqual(['http.response.status_code', 'no-value', 'absent']);
+    // Decoded now, with those keys watched: spoil the watched key's name in the buffer after decoding. A walk
+    // would no longer find it; the walk's record of where its value lies still does.
+    const copy = bytes.slice();
+    const second = decodeTraceRequest(copy).spans[0];
+    const name = new TextEncoder().encode('http.response.status_code');
+    const at = Buffer.from(copy).indexOf(Buffer.from(name));
+    copy[at] = 'H'.charCodeAt(0);
+    expect(readAttribute(second, 'http.response.status_code')).toBe(503);
+    expect(readAttribute(second, 'no-value')).toBeNull();
+    expect(readAttribute(second, 'absent')).toBeUndefined();
+    // Not watched when this span was decoded: walked (and watched from now on).
+    expect(readAttribute(second, 'feature_flag.key')).toBe('new-checkout');
+    expect(watchTable().index.has('feature_flag.key')).toBe(true);
+  });
+
+  it('watch at most MAX_WATCHED_KEYS keys, and read the others by walking the bytes', () => {
+    resetWatchedKeys();
+    const keys = Array.from({ length: MAX_WATCHED_KEYS + 3 }, (_, i) => `key-${i}`);
+    const bytes = spanBytes((w) => {
+      for (const key of keys)
+        w.uint32(74).bytes(keyValue(key, (v) => v.uint32(10).string(key.toUpperCase())));
+    });
+    // A span reads at most 8 keys from its bytes before its object is built (and answers the rest), so one
+    // fresh span per key.
+    for (const key of keys) readAttribute(decodeTraceRequest(bytes).spans[0], key);
+    expect(watchTable().index.size).toBe(MAX_WATCHED_KEYS);
+    const second = decodeTraceRequest(bytes).spans[0];
+    for (const key of keys) expect(readAttribute(second, key)).toBe(key.toUpperCase());
+    resetWatchedKeys();
   });
 
   it('read plain attribute objects (JSON-decoded items, points) by own keys only', () => {
