@@ -39,10 +39,11 @@ export interface SpanEvent {
 }
 
 /**
- * A decoded span. From the OTLP/protobuf decoder, `attributes` (and each event's) is an own, enumerable
- * accessor that decodes the attribute bytes on first read and caches the object
+ * A decoded span. From the OTLP/protobuf decoder, `attributes` (and each event's) is an accessor on the
+ * class that decodes the attribute bytes on first read and caches the object
  * (src/otlp/decode/lazy-attributes.ts); malformed bytes were already refused at decode time, so a read
- * never throws. Until that first read the span references the whole request buffer. The rule for
+ * never throws. Being on the class, it is not an own property: a spread or Object.keys of such a span
+ * leaves it out, JSON.stringify and plainSpan (lazy-attributes.ts) give the plain data. Until that first read the span references the whole request buffer. The rule for
  * consumers: use spans during the synchronous sink call and keep derived values (as attribution keeps
  * SpanObservations), not the spans. Something that must keep a span longer should read its `attributes`
  * (and its events') first, which drops the buffer reference; the buffer itself must not be modified

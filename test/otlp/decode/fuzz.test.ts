@@ -22,6 +22,7 @@ import {
   decodeTraceRequest,
   decodeTraceRequestJson,
 } from '../../../src/otlp/decode/index.js';
+import { plainBatch } from './plain-batch.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261125);
 const runs = (numRuns: number) => ({ numRuns, seed });
@@ -30,7 +31,7 @@ describe('random valid requests decode to exactly what was encoded', () => {
   it('traces, protobuf and JSON (1,000 cases)', () => {
     fc.assert(
       fc.property(traceCase, ({ bytes, json, expected }) => {
-        expect(decodeTraceRequest(bytes)).toEqual(expected);
+        expect(plainBatch(decodeTraceRequest(bytes))).toEqual(expected);
         expect(decodeTraceRequestJson(json)).toEqual(expected);
       }),
       runs(1000),
