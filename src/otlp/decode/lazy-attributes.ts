@@ -367,15 +367,43 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
  * Where the length-delimited KeyValue at `pos` (its length prefix) ends, when decodeKeyValue is certain
  * to decode it without error; -1 otherwise (decode it eagerly instead).
  */
-export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: number[]): number {
+export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: WalkRecords): number {
   if (!lazy) return -1;
   const stop = messageEnd(buf, pos, end);
   if (stop < 0) return -1;
   topLevelKey = -1; // no key field: the key is '', which is never watched
   topLevelValueAt = -1;
   if (!validKeyValueContent(buf, cursor, stop, 0)) return -1;
-  if (topLevelKey >= 0 && found !== undefined) found.push(topLevelKey, topLevelValueAt, stop);
+  if (topLevelKey >= 0 && found !== undefined) found.add(topLevelKey, topLevelValueAt, stop);
   return stop;
+}
+
+/**
+ * Where one span's (or event's) walk found watched keys: triples of key number, position of the value's
+ * length prefix (-1: no value) and the KeyValue's end, in wire order (foundValue reads them). One instance
+ * is reused for every span (reset, add, then a copy taken), so a span without watched keys costs nothing.
+ */
+export class WalkRecords {
+  #values: number[] = [];
+  #length = 0;
+
+  reset(): void {
+    this.#length = 0;
+  }
+
+  add(key: number, valueAt: number, end: number): void {
+    const values = this.#values;
+    const at = this.#length;
+    values[at] = key;
+    values[at + 1] = valueAt;
+    values[at + 2] = end;
+    this.#length = at + 3;
+  }
+
+  /** A copy of the records, or undefined when there are none. */
+  take(): number[] | undefined {
+    return this.#length === 0 ? undefined : this.#values.slice(0, this.#length);
+  }
 }
 
 /** What the walk of the current top-level KeyValue saw: its watched key number (-1: none) and value. */

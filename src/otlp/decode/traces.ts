@@ -16,6 +16,7 @@ import {
   ProtobufSpan,
   ProtobufSpanEvent,
   SPAN_ATTRIBUTES_TAG,
+  WalkRecords,
   decodeAttributeFields,
   validKeyValueEnd,
 } from './lazy-attributes.js';
@@ -99,7 +100,7 @@ function decodeSpan(
   let attributesEnd = -1;
   const events: SpanEvent[] = [];
   let attributeCount = 0;
-  spanFound.length = 0;
+  spanFound.reset();
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
@@ -208,11 +209,11 @@ function decodeSpan(
  * for the event being decoded (events are decoded while their span is), copied out for the item that keeps
  * them. Nothing is kept when the attributes were decoded eagerly: the object answers every read then.
  */
-const spanFound: number[] = [];
-const eventFound: number[] = [];
+const spanFound = new WalkRecords();
+const eventFound = new WalkRecords();
 
-function foundOf(attributes: Attributes | undefined, found: number[]): number[] | undefined {
-  return attributes === undefined && found.length > 0 ? found.slice() : undefined;
+function foundOf(attributes: Attributes | undefined, found: WalkRecords): number[] | undefined {
+  return attributes === undefined ? found.take() : undefined;
 }
 
 /** Span.Event: time_unix_nano = 1, name = 2, attributes = 3. */
@@ -226,7 +227,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
   let attributesStart = -1;
   let attributesEnd = -1;
   let attributeCount = 0;
-  eventFound.length = 0;
+  eventFound.reset();
   while (reader.pos < reader.len) {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
