@@ -528,9 +528,10 @@ function watchedRead(
 // assigning replaces it. It used to be an own, enumerable accessor defined on each instance, so that a
 // spread or deep equality saw it like the data property it replaces, but Object.defineProperty cost ~100 ns
 // per span and per event and left the objects slower to build: in `node dist/bench/decode.js` the
-// field-selective decoder went from 404k-617k to 822k-841k spans/s without it (two alternated runs each on
-// the shared machine, 2026-11-30). Consumers read `span.attributes`, which is the same either way;
-// JSON.stringify (toJSON) and plainSpan give plain data, as the JSON decoder's spans are.
+// field-selective decoder went from 637k-660k to 949k-977k spans/s without it (three alternated runs each,
+// quiet machine, 2026-11-30; protobufjs Type.decode 204k-224k in the same runs). Consumers read
+// `span.attributes`, which is the same either way; JSON.stringify (toJSON) and plainSpan give plain data, as
+// the JSON decoder's spans are.
 
 /**
  * A plain-object copy of a decoded span and its events, `attributes` included (decoding them now), with the
