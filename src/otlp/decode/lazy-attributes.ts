@@ -489,7 +489,7 @@ export function lookupAttributeField(
  * ProtobufSpanEvent), from the object otherwise (JSON-decoded spans, events, points, log records).
  */
 export function readAttribute(item: { attributes: Attributes }, key: string): AttributeValue | undefined {
-  if (item instanceof ProtobufSpan || item instanceof ProtobufSpanEvent) return item.attribute(key);
+  if (item instanceof LazyAttributes) return item.attribute(key);
   const attributes = item.attributes;
   return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
 }
@@ -563,8 +563,70 @@ function build(bytes: Uint8Array | undefined, start: number, end: number, tag: n
   return bytes === undefined ? {} : decodeAttributeFields(bytes, start, end, tag);
 }
 
+/**
+ * What a protobuf span and event share: `attributes` decoded on first read from bytes[start, end)
+ * (consecutive, validated attribute fields with the given tag; bytes undefined for none), unless given
+ * decoded, and single-key reads before that (readAttribute).
+ */
+abstract class LazyAttributes {
+  #attributes: Attributes | undefined;
+  #bytes: Uint8Array | undefined;
+  #start: number;
+  #end: number;
+  #tag: number;
+  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
+  #lookups = 0;
+  /** The watched keys when this was decoded, and what the walk recorded of them (foundValue). */
+  #watch: WatchTable;
+  #found: number[] | undefined;
+
+  constructor(
+    tag: number,
+    attributes: Attributes | undefined,
+    bytes: Uint8Array | undefined,
+    start: number,
+    end: number,
+    found: number[] | undefined,
+  ) {
+    this.#tag = tag;
+    this.#attributes = attributes;
+    this.#bytes = attributes === undefined ? bytes : undefined;
+    this.#start = start;
+    this.#end = end;
+    this.#watch = watched;
+    this.#found = found;
+  }
+
+  get attributes(): Attributes {
+    let attributes = this.#attributes;
+    if (attributes === undefined) {
+      attributes = build(this.#bytes, this.#start, this.#end, this.#tag);
+      this.#attributes = attributes;
+      this.#bytes = undefined;
+    }
+    return attributes;
+  }
+
+  set attributes(value: Attributes) {
+    this.#attributes = value;
+    this.#bytes = undefined;
+  }
+
+  /** Attribute `key` without decoding the others (see readAttribute). */
+  attribute(key: string): AttributeValue | undefined {
+    const bytes = this.#bytes;
+    if (this.#attributes === undefined && bytes !== undefined) {
+      const value = watchedRead(bytes, this.#watch, this.#found, key);
+      if (value !== UNWATCHED) return value;
+      if (++this.#lookups <= MAX_BYTE_LOOKUPS)
+        return lookupAttributeField(bytes, this.#start, this.#end, key);
+    }
+    return ownAttribute(this.attributes, key);
+  }
+}
+
 /** A span from the protobuf decoder (DecodedSpan), its attributes decoded on first read. */
-export class ProtobufSpan implements DecodedSpan {
+export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
   declare traceId: string;
   declare spanId: string;
   declare parentSpanId: string;
@@ -577,35 +639,8 @@ export class ProtobufSpan implements DecodedSpan {
   declare events: SpanEvent[];
   declare resource: ResourceInfo;
   declare scopeName: string;
-  #attributes: Attributes | undefined;
-  #bytes: Uint8Array | undefined;
-  #start: number;
-  #end: number;
-  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
-  #lookups = 0;
-  /** The watched keys when this was decoded, and what the walk recorded of them (foundValue). */
-  #watch: WatchTable;
-  #found: number[] | undefined;
 
-  get attributes(): Attributes {
-    let attributes = this.#attributes;
-    if (attributes === undefined) {
-      attributes = build(this.#bytes, this.#start, this.#end, SPAN_ATTRIBUTES_TAG);
-      this.#attributes = attributes;
-      this.#bytes = undefined;
-    }
-    return attributes;
-  }
-
-  set attributes(value: Attributes) {
-    this.#attributes = value;
-    this.#bytes = undefined;
-  }
-
-  /**
-   * `attributes` is the decoded object, or undefined to decode bytes[start, end) (consecutive, validated
-   * Span.attributes fields; bytes undefined for none) on first read.
-   */
+  /** `attributes`, bytes, start, end and found: see LazyAttributes (Span.attributes fields). */
   constructor(
     traceId: string,
     spanId: string,
@@ -624,6 +659,7 @@ export class ProtobufSpan implements DecodedSpan {
     resource: ResourceInfo,
     found?: number[],
   ) {
+    super(SPAN_ATTRIBUTES_TAG, attributes, bytes, start, end, found);
     // Own properties in the order of the JSON decoder's plain objects.
     this.traceId = traceId;
     this.spanId = spanId;
@@ -637,62 +673,20 @@ export class ProtobufSpan implements DecodedSpan {
     this.events = events;
     this.resource = resource;
     this.scopeName = '';
-    this.#attributes = attributes;
-    this.#bytes = attributes === undefined ? bytes : undefined;
-    this.#start = start;
-    this.#end = end;
-    this.#watch = watched;
-    this.#found = found;
   }
 
   /** The plain data (see the section's header). */
   toJSON(): DecodedSpan {
     return plainSpan(this);
   }
-
-  /** Attribute `key` without decoding the others (see readAttribute). */
-  attribute(key: string): AttributeValue | undefined {
-    const bytes = this.#bytes;
-    if (this.#attributes === undefined && bytes !== undefined) {
-      const value = watchedRead(bytes, this.#watch, this.#found, key);
-      if (value !== UNWATCHED) return value;
-      if (++this.#lookups <= MAX_BYTE_LOOKUPS)
-        return lookupAttributeField(bytes, this.#start, this.#end, key);
-    }
-    return ownAttribute(this.attributes, key);
-  }
 }
 
 /** A span event from the protobuf decoder (SpanEvent), its attributes decoded on first read. */
-export class ProtobufSpanEvent implements SpanEvent {
+export class ProtobufSpanEvent extends LazyAttributes implements SpanEvent {
   declare name: string;
   declare timeUnixMs: number;
-  #attributes: Attributes | undefined;
-  #bytes: Uint8Array | undefined;
-  #start: number;
-  #end: number;
-  /** Single-key reads from the bytes so far: past MAX_BYTE_LOOKUPS the object is built once instead. */
-  #lookups = 0;
-  /** The watched keys when this was decoded, and what the walk recorded of them (foundValue). */
-  #watch: WatchTable;
-  #found: number[] | undefined;
 
-  get attributes(): Attributes {
-    let attributes = this.#attributes;
-    if (attributes === undefined) {
-      attributes = build(this.#bytes, this.#start, this.#end, EVENT_ATTRIBUTES_TAG);
-      this.#attributes = attributes;
-      this.#bytes = undefined;
-    }
-    return attributes;
-  }
-
-  set attributes(value: Attributes) {
-    this.#attributes = value;
-    this.#bytes = undefined;
-  }
-
-  /** As ProtobufSpan: decoded `attributes`, or the range of Span.Event.attributes fields to decode later. */
+  /** As ProtobufSpan, with Span.Event.attributes fields. */
   constructor(
     name: string,
     timeUnixMs: number,
@@ -702,30 +696,13 @@ export class ProtobufSpanEvent implements SpanEvent {
     end: number,
     found?: number[],
   ) {
+    super(EVENT_ATTRIBUTES_TAG, attributes, bytes, start, end, found);
     this.name = name;
     this.timeUnixMs = timeUnixMs;
-    this.#attributes = attributes;
-    this.#bytes = attributes === undefined ? bytes : undefined;
-    this.#start = start;
-    this.#end = end;
-    this.#watch = watched;
-    this.#found = found;
   }
 
   /** The plain data (see the section's header). */
   toJSON(): SpanEvent {
     return plainEvent(this);
-  }
-
-  /** Attribute `key` without decoding the others (see readAttribute). */
-  attribute(key: string): AttributeValue | undefined {
-    const bytes = this.#bytes;
-    if (this.#attributes === undefined && bytes !== undefined) {
-      const value = watchedRead(bytes, this.#watch, this.#found, key);
-      if (value !== UNWATCHED) return value;
-      if (++this.#lookups <= MAX_BYTE_LOOKUPS)
-        return lookupAttributeField(bytes, this.#start, this.#end, key);
-    }
-    return ownAttribute(this.attributes, key);
   }
 }
