@@ -4,6 +4,7 @@
 // benchmark can say so instead of failing.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { packageRoot } from './payloads.js';
@@ -81,9 +82,49 @@ export function buildGoPeer(dir: string): { binary: string } | { unavailable: st
   }
 }
 
-/** Starts the built peer with GOMAXPROCS=1 (one core, as the sidecar's event loop). */
-export async function startGoPeer(binary: string): Promise<GoPeer> {
-  const child: ChildProcess = spawn(binary, [], {
+/**
+ * Where the receivers and the load generator run: every receiver (the benchmark process, which hosts the
+ * sidecar, and the Go peer) pinned to one and the same core with `taskset`, the load generator on the others,
+ * so per-CPU-second figures compare receivers on equal terms (issue 13). Why not, when taskset is missing or
+ * the machine has one core.
+ */
+export type CorePinning = { receiverCore: number; generatorCores: string } | { unavailable: string };
+
+export function corePinning(): CorePinning {
+  try {
+    execFileSync('taskset', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return { unavailable: 'taskset is not installed (Debian: util-linux)' };
+  }
+  const cores = availableParallelism();
+  if (cores < 2) return { unavailable: `${cores} core: nothing to pin the load generator apart on` };
+  return { receiverCore: cores - 1, generatorCores: cores === 2 ? '0' : `0-${cores - 2}` };
+}
+
+/** Pins every thread of process `pid` (threads it starts later inherit it) to `core`. */
+export function pinProcess(pid: number, core: number): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', String(core), String(pid)], {
+    stdio: 'ignore',
+  });
+}
+
+/** How `command args` is started on `cores` (a taskset cpu list), or as is when there is no pinning. */
+export function onCores(
+  pinning: CorePinning,
+  cores: 'receiver' | 'generator',
+  command: string,
+  args: string[],
+): [string, string[]] {
+  if ('unavailable' in pinning) return [command, args];
+  const list = cores === 'receiver' ? String(pinning.receiverCore) : pinning.generatorCores;
+  return ['taskset', ['--cpu-list', list, command, ...args]];
+}
+
+/** Starts the built peer with GOMAXPROCS=1 (one core, as the sidecar's event loop), on the receivers' core. */
+export async function startGoPeer(binary: string, pinning: CorePinning): Promise<GoPeer> {
+  // taskset execs the binary, so the child's pid is the peer's.
+  const [command, args] = onCores(pinning, 'receiver', binary, []);
+  const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, GOMAXPROCS: '1' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

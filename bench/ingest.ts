@@ -10,7 +10,9 @@
 // CPU time (user + system) while a round runs, so they do not depend on what else the machine does.
 // Each sidecar is started for its turn and stopped after it, so an idle sidecar's ticks disturb no other.
 // When Go is installed, a Go receiver doing a full protobuf-go unmarshal (bench/go-peer) takes its turn too,
-// its CPU read from /proc; the table says why when it is not measured.
+// its CPU read from /proc; the table says why when it is not measured. Where taskset is available, this process
+// (every receiver but the Go peer runs in it) and the Go peer are pinned to the same core and the load
+// generator to the others (go-peer.ts corePinning); the output says when they are not.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +26,15 @@ import { analysisSchema } from '../src/config/analysis.js';
 import { parseConfig } from '../src/config/load.js';
 import { startSidecar } from '../src/sidecar.js';
 import { createLogger } from '../src/telemetry/logger.js';
-import { buildGoPeer, processCpuSeconds, startGoPeer } from './go-peer.js';
+import {
+  buildGoPeer,
+  corePinning,
+  onCores,
+  pinProcess,
+  processCpuSeconds,
+  startGoPeer,
+  type CorePinning,
+} from './go-peer.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 
@@ -33,6 +43,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SPANS_PER_REQUEST = 512;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const generator = fileURLToPath(new URL('./load-generator.js', import.meta.url));
+const pinning: CorePinning = corePinning();
 
 interface Target {
   url: string;
@@ -147,11 +158,15 @@ async function drive(
 ): Promise<Run> {
   const cpuBefore = process.cpuUsage();
   const peerCpuBefore = receiverPid === undefined ? 0 : processCpuSeconds(receiverPid);
-  const { stdout: output } = await execFileAsync(
-    process.execPath,
-    [generator, transport, url, payloadFile, String(seconds), String(CONCURRENCY)],
-    { encoding: 'utf8' },
-  );
+  const [command, args] = onCores(pinning, 'generator', process.execPath, [
+    generator,
+    transport,
+    url,
+    payloadFile,
+    String(seconds),
+    String(CONCURRENCY),
+  ]);
+  const { stdout: output } = await execFileAsync(command, args, { encoding: 'utf8' });
   const cpu = process.cpuUsage(cpuBefore);
   const run = JSON.parse(output.trim().split('\n').pop()!) as Omit<Run, 'cpuSeconds'>;
   const cpuSeconds =
@@ -178,7 +193,7 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
   for (const n of variants) runs.set(n, []);
   const peakRss = new Map<number, number>();
   const built = buildGoPeer(dir);
-  const goPeer = 'binary' in built ? await startGoPeer(built.binary) : undefined;
+  const goPeer = 'binary' in built ? await startGoPeer(built.binary, pinning) : undefined;
   if ('unavailable' in built) process.stdout.write(`Go peer not measured: ${built.unavailable}\n`);
   await drive('http', nullTarget.url, payloadFile, 1);
   if (goPeer) await drive('http', goPeer.url, payloadFile, 1, goPeer.pid);
@@ -201,7 +216,7 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
   const rows: ResultRow[] = [];
   rows.push({
     transport: 'OTLP/HTTP protobuf',
-    receiver: 'Go net/http + protobuf-go Unmarshal, GOMAXPROCS=1',
+    receiver: `Go net/http + protobuf-go Unmarshal, GOMAXPROCS=1${'unavailable' in pinning ? '' : ', same core'}`,
     'spans/s (median)': goPeer
       ? Math.round(rate('go'))
       : `not measured: ${(built as { unavailable: string }).unavailable}`,
@@ -234,7 +249,16 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
 const ANALYSIS_COUNTS = [1, 100, 1000];
 let peakRssBytes = 0;
 
+/** What the output and the results say about core pinning. */
+function pinningNote(): string {
+  return 'unavailable' in pinning
+    ? `receivers not pinned: ${pinning.unavailable}`
+    : `receivers (this process, hosting the sidecar and the null receivers, and the Go peer) pinned to core ${pinning.receiverCore} with taskset; load generator on core(s) ${pinning.generatorCores}`;
+}
+
 async function main(): Promise<void> {
+  if (!('unavailable' in pinning)) pinProcess(process.pid, pinning.receiverCore);
+  process.stdout.write(`${pinningNote()}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-'));
   const payload = buildTraceRequestPayload({ spans: SPANS_PER_REQUEST });
   const payloadFile = join(dir, 'payload.bin');
@@ -288,6 +312,7 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     concurrency: CONCURRENCY,
     note: 'sidecar and null receiver run in this process (one core); the load generator in a child process; OTLP/HTTP rows with analyses: a fresh sidecar per turn, one analysis matching',
+    pinning: pinningNote(),
     cpu: cpus()[0]?.model ?? 'unknown',
   });
 }

@@ -85,7 +85,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
       undefined,
       resolveLogFormat(config.log.format, process.stdout.isTTY === true),
     );
-  const registry = options.registry ?? createRegistry();
+  const registry = options.registry ?? createRegistry(true, config.api.eventLoopLagResolutionMs);
   // First, before anything reads state: fails at once when another process owns this database.
   const store = Store.open(config.storage.path);
   try {

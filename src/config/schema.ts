@@ -126,6 +126,13 @@ export const apiSchema = z
       })
       .nullable()
       .default(null),
+    /**
+     * How often the event-loop-lag histogram behind /metrics' `canary_judge_process_nodejs_eventloop_lag_*`
+     * samples (prom-client's eventLoopMonitoringPrecision; default its 10 ms). Each sample wakes the process:
+     * at 10 ms that is most of an idle sidecar's CPU. The series report the interval between samples, so
+     * they read about this value when the loop is idle.
+     */
+    eventLoopLagResolutionMs: z.number().int().min(1).max(1_000).default(10),
   })
   .strict()
   .prefault({});

@@ -31,10 +31,26 @@ const GAUGES_NAMED_LIKE_COUNTERS = ['handles', 'requests', 'resources'].map(
   (what) => `${DEFAULT_METRICS_PREFIX}nodejs_active_${what}_total`,
 );
 
-export function createRegistry(withDefaultMetrics = true): Registry {
+/** prom-client's own default sampling interval of its event-loop-lag histogram. */
+export const DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS = 10;
+
+/**
+ * A registry with the Node.js process metrics (unless `withDefaultMetrics` is false). The event-loop-lag
+ * histogram samples every `eventLoopLagResolutionMs` (config api.eventLoopLagResolutionMs): a timer that wakes
+ * the process 100 times a second at the default, measured at ~0.9% of a core on a 2-core VM with nothing
+ * else to do (see README, footprint).
+ */
+export function createRegistry(
+  withDefaultMetrics = true,
+  eventLoopLagResolutionMs = DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS,
+): Registry {
   const registry = new Registry();
   if (withDefaultMetrics) {
-    collectDefaultMetrics({ register: registry, prefix: DEFAULT_METRICS_PREFIX });
+    collectDefaultMetrics({
+      register: registry,
+      prefix: DEFAULT_METRICS_PREFIX,
+      eventLoopMonitoringPrecision: eventLoopLagResolutionMs,
+    });
     for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
   }
   return registry;
