@@ -1,9 +1,10 @@
 // Ingest latency while the judge works (`npm run bench -- ingest-latency`): a client in a separate process
 // sends an 8-span OTLP/HTTP-protobuf export every 20 ms to a sidecar (this process) whose judge ticks every
 // 5 s and snapshots every 10 s over 0 or 1 000 running analyses, each holding 10 000 observations (as in
-// the judge-tick benchmark). The window covers at least two ticks, one of them full-evidence, and one
-// snapshot. Reported: export latency percentiles, the p99 as a ratio to the one with 0 analyses measured in
-// the same run, and this process's longest event-loop delay (perf_hooks), i.e. the longest stall ingest saw.
+// the judge-tick benchmark). The window covers at least two ticks and one snapshot; the runs receive no new
+// evidence during it (the exports match no analysis). Reported: export latency percentiles, the p99 as a
+// ratio to the one with 0 analyses measured in the same run, and this process's longest event-loop delay
+// (perf_hooks), i.e. the longest stall ingest saw, and the longest slices of the judge's last tick and snapshot.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,7 @@ async function measure(dir: string, payloadFile: string, analyses: number): Prom
   const { latencies, failed } = JSON.parse(stdout.trim()) as { latencies: number[]; failed: number };
   const tickMs = sidecar.judge.lastTickMs;
   const sliceMs = sidecar.judge.lastTickSliceMs;
+  const snapshotSliceMs = sidecar.judge.lastSnapshotSliceMs;
   await sidecar.stop();
   latencies.sort((a, b) => a - b);
   return {
@@ -90,6 +92,7 @@ async function measure(dir: string, payloadFile: string, analyses: number): Prom
     'longest event-loop delay ms': Number((delay.max / 1e6).toFixed(1)),
     'last tick ms (evaluating)': Math.round(tickMs),
     'its longest slice ms': Number(sliceMs.toFixed(1)),
+    'last snapshot: longest slice ms': Number(snapshotSliceMs.toFixed(1)),
   };
 }
 
