@@ -514,6 +514,14 @@ describe('JudgeService definitions and restarts', () => {
     tick(first);
     await first.judge.snapshotInSlices();
     expect(takenAt()).toEqual({ 'run-1': before['run-1'], 'run-2': now });
+    // Nor was checkout's row rewritten: its document is the one stored with that snapshot.
+    const updatedAt = (id: string) =>
+      (
+        first.store.db.prepare('SELECT updated_at_ms FROM runs WHERE id = ?').get(id) as {
+          updated_at_ms: number;
+        }
+      ).updated_at_ms;
+    expect([updatedAt('run-1'), updatedAt('run-2')]).toEqual([now - 15_000, now]); // the first tick's, then this one's
     first.store.close(); // a crash: only the timer's snapshots were saved
 
     const second = harness();
