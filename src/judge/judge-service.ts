@@ -266,9 +266,10 @@ export class JudgeService {
 
   /**
    * Evaluates every running run once. Ticks compute decisions only (bounds and always-valid p-values); the
-   * fixed-horizon evidence people read costs about twenty times more (~11 ms per run with 10 000 samples) and
-   * is computed from the same inputs only when a document is read or a verdict changes, never on a timer
-   * (run-judgement.ts fullDocument). The statistics engine makes decisions identical in both modes.
+   * fixed-horizon evidence people read costs more (a tick computing it for 1 000 runs took 1.7-2.7 times as long:
+   * bench judge-tick before issue 13) and is computed from the same inputs only when a document is read or a
+   * verdict changes, never on a timer (run-judgement.ts fullDocument). The statistics engine makes decisions
+   * identical in both modes.
    */
   tick(): void {
     // Looked up per tick: a tracer obtained once would stay bound to a provider that was since shut down.
