@@ -1,9 +1,12 @@
 // Ingest latency while the judge works (`npm run bench -- ingest-latency`): a client in a separate process
 // sends an 8-span OTLP/HTTP-protobuf export every 20 ms to a sidecar (this process) whose judge ticks every
 // 5 s and snapshots every 10 s over 0 or 1 000 running analyses, each holding 10 000 observations (as in
-// the judge-tick benchmark). The window covers at least two ticks, one of them full-evidence, and one
-// snapshot. Reported: export latency percentiles, the p99 as a ratio to the one with 0 analyses measured in
-// the same run, and this process's longest event-loop delay (perf_hooks), i.e. the longest stall ingest saw.
+// the judge-tick benchmark). The window covers at least two ticks and one snapshot; the runs receive no new
+// evidence during it (the exports match no analysis). Reported: export latency percentiles, the p99 as a
+// ratio to the one with 0 analyses measured in the same run, and this process's longest event-loop delay
+// (perf_hooks), i.e. the longest stall ingest saw, and the longest slices of the judge's last tick and snapshot.
+// With 1 000 analyses the window opens either right after the runs were filled (it holds their first tick and
+// first snapshot, which copy and write every run's evidence) or once those are over (the steady state).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,11 +45,16 @@ function observations(runId: string, arm: 'baseline' | 'canary', count: number, 
   }));
 }
 
-async function measure(dir: string, payloadFile: string, analyses: number): Promise<ResultRow> {
+async function measure(
+  dir: string,
+  payloadFile: string,
+  analyses: number,
+  afterFirstTick = false,
+): Promise<ResultRow> {
   const config = parseConfig({
     otlp: { grpc: { enabled: false }, http: { port: 0 } },
     api: { port: 0 },
-    storage: { path: join(dir, `latency-${analyses}.sqlite`) },
+    storage: { path: join(dir, `latency-${analyses}${afterFirstTick ? '-steady' : ''}.sqlite`) },
     judge: { maxAnalyses: 2000, maxRunningRuns: 2000 },
   });
   const sidecar = await startSidecar(config, { logger: createLogger('silent') });
@@ -65,6 +73,15 @@ async function measure(dir: string, payloadFile: string, analyses: number): Prom
     sidecar.accumulator.accept(observations(runId, 'baseline', 9000, i * 2 + 1));
     sidecar.accumulator.accept(observations(runId, 'canary', 1000, i * 2 + 2));
   }
+  if (afterFirstTick) {
+    // The steady state: the first tick after the runs started (every run's evidence copied and judged for the
+    // first time, its chart point and series created) and the first snapshot (every run's evidence written)
+    // are over before the window opens.
+    while (sidecar.judge.lastTickMs === 0 || sidecar.judge.lastSnapshotSliceMs === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const { stdout } = await execFileAsync(process.execPath, [
@@ -78,10 +95,11 @@ async function measure(dir: string, payloadFile: string, analyses: number): Prom
   const { latencies, failed } = JSON.parse(stdout.trim()) as { latencies: number[]; failed: number };
   const tickMs = sidecar.judge.lastTickMs;
   const sliceMs = sidecar.judge.lastTickSliceMs;
+  const snapshotSliceMs = sidecar.judge.lastSnapshotSliceMs;
   await sidecar.stop();
   latencies.sort((a, b) => a - b);
   return {
-    analyses,
+    analyses: afterFirstTick ? `${analyses}, after the first tick and snapshot` : analyses,
     exports: latencies.length,
     failed,
     'p50 ms': Number(quantileSorted(latencies, 0.5).toFixed(1)),
@@ -90,6 +108,7 @@ async function measure(dir: string, payloadFile: string, analyses: number): Prom
     'longest event-loop delay ms': Number((delay.max / 1e6).toFixed(1)),
     'last tick ms (evaluating)': Math.round(tickMs),
     'its longest slice ms': Number(sliceMs.toFixed(1)),
+    'last snapshot: longest slice ms': Number(snapshotSliceMs.toFixed(1)),
   };
 }
 
@@ -97,7 +116,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-latency-'));
   const payloadFile = join(dir, 'payload.bin');
   writeFileSync(payloadFile, buildTraceRequestPayload({ spans: 8 }));
-  const rows = [await measure(dir, payloadFile, 0), await measure(dir, payloadFile, 1000)];
+  const rows = [
+    await measure(dir, payloadFile, 0),
+    await measure(dir, payloadFile, 1000),
+    await measure(dir, payloadFile, 1000, true),
+  ];
   const p99 = (row: ResultRow) => Number(row['p99 ms']);
   for (const row of rows) row['p99 / 0 analyses'] = Number((p99(row) / p99(rows[0])).toFixed(2));
   rmSync(dir, { recursive: true, force: true });

@@ -95,9 +95,31 @@ export class Accumulator implements ObservationSink {
     return run.read();
   }
 
+  /**
+   * As read(), but returns no copies when nothing was judged since the copies of version `known` (an earlier
+   * answer's) were made: the caller's still hold. Ticks over runs without new evidence then copy nothing
+   * (copying every run's evidence on every tick made the judge's garbage grow with the runs, not the traffic).
+   */
+  readSince(
+    runId: string,
+    nowMs: number,
+    known: number | undefined,
+  ): { version: number | undefined; stages?: StageEvidence[] } {
+    const run = this.required(runId);
+    run.advance(nowMs);
+    const version = run.judgedVersion;
+    if (version !== undefined && version === known) return { version };
+    return { version, stages: run.read() };
+  }
+
   /** The run's live evidence object (watermark, held slices), for diagnostics. */
   evidence(runId: string): RunEvidence | undefined {
     return this.runs.get(runId);
+  }
+
+  /** Changes whenever the run's snapshot would (RunEvidence.version; trace examples change with accepts). */
+  version(runId: string): number {
+    return this.required(runId).version;
   }
 
   snapshot(runId: string): RunEvidenceSnapshot {

@@ -88,12 +88,22 @@ export function recordObservation(arm: ArmState, o: Observation): void {
   }
 }
 
+let lastVersion = 0;
+/** A version number no RunEvidence has had (see RunEvidence.version, judgedVersion). */
+function nextVersion(): number {
+  return (lastVersion += 1);
+}
+
 export class RunEvidence {
   private readonly stages: StageEvidence[] = [];
   private readonly held = new Map<number, ArmPair>();
   private readonly sources: SourceWatermark;
   private forwarded: ForwardedEvidence;
   private watermarkMs = -Infinity;
+  /** Changes with the judged evidence (the stages): see judgedVersion. */
+  private judged = nextVersion();
+  /** Changes with what a snapshot holds apart from the watermark: see version. */
+  private changes = nextVersion();
 
   constructor(
     firstStage: StageDeclaration,
@@ -110,6 +120,25 @@ export class RunEvidence {
   /** The event time up to which evidence is judged. */
   get watermark(): number {
     return this.watermarkMs;
+  }
+
+  /**
+   * Changes when anything a snapshot holds changes (evidence judged or waiting, stages, forwarded state), not
+   * when only the watermark moves: a snapshot with an older watermark restores the same evidence, and later
+   * arrivals below the current watermark would only wait for it again. Snapshots skip runs whose version is
+   * the one they last saved.
+   */
+  get version(): number {
+    return this.changes;
+  }
+
+  /**
+   * Changes whenever the judged evidence (what read() copies) changes; undefined while forwarded state is
+   * merged in (its selection may move at any read). Versions are unique across runs and restores, so copies
+   * of one version are the evidence of that version.
+   */
+  get judgedVersion(): number | undefined {
+    return this.forwarded.isEmpty ? this.judged : undefined;
   }
 
   get heldSlices(): number {
@@ -136,6 +165,7 @@ export class RunEvidence {
   }
 
   accept(o: Observation, nowMs: number): void {
+    this.changes = nextVersion();
     const timeMs = o.timeUnixMs < nowMs ? o.timeUnixMs : nowMs; // a sender's clock ahead of ours waits no longer
     this.sources.note(o.sourceKey, o.arm, timeMs, nowMs);
     const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
@@ -143,6 +173,7 @@ export class RunEvidence {
       const stage = this.stageAt(timeMs);
       recordObservation(stage[o.arm], o);
       if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[o.arm] += requestsOf(o);
+      this.judged = nextVersion();
       return;
     }
     let slice = this.held.get(sliceStartMs);
@@ -158,6 +189,7 @@ export class RunEvidence {
     if (!this.forwarded.has(point.forwarderId) && this.forwarded.sourceCount >= this.settings.maxSources) {
       return 'too_many_sources';
     }
+    this.changes = nextVersion();
     const timeMs = point.timeMs < nowMs ? point.timeMs : nowMs;
     this.sources.note(forwarderSource(point.forwarderId), point.arm, timeMs, nowMs);
     return this.forwarded.accept(point);
@@ -171,12 +203,15 @@ export class RunEvidence {
     const current = this.stages[this.stages.length - 1];
     const startedAtMs = Math.max(stage.startedAtMs, current.startedAtMs);
     this.stages.push(this.newStage({ startedAtMs, canaryShare: stage.canaryShare }));
+    this.judged = nextVersion();
+    this.changes = nextVersion();
   }
 
   /** Moves the watermark to where the sources have reached at `nowMs` and lets the slices below it join. */
   advance(nowMs: number): void {
     const next = this.sources.at(nowMs);
     if (next > this.watermarkMs) this.watermarkMs = next;
+    if (!this.forwarded.isEmpty) this.changes = nextVersion(); // the selection of forwarded states may move
     this.forwarded.select(this.sources.reached(nowMs), (id) =>
       this.sources.isIdle(forwarderSource(id), nowMs),
     );
@@ -191,6 +226,8 @@ export class RunEvidence {
         stage.settled.canary += slice.canary.requests;
       }
       this.held.delete(sliceStartMs);
+      this.judged = nextVersion();
+      this.changes = nextVersion();
     }
   }
 
@@ -239,6 +276,8 @@ export class RunEvidence {
       stage.canary.mergeFrom(other.canary);
       stage.settled.baseline += other.settled.baseline;
       stage.settled.canary += other.settled.canary;
+      this.judged = nextVersion();
+      this.changes = nextVersion();
     }
   }
 
@@ -290,6 +329,8 @@ export class RunEvidence {
       });
     }
     evidence.watermarkMs = snapshot.watermarkMs ?? -Infinity;
+    evidence.judged = nextVersion();
+    evidence.changes = nextVersion();
     if (snapshot.forwarded)
       evidence.forwarded = ForwardedEvidence.fromSnapshot(snapshot.forwarded, histogramOptions);
     return evidence;

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ApiConfig } from '../config/schema.js';
 import { bearerCheck, type BearerCheck } from '../otlp/auth.js';
+import { renderMetrics } from '../publish/metrics-exposition.js';
 import { ApiProblem } from './request-body.js';
 
 export type RouteHandler = (
@@ -104,7 +105,7 @@ export class ApiServer {
       'GET',
       '/metrics',
       async (_request, response) => {
-        const text = await options.registry.metrics();
+        const text = await renderMetrics(options.registry);
         response.writeHead(200, { 'Content-Type': options.registry.contentType });
         response.end(text);
       },

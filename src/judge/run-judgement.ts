@@ -23,6 +23,10 @@ export interface RunEvaluation {
 }
 
 interface EvaluatedTick {
+  /** The evidence read for this tick (the same copies again when nothing was judged since: Accumulator.readSince). */
+  evidence: readonly StageEvidence[];
+  /** Its version (RunEvidence.judgedVersion). */
+  evidenceVersion: number | undefined;
   stages: StageArms[];
   samplesByStage: Array<{ baseline: number; canary: number }>;
   evidenceUntilMs: number;
@@ -95,28 +99,37 @@ export class RunJudgement {
     evidenceUntilMs: number,
     nowMs: number,
     full: boolean,
+    evidenceVersion?: number,
   ): RunEvaluation {
-    const stages: StageArms[] = evidence.map((stage) => ({
-      baseline: stage.baseline,
-      canary: stage.canary,
-      canaryShare: stage.canaryShare,
-      splitRequests: stage.settled,
-    }));
-    const samplesByStage = evidence.map((stage) => ({
-      baseline: stage.baseline.requests,
-      canary: stage.canary.requests,
-    }));
+    const previous = this.lastTick?.evidence === evidence ? this.lastTick : undefined;
     const tick: EvaluatedTick = {
-      stages,
-      samplesByStage,
+      evidence,
+      evidenceVersion,
+      stages:
+        previous?.stages ??
+        evidence.map((stage) => ({
+          baseline: stage.baseline,
+          canary: stage.canary,
+          canaryShare: stage.canaryShare,
+          splitRequests: stage.settled,
+        })),
+      samplesByStage:
+        previous?.samplesByStage ??
+        evidence.map((stage) => ({ baseline: stage.baseline.requests, canary: stage.canary.requests })),
       evidenceUntilMs,
       carriedBefore: this.carried,
       nowMs,
-      exemplars: exemplarsOf(evidence),
+      exemplars: previous?.exemplars ?? exemplarsOf(evidence),
     };
     const { document, state } = this.compute(tick, full);
     if (full) tick.full = document;
     return { tick, document, carried: state, changed: document.verdict !== this.document.verdict };
+  }
+
+  /** The evidence the last applied evaluation read, and its version (to read again only what changed). */
+  get lastEvidence(): { version: number | undefined; stages: readonly StageEvidence[] } | undefined {
+    const last = this.lastTick;
+    return last && { version: last.evidenceVersion, stages: last.evidence };
   }
 
   apply(evaluation: RunEvaluation): void {

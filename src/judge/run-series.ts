@@ -1,7 +1,7 @@
 // What the judge records of each tick for the report page's charts (issue 15): a point per run with every
 // metric's estimate and the bounds that decide (analysis-policy.ts, Effect), the stage, the verdict, the
 // samples and the current stage's split. Cheap by construction: a point is written only when it differs from
-// the run's last one (a run without new evidence writes nothing), all of a tick's points in one transaction,
+// the run's last one (a run without new evidence writes nothing), a tick's points in one transaction per slice,
 // and the store bounds each run's points (store/run-series-repository.ts). Recording is best effort: a
 // storage failure loses chart points, never a verdict, and is logged once until writes succeed again.
 import type { Logger } from 'pino';
@@ -77,12 +77,21 @@ export class RunSeriesRecorder {
     else this.seen.add(document.runId);
   }
 
-  /** Writes the tick's points in one transaction. */
+  /** Ends the tick: forgets runs not observed in it, and writes its remaining points. */
   flush(): void {
-    const points = this.pending;
-    this.pending = [];
     for (const runId of this.last.keys()) if (!this.seen.has(runId)) this.last.delete(runId);
     this.seen.clear();
+    this.write();
+  }
+
+  /**
+   * Writes the points observed so far in one transaction (a sliced tick writes each slice's own, so that no
+   * slice writes the points of every run at once).
+   */
+  write(): void {
+    const points = this.pending;
+    if (points.length === 0) return;
+    this.pending = [];
     try {
       this.sink.append(points);
       this.failing = false;

@@ -35,11 +35,14 @@ export class VerdictMetrics {
     Record<'analysis' | 'run_id' | 'revision' | 'attempt', string>
   >();
   private readonly tickSeconds: Histogram;
+  private readonly sliceSeconds: Histogram;
   private readonly gauges: Gauge<string>[];
   private readonly series = new Map<
     string,
     Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>
   >();
+  /** What each analysis's series were last set from (update() skips a document that changes none of them). */
+  private readonly setFrom = new Map<string, string>();
 
   constructor(registry: Registry) {
     const gauge = <L extends string>(config: { name: string; help: string; labelNames: L[] }) =>
@@ -71,7 +74,7 @@ export class VerdictMetrics {
     });
     this.descriptivePValue = gauge({
       name: 'canary_judge_metric_descriptive_fixed_horizon_p_value',
-      help: 'Fixed-horizon p-value per judged metric (the test is named in the API document), DESCRIPTIVE ONLY: not valid when checked repeatedly, never gate or alert on it; refreshed every sixth tick',
+      help: "Fixed-horizon p-value per judged metric (the test is named in the API document), DESCRIPTIVE ONLY: not valid when checked repeatedly, never gate or alert on it; refreshed when the run's document is read through the API and when its verdict changes",
       labelNames: ['analysis', 'metric'],
     });
     this.effect = gauge({
@@ -83,6 +86,12 @@ export class VerdictMetrics {
       name: 'canary_judge_judge_tick_duration_seconds',
       help: 'Duration of one judge tick (every running analysis evaluated once); compare with judge.tickIntervalMs',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    this.sliceSeconds = new Histogram({
+      name: 'canary_judge_judge_slice_duration_seconds',
+      help: "How long the judge's timer work (a tick or a snapshot, done in slices that yield) held the event loop at once: ingest and the API wait at most this long for the judge",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     });
     this.canaryShare = gauge({
@@ -149,13 +158,36 @@ export class VerdictMetrics {
     ].map((gauge) => gauge as unknown as Gauge<string>);
   }
 
-  /** Sets every series of `analysis` from its latest verdict document. */
   /** One judge tick took `seconds` (the judge calls this at the end of every tick). */
   observeTick(seconds: number): void {
     this.tickSeconds.observe(seconds);
   }
 
+  /** One slice of the judge's timer work held the event loop for `seconds`. */
+  observeSlice(seconds: number): void {
+    this.sliceSeconds.observe(seconds);
+  }
+
+  /** Sets every series of `analysis` from its latest verdict document. */
+
   update(analysis: string, document: VerdictDocument): void {
+    // Every tick updates every running analysis, and setting ~50 labelled series costs more than the decision
+    // itself at 1 000 analyses; most ticks change few of them. JSON's null for NaN and Infinity is no loss: the
+    // series below skip non-finite values, or are p-values, counts and exported bounds (ReportedNumber).
+    const fingerprint = JSON.stringify([
+      document.verdict,
+      document.runId,
+      document.revision,
+      document.attempt,
+      document.stage,
+      document.stages[document.stages.length - 1]?.canaryShare,
+      document.arms,
+      document.trafficSplit?.alwaysValidPValue,
+      document.trafficSplit?.observedCanaryShare,
+      document.metrics,
+    ]);
+    if (this.setFrom.get(analysis) === fingerprint) return;
+    this.setFrom.set(analysis, fingerprint);
     for (const candidate of VERDICTS)
       this.set(this.verdict, { analysis, verdict: candidate }, candidate === document.verdict ? 1 : 0);
     this.setRunInfo(analysis, document);
@@ -220,6 +252,7 @@ export class VerdictMetrics {
 
   /** Removes every series of an analysis (after it is stopped). */
   remove(analysis: string): void {
+    this.setFrom.delete(analysis);
     const info = this.infoLabels.get(analysis);
     if (info) this.runInfo.remove(info);
     this.infoLabels.delete(analysis);

@@ -11,6 +11,7 @@ import { DEFAULT_WATERMARK_SETTINGS, type WatermarkSettings } from '../../src/ac
 import { analysisSchema, type Analysis } from '../../src/config/analysis.js';
 import { JudgeError, JudgeService, type VerdictPublisher } from '../../src/judge/judge-service.js';
 import { MAX_STAGES_PER_RUN } from '../../src/judge/run-book.js';
+import type { VerdictDocument } from '../../src/judge/verdict-document.js';
 import { VerdictMetrics } from '../../src/publish/verdict-metrics.js';
 import { AnalysesRepository } from '../../src/store/analyses-repository.js';
 import { Store } from '../../src/store/database.js';
@@ -95,6 +96,7 @@ function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS,
       return `event-${published.length}`;
     },
   };
+  const registry = new Registry();
   const judge = new JudgeService({
     analyses: new AnalysesRepository(store),
     runs: new RunsRepository(store),
@@ -103,7 +105,7 @@ function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS,
       routeRun: (runId, analysis) => void routed.set(runId, analysis),
       unrouteRun: (runId) => routed.delete(runId),
     },
-    metrics: new VerdictMetrics(new Registry()),
+    metrics: new VerdictMetrics(registry),
     publisher,
     tickIntervalMs: 5000,
     snapshotIntervalMs: 10_000,
@@ -115,7 +117,7 @@ function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS,
     newRunId: () => `run-${(runNumber += 1)}`,
   });
   const failNextRecording = () => (failNextEnqueue = true);
-  return { store, accumulator, routed, published, judge, failNextRecording };
+  return { store, accumulator, routed, published, judge, failNextRecording, registry };
 }
 
 type Harness = ReturnType<typeof harness>;
@@ -179,6 +181,14 @@ describe('JudgeService runs', () => {
     expect(h.judge.getRun('run-2')!.verdict).toBe('running');
     expect([...h.routed.keys()]).toEqual(['run-2']);
     expect(h.published.map((event) => [event.analysisId, event.inTransaction])).toEqual([['checkout', true]]);
+    // Ticks decide only; the verdict change computed the full evidence for its webhook and history.
+    const sent = h.published[0].data as VerdictDocument;
+    expect(sent.metrics.map((metric) => metric.fixedHorizon.test)).toEqual([
+      'mann-whitney-u',
+      'fisher-exact',
+    ]);
+    expect(sent.metrics.every((metric) => Number.isFinite(metric.fixedHorizon.pValue))).toBe(true);
+    expect(h.judge.runHistory('run-1')[0].document).toEqual(JSON.parse(JSON.stringify(sent)));
     expect(h.judge.lastTickMs).toBeGreaterThan(0);
     expect(h.judge.lastTickSliceMs).toBeLessThanOrEqual(h.judge.lastTickMs);
     now += 5000;
@@ -296,14 +306,14 @@ describe('JudgeService runs', () => {
     });
   });
 
-  it('computes fixed-horizon evidence when a document is read, not on every tick', () => {
+  it('computes fixed-horizon evidence when a document is read, never on a tick', () => {
     const h = harness();
     h.judge.boot([spec('slow')]);
     h.judge.startRun('slow', 'r', { declaredBy: 'api' });
     h.accumulator.accept(observations('run-1', 'baseline', 40, 100, 0, 3));
     h.accumulator.accept(observations('run-1', 'canary', 10, 100, 0, 4));
-    tick(h); // the first tick computes full evidence
-    tick(h); // this one decisions only: the document read below fills in the rest from the same inputs
+    tick(h);
+    tick(h); // ticks decide only: the document read below fills in the rest from the same inputs
     expect(h.judge.listRuns('slow', 1)[0].metrics[0].fixedHorizon.test).toBe('skipped');
     const document = h.judge.getRun('run-1')!;
     expect(document.metrics.map((metric) => metric.fixedHorizon.test)).toEqual([
@@ -311,6 +321,24 @@ describe('JudgeService runs', () => {
       'fisher-exact',
     ]);
     expect(document.metrics.every((metric) => Number.isFinite(metric.fixedHorizon.pValue))).toBe(true);
+  });
+
+  it('refreshes the descriptive series on /metrics when a document is read (ticks do not), and exports its slices', async () => {
+    const h = harness();
+    h.judge.boot([spec('slow')]);
+    h.judge.startRun('slow', 'r', { declaredBy: 'api' });
+    feed(h, 'run-1', 100, 3);
+    now += 5000;
+    await h.judge.tickInSlices();
+    const descriptive =
+      /^canary_judge_metric_descriptive_fixed_horizon_p_value\{analysis="slow",metric="latency_p50"\} /m;
+    expect(await h.registry.metrics()).not.toMatch(descriptive);
+    expect(h.judge.getRun('run-1')!.verdict).toBe('running');
+    const text = await h.registry.metrics();
+    expect(text).toMatch(descriptive);
+    // One slice held the event loop for this one-run tick; the histogram says how long.
+    expect(text).toMatch(/^canary_judge_judge_slice_duration_seconds_count 1$/m);
+    expect(text).toMatch(/^canary_judge_judge_tick_duration_seconds_count 1$/m);
   });
 
   it('judges every stage: a new stage re-opens a passed run, which must pass again on the new stage', () => {
@@ -460,6 +488,49 @@ describe('JudgeService definitions and restarts', () => {
     const [checkout] = second.accumulator.read('run-1');
     const [cart] = second.accumulator.read('run-2');
     expect([checkout.baseline.requests, cart.canary.requests]).toEqual([400, 100]);
+  });
+
+  it('rewrites in a snapshot only the runs whose evidence changed, and resumes them all as they were', async () => {
+    const first = harness();
+    first.judge.boot([spec('checkout'), spec('cart')]);
+    first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+    first.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
+    first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
+    first.accumulator.accept(observations('run-2', 'canary', 100, 100, 0, 6));
+    tick(first);
+    await first.judge.snapshotInSlices();
+    const takenAt = () =>
+      Object.fromEntries(
+        (
+          first.store.db.prepare('SELECT run_id, taken_at_ms FROM run_snapshots').all() as Array<{
+            run_id: string;
+            taken_at_ms: number;
+          }>
+        ).map((row) => [row.run_id, row.taken_at_ms]),
+      );
+    const before = takenAt();
+    now += 10_000;
+    first.accumulator.accept(observations('run-2', 'baseline', 300, 100, 0, 7)); // only cart gets traffic
+    tick(first);
+    await first.judge.snapshotInSlices();
+    expect(takenAt()).toEqual({ 'run-1': before['run-1'], 'run-2': now });
+    // Nor was checkout's row rewritten: its document is the one stored with that snapshot.
+    const updatedAt = (id: string) =>
+      (
+        first.store.db.prepare('SELECT updated_at_ms FROM runs WHERE id = ?').get(id) as {
+          updated_at_ms: number;
+        }
+      ).updated_at_ms;
+    expect([updatedAt('run-1'), updatedAt('run-2')]).toEqual([now - 15_000, now]); // the first tick's, then this one's
+    first.store.close(); // a crash: only the timer's snapshots were saved
+
+    const second = harness();
+    second.judge.boot([spec('checkout'), spec('cart')]);
+    const [checkout] = second.accumulator.read('run-1');
+    const [cart] = second.accumulator.read('run-2');
+    expect([checkout.baseline.requests, cart.baseline.requests, cart.canary.requests]).toEqual([
+      400, 300, 100,
+    ]);
   });
 
   it('resumes running runs with their evidence and start time after a restart', () => {
