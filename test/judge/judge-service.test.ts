@@ -470,16 +470,22 @@ describe('JudgeService runs', () => {
   });
 });
 
+/** A judge with runs of two analyses holding evidence, ticked once and snapshotted by the timer's sliced snapshot. */
+async function twoRunsSnapshotted(): Promise<ReturnType<typeof harness>> {
+  const first = harness();
+  first.judge.boot([spec('checkout'), spec('cart')]);
+  first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
+  first.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
+  first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
+  first.accumulator.accept(observations('run-2', 'canary', 100, 100, 0, 6));
+  tick(first);
+  await first.judge.snapshotInSlices();
+  return first;
+}
+
 describe('JudgeService definitions and restarts', () => {
   it('resumes from the timer`s sliced snapshot as from a whole one, after a crash (no shutdown)', async () => {
-    const first = harness();
-    first.judge.boot([spec('checkout'), spec('cart')]);
-    first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
-    first.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
-    first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
-    first.accumulator.accept(observations('run-2', 'canary', 100, 100, 0, 6));
-    tick(first);
-    await first.judge.snapshotInSlices();
+    const first = await twoRunsSnapshotted();
     first.store.close(); // no shutdown: only the timer's snapshot was saved
 
     const second = harness();
@@ -491,14 +497,7 @@ describe('JudgeService definitions and restarts', () => {
   });
 
   it('rewrites in a snapshot only the runs whose evidence changed, and resumes them all as they were', async () => {
-    const first = harness();
-    first.judge.boot([spec('checkout'), spec('cart')]);
-    first.judge.startRun('checkout', 'rev-a', { declaredBy: 'api' });
-    first.judge.startRun('cart', 'rev-a', { declaredBy: 'api' });
-    first.accumulator.accept(observations('run-1', 'baseline', 400, 100, 0, 5));
-    first.accumulator.accept(observations('run-2', 'canary', 100, 100, 0, 6));
-    tick(first);
-    await first.judge.snapshotInSlices();
+    const first = await twoRunsSnapshotted();
     const takenAt = () =>
       Object.fromEntries(
         (
