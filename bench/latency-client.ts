@@ -3,7 +3,8 @@
 // each answer's latency in ms as JSON. Usage: node dist/bench/latency-client.js <url> <payload-file>
 // <seconds> <intervalMs>
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
+import { postTraces } from './otlp-http-post.js';
 
 const [url, payloadFile, secondsText, intervalText] = process.argv.slice(2);
 const payload = readFileSync(payloadFile);
@@ -11,31 +12,11 @@ const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 const latencies: number[] = [];
 let failed = 0;
 
-function send(): Promise<void> {
+async function send(): Promise<void> {
   const started = performance.now();
-  return new Promise((resolve) => {
-    const req = request(
-      `${url}/v1/traces`,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': payload.length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) latencies.push(performance.now() - started);
-          else failed += 1;
-          resolve();
-        });
-      },
-    );
-    req.on('error', () => {
-      failed += 1;
-      resolve();
-    });
-    req.end(payload);
-  });
+  const status = await postTraces(url, agent, payload);
+  if (status === 200) latencies.push(performance.now() - started);
+  else failed += 1;
 }
 
 async function main(): Promise<void> {

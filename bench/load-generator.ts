@@ -2,8 +2,9 @@
 // and over, `concurrency` requests at a time, for `seconds`, and prints what was answered as JSON.
 // Usage: node dist/bench/load-generator.js <http|grpc> <target> <payload-file> <seconds> <concurrency>
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { postTraces } from './otlp-http-post.js';
 
 const [transport, target, payloadFile, secondsText, concurrencyText] = process.argv.slice(2);
 const payload = readFileSync(payloadFile);
@@ -14,30 +15,9 @@ const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Expor
 let ok = 0;
 let failed = 0;
 
-function sendHttp(agent: Agent): Promise<void> {
-  return new Promise((resolve) => {
-    const req = request(
-      `${target}/v1/traces`,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': payload.length },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) ok += 1;
-          else failed += 1;
-          resolve();
-        });
-      },
-    );
-    req.on('error', () => {
-      failed += 1;
-      resolve();
-    });
-    req.end(payload);
-  });
+async function sendHttp(agent: Agent): Promise<void> {
+  if ((await postTraces(target, agent, payload)) === 200) ok += 1;
+  else failed += 1;
 }
 
 function sendGrpc(client: Client): Promise<void> {

@@ -208,19 +208,19 @@ export class JudgeService {
 
   /** A run's document, with full evidence when it is running; undefined for an unknown run. */
   getRun(runId: string): VerdictDocument | undefined {
-    return this.withFullEvidence(this.book.document(runId));
+    return this.publishDescriptive(this.book.document(runId));
   }
 
   findRun(analysisId: string, revision: string): VerdictDocument | undefined {
     const found = this.book.find(analysisId, revision);
-    return found ? this.withFullEvidence(this.book.document(found.runId)) : undefined;
+    return found ? this.publishDescriptive(this.book.document(found.runId)) : undefined;
   }
 
   /**
    * A running run's document read with its full evidence also refreshes the analysis's descriptive series on
    * /metrics (the fixed-horizon p-values): ticks no longer compute them (issue 13).
    */
-  private withFullEvidence(document: VerdictDocument | undefined): VerdictDocument | undefined {
+  private publishDescriptive(document: VerdictDocument | undefined): VerdictDocument | undefined {
     if (document?.state === 'running') this.options.metrics.update(document.analysisId, document);
     return document;
   }

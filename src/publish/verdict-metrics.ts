@@ -169,7 +169,6 @@ export class VerdictMetrics {
   }
 
   /** Sets every series of `analysis` from its latest verdict document. */
-
   update(analysis: string, document: VerdictDocument): void {
     // Every tick updates every running analysis, and setting ~50 labelled series costs more than the decision
     // itself at 1 000 analyses; most ticks change few of them. JSON's null for NaN and Infinity is no loss: the
