@@ -1,9 +1,11 @@
 // The report page's static files (issue 15): the page itself from web/report/ (plain HTML, CSS and ES
 // modules: nothing for a user to build) and uPlot from its npm package in node_modules (vendored at install:
-// no CDN, works offline). Read once at start into memory with a gzip copy and an ETag; served by name from a
-// fixed list, so no request path ever reaches the file system.
+// no CDN, works offline). Every file is found at start (a missing one fails the start: an incomplete install),
+// but read, gzipped and hashed only when the page is first asked for: most sidecars never serve it, and the
+// copies plus zlib's level-9 buffers were ~1.3 MB of an idle sidecar's RSS and 15 ms of its start. Served by
+// name from a fixed list, so no request path ever reaches the file system.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
 
@@ -37,11 +39,13 @@ const PACKAGE_FILES: Record<string, { module: string; contentType: string }> = {
 };
 
 /** web/report/ is two levels above src/api/ and three above dist/src/api/ (as version.ts finds package.json). */
-function pageFile(name: string): Buffer {
+function pageFile(name: string): URL {
   let firstError: unknown;
   for (const relative of ['../../web/report/', '../../../web/report/']) {
+    const url = new URL(`${relative}${name}`, import.meta.url);
     try {
-      return readFileSync(new URL(`${relative}${name}`, import.meta.url));
+      accessSync(url, constants.R_OK);
+      return url;
     } catch (error) {
       firstError ??= error;
     }
@@ -58,13 +62,27 @@ function asset(body: Buffer, contentType: string): StaticAsset {
   };
 }
 
-/** Every file the page serves, by name; throws at start when one is missing (an incomplete install). */
-export function loadReportAssets(): Map<string, StaticAsset> {
-  const assets = new Map<string, StaticAsset>();
-  for (const [name, contentType] of Object.entries(PAGE_FILES))
-    assets.set(name, asset(pageFile(name), contentType));
-  const require = createRequire(import.meta.url);
-  for (const [name, { module, contentType }] of Object.entries(PACKAGE_FILES))
-    assets.set(name, asset(readFileSync(require.resolve(module)), contentType));
-  return assets;
+/** The page's files by name: located at construction (throws when one is missing), loaded on first use. */
+export class ReportAssets {
+  private readonly files = new Map<string, { path: URL | string; contentType: string }>();
+  private loaded: Map<string, StaticAsset> | undefined;
+
+  constructor() {
+    for (const [name, contentType] of Object.entries(PAGE_FILES))
+      this.files.set(name, { path: pageFile(name), contentType });
+    const require = createRequire(import.meta.url);
+    for (const [name, { module, contentType }] of Object.entries(PACKAGE_FILES)) {
+      const path = require.resolve(module);
+      accessSync(path, constants.R_OK);
+      this.files.set(name, { path, contentType });
+    }
+  }
+
+  /** The asset called `name`, or undefined when the page has no such file. The first call reads them all. */
+  get(name: string): StaticAsset | undefined {
+    this.loaded ??= new Map(
+      [...this.files].map(([file, { path, contentType }]) => [file, asset(readFileSync(path), contentType)]),
+    );
+    return this.loaded.get(name);
+  }
 }

@@ -19,7 +19,7 @@ import type { JudgeService } from '../judge/judge-service.js';
 import { runWebhookDeliveries } from '../publish/webhook-deliveries.js';
 import type { Db } from '../store/database.js';
 import type { RunSeriesRepository } from '../store/run-series-repository.js';
-import { loadReportAssets, type StaticAsset } from './report-assets.js';
+import { ReportAssets, type StaticAsset } from './report-assets.js';
 import { ApiProblem } from './request-body.js';
 import { sendJson, type ApiServer } from './server.js';
 
@@ -103,11 +103,11 @@ export function traceLink(traceUrl: string | null, traceId: string): string | nu
 }
 
 export function addReportRoutes(api: ApiServer, sources: ReportSources): void {
-  const assets = loadReportAssets();
-  const page = assets.get('index.html')!;
+  const assets = new ReportAssets();
+  const page = (): StaticAsset => assets.get('index.html')!;
   const open = { open: true };
-  api.route('GET', '/', (request, response) => sendAsset(request, response, page), open);
-  api.route('GET', '/runs/:runId', (request, response) => sendAsset(request, response, page), open);
+  api.route('GET', '/', (request, response) => sendAsset(request, response, page()), open);
+  api.route('GET', '/runs/:runId', (request, response) => sendAsset(request, response, page()), open);
   api.route(
     'GET',
     '/report/assets/:name',
