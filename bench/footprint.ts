@@ -1,5 +1,6 @@
-// Footprint benchmark (`npm run bench -- footprint`): the sidecar as a user runs it (its own process,
-// `node dist/src/main.js --config ...`, one analysis with a running run) beside a service instrumented with
+// Footprint benchmark (`npm run bench -- footprint`): the sidecar as a user runs it (its own process, started
+// like `npm start` and the Dockerfile: `node <the start script's flags> dist/src/main.js --config ...`, one
+// analysis with a running run) beside a service instrumented with
 // the real OpenTelemetry JS SDK (BasicTracerProvider, BatchSpanProcessor with its defaults, OTLP/HTTP
 // protobuf exporter), at 1k and 5k spans/s, and idle. Reported: the sidecar process's CPU share of one core
 // (utime + stime from /proc over the measured window), CPU microseconds per span, and its RSS (median of
@@ -21,6 +22,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { median } from 'simple-statistics';
 import { writeResults, type ResultRow } from './results.js';
+import { productionNodeFlags } from './start-command.js';
 
 const WARM_UP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 20_000);
@@ -35,6 +37,8 @@ const IDLE_SETTLE_MS = Number(process.env.BENCH_IDLE_SETTLE_MS ?? 15_000);
 const COLLECTOR = { spansPerSecond: 10_000, cpuPercent: 5.4, rssMiB: 51 };
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const mainScript = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The node flags of `npm start` (package.json), which the Dockerfile's ENTRYPOINT repeats. */
+const NODE_FLAGS = productionNodeFlags();
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -87,7 +91,9 @@ async function startSidecar(
       ],
     }),
   );
-  const child = spawn(process.execPath, [mainScript, '--config', configPath], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...NODE_FLAGS, mainScript, '--config', configPath], {
+    stdio: 'inherit',
+  });
   for (let i = 0; i < 200; i += 1) {
     try {
       if ((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok) return { child, httpPort };
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
     collector:
       'opentelemetry-collector-contrib docs/benchmarks/loadtests Trace10kSPS OTLP-HTTP: 5.4% CPU, 51 MiB RSS at 10k spans/s, scaled linearly',
     sdk: 'BasicTracerProvider + BatchSpanProcessor (defaults) + @opentelemetry/exporter-trace-otlp-proto, in the bench process',
+    nodeFlags: NODE_FLAGS.join(' ') || '(none)',
   });
 }
 

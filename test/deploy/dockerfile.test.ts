@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nodeFlagsOf, productionNodeFlags } from '../../bench/start-command.js';
 import { ConfigError, ENV_OVERRIDES, parseConfig } from '../../src/config/load.js';
 import { listenerSpecs, openListenerWarnings } from '../../src/listeners.js';
 import { readText } from './deploy-files.js';
@@ -66,5 +67,13 @@ describe('Dockerfile', () => {
       'CANARY_JUDGE_OTLP_AUTH_TOKEN_FILE: cannot read /run/secrets/canary-judge-otlp-token (ENOENT); mount the secret there, or set CANARY_JUDGE_OTLP_AUTH_TOKEN_FILE to an empty value to run without it',
       'CANARY_JUDGE_API_AUTH_TOKEN_FILE: cannot read /run/secrets/canary-judge-api-token (ENOENT); mount the secret there, or set CANARY_JUDGE_API_AUTH_TOKEN_FILE to an empty value to run without it',
     ]);
+  });
+
+  it('runs node with the flags of `npm start`, as the footprint benchmark does', () => {
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readText('Dockerfile'))![1]) as string[];
+    const start = (JSON.parse(readText('package.json')) as { scripts: { start: string } }).scripts.start;
+    const flags = nodeFlagsOf(start);
+    expect(flags).toEqual(productionNodeFlags());
+    expect(entrypoint).toEqual(['node', ...flags, 'dist/src/main.js']);
   });
 });
