@@ -7,13 +7,12 @@
 // (perf_hooks), i.e. the longest stall ingest saw, and the longest slices of the judge's last tick and snapshot.
 // With 1 000 analyses the window opens either right after the runs were filled (it holds their first tick and
 // first snapshot, which copy and write every run's evidence) or once those are over (the steady state).
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import { quantileSorted } from 'simple-statistics';
 import type { Observation } from '../src/accumulate/observation.js';
 import { analysisSchema } from '../src/config/analysis.js';
@@ -26,7 +25,31 @@ import { writeResults, type ResultRow } from './results.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const INTERVAL_MS = 20;
 const client = fileURLToPath(new URL('./latency-client.js', import.meta.url));
-const execFileAsync = promisify(execFile);
+
+/**
+ * Starts the client now (before the runs fill this process: see latency-client.ts --on-stdin); `go()` makes it
+ * start sending and resolves with what it printed.
+ */
+function startClient(url: string, payloadFile: string): { go: () => Promise<string> } {
+  const child = spawn(
+    process.execPath,
+    [client, url, payloadFile, String(SECONDS), String(INTERVAL_MS), '--on-stdin'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<string>((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`client exited with ${code}`)),
+    ),
+  );
+  return {
+    go: () => {
+      child.stdin.end('go\n');
+      return exited;
+    },
+  };
+}
 
 function observations(runId: string, arm: 'baseline' | 'canary', count: number, seed: number): Observation[] {
   let state = seed;
@@ -58,6 +81,7 @@ async function measure(
     judge: { maxAnalyses: 2000, maxRunningRuns: 2000 },
   });
   const sidecar = await startSidecar(config, { logger: createLogger('silent') });
+  const latencyClient = startClient(`http://127.0.0.1:${sidecar.ports.http}`, payloadFile);
   for (let i = 0; i < analyses; i += 1) {
     const id = `analysis-${i}`;
     const spec = analysisSchema.parse({
@@ -84,13 +108,7 @@ async function measure(
   }
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
-  const { stdout } = await execFileAsync(process.execPath, [
-    client,
-    `http://127.0.0.1:${sidecar.ports.http}`,
-    payloadFile,
-    String(SECONDS),
-    String(INTERVAL_MS),
-  ]);
+  const stdout = await latencyClient.go();
   delay.disable();
   const { latencies, failed } = JSON.parse(stdout.trim()) as { latencies: number[]; failed: number };
   const tickMs = sidecar.judge.lastTickMs;

@@ -1,12 +1,14 @@
 // The ingest-latency benchmark's client: a separate process that sends one small OTLP/HTTP-protobuf export
 // every `intervalMs` for `seconds` (as an SDK's exporter beside a lightly loaded service would) and prints
 // each answer's latency in ms as JSON. Usage: node dist/bench/latency-client.js <url> <payload-file>
-// <seconds> <intervalMs>
+// <seconds> <intervalMs> [--on-stdin]. With --on-stdin it starts sending when a line arrives on its stdin:
+// the benchmark starts it before filling its runs, since starting a process (fork) from one holding 1 GB held
+// that process's event loop ~25-35 ms, a stall of the benchmark's own that its window would otherwise count.
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { postTraces } from './otlp-http-post.js';
 
-const [url, payloadFile, secondsText, intervalText] = process.argv.slice(2);
+const [url, payloadFile, secondsText, intervalText, startFlag] = process.argv.slice(2);
 const payload = readFileSync(payloadFile);
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 const latencies: number[] = [];
@@ -20,6 +22,10 @@ async function send(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (startFlag === '--on-stdin') {
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    process.stdin.pause();
+  }
   const deadline = performance.now() + Number(secondsText) * 1000;
   const pending: Promise<void>[] = [];
   // A fixed schedule, not back-to-back: a stalled receiver makes requests wait, not fewer requests sent.

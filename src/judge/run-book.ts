@@ -102,6 +102,8 @@ function defaultRunId(nowMs: number): string {
 interface SavedState {
   evidenceVersion: number;
   carried: string;
+  /** Length of the stored snapshot's JSON. */
+  bytes: number;
 }
 
 export class RunBook {
@@ -382,23 +384,32 @@ export class RunBook {
 
   /**
    * One slice of a snapshot: saves runs[start...] (those still held) in one transaction until `untilMs`
-   * (performance.now() time) passes, at least one; returns the index to continue from.
+   * (performance.now() time) passes or `maxBytes` of snapshots were written, at least one run; returns the
+   * index to continue from and the bytes written.
    */
-  snapshotSlice(runs: readonly RunJudgement[], start: number, nowMs: number, untilMs: number): number {
+  snapshotSlice(
+    runs: readonly RunJudgement[],
+    start: number,
+    nowMs: number,
+    untilMs: number,
+    maxBytes = Infinity,
+  ): { next: number; bytes: number } {
     let i = start;
+    let bytes = 0;
     const saved: Array<[RunJudgement, SavedState]> = [];
     this.options.runs.transaction(() => {
-      for (; i < runs.length && (i === start || performance.now() < untilMs); i++) {
+      for (; i < runs.length && (i === start || (performance.now() < untilMs && bytes < maxBytes)); i++) {
         const run = runs[i];
         if (this.runningRuns.get(run.id) !== run) continue;
         const state = this.saveSnapshot(run, nowMs);
         if (!state) continue; // see snapshotRunning
         saved.push([run, state]);
+        bytes += state.bytes;
         this.options.runs.update(this.stored(run));
       }
     });
     this.noteSaved(saved); // only once committed
-    return i;
+    return { next: i, bytes };
   }
 
   snapshotRunning(): void {
@@ -558,17 +569,16 @@ export class RunBook {
    */
   private saveSnapshot(run: RunJudgement, nowMs: number): SavedState | undefined {
     if (!this.options.accumulator.isOpen(run.id)) return undefined;
-    const wrote: SavedState = {
-      evidenceVersion: this.options.accumulator.version(run.id),
-      carried: JSON.stringify(run.carried),
-    };
+    const evidenceVersion = this.options.accumulator.version(run.id);
+    const carried = JSON.stringify(run.carried);
     const stored = this.saved.get(run);
-    if (stored && stored.evidenceVersion === wrote.evidenceVersion && stored.carried === wrote.carried) {
+    if (stored && stored.evidenceVersion === evidenceVersion && stored.carried === carried) {
       return undefined;
     }
     const state: StoredState = { evidence: this.options.accumulator.snapshot(run.id), carried: run.carried };
-    this.options.runs.saveSnapshot(run.id, JSON.stringify(state), nowMs);
-    return wrote;
+    const json = JSON.stringify(state);
+    this.options.runs.saveSnapshot(run.id, json, nowMs);
+    return { evidenceVersion, carried, bytes: json.length };
   }
 
   private loadState(runId: string): StoredState | undefined {

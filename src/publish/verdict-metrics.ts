@@ -4,12 +4,15 @@
 // exported under a name that says they are descriptive (gating on them every 30 s false-fails 15-17% of A/A
 // runs). No gauge uses the label name `quantile`, which Prometheus reserves for summaries: latency
 // quantiles are labelled `q`.
+import { createHash } from 'node:crypto';
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Verdict } from '../judge/verdict.js';
 import type { VerdictDocument } from '../judge/verdict-document.js';
 import { type Decision, numeric } from '../stats/analysis-policy.js';
 
 const VERDICTS: Verdict[] = ['running', 'pass', 'fail', 'inconclusive'];
+/** Analyses' series set between two yields while /metrics is read take about this long at most (ms). */
+const PUBLISH_SLICE_MS = 3;
 const DECISIONS: Decision[] = ['running', 'pass', 'fail'];
 
 export class VerdictMetrics {
@@ -41,12 +44,18 @@ export class VerdictMetrics {
     string,
     Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>
   >();
-  /** What each analysis's series were last set from (update() skips a document that changes none of them). */
+  /** A digest of what each analysis's series were last set from (a document that changes none is skipped). */
   private readonly setFrom = new Map<string, string>();
+  /** The latest document of each analysis whose series are not yet set from it (see update). */
+  private readonly pending = new Map<string, VerdictDocument>();
+  private publishing: Promise<void> | undefined;
+  private publishingActive = false;
 
   constructor(registry: Registry) {
+    // Every read of a gauge (a /metrics scrape, registry.metrics()) first sets the series of the documents
+    // noted since the last read.
     const gauge = <L extends string>(config: { name: string; help: string; labelNames: L[] }) =>
-      new Gauge<L>({ ...config, registers: [registry] });
+      new Gauge<L>({ ...config, registers: [registry], collect: () => this.publishPending() });
     this.verdict = gauge({
       name: 'canary_judge_analysis_verdict',
       help: 'Current verdict of each analysis: 1 for the verdict it has, 0 for the others',
@@ -168,23 +177,68 @@ export class VerdictMetrics {
     this.sliceSeconds.observe(seconds);
   }
 
-  /** Sets every series of `analysis` from its latest verdict document. */
+  /**
+   * Notes `document` as the latest of `analysis`; its series are set from it when they are next read. Every
+   * tick updates every running analysis, and setting its ~60 labelled series cost more than the decision at
+   * 1 000 analyses, and made most of what a tick's young-generation garbage collections copy (each set makes
+   * new objects in prom-client's series table): ticks come every 5 s, scrapes every 15-60 s, and a scrape sets
+   * each analysis's series once from its latest document, in slices that yield (issue 13).
+   */
   update(analysis: string, document: VerdictDocument): void {
-    // Every tick updates every running analysis, and setting ~50 labelled series costs more than the decision
-    // itself at 1 000 analyses; most ticks change few of them. JSON's null for NaN and Infinity is no loss: the
-    // series below skip non-finite values, or are p-values, counts and exported bounds (ReportedNumber).
-    const fingerprint = JSON.stringify([
-      document.verdict,
-      document.runId,
-      document.revision,
-      document.attempt,
-      document.stage,
-      document.stages[document.stages.length - 1]?.canaryShare,
-      document.arms,
-      document.trafficSplit?.alwaysValidPValue,
-      document.trafficSplit?.observedCanaryShare,
-      document.metrics,
-    ]);
+    this.pending.set(analysis, document);
+  }
+
+  /** Sets the series of the documents noted since the last read, yielding every ~PUBLISH_SLICE_MS. */
+  private publishPending(): Promise<void> | undefined {
+    if (this.publishing) return this.publishing;
+    if (this.pending.size === 0) return undefined;
+    const publishing = this.publishInSlices();
+    // Unset at once when it finished without yielding (it set the field's previous value then).
+    if (this.publishingActive) this.publishing = publishing;
+    return publishing;
+  }
+
+  private async publishInSlices(): Promise<void> {
+    this.publishingActive = true;
+    try {
+      let sliceStarted = performance.now();
+      for (const analysis of this.pending.keys()) {
+        if (performance.now() - sliceStarted >= PUBLISH_SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStarted = performance.now();
+        }
+        const document = this.pending.get(analysis); // the latest: it may have changed during the yield
+        if (document === undefined) continue; // removed meanwhile
+        this.pending.delete(analysis);
+        this.setSeries(analysis, document);
+      }
+    } finally {
+      this.publishingActive = false;
+      this.publishing = undefined;
+    }
+  }
+
+  /** Sets every series of `analysis` from `document`. */
+  private setSeries(analysis: string, document: VerdictDocument): void {
+    // Most documents change few series. JSON's null for NaN and Infinity is no loss: the series below skip
+    // non-finite values, or are p-values, counts and exported bounds (ReportedNumber). Kept as a digest: the
+    // text is ~8 KB per analysis.
+    const fingerprint = createHash('sha1')
+      .update(
+        JSON.stringify([
+          document.verdict,
+          document.runId,
+          document.revision,
+          document.attempt,
+          document.stage,
+          document.stages[document.stages.length - 1]?.canaryShare,
+          document.arms,
+          document.trafficSplit?.alwaysValidPValue,
+          document.trafficSplit?.observedCanaryShare,
+          document.metrics,
+        ]),
+      )
+      .digest('base64');
     if (this.setFrom.get(analysis) === fingerprint) return;
     this.setFrom.set(analysis, fingerprint);
     for (const candidate of VERDICTS)
@@ -251,6 +305,7 @@ export class VerdictMetrics {
 
   /** Removes every series of an analysis (after it is stopped). */
   remove(analysis: string): void {
+    this.pending.delete(analysis);
     this.setFrom.delete(analysis);
     const info = this.infoLabels.get(analysis);
     if (info) this.runInfo.remove(info);

@@ -79,6 +79,11 @@ export class RunsRepository {
     return this.store.write(() => this.store.db.transaction(work)());
   }
 
+  /** A PASSIVE checkpoint of the write-ahead log (Store.checkpoint). */
+  checkpoint(): { logPages: number; checkpointedPages: number } {
+    return this.store.checkpoint();
+  }
+
   insert(run: StoredRun): void {
     this.transaction(() => this.insertRow(run));
   }

@@ -1,6 +1,6 @@
 // The judge over real SQLite with a fake clock: runs (one per rollout revision) judged from their own evidence,
 // history and webhook events recorded together, stages, time limits, and resuming runs after a restart.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,12 @@ import { Accumulator } from '../../src/accumulate/accumulator.js';
 import type { Observation } from '../../src/accumulate/observation.js';
 import { DEFAULT_WATERMARK_SETTINGS, type WatermarkSettings } from '../../src/accumulate/source-watermark.js';
 import { analysisSchema, type Analysis } from '../../src/config/analysis.js';
-import { JudgeError, JudgeService, type VerdictPublisher } from '../../src/judge/judge-service.js';
+import {
+  JudgeError,
+  JudgeService,
+  type JudgeServiceOptions,
+  type VerdictPublisher,
+} from '../../src/judge/judge-service.js';
 import { MAX_STAGES_PER_RUN } from '../../src/judge/run-book.js';
 import type { VerdictDocument } from '../../src/judge/verdict-document.js';
 import { VerdictMetrics } from '../../src/publish/verdict-metrics.js';
@@ -75,7 +80,10 @@ afterEach(() => {
 });
 
 /** Without a watermark hold by default (maxHoldMs 0): what arrived is judged; one test uses the real one. */
-function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 }) {
+function harness(
+  watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 },
+  overrides: Partial<JudgeServiceOptions> = {},
+) {
   const store = Store.open(join(dir, 'state.sqlite'));
   opened.push(store);
   const accumulator = new Accumulator({ watermark, clock: () => now });
@@ -115,6 +123,7 @@ function harness(watermark: WatermarkSettings = { ...DEFAULT_WATERMARK_SETTINGS,
     logger: createLogger('silent'),
     clock: () => now,
     newRunId: () => `run-${(runNumber += 1)}`,
+    ...overrides,
   });
   const failNextRecording = () => (failNextEnqueue = true);
   return { store, accumulator, routed, published, judge, failNextRecording, registry };
@@ -494,6 +503,55 @@ describe('JudgeService definitions and restarts', () => {
     const [checkout] = second.accumulator.read('run-1');
     const [cart] = second.accumulator.read('run-2');
     expect([checkout.baseline.requests, cart.canary.requests]).toEqual([400, 100]);
+  });
+
+  it('checkpoints the write-ahead log between the slices of a snapshot, and resumes runs saved in pieces', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    // One run per slice (a 1-byte cap), against the whole snapshot in one transaction that shutdown takes.
+    const fill = async (sliced: boolean) => {
+      const h = harness(undefined, { maxRunningRuns: 8, snapshotSliceBytes: 1 });
+      h.judge.boot(ids.map((id) => spec(id)));
+      ids.forEach((id, i) => {
+        h.judge.startRun(id, 'rev-a', { declaredBy: 'api' });
+        // Latencies spread over three orders of magnitude: every snapshot holds a few hundred buckets.
+        h.accumulator.accept(
+          observations(`run-${runNumber}`, 'baseline', 3000, 10 * (i + 1), 0, 2 * i + 1).map((o, k) =>
+            o.kind === 'span' ? { ...o, durationNanos: o.durationNanos * 10 ** (k % 3) } : o,
+          ),
+        );
+        h.accumulator.accept(observations(`run-${runNumber}`, 'canary', 500 + i, 100, 0, 2 * i + 2));
+      });
+      h.store.db.pragma('wal_checkpoint(TRUNCATE)'); // the log empty: what follows is the snapshot's
+      const pagesBefore = h.judge.checkpointedPages;
+      if (sliced) await h.judge.snapshotInSlices();
+      else h.judge.snapshot();
+      const snapshotBytes = (
+        h.store.db.prepare('SELECT sum(length(state_json)) AS bytes FROM run_snapshots').get() as {
+          bytes: number;
+        }
+      ).bytes;
+      return { h, snapshotBytes, walBytes: statSync(`${h.store.path}-wal`).size, pagesBefore };
+    };
+    const whole = await fill(false);
+    expect(whole.walBytes).toBeGreaterThan(whole.snapshotBytes); // all of it waits in the log
+    whole.h.store.close();
+    runNumber = 0;
+    rmSync(join(dir, 'state.sqlite'));
+    rmSync(join(dir, 'state.sqlite-wal'), { force: true });
+
+    const sliced = await fill(true);
+    // The log was copied into the database after each run's slice and restarted from its beginning after, so
+    // its file never grew beyond about one run's snapshot.
+    expect(sliced.h.judge.checkpointedPages).toBeGreaterThan(sliced.pagesBefore);
+    expect(sliced.walBytes).toBeLessThan(sliced.snapshotBytes / 2);
+    sliced.h.store.close(); // a crash: only the sliced snapshot was saved
+
+    const second = harness(undefined, { maxRunningRuns: 8 });
+    second.judge.boot(ids.map((id) => spec(id)));
+    expect([...second.routed.keys()].sort()).toEqual(ids.map((_, i) => `run-${i + 1}`).sort());
+    expect(ids.map((_, i) => second.accumulator.read(`run-${i + 1}`)[0].canary.requests)).toEqual(
+      ids.map((_, i) => 500 + i),
+    );
   });
 
   it('rewrites in a snapshot only the runs whose evidence changed, and resumes them all as they were', async () => {

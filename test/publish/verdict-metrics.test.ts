@@ -129,3 +129,56 @@ describe('verdict metrics for dashboards', () => {
     expect(await registry.metrics()).not.toMatch(/^canary_judge_run_info\{/m);
   });
 });
+
+describe('verdict metrics as the judge notes them', () => {
+  it('are set when read, each analysis once from its latest document, and forget a removed analysis', async () => {
+    const registry = new Registry();
+    const metrics = new VerdictMetrics(registry);
+    const evaluation = evaluateAnalysis(
+      [{ baseline: arm(3000, 0, 20e6), canary: arm(600, 0, 20e6), canaryShare: 0.2 }],
+      DEFAULT_METRICS,
+      DEFAULT_POLICY,
+      initialSequentialState(),
+    );
+    const document = (analysisId: string, verdict: 'running' | 'fail') =>
+      buildDocument(
+        {
+          analysisId,
+          runId: `run-${analysisId}`,
+          revision: 'r1',
+          attempt: 1,
+          state: 'running',
+          startedAtMs: 0,
+          endedAtMs: null,
+          endReason: null,
+        },
+        [{ startedAtMs: 0, canaryShare: 0.2, declaredBy: 'api' }],
+        5000,
+        { verdict, action: verdict === 'fail' ? 'rollback' : 'continue', reason: '' },
+        evaluation,
+        [],
+        5000,
+      );
+    const ids = Array.from({ length: 400 }, (_, i) => `a-${i}`);
+    for (const id of ids) metrics.update(id, document(id, 'running'));
+    const verdictOf = (text: string, id: string) =>
+      text.match(
+        new RegExp(`^canary_judge_analysis_verdict\\{analysis="${id}",verdict="fail"\\} (\\d)$`, 'm'),
+      )?.[1];
+    // Noted while a read sets the series (it yields between slices): the latest document is the one set.
+    const reading = registry.metrics();
+    metrics.update('a-0', document('a-0', 'fail'));
+    metrics.remove('a-1');
+    const first = await reading;
+    expect(verdictOf(first, 'a-399')).toBe('0');
+    expect(first).not.toMatch(/analysis="a-1"/);
+    const second = await registry.metrics();
+    expect([verdictOf(second, 'a-0'), verdictOf(second, 'a-2'), verdictOf(second, 'a-399')]).toEqual([
+      '1',
+      '0',
+      '0',
+    ]);
+    expect(second).not.toMatch(/analysis="a-1"/);
+    expect(second.match(/^canary_judge_run_info\{/gm)).toHaveLength(399);
+  });
+});

@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store, StoreError } from '../../src/store/database.js';
+import { Store, StoreError, WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/database.js';
 import { canMount, mountTmpfs } from '../support/tmpfs.js';
 
 const dirs: string[] = [];
@@ -43,6 +43,26 @@ describe('Store', () => {
     second.recordBoot('1.0.1', new Date());
     expect(second.info()).toMatchObject({ path, boots: 2, schemaVersion: 5 });
     second.close();
+  });
+
+  it('checkpoints its write-ahead log at 128 pages and on request, so the log stays small', () => {
+    const path = tempPath();
+    const store = Store.open(path);
+    expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(WAL_AUTOCHECKPOINT_PAGES);
+    store.db.exec('CREATE TABLE blobs (id INTEGER PRIMARY KEY, body TEXT)');
+    store.checkpoint();
+    store.db.prepare('INSERT INTO blobs (body) VALUES (?)').run('x'.repeat(40_000));
+    const { logPages, checkpointedPages } = store.checkpoint();
+    expect(logPages).toBeGreaterThanOrEqual(10); // ten overflow pages at least, and the tree's
+    expect(checkpointedPages).toBe(logPages);
+    // Commits far beyond the threshold: SQLite checkpointed inside them, the log never held much more.
+    for (let i = 0; i < 100; i++)
+      store.db.prepare('INSERT INTO blobs (body) VALUES (?)').run('y'.repeat(40_000));
+    expect(statSync(`${path}-wal`).size).toBeLessThan(2 * WAL_AUTOCHECKPOINT_PAGES * 4096);
+    store.close();
+    const memory = Store.open(':memory:');
+    expect(memory.checkpoint()).toEqual({ logPages: 0, checkpointedPages: 0 });
+    memory.close();
   });
 
   it('creates a new database file readable and writable by its owner only (mode 0600)', () => {
