@@ -67,7 +67,84 @@ export interface CountObservation extends ObservationBase {
 
 export type Observation = SpanObservation | HistogramObservation | CountObservation;
 
-/** Receives one batch of observations per export request, synchronously. */
+/** Entries kept allocated between requests; a larger request's columns are let go after it. */
+const RETAINED_JUDGED_SPANS = 8192;
+
+/**
+ * The spans one export request judged directly, one entry per span-analysis pair, in columns: attribution
+ * appends the fields and the accumulator reads them, so no observation object is made per pair (a span
+ * parked in a correlation buffer waits as a SpanObservation and arrives among the observations instead).
+ * Attribution reuses one instance request after request: a sink reads it during its call only.
+ */
+export class JudgedSpans {
+  length = 0;
+  readonly runIds: string[] = [];
+  readonly arms: Arm[] = [];
+  readonly timesUnixMs: number[] = [];
+  readonly sourceKeys: string[] = [];
+  readonly durationsNanos: number[] = [];
+  readonly errors: boolean[] = [];
+  readonly traceIds: string[] = [];
+
+  push(
+    runId: string,
+    arm: Arm,
+    timeUnixMs: number,
+    sourceKey: string,
+    durationNanos: number,
+    isError: boolean,
+    traceId: string,
+  ): void {
+    const i = this.length++;
+    this.runIds[i] = runId;
+    this.arms[i] = arm;
+    this.timesUnixMs[i] = timeUnixMs;
+    this.sourceKeys[i] = sourceKey;
+    this.durationsNanos[i] = durationNanos;
+    this.errors[i] = isError;
+    this.traceIds[i] = traceId;
+  }
+
+  /** Empties the columns for the next request (keeping their storage unless they grew large). */
+  clear(): void {
+    if (this.length > RETAINED_JUDGED_SPANS) {
+      for (const column of [
+        this.runIds,
+        this.arms,
+        this.timesUnixMs,
+        this.sourceKeys,
+        this.durationsNanos,
+        this.errors,
+        this.traceIds,
+      ])
+        column.length = 0;
+    }
+    this.length = 0;
+  }
+
+  /** Entry `i` as an observation object (for sinks that keep what they receive, e.g. tests). */
+  observation(i: number): SpanObservation {
+    return {
+      kind: 'span',
+      runId: this.runIds[i],
+      arm: this.arms[i],
+      timeUnixMs: this.timesUnixMs[i],
+      sourceKey: this.sourceKeys[i],
+      durationNanos: this.durationsNanos[i],
+      isError: this.errors[i],
+      traceId: this.traceIds[i],
+    };
+  }
+
+  toObservations(): SpanObservation[] {
+    return Array.from({ length: this.length }, (_, i) => this.observation(i));
+  }
+}
+
+/**
+ * Receives what one export request gave, synchronously, in one call: observations (metric points, spans
+ * released from a correlation buffer) and the spans judged directly, which come after them in arrival order.
+ */
 export interface ObservationSink {
-  accept(observations: Observation[]): void;
+  accept(observations: Observation[], judged?: JudgedSpans): void;
 }
