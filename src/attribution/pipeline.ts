@@ -351,7 +351,7 @@ export class AttributionPipeline implements TelemetrySink {
   ): void {
     const arm = state.armOf(variant, 'spans');
     if (arm === undefined) return;
-    state.count('spans', arm);
+    state.countSpanArm(arm);
     this.judged.push(
       state.runId,
       arm,
