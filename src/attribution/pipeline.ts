@@ -5,8 +5,9 @@
 //
 // Work is per export request: each accept* call is synchronous and ends in at most one
 // ObservationSink.accept call, holding the request's own observations, any pending spans its variants
-// released, and the spans it judged directly (in columns, JudgedSpans: no object per span-analysis pair). A span batch is read twice: first every span teaches its variants (so order
-// within a request does not matter), then the matched spans are judged.
+// released, and the spans it judged directly (in columns, JudgedSpans: no object per span-analysis pair).
+// A span batch is read twice: first every span teaches its variants (so order within a request does not
+// matter), then the matched spans are judged.
 import type { Registry } from 'prom-client';
 import type { Analysis, AttributionLimits } from '../config/analysis.js';
 import { readAttribute } from '../otlp/decode/lazy-attributes.js';
