@@ -18,7 +18,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Registry } from 'prom-client';
 import { AttributionPipeline } from '../src/attribution/pipeline.js';
-import type { JudgedSpans, Observation } from '../src/accumulate/observation.js';
+import type { Observation } from '../src/accumulate/observation.js';
 import { analysisSchema, attributionLimitsSchema, type AnalysisInput } from '../src/config/analysis.js';
 import { decodeTraceRequest } from '../src/otlp/decode/index.js';
 import {
@@ -126,10 +126,7 @@ class Runner {
     private readonly scenario: Scenario,
     input: Input,
   ) {
-    const counter = {
-      accept: (batch: Observation[], judged?: JudgedSpans) =>
-        void (this.observations += batch.length + (judged?.length ?? 0)),
-    };
+    const counter = { accept: (batch: Observation[]) => void (this.observations += batch.length) };
     this.pipeline = scenario.analyses
       ? new AttributionPipeline({
           limits: attributionLimitsSchema.parse({}),

@@ -14,7 +14,7 @@ import { ApiServer } from './api/server.js';
 import { AttributionPipeline } from './attribution/pipeline.js';
 import type { FleetForwarder } from './fleet/fleet-forwarder.js';
 import { FleetIntake } from './fleet/state-intake.js';
-import type { JudgedSpans, Observation, ObservationSink } from './accumulate/observation.js';
+import type { Observation, ObservationSink } from './accumulate/observation.js';
 import { JudgeService, type VerdictPublisher } from './judge/judge-service.js';
 import { VerdictMetrics } from './publish/verdict-metrics.js';
 import { WebhookOutbox } from './publish/webhook-outbox.js';
@@ -374,8 +374,5 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 }
 
 function fanOut(...sinks: ObservationSink[]): ObservationSink {
-  return {
-    accept: (observations: Observation[], judged?: JudgedSpans) =>
-      sinks.forEach((sink) => sink.accept(observations, judged)),
-  };
+  return { accept: (observations: Observation[]) => sinks.forEach((sink) => sink.accept(observations)) };
 }

@@ -3,7 +3,7 @@
 // run that is not open (it finished between attribution and here) are counted and dropped.
 import type { ForwardedOutcome, ForwardedPoint } from './forwarded-evidence.js';
 import type { LatencyHistogramOptions } from './latency-histogram.js';
-import type { JudgedSpans, Observation, ObservationSink } from './observation.js';
+import type { Observation, ObservationSink } from './observation.js';
 import {
   RunEvidence,
   type RunEvidenceSnapshot,
@@ -34,7 +34,7 @@ export class Accumulator implements ObservationSink {
     this.clock = options.clock ?? Date.now;
   }
 
-  accept(observations: Observation[], judged?: JudgedSpans): void {
+  accept(observations: Observation[]): void {
     const nowMs = this.clock();
     for (const o of observations) {
       const run = this.runs.get(o.runId);
@@ -44,29 +44,6 @@ export class Accumulator implements ObservationSink {
       }
       run.accept(o, nowMs);
       if (o.kind === 'span' && o.arm === 'canary') this.examples.get(o.runId)?.note(o);
-    }
-    if (judged) this.acceptJudged(judged, nowMs);
-  }
-
-  /** The directly judged spans, column by column (a request's entries for one run usually follow each other). */
-  private acceptJudged(judged: JudgedSpans, nowMs: number): void {
-    const { runIds, arms, timesUnixMs, sourceKeys, durationsNanos, errors, traceIds } = judged;
-    let runId: string | undefined;
-    let run: RunEvidence | undefined;
-    let examples: TraceExamples | undefined;
-    for (let i = 0; i < judged.length; i++) {
-      if (runIds[i] !== runId) {
-        runId = runIds[i];
-        run = this.runs.get(runId);
-        examples = this.examples.get(runId);
-      }
-      if (!run) {
-        this.droppedForClosedRuns += 1;
-        continue;
-      }
-      const arm = arms[i];
-      run.acceptSpan(arm, timesUnixMs[i], sourceKeys[i], durationsNanos[i], errors[i], traceIds[i], nowMs);
-      if (arm === 'canary') examples?.noteSpan(traceIds[i], durationsNanos[i], timesUnixMs[i], errors[i]);
     }
   }
 

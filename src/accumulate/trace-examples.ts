@@ -27,23 +27,17 @@ export class TraceExamples {
 
   note(o: SpanObservation): void {
     if (o.arm !== 'canary' || !o.traceId) return;
-    this.noteSpan(o.traceId, o.durationNanos, o.timeUnixMs, o.isError);
-  }
-
-  /** A canary span's fields (the accumulator's columnar path; note() for an observation object). */
-  noteSpan(traceId: string | undefined, durationNanos: number, timeUnixMs: number, isError: boolean): void {
-    if (!traceId) return;
     const slowest = this.slowest;
     const kept = slowest.length === TRACE_EXAMPLES_KEPT;
-    if (!kept || durationNanos > slowest[slowest.length - 1].durationNanos) {
-      const example = { traceId, durationNanos, timeUnixMs };
+    if (!kept || o.durationNanos > slowest[slowest.length - 1].durationNanos) {
+      const example = { traceId: o.traceId, durationNanos: o.durationNanos, timeUnixMs: o.timeUnixMs };
       let at = slowest.length;
-      while (at > 0 && slowest[at - 1].durationNanos < durationNanos) at--;
+      while (at > 0 && slowest[at - 1].durationNanos < o.durationNanos) at--;
       slowest.splice(at, 0, example);
       if (slowest.length > TRACE_EXAMPLES_KEPT) slowest.pop();
     }
-    if (isError) {
-      this.failing.unshift({ traceId, durationNanos, timeUnixMs });
+    if (o.isError) {
+      this.failing.unshift({ traceId: o.traceId, durationNanos: o.durationNanos, timeUnixMs: o.timeUnixMs });
       if (this.failing.length > TRACE_EXAMPLES_KEPT) this.failing.pop();
     }
   }

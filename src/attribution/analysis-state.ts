@@ -27,12 +27,6 @@ export class AnalysisState {
   private readonly pointTally = new Map<AttributionOutcome, number>();
   private readonly ignoredTally = new Map<IgnoredReason, number>();
   private conflictTally = 0;
-  /**
-   * Spans attributed to each arm since the last flush, counted in fields (the per-span path); spanTally
-   * holds their entry from the first one on, so the series are created in the order they were counted.
-   */
-  private baselineSpans = 0;
-  private canarySpans = 0;
   /** Whether anything was tallied since the last flush (a batch touches few of many analyses). */
   private tallied = false;
 
@@ -78,14 +72,6 @@ export class AnalysisState {
     tally.set(outcome, (tally.get(outcome) ?? 0) + n);
   }
 
-  /** count('spans', arm) for one span, without a Map update per span. */
-  countSpanArm(arm: Arm): void {
-    this.tallied = true;
-    if (arm === 'baseline') {
-      if (this.baselineSpans++ === 0 && !this.spanTally.has(arm)) this.spanTally.set(arm, 0);
-    } else if (this.canarySpans++ === 0 && !this.spanTally.has(arm)) this.spanTally.set(arm, 0);
-  }
-
   ignore(reason: IgnoredReason): void {
     this.tallied = true;
     this.ignoredTally.set(reason, (this.ignoredTally.get(reason) ?? 0) + 1);
@@ -105,11 +91,6 @@ export class AnalysisState {
     if (!this.tallied) return;
     this.tallied = false;
     const analysis = this.rule.id;
-    if (this.baselineSpans > 0)
-      this.spanTally.set('baseline', this.spanTally.get('baseline')! + this.baselineSpans);
-    if (this.canarySpans > 0) this.spanTally.set('canary', this.spanTally.get('canary')! + this.canarySpans);
-    this.baselineSpans = 0;
-    this.canarySpans = 0;
     for (const [outcome, n] of this.spanTally) this.metrics.spans.inc({ analysis, outcome }, n);
     for (const [outcome, n] of this.pointTally) this.metrics.points.inc({ analysis, outcome }, n);
     for (const [reason, n] of this.ignoredTally) this.metrics.pointsIgnored.inc({ analysis, reason }, n);

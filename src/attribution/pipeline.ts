@@ -4,10 +4,9 @@
 // every span of it; observations name the run they are evidence for.
 //
 // Work is per export request: each accept* call is synchronous and ends in at most one
-// ObservationSink.accept call, holding the request's own observations, any pending spans its variants
-// released, and the spans it judged directly (in columns, JudgedSpans: no object per span-analysis pair).
-// A span batch is read twice: first every span teaches its variants (so order within a request does not
-// matter), then the matched spans are judged.
+// ObservationSink.accept call, holding the request's own observations and any pending spans its
+// variants released. A span batch is read twice: first every span teaches its variants (so order
+// within a request does not matter), then the matched spans are judged.
 import type { Registry } from 'prom-client';
 import type { Analysis, AttributionLimits } from '../config/analysis.js';
 import { readAttribute } from '../otlp/decode/lazy-attributes.js';
@@ -24,12 +23,7 @@ import { KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
 import { MetricStreams } from './metric-streams.js';
 import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
-import {
-  JudgedSpans,
-  type Observation,
-  type ObservationSink,
-  type SpanObservation,
-} from '../accumulate/observation.js';
+import type { Observation, ObservationSink, SpanObservation } from '../accumulate/observation.js';
 import { compileAnalysis } from './rules.js';
 import { attributePoints } from './point-attribution.js';
 import { RoutingIndex, type StatesByKind } from './routing-index.js';
@@ -66,8 +60,6 @@ export class AttributionPipeline implements TelemetrySink {
   private readonly clock: () => number;
   private readonly limits: AttributionLimits;
   private readonly sink: ObservationSink;
-  /** The current request's directly judged spans, reused request after request. */
-  private readonly judged = new JudgedSpans();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: AttributionPipelineOptions) {
@@ -125,7 +117,6 @@ export class AttributionPipeline implements TelemetrySink {
   }
 
   acceptSpans(batch: SpanBatch): void {
-    this.judged.clear(); // nothing of a request that threw half way
     const now = this.clock();
     this.expireAt(now);
     const out: Observation[] = [];
@@ -157,18 +148,19 @@ export class AttributionPipeline implements TelemetrySink {
     // Judging: each span against the analyses of its service and kind only (looked up once per resource).
     let resource: ResourceInfo | undefined;
     let ofService: StatesByKind | undefined;
-    let sourceKey = '';
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i];
       if (span.resource !== resource) {
         resource = span.resource;
         ofService = index.judgesOfService(resource.serviceName);
-        sourceKey = sourceKeyOf(resource);
       }
-      const ofKind = ofService?.[span.kind];
-      if (ofKind !== undefined) this.judgeAgainst(ofKind, span, sourceKey, evaluations[i], now);
-      const anyService = index.judgesAnyService[span.kind];
-      if (anyService !== undefined) this.judgeAgainst(anyService, span, sourceKey, evaluations[i], now);
+      const candidates = [ofService?.[span.kind], index.judgesAnyService[span.kind]];
+      for (const states of candidates) {
+        if (states === undefined) continue;
+        for (const state of states) {
+          if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, out);
+        }
+      }
     }
     this.finishBatch(out);
   }
@@ -292,76 +284,40 @@ export class AttributionPipeline implements TelemetrySink {
     }
   }
 
-  private judgeAgainst(
-    states: readonly AnalysisState[],
-    span: DecodedSpan,
-    sourceKey: string,
-    evaluations: readonly FlagEvaluation[],
-    now: number,
-  ): void {
-    for (let s = 0; s < states.length; s++) {
-      const state = states[s];
-      if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, sourceKey, evaluations, now);
-    }
-  }
-
   private judgeSpan(
     state: AnalysisState,
     span: DecodedSpan,
-    sourceKey: string,
     evaluations: readonly FlagEvaluation[],
     now: number,
+    out: Observation[],
   ): void {
     const { rule } = state;
-    const isError = rule.errors.isErrorSpan(span);
-    // The process's own resource attribute (service.version, k8s.pod.label.role) is authoritative.
-    const own = rule.ownResourceVariant(span);
-    if (own !== undefined) return this.recordJudged(state, own, span, sourceKey, isError);
-    const key = rule.correlationKeyOfSpan(span);
-    if (key === undefined) {
-      // No key to join by: only the span's own evidence can attribute it.
-      const learned = rule.learnedFromSpan(span, evaluations);
-      if (learned.length === 1) this.recordJudged(state, learned[0], span, sourceKey, isError);
-      else state.count('spans', learned.length > 1 ? 'conflict' : 'no_correlation_key');
-      return;
-    }
-    const known = state.buffer.lookup(key, now);
-    if (known?.conflicting) return state.count('spans', 'conflict');
-    if (known) return this.recordJudged(state, known.variant, span, sourceKey, isError);
-    // Only a span that waits for its variant becomes an object: the observation whose arm is set on release.
+    // One object per judged span: the observation itself, whose arm is set once the variant is known.
     const observation: SpanObservation = {
       kind: 'span',
       runId: state.runId,
       arm: 'baseline',
       timeUnixMs: span.startTimeUnixMs,
-      sourceKey,
+      sourceKey: sourceKeyOf(span.resource),
       durationNanos: span.durationNanos,
-      isError,
+      isError: rule.errors.isErrorSpan(span),
       traceId: span.traceId,
     };
+    // The process's own resource attribute (service.version, k8s.pod.label.role) is authoritative.
+    const own = rule.ownResourceVariant(span);
+    if (own !== undefined) return this.record(state, own, observation, out);
+    const key = rule.correlationKeyOfSpan(span);
+    if (key === undefined) {
+      // No key to join by: only the span's own evidence can attribute it.
+      const learned = rule.learnedFromSpan(span, evaluations);
+      if (learned.length === 1) this.record(state, learned[0], observation, out);
+      else state.count('spans', learned.length > 1 ? 'conflict' : 'no_correlation_key');
+      return;
+    }
+    const known = state.buffer.lookup(key, now);
+    if (known?.conflicting) return state.count('spans', 'conflict');
+    if (known) return this.record(state, known.variant, observation, out);
     state.buffer.park(key, observation, now);
-  }
-
-  /** A span judged now: its fields go to this request's columns. */
-  private recordJudged(
-    state: AnalysisState,
-    variant: string,
-    span: DecodedSpan,
-    sourceKey: string,
-    isError: boolean,
-  ): void {
-    const arm = state.armOf(variant, 'spans');
-    if (arm === undefined) return;
-    state.countSpanArm(arm);
-    this.judged.push(
-      state.runId,
-      arm,
-      span.startTimeUnixMs,
-      sourceKey,
-      span.durationNanos,
-      isError,
-      span.traceId,
-    );
   }
 
   private record(
@@ -421,13 +377,6 @@ export class AttributionPipeline implements TelemetrySink {
   private finishBatch(out: Observation[]): void {
     this.enforceLimits();
     for (const state of this.states) state.flush();
-    const judged = this.judged;
-    if (out.length > 0 || judged.length > 0) {
-      try {
-        this.sink.accept(out, judged);
-      } finally {
-        judged.clear();
-      }
-    }
+    if (out.length > 0) this.sink.accept(out);
   }
 }

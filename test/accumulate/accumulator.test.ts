@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Accumulator } from '../../src/accumulate/accumulator.js';
 import { indexForValue } from '../../src/accumulate/exponential-mapping.js';
-import { JudgedSpans, type Observation, type SpanObservation } from '../../src/accumulate/observation.js';
+import type { Observation } from '../../src/accumulate/observation.js';
 import { DEFAULT_WATERMARK_SETTINGS } from '../../src/accumulate/source-watermark.js';
 
 const base = { runId: 'a1', timeUnixMs: 0, sourceKey: 'pod-1' } as const;
@@ -141,35 +141,6 @@ describe('Accumulator', () => {
     restored.restore('a1', JSON.parse(JSON.stringify(a.snapshot('a1'))));
     restored.evidence('a1')!.mergeStages(b.read('a1'));
     expect(restored.read('a1')).toEqual(both.read('a1'));
-  });
-
-  it('takes judged spans in columns exactly as the same spans as observation objects', () => {
-    // Times on both sides of the watermark (held and judged slices), two runs, one closed, errors and trace ids.
-    const listed: SpanObservation[] = Array.from({ length: 40 }, (_, i) => ({
-      kind: 'span',
-      runId: i % 7 === 3 ? 'closed' : 'a1',
-      arm: i % 3 === 0 ? 'canary' : 'baseline',
-      timeUnixMs: i % 2 === 0 ? 1_000 + i : 30_000 + i,
-      sourceKey: `pod-${i % 4}`,
-      durationNanos: 1e6 * (1 + ((i * 37) % 23)),
-      isError: i % 5 === 0,
-      traceId: i.toString(16).padStart(32, '0'),
-    }));
-    const judged = new JudgedSpans();
-    for (const o of listed)
-      judged.push(o.runId, o.arm, o.timeUnixMs, o.sourceKey, o.durationNanos, o.isError, o.traceId!);
-    expect(judged.toObservations()).toEqual(listed);
-    const asObjects = opened();
-    asObjects.accept(listed);
-    const asColumns = opened();
-    asColumns.accept([], judged);
-    for (const acc of [asObjects, asColumns]) acc.evidence('a1')!.advance(20_000);
-    expect(asColumns.read('a1')).toEqual(asObjects.read('a1'));
-    expect(asColumns.snapshot('a1')).toEqual(asObjects.snapshot('a1'));
-    expect(asColumns.traceExamples('a1')).toEqual(asObjects.traceExamples('a1'));
-    expect(asColumns.droppedForClosedRuns).toBe(asObjects.droppedForClosedRuns);
-    judged.clear();
-    expect(judged.length).toBe(0);
   });
 
   it('read returns copies; close forgets the run and later observations for it are counted, not kept', () => {

@@ -6,7 +6,7 @@ import {
   type AnalysisInput,
   type AttributionLimits,
 } from '../../src/config/analysis.js';
-import type { JudgedSpans, Observation, ObservationSink } from '../../src/accumulate/observation.js';
+import type { Observation, ObservationSink } from '../../src/accumulate/observation.js';
 import { AttributionPipeline } from '../../src/attribution/pipeline.js';
 import {
   SpanKind,
@@ -127,8 +127,8 @@ export class FakeClock {
 
 export class RecordingSink implements ObservationSink {
   readonly batches: Observation[][] = [];
-  accept(observations: Observation[], judged?: JudgedSpans): void {
-    this.batches.push(judged ? [...observations, ...judged.toObservations()] : observations);
+  accept(observations: Observation[]): void {
+    this.batches.push(observations);
   }
   get all(): Observation[] {
     return this.batches.flat();
