@@ -2,139 +2,135 @@
 // into the real sidecar, against a null receiver on the same transport in the same run. The null
 // receiver reads each request whole and answers an empty success without decoding, so the ratio
 // sidecar/null is what our decoding, limits and counting cost on this machine, whatever its speed.
-// A load generator runs in a separate process (bench/load-generator.ts); peak RSS is this process's.
+//
+// Every receiver runs in a fresh process of its own for each turn, so no row pays for the garbage, GC or JIT
+// of another: the null receivers (bench/null-receiver.ts), the sidecar started as `npm start` starts it
+// (`node dist/src/main.js --config <file>`, no other node flags) and, when Go is installed, a Go receiver
+// doing a full protobuf-go unmarshal (bench/go-peer); the table says why when it is not measured. Each turn
+// warms its receiver up (WARMUP_SECONDS of the same load) before the measured window. Spans per CPU-second
+// count the receiver process's CPU time (user + system, all its threads: GC and JIT threads count, as
+// the Go runtime's do) during the measured window, read from /proc, so they do not depend on what else the
+// machine does. Where taskset is available every receiver is pinned to the same core and the load generator
+// (bench/load-generator.ts, a process of its own) to the others (go-peer.ts corePinning); the output says
+// when they are not. Peak RSS is the receiver process's (VmHWM).
 //
 // The real path: over OTLP/HTTP the sidecar is also measured with 1, 100 and 1 000 analyses running (exactly
 // one matches the payload's service and flag; the others name other services and flags), as ratios against
-// the same sidecar with no analysis, measured in the same rounds. Spans per CPU-second count this process's
-// CPU time (user + system) while a round runs, so they do not depend on what else the machine does.
-// Each sidecar is started for its turn and stopped after it, so an idle sidecar's ticks disturb no other.
-// When Go is installed, a Go receiver doing a full protobuf-go unmarshal (bench/go-peer) takes its turn too,
-// its CPU read from /proc; the table says why when it is not measured. Where taskset is available, this process
-// (every receiver but the Go peer runs in it) and the Go peer are pinned to the same core and the load
-// generator to the others (go-peer.ts corePinning); the output says when they are not.
-import { execFile } from 'node:child_process';
+// the same sidecar with no analysis, measured in the same rounds.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { median } from 'simple-statistics';
-import { analysisSchema } from '../src/config/analysis.js';
-import { parseConfig } from '../src/config/load.js';
-import { startSidecar } from '../src/sidecar.js';
-import { createLogger } from '../src/telemetry/logger.js';
 import {
   buildGoPeer,
   corePinning,
   onCores,
-  pinProcess,
   processCpuSeconds,
   startGoPeer,
   type CorePinning,
 } from './go-peer.js';
 import { buildTraceRequestPayload } from './payloads.js';
-import { writeResults, type ResultRow } from './results.js';
+import { markdownTable, writeResults, type ResultRow } from './results.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SPANS_PER_REQUEST = 512;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ANALYSIS_COUNTS = [1, 100, 1000];
 const generator = fileURLToPath(new URL('./load-generator.js', import.meta.url));
+const nullReceiver = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
+const sidecarMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const pinning: CorePinning = corePinning();
 
-interface Target {
+/** A receiver running in a child process of its own. */
+interface Receiver {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
-async function nullHttp(): Promise<Target> {
-  const server = createServer((request, response) => {
-    // Reads the body whole, as any receiver must before decoding, then answers without decoding it.
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      Buffer.concat(chunks);
-      response.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Length': 0 });
-      response.end();
+/** Starts `command args` on the receivers' core; resolves with the port `portOf` finds in a line of its stdout. */
+async function startReceiver(
+  command: string,
+  args: string[],
+  portOf: (line: string) => number | undefined,
+  url: (port: number) => string,
+): Promise<Receiver> {
+  // taskset execs the command, so the child's pid is the receiver's.
+  const [pinned, pinnedArgs] = onCores(pinning, 'receiver', command, args);
+  const child: ChildProcess = spawn(pinned, pinnedArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited (${code})`)));
+    lines.on('line', (line) => {
+      const found = portOf(line);
+      if (found !== undefined) resolve(found);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  lines.removeAllListeners('line');
+  lines.on('line', () => undefined); // keep draining its output
   return {
-    url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    url: url(port),
+    pid: child.pid!,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
-async function nullGrpc(): Promise<Target> {
-  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  const identity = (bytes: Buffer) => bytes;
-  server.addService(
-    {
-      Export: {
-        path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
-      },
-    },
-    {
-      Export: (_call: unknown, callback: (error: null, response: Buffer) => void) =>
-        callback(null, Buffer.alloc(0)),
-    },
+const listeningPort = (line: string) => {
+  const match = /^listening (\d+)$/.exec(line);
+  return match ? Number(match[1]) : undefined;
+};
+
+function startNull(transport: 'http' | 'grpc'): Promise<Receiver> {
+  return startReceiver(process.execPath, [nullReceiver, transport], listeningPort, (port) =>
+    transport === 'http' ? `http://127.0.0.1:${port}` : `127.0.0.1:${port}`,
   );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
-  return {
-    url: `127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
-  };
 }
 
 let sidecars = 0;
 
 /**
- * A sidecar on a fresh database with `analyses` running: `analysis-0` matches the payload (service
- * `checkout`, flag `new-checkout`, joined by trace), the others name services and flags the payload lacks.
+ * A sidecar process on a fresh database with `analyses` running, from a config file as in production:
+ * `analysis-0` matches the payload (service `checkout`, flag `new-checkout`, joined by trace), the others
+ * name services and flags the payload lacks.
  */
-async function sidecarTarget(transport: 'http' | 'grpc', dir: string, analyses = 0): Promise<Target> {
+function startSidecarProcess(transport: 'http' | 'grpc', dir: string, analyses: number): Promise<Receiver> {
   sidecars += 1;
-  const config = parseConfig({
+  const configFile = join(dir, `bench-${sidecars}.json`);
+  const config = {
     otlp: { grpc: { port: 0 }, http: { port: 0 }, maxInFlightRequests: 256 },
     api: { port: 0 },
-    storage: { path: join(dir, `bench-${transport}-${sidecars}.sqlite`) },
+    storage: { path: join(dir, `bench-${sidecars}.sqlite`) },
+    log: { level: 'info', format: 'json' },
     judge: { maxAnalyses: 2000, maxRunningRuns: 2000 },
-  });
-  const sidecar = await startSidecar(config, { logger: createLogger('silent') });
-  for (let i = 0; i < analyses; i += 1) {
-    const id = `analysis-${i}`;
-    const spec = analysisSchema.parse({
-      id,
+    analyses: Array.from({ length: analyses }, (_, i) => ({
+      id: `analysis-${i}`,
       match: { service: i === 0 ? 'checkout' : `service-${i}`, spanKind: 'client' },
       variant: { flag: i === 0 ? 'new-checkout' : `flag-${i}` },
       baseline: 'off',
       canary: 'on',
       judge: { maxDurationSeconds: 86_400 },
-    });
-    sidecar.judge.putAnalysis(spec, 'api', false);
-    sidecar.judge.startRun(id, 'rev-1', { declaredBy: 'api' });
-  }
-  const url =
-    transport === 'http' ? `http://127.0.0.1:${sidecar.ports.http}` : `127.0.0.1:${sidecar.ports.grpc}`;
-  return { url, stop: () => sidecar.stop() };
+      run: { revision: 'rev-1' },
+    })),
+  };
+  writeFileSync(configFile, JSON.stringify(config));
+  const portOf = (line: string) => {
+    if (!line.includes('canary-judge started')) return undefined;
+    const { ports } = JSON.parse(line) as { ports: { http: number; grpc: number } };
+    return transport === 'http' ? ports.http : ports.grpc;
+  };
+  return startReceiver(process.execPath, [sidecarMain, '--config', configFile], portOf, (port) =>
+    transport === 'http' ? `http://127.0.0.1:${port}` : `127.0.0.1:${port}`,
+  );
 }
 
 const execFileAsync = promisify(execFile);
@@ -143,21 +139,18 @@ interface Run {
   ok: number;
   failed: number;
   elapsedSeconds: number;
-  /** This process's CPU seconds (user + system) during the run. */
+  /** The receiver process's CPU seconds (user + system, all threads) during the measured window. */
   cpuSeconds: number;
+  /** The receiver process's peak RSS so far (VmHWM), bytes. */
+  peakRssBytes: number;
 }
 
-/** Runs the load generator in a child process; asynchronous, because the receiver under test shares this event loop. */
-async function drive(
-  transport: 'http' | 'grpc',
-  url: string,
-  payloadFile: string,
-  seconds = SECONDS,
-  /** The receiver's process when it is not this one (the Go peer). */
-  receiverPid?: number,
-): Promise<Run> {
-  const cpuBefore = process.cpuUsage();
-  const peerCpuBefore = receiverPid === undefined ? 0 : processCpuSeconds(receiverPid);
+function peakRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function load(transport: 'http' | 'grpc', url: string, payloadFile: string, seconds: number) {
   const [command, args] = onCores(pinning, 'generator', process.execPath, [
     generator,
     transport,
@@ -166,69 +159,69 @@ async function drive(
     String(seconds),
     String(CONCURRENCY),
   ]);
-  const { stdout: output } = await execFileAsync(command, args, { encoding: 'utf8' });
-  const cpu = process.cpuUsage(cpuBefore);
-  const run = JSON.parse(output.trim().split('\n').pop()!) as Omit<Run, 'cpuSeconds'>;
-  const cpuSeconds =
-    receiverPid === undefined
-      ? (cpu.user + cpu.system) / 1e6
-      : processCpuSeconds(receiverPid) - peerCpuBefore;
-  return { ...run, cpuSeconds };
+  const { stdout } = await execFileAsync(command, args, { encoding: 'utf8' });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Omit<Run, 'cpuSeconds' | 'peakRssBytes'>;
+}
+
+/** One turn: a fresh receiver, warmed up, then measured for SECONDS, then stopped. */
+async function turn(
+  transport: 'http' | 'grpc',
+  start: () => Promise<Receiver>,
+  payloadFile: string,
+): Promise<Run> {
+  const receiver = await start();
+  try {
+    await load(transport, receiver.url, payloadFile, WARMUP_SECONDS);
+    const cpuBefore = processCpuSeconds(receiver.pid);
+    const run = await load(transport, receiver.url, payloadFile, SECONDS);
+    const cpuSeconds = processCpuSeconds(receiver.pid) - cpuBefore;
+    return { ...run, cpuSeconds, peakRssBytes: peakRssBytes(receiver.pid) };
+  } finally {
+    await receiver.stop();
+  }
 }
 
 const spansPerSecond = (run: Run) => (run.ok * SPANS_PER_REQUEST) / run.elapsedSeconds;
 const spansPerCpuSecond = (run: Run) => (run.ok * SPANS_PER_REQUEST) / Math.max(run.cpuSeconds, 1e-9);
 
-/**
- * OTLP/HTTP: the null receiver and the sidecar with 0, 1, 100 and 1 000 running analyses take turns, a
- * fresh sidecar for each turn (a short warm-up first); medians of ROUNDS.
- */
+type Key = number | 'null' | 'go';
+
+/** OTLP/HTTP: the Go peer, the null receiver and the sidecar with 0, 1, 100 and 1 000 analyses take turns; medians of ROUNDS. */
 async function realPathRows(dir: string, payloadFile: string, payloadBytes: number): Promise<ResultRow[]> {
-  const nullTarget = await nullHttp();
   const variants = [0, ...ANALYSIS_COUNTS];
-  const runs = new Map<number | 'null' | 'go', Run[]>([
-    ['null', []],
-    ['go', []],
-  ]);
-  for (const n of variants) runs.set(n, []);
-  const peakRss = new Map<number, number>();
   const built = buildGoPeer(dir);
-  const goPeer = 'binary' in built ? await startGoPeer(built.binary, pinning) : undefined;
   if ('unavailable' in built) process.stdout.write(`Go peer not measured: ${built.unavailable}\n`);
-  await drive('http', nullTarget.url, payloadFile, 1);
-  if (goPeer) await drive('http', goPeer.url, payloadFile, 1, goPeer.pid);
+  const starts = new Map<Key, () => Promise<Receiver>>([['null', () => startNull('http')]]);
+  if ('binary' in built) starts.set('go', () => startGoPeer(built.binary, pinning));
+  for (const n of variants) starts.set(n, () => startSidecarProcess('http', dir, n));
+  // BENCH_INGEST_KEYS=go,1 measures only those rows (quicker A/B comparisons; results are then not written).
+  const keys = process.env.BENCH_INGEST_KEYS?.split(',');
+  if (keys) for (const key of [...starts.keys()]) if (!keys.includes(String(key))) starts.delete(key);
+  const runs = new Map<Key, Run[]>([...starts.keys()].map((key) => [key, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    runs.get('null')!.push(await drive('http', nullTarget.url, payloadFile));
-    if (goPeer) runs.get('go')!.push(await drive('http', goPeer.url, payloadFile, SECONDS, goPeer.pid));
-    for (const analyses of variants) {
-      const target = await sidecarTarget('http', dir, analyses);
-      await drive('http', target.url, payloadFile, 1); // warm-up
-      peakRssBytes = 0;
-      runs.get(analyses)!.push(await drive('http', target.url, payloadFile));
-      peakRss.set(analyses, Math.max(peakRss.get(analyses) ?? 0, peakRssBytes));
-      await target.stop();
-    }
+    for (const [key, start] of starts) runs.get(key)!.push(await turn('http', start, payloadFile));
   }
-  await nullTarget.stop();
-  await goPeer?.stop();
-  const rate = (key: number | 'null' | 'go') => median(runs.get(key)!.map(spansPerSecond));
-  const perCpu = (key: number | 'null' | 'go') => median(runs.get(key)!.map(spansPerCpuSecond));
+  const measuredGo = starts.has('go');
+  const rate = (key: Key) => (starts.has(key) ? median(runs.get(key)!.map(spansPerSecond)) : NaN);
+  const perCpu = (key: Key) => (starts.has(key) ? median(runs.get(key)!.map(spansPerCpuSecond)) : NaN);
+  const peakRss = (key: Key) => Math.round(Math.max(...runs.get(key)!.map((run) => run.peakRssBytes)) / 1e6);
   const rows: ResultRow[] = [];
   rows.push({
     transport: 'OTLP/HTTP protobuf',
     receiver: `Go net/http + protobuf-go Unmarshal, GOMAXPROCS=1${'unavailable' in pinning ? '' : ', same core'}`,
-    'spans/s (median)': goPeer
+    'spans/s (median)': measuredGo
       ? Math.round(rate('go'))
       : `not measured: ${(built as { unavailable: string }).unavailable}`,
-    'spans per CPU-s': goPeer ? Math.round(perCpu('go')) : '-',
-    'MB/s': goPeer ? Number(((rate('go') / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)) : '-',
-    'failed requests': runs.get('go')!.reduce((sum, run) => sum + run.failed, 0),
-    'peak RSS MB': '-',
-    'ratio to null': goPeer ? Number((rate('go') / rate('null')).toFixed(2)) : '-',
+    'spans per CPU-s': measuredGo ? Math.round(perCpu('go')) : '-',
+    'MB/s': measuredGo ? Number(((rate('go') / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)) : '-',
+    'failed requests': measuredGo ? runs.get('go')!.reduce((sum, run) => sum + run.failed, 0) : '-',
+    'peak RSS MB': measuredGo ? peakRss('go') : '-',
+    'ratio to null': measuredGo ? Number((rate('go') / rate('null')).toFixed(2)) : '-',
     'ratio to 0 analyses (per CPU-s)': '-',
-    'ratio to Go (per CPU-s)': goPeer ? 1 : '-',
+    'ratio to Go (per CPU-s)': measuredGo ? 1 : '-',
   });
   for (const key of ['null' as const, ...variants]) {
+    if (!starts.has(key)) continue;
     rows.push({
       transport: 'OTLP/HTTP protobuf',
       receiver: key === 'null' ? 'null' : `sidecar, ${key} analyses${key > 0 ? ' (1 matching)' : ''}`,
@@ -236,82 +229,72 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
       'spans per CPU-s': Math.round(perCpu(key)),
       'MB/s': Number(((rate(key) / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)),
       'failed requests': runs.get(key)!.reduce((sum, run) => sum + run.failed, 0),
-      'peak RSS MB': key === 'null' ? '-' : Math.round(peakRss.get(key)! / 1e6),
+      'peak RSS MB': peakRss(key),
       'ratio to null': Number((rate(key) / rate('null')).toFixed(2)),
       'ratio to 0 analyses (per CPU-s)': key === 'null' ? '-' : Number((perCpu(key) / perCpu(0)).toFixed(2)),
-      'ratio to Go (per CPU-s)':
-        key === 'null' || !goPeer ? '-' : Number((perCpu(key) / perCpu('go')).toFixed(2)),
+      'ratio to Go (per CPU-s)': measuredGo ? Number((perCpu(key) / perCpu('go')).toFixed(2)) : '-',
     });
   }
   return rows;
 }
 
-const ANALYSIS_COUNTS = [1, 100, 1000];
-let peakRssBytes = 0;
+/** OTLP/gRPC: the null receiver and the sidecar with no analysis take turns; medians of ROUNDS. */
+async function grpcRows(dir: string, payloadFile: string, payloadBytes: number): Promise<ResultRow[]> {
+  const starts = {
+    null: () => startNull('grpc'),
+    sidecar: () => startSidecarProcess('grpc', dir, 0),
+  };
+  const runs: Record<'null' | 'sidecar', Run[]> = { null: [], sidecar: [] };
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const receiver of ['null', 'sidecar'] as const)
+      runs[receiver].push(await turn('grpc', starts[receiver], payloadFile));
+  }
+  const rate = (receiver: 'null' | 'sidecar') => median(runs[receiver].map(spansPerSecond));
+  return (['null', 'sidecar'] as const).map((receiver) => ({
+    transport: 'OTLP/gRPC',
+    receiver,
+    'spans/s (median)': Math.round(rate(receiver)),
+    'spans per CPU-s': Math.round(median(runs[receiver].map(spansPerCpuSecond))),
+    'MB/s': Number(((rate(receiver) / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)),
+    'failed requests': runs[receiver].reduce((sum, run) => sum + run.failed, 0),
+    'peak RSS MB': Math.round(Math.max(...runs[receiver].map((run) => run.peakRssBytes)) / 1e6),
+    'ratio to null': receiver === 'sidecar' ? Number((rate('sidecar') / rate('null')).toFixed(2)) : 1,
+    'ratio to 0 analyses (per CPU-s)': receiver === 'sidecar' ? 1 : '-',
+    'ratio to Go (per CPU-s)': '-',
+  }));
+}
 
 /** What the output and the results say about core pinning. */
 function pinningNote(): string {
   return 'unavailable' in pinning
     ? `receivers not pinned: ${pinning.unavailable}`
-    : `receivers (this process, hosting the sidecar and the null receivers, and the Go peer) pinned to core ${pinning.receiverCore} with taskset; load generator on core(s) ${pinning.generatorCores}`;
+    : `every receiver (null, sidecar, Go peer; each a fresh process per turn) pinned to core ${pinning.receiverCore} with taskset; load generator on core(s) ${pinning.generatorCores}`;
 }
 
 async function main(): Promise<void> {
-  if (!('unavailable' in pinning)) pinProcess(process.pid, pinning.receiverCore);
   process.stdout.write(`${pinningNote()}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-'));
   const payload = buildTraceRequestPayload({ spans: SPANS_PER_REQUEST });
   const payloadFile = join(dir, 'payload.bin');
   writeFileSync(payloadFile, payload);
-  const sampler = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss)), 50);
-  const rows: ResultRow[] = await realPathRows(dir, payloadFile, payload.length);
-  {
-    // OTLP/gRPC: both receivers stay up and take turns, so a change in machine load hits both alike; medians of ROUNDS.
-    const transport = 'grpc';
-    const targets = {
-      null: await nullGrpc(),
-      sidecar: await sidecarTarget(transport, dir),
-    };
-    const runs: Record<'null' | 'sidecar', Run[]> = { null: [], sidecar: [] };
-    let sidecarPeakRss = 0;
-    for (const receiver of ['null', 'sidecar'] as const)
-      await drive(transport, targets[receiver].url, payloadFile); // warm-up
-    for (let round = 0; round < ROUNDS; round += 1) {
-      for (const receiver of ['null', 'sidecar'] as const) {
-        peakRssBytes = 0;
-        runs[receiver].push(await drive(transport, targets[receiver].url, payloadFile));
-        if (receiver === 'sidecar') sidecarPeakRss = Math.max(sidecarPeakRss, peakRssBytes);
-      }
-    }
-    await Promise.all([targets.null.stop(), targets.sidecar.stop()]);
-    const rate = {
-      null: median(runs.null.map(spansPerSecond)),
-      sidecar: median(runs.sidecar.map(spansPerSecond)),
-    };
-    for (const receiver of ['null', 'sidecar'] as const) {
-      rows.push({
-        transport: 'OTLP/gRPC',
-        receiver,
-        'spans/s (median)': Math.round(rate[receiver]),
-        'spans per CPU-s': Math.round(median(runs[receiver].map(spansPerCpuSecond))),
-        'MB/s': Number(((rate[receiver] / SPANS_PER_REQUEST) * (payload.length / 1e6)).toFixed(1)),
-        'failed requests': runs[receiver].reduce((sum, run) => sum + run.failed, 0),
-        'peak RSS MB': receiver === 'sidecar' ? Math.round(sidecarPeakRss / 1e6) : '-',
-        'ratio to null': receiver === 'sidecar' ? Number((rate.sidecar / rate.null).toFixed(2)) : 1,
-        'ratio to 0 analyses (per CPU-s)': receiver === 'sidecar' ? 1 : '-',
-        'ratio to Go (per CPU-s)': '-',
-      });
-    }
-  }
-  clearInterval(sampler);
+  const only = process.env.BENCH_INGEST_KEYS === undefined ? process.env.BENCH_INGEST_ONLY : 'http'; // quicker comparisons
+  const rows: ResultRow[] = [
+    ...(only === 'grpc' ? [] : await realPathRows(dir, payloadFile, payload.length)),
+    ...(only === 'http' ? [] : await grpcRows(dir, payloadFile, payload.length)),
+  ];
   rmSync(dir, { recursive: true, force: true });
+  if (only !== undefined) {
+    process.stdout.write(`${markdownTable(rows)}(a subset of the rows: results not written)\n`);
+    return;
+  }
   writeResults('ingest', rows, {
     payloadBytes: payload.length,
     spansPerRequest: SPANS_PER_REQUEST,
     seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
     rounds: ROUNDS,
     concurrency: CONCURRENCY,
-    note: 'sidecar and null receiver run in this process (one core); the load generator in a child process; OTLP/HTTP rows with analyses: a fresh sidecar per turn, one analysis matching',
+    note: 'every receiver a fresh process per turn (the sidecar as `npm start` runs it), warmed up before the measured window; CPU is the receiver process’s, all threads, from /proc; OTLP/HTTP rows with analyses: one analysis matching',
     pinning: pinningNote(),
     cpu: cpus()[0]?.model ?? 'unknown',
   });
