@@ -49,7 +49,6 @@ export class VerdictMetrics {
   /** The latest document of each analysis whose series are not yet set from it (see update). */
   private readonly pending = new Map<string, VerdictDocument>();
   private publishing: Promise<void> | undefined;
-  private publishingActive = false;
 
   constructor(registry: Registry) {
     // Every read of a gauge (a /metrics scrape, registry.metrics()) first sets the series of the documents
@@ -188,33 +187,28 @@ export class VerdictMetrics {
     this.pending.set(analysis, document);
   }
 
-  /** Sets the series of the documents noted since the last read, yielding every ~PUBLISH_SLICE_MS. */
+  /**
+   * Sets the series of the documents noted since the last read, yielding every ~PUBLISH_SLICE_MS; every
+   * gauge read meanwhile waits for the same pass (documents noted during it are set by it too).
+   */
   private publishPending(): Promise<void> | undefined {
-    if (this.publishing) return this.publishing;
-    if (this.pending.size === 0) return undefined;
-    const publishing = this.publishInSlices();
-    // Unset at once when it finished without yielding (it set the field's previous value then).
-    if (this.publishingActive) this.publishing = publishing;
-    return publishing;
+    if (this.pending.size > 0)
+      this.publishing ??= this.publishInSlices().finally(() => (this.publishing = undefined));
+    return this.publishing;
   }
 
   private async publishInSlices(): Promise<void> {
-    this.publishingActive = true;
-    try {
-      let sliceStarted = performance.now();
-      for (const analysis of this.pending.keys()) {
-        if (performance.now() - sliceStarted >= PUBLISH_SLICE_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStarted = performance.now();
-        }
-        const document = this.pending.get(analysis); // the latest: it may have changed during the yield
-        if (document === undefined) continue; // removed meanwhile
-        this.pending.delete(analysis);
-        this.setSeries(analysis, document);
+    let sliceStarted = performance.now();
+    // A Map's iterator also visits keys added during the pass: a document noted during a yield is set by it.
+    for (const analysis of this.pending.keys()) {
+      if (performance.now() - sliceStarted >= PUBLISH_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStarted = performance.now();
       }
-    } finally {
-      this.publishingActive = false;
-      this.publishing = undefined;
+      const document = this.pending.get(analysis); // the latest: it may have changed during the yield
+      if (document === undefined) continue; // removed meanwhile
+      this.pending.delete(analysis);
+      this.setSeries(analysis, document);
     }
   }
 

@@ -18,6 +18,40 @@ function arm(requests: number, zeros: number, slowNanos: number): ArmState {
   return a;
 }
 
+/** A running run's document at a 20% canary stage, from one evaluation of 3 000 baseline and 600 canary requests. */
+function splitDocument(
+  analysisId: string,
+  runId: string,
+  revision: string,
+  atMs: number,
+  verdict: 'running' | 'fail' = 'running',
+) {
+  const evaluation = evaluateAnalysis(
+    [{ baseline: arm(3000, 0, 20e6), canary: arm(600, 0, 20e6), canaryShare: 0.2 }],
+    DEFAULT_METRICS,
+    DEFAULT_POLICY,
+    initialSequentialState(),
+  );
+  return buildDocument(
+    {
+      analysisId,
+      runId,
+      revision,
+      attempt: 1,
+      state: 'running',
+      startedAtMs: 0,
+      endedAtMs: null,
+      endReason: null,
+    },
+    [{ startedAtMs: 0, canaryShare: 0.2, declaredBy: 'api' }],
+    atMs,
+    { verdict, action: verdict === 'fail' ? 'rollback' : 'continue', reason: '' },
+    evaluation,
+    [],
+    atMs,
+  );
+}
+
 async function exposition(): Promise<string> {
   const registry = new Registry();
   const metrics = new VerdictMetrics(registry);
@@ -78,32 +112,11 @@ describe('verdict metrics for dashboards', () => {
   it('export the tolerance line, sample progress, declared share, decisions and one run_info series per analysis', async () => {
     const registry = new Registry();
     const metrics = new VerdictMetrics(registry);
-    const evaluation = evaluateAnalysis(
-      [{ baseline: arm(3000, 0, 20e6), canary: arm(600, 0, 20e6), canaryShare: 0.2 }],
-      DEFAULT_METRICS,
-      DEFAULT_POLICY,
-      initialSequentialState(),
-    );
-    const decision = { verdict: 'running' as const, action: 'continue' as const, reason: '' };
-    const stages = [{ startedAtMs: 0, canaryShare: 0.2, declaredBy: 'api' }];
-    const run = (runId: string, revision: string) => ({
-      analysisId: 'checkout',
-      runId,
-      revision,
-      attempt: 1,
-      state: 'running' as const,
-      startedAtMs: 0,
-      endedAtMs: null,
-      endReason: null,
-    });
-    metrics.update(
-      'checkout',
-      buildDocument(run('run-1', 'r1'), stages, 5000, decision, evaluation, [], 5000),
-    );
-    metrics.update(
-      'checkout',
-      buildDocument(run('run-2', 'r2'), stages, 6000, decision, evaluation, [], 6000),
-    );
+    metrics.update('checkout', splitDocument('checkout', 'run-1', 'r1', 5000));
+    expect((await registry.metrics()).match(/^canary_judge_run_info\{.*$/gm)).toEqual([
+      'canary_judge_run_info{analysis="checkout",run_id="run-1",revision="r1",attempt="1"} 1',
+    ]);
+    metrics.update('checkout', splitDocument('checkout', 'run-2', 'r2', 6000));
     const text = await registry.metrics();
     expect(spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' }).status).toBe(0);
     expect(text).toMatch(
@@ -134,31 +147,8 @@ describe('verdict metrics as the judge notes them', () => {
   it('are set when read, each analysis once from its latest document, and forget a removed analysis', async () => {
     const registry = new Registry();
     const metrics = new VerdictMetrics(registry);
-    const evaluation = evaluateAnalysis(
-      [{ baseline: arm(3000, 0, 20e6), canary: arm(600, 0, 20e6), canaryShare: 0.2 }],
-      DEFAULT_METRICS,
-      DEFAULT_POLICY,
-      initialSequentialState(),
-    );
     const document = (analysisId: string, verdict: 'running' | 'fail') =>
-      buildDocument(
-        {
-          analysisId,
-          runId: `run-${analysisId}`,
-          revision: 'r1',
-          attempt: 1,
-          state: 'running',
-          startedAtMs: 0,
-          endedAtMs: null,
-          endReason: null,
-        },
-        [{ startedAtMs: 0, canaryShare: 0.2, declaredBy: 'api' }],
-        5000,
-        { verdict, action: verdict === 'fail' ? 'rollback' : 'continue', reason: '' },
-        evaluation,
-        [],
-        5000,
-      );
+      splitDocument(analysisId, `run-${analysisId}`, 'r1', 5000, verdict);
     const ids = Array.from({ length: 400 }, (_, i) => `a-${i}`);
     for (const id of ids) metrics.update(id, document(id, 'running'));
     const verdictOf = (text: string, id: string) =>
