@@ -7,10 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { startSidecar, type Sidecar } from '../../src/sidecar.js';
 import { createLogger } from '../../src/telemetry/logger.js';
-import { armSpans } from '../support/arm-spans.js';
 import { Prometheus, prometheusAvailable } from '../support/prometheus.js';
-import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
-import { exportTickByTick, judgedRequests, traceExporter } from '../support/telemetry.js';
+import { sendFailingCanary } from '../support/failing-canary.js';
 import { IN_PROCESS_OTLP } from '../support/in-process.js';
 
 const available = prometheusAvailable();
@@ -52,24 +50,15 @@ describe.skipIf(!available)('Prometheus scraping /metrics', () => {
   });
 
   it('exposes the verdict, per-arm requests, error rates and ingest counters to Prometheus', async () => {
-    const exporter = traceExporter('http-protobuf', {
-      grpcUrl: '',
-      httpUrl: `http://127.0.0.1:${sidecar.ports.http}`,
-    });
-    const arms = [
-      armSpans({ version: '1.0.0', count: 2000, medianMs: 40, errorRate: 0.01 }, 21),
-      armSpans({ version: '2.0.0', count: 500, medianMs: 40, errorRate: 0.25 }, 22),
-    ];
-    // Over MIN_ERROR_BLOCKS judge ticks, as exporters send it: the error rate's variance comes from per-tick blocks.
     expect(
-      await exportTickByTick(
-        exporter,
-        arms,
-        MIN_ERROR_BLOCKS,
-        judgedRequests(sidecar.ports.api, 'checkout', 'r1'),
-      ),
+      await sendFailingCanary({
+        ports: sidecar.ports,
+        analysisId: 'checkout',
+        revision: 'r1',
+        medianMs: 40,
+        seeds: [21, 22],
+      }),
     ).toBe(true);
-    await exporter.shutdown();
 
     const verdict = await prometheus.until(
       'canary_judge_analysis_verdict{analysis="checkout",verdict="fail"}',

@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/publish/webhook-signature.js';
-import { armSpans } from '../support/arm-spans.js';
-import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
-import { exportTickByTick, judgedRequests, traceExporter } from '../support/telemetry.js';
+import { sendFailingCanary } from '../support/failing-canary.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -71,24 +69,15 @@ describe('kill -9 during webhook delivery', () => {
     );
     try {
       const first = await startCli(configPath);
-      const exporter = traceExporter('http-protobuf', {
-        grpcUrl: '',
-        httpUrl: `http://127.0.0.1:${first.ports.http}`,
-      });
-      const arms = [
-        armSpans({ version: '1.0.0', count: 2000, medianMs: 30, errorRate: 0.01 }, 31),
-        armSpans({ version: '2.0.0', count: 500, medianMs: 30, errorRate: 0.25 }, 32),
-      ];
-      // Over MIN_ERROR_BLOCKS judge ticks, as exporters send it: the error rate's variance comes from per-tick blocks.
       expect(
-        await exportTickByTick(
-          exporter,
-          arms,
-          MIN_ERROR_BLOCKS,
-          judgedRequests(first.ports.api, 'checkout', 'r1'),
-        ),
+        await sendFailingCanary({
+          ports: first.ports,
+          analysisId: 'checkout',
+          revision: 'r1',
+          medianMs: 30,
+          seeds: [31, 32],
+        }),
       ).toBe(true);
-      await exporter.shutdown();
       await receiver.received(1); // the delivery is under way, its answer held
       const firstId = receiver.requests[0].eventId;
       const exited = new Promise((resolve) => first.child.once('exit', resolve));
