@@ -1,5 +1,6 @@
-// The event-loop lag that admission sheds on (src/otlp/event-loop-lag.ts): it measures a blocked loop, and its
-// timer runs only while someone reads it, so an idle sidecar does not wake 50 times a second for nothing.
+// The event-loop lag that admission sheds on and the process metrics report (src/otlp/event-loop-lag.ts): it
+// measures a blocked loop, and samples finely only while someone reads it (admitted requests), once a second
+// otherwise, so an idle sidecar does not wake 50-100 times a second for nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLoopLag } from '../../src/otlp/event-loop-lag.js';
 
@@ -14,7 +15,7 @@ const lag = new EventLoopLag();
 afterEach(() => lag.stop());
 
 describe('EventLoopLag', () => {
-  it('reads 0 and does not sample until started, then starts sampling at the first reading', () => {
+  it('reads 0 until started, then samples finely from the first reading', () => {
     expect(lag.lagMs).toBe(0);
     expect(lag.sampling).toBe(false);
     lag.start();
@@ -30,13 +31,44 @@ describe('EventLoopLag', () => {
     expect(lag.lagMs).toBeGreaterThanOrEqual(150);
   });
 
-  it('stops its timer after two seconds without a reading, and starts again at the next', async () => {
+  it('shows a loop blocked while idle at the first reading, then forgets the idle samples', () => {
+    lag.start();
+    blockFor(1_150); // past the idle sample's due time (1 s)
+    expect(lag.lagMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('drops to idle sampling two seconds after the last reading, and samples finely again at the next', async () => {
     lag.start();
     void lag.lagMs;
     for (let waited = 0; lag.sampling && waited < 10_000; waited += 100)
       await new Promise((resolve) => setTimeout(resolve, 100));
     expect(lag.sampling).toBe(false);
-    expect(lag.lagMs).toBe(0);
+    expect(lag.lagMs).toBeLessThan(50);
     expect(lag.sampling).toBe(true);
+  });
+
+  it('keeps sampling once a second while idle, so a stall then still shows', async () => {
+    lag.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const idle = lag.takeDelays();
+    expect(idle.count).toBeGreaterThanOrEqual(1);
+    expect(idle.minMs).toBeLessThan(500); // how late it ran, not the second between samples
+    expect(lag.takeDelays().count).toBe(0); // a take starts afresh
+    lag.stop();
+    lag.start();
+    blockFor(1_150); // holds the loop past the next idle sample's due time
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(lag.sampling).toBe(false);
+    expect(lag.takeDelays().maxMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('with no sample since the last take, reports how long the pending one has been due', () => {
+    lag.start();
+    void lag.lagMs;
+    lag.takeDelays();
+    blockFor(100);
+    const delays = lag.takeDelays();
+    expect(delays.count).toBe(0);
+    expect(delays.maxMs).toBeGreaterThanOrEqual(50);
   });
 });
