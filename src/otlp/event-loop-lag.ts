@@ -5,23 +5,40 @@
 // senders time out instead of being told to retry; so when the loop is late, admission refuses new requests at
 // once with a retry hint, which costs far less than decoding them, until it catches up.
 //
-// A timer due every `resolutionMs` records how late it fired. `lagMs` (admission) is an exponentially weighted
-// average of those delays, or the time since the timer was due when that is larger (a loop busy right now has
-// not run the timer yet). The series are the delays' min, max, mean, standard deviation and percentiles since
-// the last scrape: how late a timer due at any moment ran, 0 on a free loop.
+// A timer records how late it fired. `lagMs` (admission) is an exponentially weighted average of those delays,
+// or the time since the timer was due when that is larger (a loop busy right now has not run the timer yet).
+// The series are the delays' min, max, mean, standard deviation and percentiles since the last scrape: how late
+// a timer due at any moment ran, 0 on a free loop.
 //
 // Why not prom-client's own histogram (perf_hooks.monitorEventLoopDelay): its timer fires every 10 ms whatever
 // the sidecar does, ~100 wake-ups a second, measured at ~0.9% of a core on an idle 2-core VM (most of an idle
-// sidecar's CPU; README, footprint), and beside it admission ran a sampler of its own. Here the one timer runs
-// at `resolutionMs` only while export requests arrive (each admission reads `lagMs`), and drops to one sample a
-// second IDLE_STOP_MS after the last reading: an idle loop delays no request, and a stall there (a long judge
-// tick) still shows in the series within a second. Its samples are how late the timer fired, not the interval
-// between firings as prom-client's are (which read the resolution on a free loop), so slow and fast samples
-// share one scale.
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+// sidecar's CPU; README, footprint), and beside it admission ran a sampler of its own at 20 ms. Each wake-up
+// costs the process a scheduling round trip whether or not anything waits, so the one timer here samples only
+// as often as a lag can build up:
+// - every `resolutionMs` (20 ms) while export requests arrive (each admission reads `lagMs`) and the loop was
+//   busy at least half the time since the last sample (event-loop utilization, which perf_hooks keeps without
+//   a timer), or the last sample was late: a loop behind its work, whose lag admission must see at once;
+// - every QUIET_SAMPLE_MS (100 ms) while requests arrive to a loop mostly free (a sidecar beside a service at
+//   a few thousand spans a second is ~5% busy): a lag cannot build up there, and one that starts is seen
+//   within 100 ms, at the first late sample;
+// - every second IDLE_STOP_MS after the last reading: an idle loop delays no request, and a stall there (a long
+//   judge tick) still shows in the series.
+// A stall shorter than the interval shows only if a sample falls due during it. The samples are how late the
+// timer fired, not the interval between firings as prom-client's are (which read the resolution on a free
+// loop), so samples at different intervals share one scale.
+import {
+  createHistogram,
+  performance,
+  type EventLoopUtilization,
+  type RecordableHistogram,
+} from 'node:perf_hooks';
 
 /** Sampling interval while requests arrive (config api.eventLoopLagResolutionMs). */
 export const DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS = 20;
+/** Sampling interval while requests arrive to a loop mostly free. */
+const QUIET_SAMPLE_MS = 100;
+/** Event-loop utilization since the last sample from which the loop counts as busy. */
+const BUSY_UTILIZATION = 0.5;
 /** Sampling interval of an idle sidecar: a stall still shows within about a second. */
 const IDLE_SAMPLE_MS = 1_000;
 const SMOOTHING = 0.3;
@@ -46,6 +63,8 @@ export class EventLoopLag {
   private expectedAt = 0;
   private average = 0;
   private lastReadAt = -Infinity;
+  private utilization: EventLoopUtilization = performance.eventLoopUtilization();
+  private interval = IDLE_SAMPLE_MS;
   // HDR histogram of delays in ns (perf_hooks, as prom-client's): records only values >= 1.
   private readonly delays: RecordableHistogram = createHistogram();
 
@@ -80,9 +99,14 @@ export class EventLoopLag {
     return Math.max(this.average, overdue);
   }
 
-  /** Whether the timer samples at the fine resolution (a request read the lag in the last 2 s; for tests). */
+  /** Whether requests read the lag (in the last 2 s), so the timer samples at 20 or 100 ms (for tests). */
   get sampling(): boolean {
     return this.fast;
+  }
+
+  /** The interval of the pending sample (for tests). */
+  get intervalMs(): number {
+    return this.interval;
   }
 
   /**
@@ -120,6 +144,7 @@ export class EventLoopLag {
   }
 
   private schedule(now: number, intervalMs: number): void {
+    this.interval = intervalMs;
     this.expectedAt = now + intervalMs;
     this.timer = setTimeout(() => this.sample(), intervalMs);
     this.timer.unref();
@@ -129,10 +154,19 @@ export class EventLoopLag {
     const at = performance.now();
     const late = Math.max(0, at - this.expectedAt);
     this.delays.record(Math.max(1, Math.round(late * NS_PER_MS)));
+    const utilization = performance.eventLoopUtilization();
+    const busyShare = performance.eventLoopUtilization(utilization, this.utilization).utilization;
+    this.utilization = utilization;
     if (this.fast) {
       this.average = SMOOTHING * late + (1 - SMOOTHING) * this.average;
       if (at - this.lastReadAt > IDLE_STOP_MS) this.fast = false;
     }
-    this.schedule(at, this.fast ? this.resolutionMs : IDLE_SAMPLE_MS);
+    const busy = busyShare >= BUSY_UTILIZATION || late >= this.resolutionMs;
+    const next = !this.fast
+      ? IDLE_SAMPLE_MS
+      : busy
+        ? this.resolutionMs
+        : Math.max(this.resolutionMs, QUIET_SAMPLE_MS);
+    this.schedule(at, next);
   }
 }

@@ -1,6 +1,7 @@
 // The event-loop lag that admission sheds on and the process metrics report (src/otlp/event-loop-lag.ts): it
-// measures a blocked loop, and samples finely only while someone reads it (admitted requests), once a second
-// otherwise, so an idle sidecar does not wake 50-100 times a second for nothing.
+// measures a blocked loop, and samples every 20 ms only while someone reads it (admitted requests) and the loop
+// is busy, every 100 ms while it is mostly free, once a second with no reader, so a sidecar does not wake
+// 50-100 times a second for nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLoopLag } from '../../src/otlp/event-loop-lag.js';
 
@@ -60,6 +61,27 @@ describe('EventLoopLag', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(lag.sampling).toBe(false);
     expect(lag.takeDelays().maxMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('samples every 100 ms while requests find the loop mostly free, every 20 ms while it is busy', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    lag.start();
+    void lag.lagMs;
+    expect(lag.intervalMs).toBe(20); // the first reading after idle: load unknown
+    // Requests keep arriving to a free loop (a sample made late by a busy machine makes the next one 20 ms).
+    for (let waited = 0; lag.intervalMs !== 100 && waited < 3_000; waited += 50) {
+      await sleep(50);
+      void lag.lagMs;
+    }
+    expect(lag.intervalMs).toBe(100);
+    // Busy: synchronous work with only short turns of the loop in between, as under more load than it takes.
+    for (const started = performance.now(); performance.now() - started < 400;) {
+      blockFor(15);
+      void lag.lagMs;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(lag.intervalMs).toBe(20);
+    expect(lag.sampling).toBe(true);
   });
 
   it('with no sample since the last take, reports how long the pending one has been due', () => {
