@@ -35,6 +35,7 @@ import {
 } from './go-peer.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { markdownTable, writeResults, type ResultRow } from './results.js';
+import { productionNodeFlags } from './start-command.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -45,6 +46,8 @@ const ANALYSIS_COUNTS = [1, 100, 1000];
 const generator = fileURLToPath(new URL('./load-generator.js', import.meta.url));
 const nullReceiver = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
 const sidecarMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The node flags of `npm start` (package.json), so each sidecar runs as users run it. */
+const SIDECAR_NODE_FLAGS = productionNodeFlags();
 const pinning: CorePinning = corePinning();
 
 /** A receiver running in a child process of its own. */
@@ -128,8 +131,11 @@ function startSidecarProcess(transport: 'http' | 'grpc', dir: string, analyses: 
     const { ports } = JSON.parse(line) as { ports: { http: number; grpc: number } };
     return transport === 'http' ? ports.http : ports.grpc;
   };
-  return startReceiver(process.execPath, [sidecarMain, '--config', configFile], portOf, (port) =>
-    transport === 'http' ? `http://127.0.0.1:${port}` : `127.0.0.1:${port}`,
+  return startReceiver(
+    process.execPath,
+    [...SIDECAR_NODE_FLAGS, sidecarMain, '--config', configFile],
+    portOf,
+    (port) => (transport === 'http' ? `http://127.0.0.1:${port}` : `127.0.0.1:${port}`),
   );
 }
 

@@ -85,7 +85,9 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
       undefined,
       resolveLogFormat(config.log.format, process.stdout.isTTY === true),
     );
-  const registry = options.registry ?? createRegistry(true, config.api.eventLoopLagResolutionMs);
+  // One sampler for admission and the process metrics' event-loop-lag series.
+  const eventLoopLag = new EventLoopLag(config.api.eventLoopLagResolutionMs);
+  const registry = options.registry ?? createRegistry(true, eventLoopLag);
   // First, before anything reads state: fails at once when another process owns this database.
   const store = Store.open(config.storage.path);
   try {
@@ -96,7 +98,6 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   }
 
   const ingestMetrics = createIngestMetrics(registry);
-  const eventLoopLag = new EventLoopLag();
   const admission = new Admission({
     eventLoopLagMs: () => eventLoopLag.lagMs,
     maxEventLoopLagMs: config.otlp.maxEventLoopDelayMs,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseAddressRange } from './address-range.js';
 import { analysesSchema, attributionLimitsSchema } from './analysis.js';
 import { webhookTargetSchema } from './judge-settings.js';
+import { DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS } from '../otlp/event-loop-lag.js';
 // Installs our validation wording for every schema (a side effect on zod's global config, at import).
 import './validation-messages.js';
 
@@ -127,12 +128,17 @@ export const apiSchema = z
       .nullable()
       .default(null),
     /**
-     * How often the event-loop-lag histogram behind /metrics' `canary_judge_process_nodejs_eventloop_lag_*`
-     * samples (prom-client's eventLoopMonitoringPrecision; default its 10 ms). Each sample wakes the process:
-     * at 10 ms that is most of an idle sidecar's CPU. The series report the interval between samples, so
-     * they read about this value when the loop is idle.
+     * How often, while export requests arrive, the event-loop sampler runs (src/otlp/event-loop-lag.ts): the
+     * one admission sheds on (otlp.maxEventLoopDelayMs) and /metrics' `canary_judge_process_nodejs_eventloop_lag_*`
+     * read. Each sample wakes the process; with no request for 2 s it samples once a second. The series report
+     * how late the sampler ran (0 on a free loop), so this value does not show in them.
      */
-    eventLoopLagResolutionMs: z.number().int().min(1).max(1_000).default(10),
+    eventLoopLagResolutionMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS),
   })
   .strict()
   .prefault({});

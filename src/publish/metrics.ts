@@ -1,6 +1,7 @@
 // Self-metrics of the ingest edge (prom-client). Each stage registers its own series on the one Registry
 // that main.ts creates, so tests can build an isolated registry per sidecar instance.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventLoopLag } from '../otlp/event-loop-lag.js';
 
 export type Transport = 'grpc' | 'http';
 export type Signal = 'traces' | 'metrics' | 'logs';
@@ -31,27 +32,59 @@ const GAUGES_NAMED_LIKE_COUNTERS = ['handles', 'requests', 'resources'].map(
   (what) => `${DEFAULT_METRICS_PREFIX}nodejs_active_${what}_total`,
 );
 
-/** prom-client's own default sampling interval of its event-loop-lag histogram. */
-export const DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS = 10;
+/**
+ * prom-client's event-loop-lag histogram series (perf_hooks.monitorEventLoopDelay), replaced by the same names
+ * fed from the sidecar's own sampler (src/otlp/event-loop-lag.ts: no timer waking the process 100 times a
+ * second). prom-client's `nodejs_eventloop_lag_seconds` stays: it measures at scrape time, with no timer.
+ */
+const LOOP_DELAY_SERIES = [
+  ['min', 'minMs', 'The shortest delay of the event-loop sampler since the last scrape'],
+  ['max', 'maxMs', 'The longest delay of the event-loop sampler since the last scrape'],
+  ['mean', 'meanMs', 'The mean delay of the event-loop sampler since the last scrape'],
+  ['stddev', 'stddevMs', 'The standard deviation of the event-loop sampler delays since the last scrape'],
+  ['p50', 'p50Ms', 'The median delay of the event-loop sampler since the last scrape'],
+  ['p90', 'p90Ms', 'The 90th percentile delay of the event-loop sampler since the last scrape'],
+  ['p99', 'p99Ms', 'The 99th percentile delay of the event-loop sampler since the last scrape'],
+] as const;
+const LOOP_DELAY_HELP_SUFFIX =
+  ' (how late a timer ran, 0 on a free loop; sampled every api.eventLoopLagResolutionMs while export requests arrive, every second otherwise)';
+/**
+ * monitorEventLoopDelay's largest resolution (int32 ms, ~24.8 days): collectDefaultMetrics has no switch to
+ * leave the histogram out, so its timer is set to fire about never and its series are replaced.
+ */
+const NEVER_MS = 2 ** 31 - 1;
 
 /**
- * A registry with the Node.js process metrics (unless `withDefaultMetrics` is false). The event-loop-lag
- * histogram samples every `eventLoopLagResolutionMs` (config api.eventLoopLagResolutionMs): a timer that wakes
- * the process 100 times a second at the default, measured at ~0.9% of a core on a 2-core VM with nothing
- * else to do (see README, footprint).
+ * A registry with the Node.js process metrics (unless `withDefaultMetrics` is false); the event-loop-lag
+ * histogram series read `eventLoopLag` (started by its owner), or are left out without one.
  */
-export function createRegistry(
-  withDefaultMetrics = true,
-  eventLoopLagResolutionMs = DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS,
-): Registry {
+export function createRegistry(withDefaultMetrics = true, eventLoopLag?: EventLoopLag): Registry {
   const registry = new Registry();
-  if (withDefaultMetrics) {
-    collectDefaultMetrics({
-      register: registry,
-      prefix: DEFAULT_METRICS_PREFIX,
-      eventLoopMonitoringPrecision: eventLoopLagResolutionMs,
+  if (!withDefaultMetrics) return registry;
+  collectDefaultMetrics({
+    register: registry,
+    prefix: DEFAULT_METRICS_PREFIX,
+    eventLoopMonitoringPrecision: NEVER_MS,
+  });
+  for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
+  for (const [stat] of LOOP_DELAY_SERIES)
+    registry.removeSingleMetric(`${DEFAULT_METRICS_PREFIX}nodejs_eventloop_lag_${stat}_seconds`);
+  if (!eventLoopLag) return registry;
+  // The first series' collect sets all seven from one take of the sampler's delays, as prom-client's did from
+  // its histogram: the registry collects its metrics in registration order.
+  const gauges: Array<readonly [(typeof LOOP_DELAY_SERIES)[number][1], Gauge]> = [];
+  const collect = (): void => {
+    const delays = eventLoopLag.takeDelays();
+    for (const [field, gauge] of gauges) gauge.set(delays[field] / 1000);
+  };
+  for (const [stat, field, help] of LOOP_DELAY_SERIES) {
+    const gauge = new Gauge({
+      name: `${DEFAULT_METRICS_PREFIX}nodejs_eventloop_lag_${stat}_seconds`,
+      help: help + LOOP_DELAY_HELP_SUFFIX,
+      registers: [registry],
+      ...(gauges.length === 0 ? { collect } : {}),
     });
-    for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
+    gauges.push([field, gauge]);
   }
   return registry;
 }

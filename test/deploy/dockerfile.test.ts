@@ -69,7 +69,7 @@ describe('Dockerfile', () => {
     ]);
   });
 
-  it('runs node with the flags of `npm start`, as the footprint benchmark does', () => {
+  it('runs node with the flags of `npm start`, as the footprint and ingest benchmarks do', () => {
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readText('Dockerfile'))![1]) as string[];
     const start = (JSON.parse(readText('package.json')) as { scripts: { start: string } }).scripts.start;
     const flags = nodeFlagsOf(start);

@@ -1,5 +1,7 @@
-// The event-loop lag that admission sheds on (src/otlp/event-loop-lag.ts): it measures a blocked loop, and its
-// timer runs only while someone reads it, so an idle sidecar does not wake 50 times a second for nothing.
+// The event-loop lag that admission sheds on and the process metrics report (src/otlp/event-loop-lag.ts): it
+// measures a blocked loop, and samples every 20 ms only while someone reads it (admitted requests) and the loop
+// is busy, every 100 ms while it is mostly free, once a second with no reader, so a sidecar does not wake
+// 50-100 times a second for nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLoopLag } from '../../src/otlp/event-loop-lag.js';
 
@@ -14,7 +16,7 @@ const lag = new EventLoopLag();
 afterEach(() => lag.stop());
 
 describe('EventLoopLag', () => {
-  it('reads 0 and does not sample until started, then starts sampling at the first reading', () => {
+  it('reads 0 until started, then samples finely from the first reading', () => {
     expect(lag.lagMs).toBe(0);
     expect(lag.sampling).toBe(false);
     lag.start();
@@ -30,13 +32,65 @@ describe('EventLoopLag', () => {
     expect(lag.lagMs).toBeGreaterThanOrEqual(150);
   });
 
-  it('stops its timer after two seconds without a reading, and starts again at the next', async () => {
+  it('shows a loop blocked while idle at the first reading, then forgets the idle samples', () => {
+    lag.start();
+    blockFor(1_150); // past the idle sample's due time (1 s)
+    expect(lag.lagMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('drops to idle sampling two seconds after the last reading, and samples finely again at the next', async () => {
     lag.start();
     void lag.lagMs;
     for (let waited = 0; lag.sampling && waited < 10_000; waited += 100)
       await new Promise((resolve) => setTimeout(resolve, 100));
     expect(lag.sampling).toBe(false);
-    expect(lag.lagMs).toBe(0);
+    expect(lag.lagMs).toBeLessThan(50);
     expect(lag.sampling).toBe(true);
+  });
+
+  it('keeps sampling once a second while idle, so a stall then still shows', async () => {
+    lag.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const idle = lag.takeDelays();
+    expect(idle.count).toBeGreaterThanOrEqual(1);
+    expect(idle.minMs).toBeLessThan(500); // how late it ran, not the second between samples
+    expect(lag.takeDelays().count).toBe(0); // a take starts afresh
+    lag.stop();
+    lag.start();
+    blockFor(1_150); // holds the loop past the next idle sample's due time
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(lag.sampling).toBe(false);
+    expect(lag.takeDelays().maxMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('samples every 100 ms while requests find the loop mostly free, every 20 ms while it is busy', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    lag.start();
+    void lag.lagMs;
+    expect(lag.intervalMs).toBe(20); // the first reading after idle: load unknown
+    // Requests keep arriving to a free loop (a sample made late by a busy machine makes the next one 20 ms).
+    for (let waited = 0; lag.intervalMs !== 100 && waited < 3_000; waited += 50) {
+      await sleep(50);
+      void lag.lagMs;
+    }
+    expect(lag.intervalMs).toBe(100);
+    // Busy: synchronous work with only short turns of the loop in between, as under more load than it takes.
+    for (const started = performance.now(); performance.now() - started < 400;) {
+      blockFor(15);
+      void lag.lagMs;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(lag.intervalMs).toBe(20);
+    expect(lag.sampling).toBe(true);
+  });
+
+  it('with no sample since the last take, reports how long the pending one has been due', () => {
+    lag.start();
+    void lag.lagMs;
+    lag.takeDelays();
+    blockFor(100);
+    const delays = lag.takeDelays();
+    expect(delays.count).toBe(0);
+    expect(delays.maxMs).toBeGreaterThanOrEqual(50);
   });
 });
