@@ -1,29 +1,85 @@
 // Ingest latency while the judge works (`npm run bench -- ingest-latency`): a client in a separate process
 // sends an 8-span OTLP/HTTP-protobuf export every 20 ms to a sidecar (this process) whose judge ticks every
 // 5 s and snapshots every 10 s over 0 or 1 000 running analyses, each holding 10 000 observations (as in
-// the judge-tick benchmark). The window covers at least two ticks and one snapshot; the runs receive no new
-// evidence during it (the exports match no analysis). Reported: export latency percentiles, the p99 as a
-// ratio to the one with 0 analyses measured in the same run, and this process's longest event-loop delay
-// (perf_hooks), i.e. the longest stall ingest saw, and the longest slices of the judge's last tick and snapshot.
-// With 1 000 analyses the window opens either right after the runs were filled (it holds their first tick and
-// first snapshot, which copy and write every run's evidence) or once those are over (the steady state).
+// the judge-tick benchmark). The window covers at least two ticks and one snapshot. The exports match no
+// analysis; the runs' own traffic arrives meanwhile in this process, a few observations for each run about
+// every second (RUN_TRAFFIC_RUNS per 20 ms), so every tick has new evidence to judge in every run, as 1 000
+// rollouts under traffic would give it (a run without new evidence reuses its last evaluation, and ticks
+// over runs that all are quiet would cost next to nothing: see the judge-tick benchmark).
+// Reported: export latency percentiles, the p99 as a ratio to the one with 0 analyses measured in the same
+// round, and this process's longest event-loop delay (perf_hooks), i.e. the longest stall ingest saw, and the
+// longest slices of the judge's last tick and snapshot. With 1 000 analyses the window opens either right
+// after the runs were filled (it holds their first tick and first snapshot, which copy, judge and write every
+// run's evidence for the first time) or once those are over (the steady state). The three windows are
+// measured in BENCH_ROUNDS alternated rounds (a fresh sidecar each): the p99 of 0 analyses, the denominator,
+// moves by a few ms from one window to the next on a shared machine, so every round is reported and the
+// median of the rounds' ratios beside them.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { quantileSorted } from 'simple-statistics';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { median, quantileSorted } from 'simple-statistics';
 import type { Observation } from '../src/accumulate/observation.js';
 import { analysisSchema } from '../src/config/analysis.js';
 import { parseConfig } from '../src/config/load.js';
 import { startSidecar } from '../src/sidecar.js';
+import type { JudgeService } from '../src/judge/judge-service.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const INTERVAL_MS = 20;
+/** Runs that get new observations every 20 ms (round robin): 1 000 runs each about once a second. */
+const RUN_TRAFFIC_RUNS = 20;
+const RUN_TRAFFIC_SPANS = 4;
+/** BENCH_TRACE=1: print, per window, every event-loop gap over 15 ms and every GC pause over 5 ms, with times. */
+const TRACE = process.env.BENCH_TRACE === '1';
+
+/** What held the loop in a window (BENCH_TRACE): gaps of a 1 ms timer and GC pauses, ms from the window's start. */
+function traceWindow(label: string, judge: JudgeService): () => void {
+  const opened = performance.now();
+  const events: string[] = [];
+  const original = { tick: judge.tickInSlices, snapshot: judge.snapshotInSlices };
+  for (const name of ['tick', 'snapshot'] as const) {
+    const method = name === 'tick' ? 'tickInSlices' : 'snapshotInSlices';
+    judge[method] = async function (this: JudgeService) {
+      const started = performance.now();
+      await original[name].call(this);
+      events.push(
+        `${(started - opened).toFixed(0)}: ${name} until ${(performance.now() - opened).toFixed(0)}`,
+      );
+    };
+  }
+  let last = opened;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    if (now - last > 15) events.push(`${(last - opened).toFixed(0)}: gap ${(now - last).toFixed(1)} ms`);
+    last = now;
+  }, 1);
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.duration > 5) {
+        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+        events.push(
+          `${(entry.startTime - opened).toFixed(0)}: gc kind ${kind} ${entry.duration.toFixed(1)} ms`,
+        );
+      }
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  return () => {
+    clearInterval(timer);
+    gc.disconnect();
+    judge.tickInSlices = original.tick;
+    judge.snapshotInSlices = original.snapshot;
+    events.sort((a, b) => parseInt(a) - parseInt(b));
+    process.stderr.write(`${label}\n  ${events.join('\n  ')}\n`);
+  };
+}
 const client = fileURLToPath(new URL('./latency-client.js', import.meta.url));
 
 /**
@@ -51,7 +107,13 @@ function startClient(url: string, payloadFile: string): { go: () => Promise<stri
   };
 }
 
-function observations(runId: string, arm: 'baseline' | 'canary', count: number, seed: number): Observation[] {
+function observations(
+  runId: string,
+  arm: 'baseline' | 'canary',
+  count: number,
+  seed: number,
+  spanMs = 10_000,
+): Observation[] {
   let state = seed;
   const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) + 1) / 2147483649;
   const now = Date.now();
@@ -60,7 +122,7 @@ function observations(runId: string, arm: 'baseline' | 'canary', count: number, 
     runId,
     arm,
     sourceKey: `${arm}-pod`,
-    timeUnixMs: now - 10_000 + Math.floor((10_000 * i) / count),
+    timeUnixMs: now - spanMs + Math.floor((spanMs * i) / count),
     durationNanos: Math.round(
       50e6 * Math.exp(0.5 * Math.sqrt(-2 * Math.log(random())) * Math.cos(2 * Math.PI * random())),
     ),
@@ -68,20 +130,47 @@ function observations(runId: string, arm: 'baseline' | 'canary', count: number, 
   }));
 }
 
+/**
+ * The runs' own traffic: every 20 ms, a few observations for each of the next RUN_TRAFFIC_RUNS runs (3 of 4
+ * baseline), so that each run has new evidence at every tick. Returns the function that stops it.
+ */
+function runTraffic(accept: (batch: Observation[]) => void, runIds: readonly string[]): () => void {
+  if (runIds.length === 0) return () => undefined;
+  let next = 0;
+  let seed = 1;
+  const timer = setInterval(() => {
+    for (let k = 0; k < RUN_TRAFFIC_RUNS; k += 1) {
+      const runId = runIds[next];
+      next = (next + 1) % runIds.length;
+      seed += 2;
+      // Both arms each time: the watermark waits for both (source-watermark.ts).
+      accept([
+        ...observations(runId, 'baseline', RUN_TRAFFIC_SPANS - 1, seed, INTERVAL_MS),
+        ...observations(runId, 'canary', 1, seed + 1, INTERVAL_MS),
+      ]);
+    }
+  }, INTERVAL_MS);
+  return () => clearInterval(timer);
+}
+
 async function measure(
   dir: string,
   payloadFile: string,
   analyses: number,
+  round: number,
   afterFirstTick = false,
 ): Promise<ResultRow> {
   const config = parseConfig({
     otlp: { grpc: { enabled: false }, http: { port: 0 } },
     api: { port: 0 },
-    storage: { path: join(dir, `latency-${analyses}${afterFirstTick ? '-steady' : ''}.sqlite`) },
+    storage: {
+      path: join(dir, `latency-${round}-${analyses}${afterFirstTick ? '-steady' : ''}.sqlite`),
+    },
     judge: { maxAnalyses: 2000, maxRunningRuns: 2000 },
   });
   const sidecar = await startSidecar(config, { logger: createLogger('silent') });
   const latencyClient = startClient(`http://127.0.0.1:${sidecar.ports.http}`, payloadFile);
+  const runIds: string[] = [];
   for (let i = 0; i < analyses; i += 1) {
     const id = `analysis-${i}`;
     const spec = analysisSchema.parse({
@@ -94,9 +183,11 @@ async function measure(
     });
     sidecar.judge.putAnalysis(spec, 'api', false);
     const { runId } = sidecar.judge.startRun(id, 'rev-1', { declaredBy: 'api' }).document;
+    runIds.push(runId);
     sidecar.accumulator.accept(observations(runId, 'baseline', 9000, i * 2 + 1));
     sidecar.accumulator.accept(observations(runId, 'canary', 1000, i * 2 + 2));
   }
+  const stopTraffic = runTraffic((batch) => sidecar.accumulator.accept(batch), runIds);
   if (afterFirstTick) {
     // The steady state: the first tick after the runs started (every run's evidence copied and judged for the
     // first time, its chart point and series created) and the first snapshot (every run's evidence written)
@@ -108,15 +199,21 @@ async function measure(
   }
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
+  const endTrace = TRACE
+    ? traceWindow(`round ${round}, ${analyses} analyses${afterFirstTick ? ', steady' : ''}`, sidecar.judge)
+    : undefined;
   const stdout = await latencyClient.go();
   delay.disable();
+  endTrace?.();
   const { latencies, failed } = JSON.parse(stdout.trim()) as { latencies: number[]; failed: number };
   const tickMs = sidecar.judge.lastTickMs;
   const sliceMs = sidecar.judge.lastTickSliceMs;
   const snapshotSliceMs = sidecar.judge.lastSnapshotSliceMs;
+  stopTraffic();
   await sidecar.stop();
   latencies.sort((a, b) => a - b);
   return {
+    round,
     analyses: afterFirstTick ? `${analyses}, after the first tick and snapshot` : analyses,
     exports: latencies.length,
     failed,
@@ -130,23 +227,40 @@ async function measure(
   };
 }
 
+const ROW_KINDS = ['0', '1000', '1000, after the first tick and snapshot'] as const;
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-latency-'));
   const payloadFile = join(dir, 'payload.bin');
   writeFileSync(payloadFile, buildTraceRequestPayload({ spans: 8 }));
-  const rows = [
-    await measure(dir, payloadFile, 0),
-    await measure(dir, payloadFile, 1000),
-    await measure(dir, payloadFile, 1000, true),
-  ];
-  const p99 = (row: ResultRow) => Number(row['p99 ms']);
-  for (const row of rows) row['p99 / 0 analyses'] = Number((p99(row) / p99(rows[0])).toFixed(2));
+  const rows: ResultRow[] = [];
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    const zero = await measure(dir, payloadFile, 0, round);
+    const fromStart = await measure(dir, payloadFile, 1000, round);
+    const steady = await measure(dir, payloadFile, 1000, round, true);
+    const p99 = (row: ResultRow) => Number(row['p99 ms']);
+    for (const row of [zero, fromStart, steady]) {
+      row['p99 / 0 analyses'] = Number((p99(row) / p99(zero)).toFixed(2));
+      rows.push(row);
+    }
+  }
+  // Per window, the median of the rounds (each column on its own).
+  for (const kind of ROW_KINDS) {
+    const mine = rows.filter((row) => String(row.analyses) === kind);
+    const summary: ResultRow = { round: `median of ${mine.length}`, analyses: kind };
+    for (const column of Object.keys(mine[0])) {
+      if (column === 'round' || column === 'analyses') continue;
+      summary[column] = Number(median(mine.map((row) => Number(row[column]))).toFixed(2));
+    }
+    rows.push(summary);
+  }
   rmSync(dir, { recursive: true, force: true });
   writeResults('ingest-latency', rows, {
     seconds: SECONDS,
+    rounds: ROUNDS,
     intervalMs: INTERVAL_MS,
     spansPerExport: 8,
-    note: 'judge ticks every 5 s (the timer tick, in slices that yield), snapshots every 10 s; 10 000 observations per run',
+    note: `judge ticks every 5 s (the timer tick, in slices that yield), snapshots every 10 s; 10 000 observations per run, then ${RUN_TRAFFIC_SPANS} more for ${RUN_TRAFFIC_RUNS} runs every ${INTERVAL_MS} ms`,
   });
 }
 

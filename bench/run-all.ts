@@ -20,7 +20,7 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
   {
     name: 'ingest-latency',
     file: 'ingest-latency.js',
-    what: 'latency of small OTLP/HTTP exports every 20 ms while the judge ticks and snapshots over 0 and 1 000 running analyses',
+    what: 'latency of small OTLP/HTTP exports every 20 ms while the judge ticks and snapshots over 0 and 1 000 running analyses under traffic, in alternated rounds',
   },
   {
     name: 'attribution',
@@ -30,7 +30,7 @@ const BENCHMARKS: Array<{ name: string; file: string; what: string }> = [
   {
     name: 'judge-tick',
     file: 'judge-tick.js',
-    what: 'one judge tick for 1 000 analyses vs the 5 s tick interval',
+    what: 'one judge tick for 1 000 analyses (the first, then with new evidence in every run, then in none) vs the 5 s tick interval',
   },
   {
     name: 'overload',

@@ -39,11 +39,37 @@ export function betaBinomialConcentration(tunedForSamples: number, alpha: number
   return Math.max(1, tunedForSamples / (l + Math.log1p(l)) - 1);
 }
 
+/**
+ * The prior's log B(a, b) for the last two (q, concentration) asked: it does not depend on the data, and the
+ * searches call the mixture for one or two arms' parameters many times in a row (a third of the judge's tick
+ * was log-gamma, half of it this constant). The value is the one computed inline before, bit for bit.
+ */
+const priorLogBeta = { q: [NaN, NaN], concentration: [NaN, NaN], value: [NaN, NaN], next: 0 };
+
+function logBetaOfPrior(a: number, b: number, q: number, concentration: number): number {
+  const cache = priorLogBeta;
+  for (let i = 0; i < 2; i++) {
+    if (cache.q[i] === q && cache.concentration[i] === concentration) return cache.value[i];
+  }
+  const value = logBeta(a, b);
+  const i = cache.next;
+  cache.q[i] = q;
+  cache.concentration[i] = concentration;
+  cache.value[i] = value;
+  cache.next = 1 - i;
+  return value;
+}
+
 /** log M_t(k) of the (two-sided) beta-binomial mixture. */
 export function logBetaBinomialMixture(k: number, t: number, q: number, concentration: number): number {
   const a = concentration * q;
   const b = concentration * (1 - q);
-  return logBeta(a + k, b + t - k) - logBeta(a, b) - k * Math.log(q) - (t - k) * Math.log1p(-q);
+  return (
+    logBeta(a + k, b + t - k) -
+    logBetaOfPrior(a, b, q, concentration) -
+    k * Math.log(q) -
+    (t - k) * Math.log1p(-q)
+  );
 }
 
 const massBelowCache = new Map<string, number>();
