@@ -4,6 +4,7 @@
 // `maxPointsPerRun` every other point is deleted (the first and the newest stay), so a long run keeps its
 // whole span at a coarser step and the table cannot grow with a run's length. Points go with their run
 // (runs-repository.ts pruneEnded), and survive a restart, which is what the charts need.
+import type { Statement } from 'better-sqlite3';
 import type { Store } from './database.js';
 
 /** A number as stored: JSON has no Infinity or NaN, so non-finite values are null (the point says which). */
@@ -47,6 +48,11 @@ export const DEFAULT_MAX_POINTS_PER_RUN = 1000;
 export class RunSeriesRepository {
   /** Rows per run, counted once per run per process and kept up to date here (no count query per tick). */
   private readonly counts = new Map<string, number>();
+  // Prepared once: the first tick of 1,000 runs counts each run's rows, and preparing the statement each time
+  // was most of that (bench/judge-tick.ts, first tick).
+  private statements:
+    | { insert: Statement; count: Statement; list: Statement; deleteRun: Statement; thin: Statement }
+    | undefined;
 
   constructor(
     private readonly store: Store,
@@ -61,12 +67,9 @@ export class RunSeriesRepository {
    */
   append(points: ReadonlyArray<SeriesEntry>): void {
     if (points.length === 0) return;
-    const db = this.store.db;
-    const insert = db.prepare(
-      'INSERT OR REPLACE INTO run_series (run_id, at_ms, point_json) VALUES (?, ?, ?)',
-    );
+    const { insert } = this.prepared();
     this.store.write(() =>
-      db.transaction(() => {
+      this.store.db.transaction(() => {
         for (const { runId, point, last } of points) {
           const cached = this.counts.get(runId);
           insert.run(runId, point.atMs, JSON.stringify(point));
@@ -82,36 +85,42 @@ export class RunSeriesRepository {
 
   /** The run's points, oldest first. */
   list(runId: string): SeriesPoint[] {
-    const rows = this.store.db
-      .prepare('SELECT point_json FROM run_series WHERE run_id = ? ORDER BY at_ms')
-      .all(runId) as Array<{ point_json: string }>;
+    const rows = this.prepared().list.all(runId) as Array<{ point_json: string }>;
     return rows.map((row) => JSON.parse(row.point_json) as SeriesPoint);
   }
 
   /** Deletes the run's points (inside the caller's transaction, as runs-repository.ts pruneEnded calls it). */
   deleteRun(runId: string): void {
-    this.store.db.prepare('DELETE FROM run_series WHERE run_id = ?').run(runId);
+    this.prepared().deleteRun.run(runId);
     this.counts.delete(runId);
   }
 
   private exactCount(runId: string): number {
-    const row = this.store.db.prepare('SELECT count(*) AS n FROM run_series WHERE run_id = ?').get(runId) as {
-      n: number;
-    };
+    const row = this.prepared().count.get(runId) as { n: number };
     return row.n;
   }
 
   /** Deletes every other point but the first and the last; returns the rows left. */
   private thin(runId: string): number {
-    this.store.db
-      .prepare(
+    this.prepared().thin.run({ runId });
+    return this.exactCount(runId);
+  }
+
+  /** The statements, prepared on first use (the table exists once the store's schema ran). */
+  private prepared(): NonNullable<RunSeriesRepository['statements']> {
+    const db = this.store.db;
+    return (this.statements ??= {
+      insert: db.prepare('INSERT OR REPLACE INTO run_series (run_id, at_ms, point_json) VALUES (?, ?, ?)'),
+      count: db.prepare('SELECT count(*) AS n FROM run_series WHERE run_id = ?'),
+      list: db.prepare('SELECT point_json FROM run_series WHERE run_id = ? ORDER BY at_ms'),
+      deleteRun: db.prepare('DELETE FROM run_series WHERE run_id = ?'),
+      thin: db.prepare(
         `DELETE FROM run_series WHERE run_id = @runId AND at_ms IN (
            SELECT at_ms FROM (
              SELECT at_ms, row_number() OVER (ORDER BY at_ms) AS n, count(*) OVER () AS total
              FROM run_series WHERE run_id = @runId)
            WHERE n % 2 = 0 AND n < total)`,
-      )
-      .run({ runId });
-    return this.exactCount(runId);
+      ),
+    });
   }
 }
