@@ -39,7 +39,7 @@ import type {
   StatusCode,
 } from '../model.js';
 import { MAX_ANY_VALUE_DEPTH, decodeAnyValue, decodeKeyValue } from './any-value.js';
-import type { WireContext } from './wire.js';
+import { idHalvesHex, type WireContext } from './wire.js';
 
 /** Span.attributes (field 9) and Span.Event.attributes (field 3) tags, length-delimited. */
 export const SPAN_ATTRIBUTES_TAG = 74;
@@ -628,8 +628,6 @@ abstract class LazyAttributes {
 /** A span from the protobuf decoder (DecodedSpan), its attributes decoded on first read. */
 export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
   declare traceId: string;
-  declare spanId: string;
-  declare parentSpanId: string;
   declare name: string;
   declare kind: SpanKind;
   declare startTimeUnixMs: number;
@@ -640,11 +638,26 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
   declare resource: ResourceInfo;
   declare scopeName: string;
 
+  /**
+   * The span id, and the parent's when `hasParent`, as the little-endian halves of their 8 bytes: made hex
+   * when read (wire.ts atEightByteId). An assigned value replaces them.
+   */
+  #spanLo: number;
+  #spanHi: number;
+  #hasParent: boolean;
+  #parentLo: number;
+  #parentHi: number;
+  #spanId: string | undefined;
+  #parentSpanId: string | undefined;
+
   /** `attributes`, bytes, start, end and found: see LazyAttributes (Span.attributes fields). */
   constructor(
     traceId: string,
-    spanId: string,
-    parentSpanId: string,
+    spanLo: number,
+    spanHi: number,
+    hasParent: boolean,
+    parentLo: number,
+    parentHi: number,
     name: string,
     kind: SpanKind,
     startTimeUnixMs: number,
@@ -662,8 +675,6 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
     super(SPAN_ATTRIBUTES_TAG, attributes, bytes, start, end, found);
     // Own properties in the order of the JSON decoder's plain objects.
     this.traceId = traceId;
-    this.spanId = spanId;
-    this.parentSpanId = parentSpanId;
     this.name = name;
     this.kind = kind;
     this.startTimeUnixMs = startTimeUnixMs;
@@ -673,6 +684,27 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
     this.events = events;
     this.resource = resource;
     this.scopeName = '';
+    this.#spanLo = spanLo;
+    this.#spanHi = spanHi;
+    this.#hasParent = hasParent;
+    this.#parentLo = parentLo;
+    this.#parentHi = parentHi;
+  }
+
+  get spanId(): string {
+    return this.#spanId ?? idHalvesHex(this.#spanLo, this.#spanHi);
+  }
+
+  set spanId(value: string) {
+    this.#spanId = value;
+  }
+
+  get parentSpanId(): string {
+    return this.#parentSpanId ?? (this.#hasParent ? idHalvesHex(this.#parentLo, this.#parentHi) : '');
+  }
+
+  set parentSpanId(value: string) {
+    this.#parentSpanId = value;
   }
 
   /** The plain data (see the section's header). */

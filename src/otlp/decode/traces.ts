@@ -21,7 +21,6 @@ import {
   validKeyValueEnd,
 } from './lazy-attributes.js';
 import {
-  isAbsentId,
   noRejections,
   quotedName,
   reject,
@@ -36,6 +35,7 @@ import {
   enterMessage,
   leaveMessage,
   nanosHalvesToMs,
+  atEightByteId,
   readBytesHex,
   skipField,
   type WireContext,
@@ -84,8 +84,15 @@ function decodeSpan(
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   let traceId = '';
-  let spanId = '';
-  let parentSpanId = '';
+  // Span and parent ids of 8 bytes as two 32-bit halves (atEightByteId); any other length as hex, as before.
+  let spanIdHex = '';
+  let spanLo = 0;
+  let spanHi = 0;
+  let spanIdHalves = false;
+  let parentHex = '';
+  let parentLo = 0;
+  let parentHi = 0;
+  let parentHalves = false;
   let name = '';
   let kind = 0;
   let startLo = 0;
@@ -109,10 +116,18 @@ function decodeSpan(
         traceId = readBytesHex(reader);
         break;
       case 18:
-        spanId = readBytesHex(reader);
+        spanIdHalves = atEightByteId(reader);
+        if (spanIdHalves) {
+          spanLo = reader.fixed32();
+          spanHi = reader.fixed32();
+        } else spanIdHex = readBytesHex(reader);
         break;
       case 34:
-        parentSpanId = readBytesHex(reader);
+        parentHalves = atEightByteId(reader);
+        if (parentHalves) {
+          parentLo = reader.fixed32();
+          parentHi = reader.fixed32();
+        } else parentHex = readBytesHex(reader);
         break;
       case 42:
         name = readKey(reader);
@@ -175,8 +190,8 @@ function decodeSpan(
 
   const problem =
     traceIdProblem(traceId) ||
-    spanIdProblem(spanId) ||
-    (parentSpanId.length === 0 || parentSpanId.length === 16 ? '' : 'parent_span_id must be 0 or 8 bytes');
+    (spanIdHalves ? (spanLo | spanHi) === 0 && 'span_id is all zeros' : spanIdProblem(spanIdHex)) ||
+    (parentHalves || parentHex.length === 0 ? '' : 'parent_span_id must be 0 or 8 bytes');
   if (problem !== '') {
     reject(rejections, `span ${quotedName(name)}: ${problem}`, 'invalid_id');
     return;
@@ -184,8 +199,12 @@ function decodeSpan(
   spans.push(
     new ProtobufSpan(
       traceId,
-      spanId,
-      isAbsentId(parentSpanId) ? '' : parentSpanId,
+      spanLo,
+      spanHi,
+      // An absent parent, or one of all zeros, is no parent (isAbsentId).
+      parentHalves && (parentLo | parentHi) !== 0,
+      parentLo,
+      parentHi,
       name,
       // Enums are open in proto3: a kind or code this version does not know is read as unspecified/unset.
       (kind >= 0 && kind <= 5 ? kind : 0) as SpanKind,

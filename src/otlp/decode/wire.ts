@@ -160,6 +160,30 @@ export function readBytesHex(reader: Reader): string {
 }
 
 /**
+ * Whether the bytes field at the reader (its length prefix) is 8 bytes long and wholly inside its message:
+ * then the prefix is read and the caller reads the id as two fixed32 halves. Otherwise nothing is read, and
+ * readBytesHex reads the field (and reports a bad one) as before. Span ids are made hex only when read
+ * (idHalvesHex): judging never reads them, and the hex of three ids per span was ~8% of the sidecar's CPU.
+ */
+export function atEightByteId(reader: Reader): boolean {
+  const pos = reader.pos;
+  if (reader.buf[pos] !== 8 || pos + 9 > reader.len) return false;
+  reader.pos = pos + 1;
+  return true;
+}
+
+/** The hex of an 8-byte id from its two little-endian 32-bit halves (readIdHalves). */
+export function idHalvesHex(lo: number, hi: number): string {
+  const codes = hexCodeArrays[8];
+  for (let i = 0; i < 8; i++) {
+    const at = (((i < 4 ? lo : hi) >>> (8 * (i & 3))) & 0xff) << 1;
+    codes[2 * i] = HEX_CODES[at];
+    codes[2 * i + 1] = HEX_CODES[at + 1];
+  }
+  return String.fromCharCode.apply(null, codes);
+}
+
+/**
  * Nanoseconds since the epoch, given as two 32-bit halves, to milliseconds. Computed as whole seconds plus
  * nanoseconds within the second (ns = 2^9 * 1953125 per second), each exact, then combined as the JSON
  * decoder combines the same parts, so both encodings of one timestamp give the same double.
