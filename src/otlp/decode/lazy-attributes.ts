@@ -364,6 +364,14 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
 }
 
 const NOT_SIMPLE = -2;
+let simpleWalk = true;
+
+/** Turns the straight-line walk of simple KeyValues off or back on (tests compare both); returns the previous setting. */
+export function setSimpleKeyValueWalk(enabled: boolean): boolean {
+  const previous = simpleWalk;
+  simpleWalk = enabled;
+  return previous;
+}
 
 /**
  * The walk of the KeyValue almost every SDK sends, in straight-line code: one-byte lengths, an ASCII key, then
@@ -423,7 +431,7 @@ function simpleKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: Wa
  */
 export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: WalkRecords): number {
   if (!lazy) return -1;
-  const simple = simpleKeyValueEnd(buf, pos, end, found);
+  const simple = simpleWalk ? simpleKeyValueEnd(buf, pos, end, found) : NOT_SIMPLE;
   if (simple !== NOT_SIMPLE) return simple;
   const stop = messageEnd(buf, pos, end);
   if (stop < 0) return -1;
