@@ -37,6 +37,7 @@ import {
   nanosHalvesToMs,
   atEightByteId,
   readBytesHex,
+  readTraceIdHex,
   skipField,
   type WireContext,
 } from './wire.js';
@@ -113,7 +114,7 @@ function decodeSpan(
     const tag = reader.uint32();
     switch (tag) {
       case 10:
-        traceId = readBytesHex(reader);
+        traceId = readTraceIdHex(reader);
         break;
       case 18:
         spanIdHalves = atEightByteId(reader);

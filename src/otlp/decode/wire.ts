@@ -159,6 +159,44 @@ export function readBytesHex(reader: Reader): string {
   return hex;
 }
 
+// Trace ids repeat within a request: an SDK's batch holds each trace's spans of that process, mostly ended (and
+// so queued) close together. A small direct-mapped memo, as readKey's for keys, gives a repeated id the string
+// made for it before: no hex conversion, and one string whose hash the correlation lookups (a Map keyed by
+// trace id) compute once. Fixed size, exact byte comparison on a hit, so it cannot change a result or grow.
+const TRACE_ID_MEMO_SLOTS = 256; // power of two
+const traceIdMemoBytes = new Uint8Array(TRACE_ID_MEMO_SLOTS * 16);
+const traceIdMemoStrings: string[] = new Array<string>(TRACE_ID_MEMO_SLOTS).fill('');
+
+/** A trace id (a 16-byte bytes field) as lowercase hex, as readBytesHex, through the memo. */
+export function readTraceIdHex(reader: Reader): string {
+  const pos = reader.pos;
+  const buf = reader.buf;
+  if (buf[pos] !== 16 || pos + 17 > reader.len) return readBytesHex(reader);
+  const start = pos + 1;
+  reader.pos = start + 16;
+  // Trace ids are random (W3C Trace Context): two of their bytes pick the slot.
+  const slot = ((buf[start + 15] << 8) | buf[start + 14]) & (TRACE_ID_MEMO_SLOTS - 1);
+  const at = slot * 16;
+  let same = true;
+  for (let i = 0; i < 16; i++) {
+    if (traceIdMemoBytes[at + i] !== buf[start + i]) {
+      same = false;
+      break;
+    }
+  }
+  if (same && traceIdMemoStrings[slot] !== '') return traceIdMemoStrings[slot];
+  const codes = hexCodeArrays[16];
+  for (let i = 0; i < 16; i++) {
+    const byte = buf[start + i];
+    traceIdMemoBytes[at + i] = byte;
+    codes[2 * i] = HEX_CODES[byte << 1];
+    codes[2 * i + 1] = HEX_CODES[(byte << 1) + 1];
+  }
+  const hex = String.fromCharCode.apply(null, codes);
+  traceIdMemoStrings[slot] = hex;
+  return hex;
+}
+
 /**
  * Whether the bytes field at the reader (its length prefix) is 8 bytes long and wholly inside its message:
  * then the prefix is read and the caller reads the id as two fixed32 halves. Otherwise nothing is read, and

@@ -133,6 +133,24 @@ describe('decodeTraceRequest item checks (partial success)', () => {
     ]);
   });
 
+  it('reads every trace id right through the memo of repeated ids, colliding slots included', () => {
+    // Ids that share their last two bytes (the memo's slot), repeated and interleaved.
+    const ids = Array.from({ length: 6 }, (_, n) => {
+      const id = new Uint8Array(16).fill(n + 1);
+      id[14] = 0xab;
+      id[15] = 0xcd;
+      return id;
+    });
+    const order = [0, 1, 0, 2, 2, 3, 1, 4, 5, 0, 5];
+    const spans = order.map((n) => ({ ...good, traceId: ids[n] }));
+    const decoded = decodeTraceRequest(
+      encodeMessage(TRACE_REQUEST, { resourceSpans: [{ scopeSpans: [{ spans }] }] }),
+    ).spans;
+    expect(decoded.map((span) => span.traceId)).toEqual(
+      order.map((n) => Buffer.from(ids[n]).toString('hex')),
+    );
+  });
+
   it('reports span ids of another length with their length, as before', () => {
     const batch = decodeTraceRequest(
       encodeMessage(TRACE_REQUEST, {
