@@ -18,6 +18,7 @@ import {
   SPAN_ATTRIBUTES_TAG,
   WalkRecords,
   decodeAttributeFields,
+  releaseWordView,
   validKeyValueEnd,
 } from './lazy-attributes.js';
 import {
@@ -51,13 +52,17 @@ export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
     const spans: DecodedSpan[] = [];
     const rejections = noRejections();
     let first = 0;
-    walkEnvelope(ctx, TRACE_ENVELOPE, {
-      item: (resource) => decodeSpan(ctx, resource, spans, rejections),
-      scopeStart: () => (first = spans.length),
-      scopeEnd: (scopeName) => {
-        if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
-      },
-    });
+    try {
+      walkEnvelope(ctx, TRACE_ENVELOPE, {
+        item: (resource) => decodeSpan(ctx, resource, spans, rejections),
+        scopeStart: () => (first = spans.length),
+        scopeEnd: (scopeName) => {
+          if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
+        },
+      });
+    } finally {
+      releaseWordView();
+    }
     return { spans, ...rejectionFields(rejections, 'spans') };
   });
 }

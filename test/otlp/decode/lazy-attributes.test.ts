@@ -193,6 +193,42 @@ describe('the straight-line walk of simple KeyValues', () => {
     }
   }
 
+  it('finds a non-ASCII byte anywhere in a key or string value, at every alignment of the bytes', () => {
+    for (const simple of [true, false]) {
+      for (let length = 0; length <= 40; length++) {
+        for (let offset = 0; offset < 4; offset++) {
+          const text = 'v'.repeat(length);
+          const kv = Writer.create()
+            .bytes(keyValue(`key-${text}`, (v) => v.uint32(10).string(text)))
+            .finish();
+          const backing = new Uint8Array(kv.length + offset + 5);
+          backing.set(kv, offset);
+          const bytes = backing.subarray(offset, offset + kv.length);
+          const check = (): number => {
+            const previous = setSimpleKeyValueWalk(simple);
+            try {
+              return validKeyValueEnd(bytes, 0, bytes.length);
+            } finally {
+              setSimpleKeyValueWalk(previous);
+            }
+          };
+          expect(check()).toBe(bytes.length);
+          // Set the high bit of each string byte in turn (key, then value): the walk must refuse each.
+          const keyAt = kv.indexOf(0x6b); // 'k' of "key-"
+          const valueAt = kv.length - length;
+          for (const at of [...Array(4 + length).keys()]
+            .map((i) => keyAt + i)
+            .concat([...Array(length).keys()].map((i) => valueAt + i))) {
+            const saved = bytes[at];
+            bytes[at] = saved | 0x80;
+            expect(check()).toBe(-1);
+            bytes[at] = saved;
+          }
+        }
+      }
+    }
+  });
+
   it('accepts, refuses and records exactly what the general walk does (damaged KeyValues, 5,000 cases)', () => {
     resetWatchedKeys();
     // Watch two keys, as judging does (single-key reads of keys not yet watched).
