@@ -36,6 +36,7 @@ import {
   enterMessage,
   leaveMessage,
   nanosHalvesToMs,
+  newTraceIdMemo,
   atEightByteId,
   readBytesHex,
   readTraceIdHex,
@@ -52,6 +53,7 @@ export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
     const spans: DecodedSpan[] = [];
     const rejections = noRejections();
     let first = 0;
+    newTraceIdMemo();
     try {
       walkEnvelope(ctx, TRACE_ENVELOPE, {
         item: (resource) => decodeSpan(ctx, resource, spans, rejections),

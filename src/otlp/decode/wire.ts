@@ -163,9 +163,19 @@ export function readBytesHex(reader: Reader): string {
 // so queued) close together. A small direct-mapped memo, as readKey's for keys, gives a repeated id the string
 // made for it before: no hex conversion, and one string whose hash the correlation lookups (a Map keyed by
 // trace id) compute once. Fixed size, exact byte comparison on a hit, so it cannot change a result or grow.
+// Entries count only within the request that made them (newTraceIdMemo): trace ids seldom repeat across
+// requests, except in a benchmark that sends one payload again and again, which must not be flattered.
 const TRACE_ID_MEMO_SLOTS = 256; // power of two
 const traceIdMemoBytes = new Uint8Array(TRACE_ID_MEMO_SLOTS * 16);
 const traceIdMemoStrings: string[] = new Array<string>(TRACE_ID_MEMO_SLOTS).fill('');
+/** The request each slot was filled in; a slot of an earlier request is empty. */
+const traceIdMemoRequest = new Float64Array(TRACE_ID_MEMO_SLOTS);
+let memoRequest = 0;
+
+/** Starts a request's trace-id memo: ids of earlier requests are forgotten. */
+export function newTraceIdMemo(): void {
+  memoRequest += 1;
+}
 
 /** A trace id (a 16-byte bytes field) as lowercase hex, as readBytesHex, through the memo. */
 export function readTraceIdHex(reader: Reader): string {
@@ -184,7 +194,8 @@ export function readTraceIdHex(reader: Reader): string {
       break;
     }
   }
-  if (same && traceIdMemoStrings[slot] !== '') return traceIdMemoStrings[slot];
+  if (same && traceIdMemoRequest[slot] === memoRequest) return traceIdMemoStrings[slot];
+  traceIdMemoRequest[slot] = memoRequest;
   const codes = hexCodeArrays[16];
   for (let i = 0; i < 16; i++) {
     const byte = buf[start + i];
