@@ -102,6 +102,11 @@ function receiveBody(
     let wireBytes = 0;
     let payloadBytes = 0;
     const payload: Buffer[] = [];
+    // An uncompressed body of declared length that comes in several chunks is copied into one buffer of that
+    // length as it arrives, while each chunk is still in cache, rather than joined at the end.
+    let direct: Buffer | undefined;
+    let directAllowed =
+      coding === 'identity' && declaredBytes !== undefined && declaredBytes <= maxPayloadBytes;
     let inflater: Gunzip | Inflate | undefined;
     const fail = (error: IngestError): void => {
       if (settled) return;
@@ -150,6 +155,19 @@ function receiveBody(
       // handed on is refused while it arrives, not once it is whole.
       if (coding !== 'identity' && !lease!.grow(PAYLOAD_CHARGE * chunk.length))
         return fail(admission.overBudget());
+      if (directAllowed) {
+        const at = payloadBytes - chunk.length;
+        if (direct === undefined && chunk.length < declaredBytes!)
+          direct = Buffer.allocUnsafe(declaredBytes!);
+        if (direct !== undefined && payloadBytes <= direct.length) {
+          chunk.copy(direct, at);
+          return;
+        }
+        // One chunk holds the whole body (kept as is), or more came than declared: chunks from here on.
+        directAllowed = false;
+        if (direct !== undefined) payload.push(direct.subarray(0, at));
+        direct = undefined;
+      }
       payload.push(chunk);
     };
     if (coding !== 'identity') {
@@ -193,7 +211,7 @@ function receiveBody(
     const finish = (): void => {
       if (payload.length > 1 && !lease!.grow(payloadBytes)) return fail(admission.overBudget());
       settled = true;
-      const whole = joined(payload, payloadBytes);
+      const whole = direct !== undefined ? direct.subarray(0, payloadBytes) : joined(payload, payloadBytes);
       lease!.shrinkTo(PAYLOAD_CHARGE * payloadBytes);
       resolve({ payload: whole, wireBytes });
     };

@@ -39,7 +39,7 @@ import type {
   StatusCode,
 } from '../model.js';
 import { MAX_ANY_VALUE_DEPTH, decodeAnyValue, decodeKeyValue } from './any-value.js';
-import type { WireContext } from './wire.js';
+import { idHalvesHex, type WireContext } from './wire.js';
 
 /** Span.attributes (field 9) and Span.Event.attributes (field 3) tags, length-delimited. */
 export const SPAN_ATTRIBUTES_TAG = 74;
@@ -233,11 +233,46 @@ function asciiStringEnd(buf: Uint8Array, pos: number, end: number): number {
   const start = cursor;
   const stop = start + length;
   if (stop > end) return -1;
+  return isAscii(buf, start, stop) ? stop : -1;
+}
+
+// ASCII checks read the middle of a string four bytes at a time, through a Uint32Array over the bytes'
+// ArrayBuffer: checking key and value strings byte by byte was most of the walk's time (issue 13), and the
+// walk runs over every attribute of every span. The view is made once per buffer and dropped after each
+// decode (releaseWordView), so it never keeps a request's bytes alive.
+let wordsOf: Uint8Array | undefined;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+/** Byte offset of wordsOf[0] in its ArrayBuffer (whose word i holds bytes 4i..4i+3). */
+let wordsOffset = 0;
+/** Strings shorter than this are checked byte by byte (the view's set-up and edges cost more). */
+const MIN_WORD_CHECK_BYTES = 12;
+
+/** Whether buf[start, stop) is all ASCII (every byte below 0x80). */
+function isAscii(buf: Uint8Array, start: number, stop: number): boolean {
   let bits = 0;
   let i = start;
-  for (const last = stop - 4; i <= last; i += 4) bits |= buf[i] | buf[i + 1] | buf[i + 2] | buf[i + 3];
+  if (stop - start >= MIN_WORD_CHECK_BYTES) {
+    if (buf !== wordsOf) {
+      wordsOf = buf;
+      words = new Uint32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+      wordsOffset = buf.byteOffset;
+    }
+    // Bytes up to the first word boundary, then whole words, then the bytes after the last whole word.
+    for (; ((wordsOffset + i) & 3) !== 0; i++) bits |= buf[i];
+    const last = (wordsOffset + stop) >>> 2;
+    let wordBits = 0;
+    for (let w = (wordsOffset + i) >>> 2; w < last; w++) wordBits |= words[w];
+    if ((wordBits & 0x80808080) !== 0) return false;
+    i = (last << 2) - wordsOffset;
+  }
   for (; i < stop; i++) bits |= buf[i];
-  return bits < 0x80 ? stop : -1;
+  return bits < 0x80;
+}
+
+/** Drops the word view of the last buffer checked (called after each decode). */
+export function releaseWordView(): void {
+  wordsOf = undefined;
+  words = new Uint32Array(0);
 }
 
 /** End of an embedded message's content starting at its length prefix (enterMessage's check), or -1. */
@@ -363,12 +398,72 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
   return true;
 }
 
+const NOT_SIMPLE = -2;
+let simpleWalk = true;
+
+/** Turns the straight-line walk of simple KeyValues off or back on (tests compare both); returns the previous setting. */
+export function setSimpleKeyValueWalk(enabled: boolean): boolean {
+  const previous = simpleWalk;
+  simpleWalk = enabled;
+  return previous;
+}
+
+/**
+ * The walk of the KeyValue almost every SDK sends, in straight-line code: one-byte lengths, an ASCII key, then
+ * a value holding one string (ASCII, one-byte length), int, double or bool, and nothing else. Returns where it
+ * ends, having recorded a watched key as validKeyValueContent does; NOT_SIMPLE for any other shape (the
+ * general walk then decides). Every check is one the general walk makes, so both accept the same bytes; this
+ * one just does not loop over fields or keep positions in module state (the walk was ~25% of the sidecar's
+ * CPU with one analysis, issue 13).
+ */
+function simpleKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: WalkRecords): number {
+  // KeyValue length, key tag and key length, each one byte.
+  if (pos + 3 > end) return NOT_SIMPLE;
+  const length = buf[pos];
+  const stop = pos + 1 + length;
+  const keyLength = buf[pos + 2];
+  if (length >= 0x80 || stop > end || buf[pos + 1] !== 10 || keyLength >= 0x80) return NOT_SIMPLE;
+  const keyStart = pos + 3;
+  const keyStop = keyStart + keyLength;
+  // Value tag and value length, then the AnyValue's one field tag: four bytes at least after the key.
+  if (keyStop + 3 > stop || buf[keyStop] !== 18 || buf[keyStop + 1] !== stop - keyStop - 2) return NOT_SIMPLE;
+  if (!isAscii(buf, keyStart, keyStop)) return NOT_SIMPLE;
+  const valueAt = keyStop + 1;
+  let at = keyStop + 2;
+  switch (buf[at++]) {
+    case 10: {
+      // string_value: its one-byte length must take it exactly to the end.
+      const stringLength = buf[at++];
+      if (stringLength >= 0x80 || at + stringLength !== stop || !isAscii(buf, at, stop)) return NOT_SIMPLE;
+      break;
+    }
+    case 16: // bool_value: a one-byte varint
+      if (at + 1 !== stop || buf[at] >= 0x80) return NOT_SIMPLE;
+      break;
+    case 24: // int_value: a varint of at most 10 bytes, ending exactly at the end
+      if (varintEnd(buf, at, stop) !== stop) return NOT_SIMPLE;
+      break;
+    case 33: // double_value
+      if (at + 8 !== stop) return NOT_SIMPLE;
+      break;
+    default:
+      return NOT_SIMPLE;
+  }
+  if (found !== undefined && keyLength > 0) {
+    const key = watchedKeyAt(buf, keyStart, keyStop);
+    if (key >= 0) found.add(key, valueAt, stop);
+  }
+  return stop;
+}
+
 /**
  * Where the length-delimited KeyValue at `pos` (its length prefix) ends, when decodeKeyValue is certain
  * to decode it without error; -1 otherwise (decode it eagerly instead).
  */
 export function validKeyValueEnd(buf: Uint8Array, pos: number, end: number, found?: WalkRecords): number {
   if (!lazy) return -1;
+  const simple = simpleWalk ? simpleKeyValueEnd(buf, pos, end, found) : NOT_SIMPLE;
+  if (simple !== NOT_SIMPLE) return simple;
   const stop = messageEnd(buf, pos, end);
   if (stop < 0) return -1;
   topLevelKey = -1; // no key field: the key is '', which is never watched
@@ -628,8 +723,6 @@ abstract class LazyAttributes {
 /** A span from the protobuf decoder (DecodedSpan), its attributes decoded on first read. */
 export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
   declare traceId: string;
-  declare spanId: string;
-  declare parentSpanId: string;
   declare name: string;
   declare kind: SpanKind;
   declare startTimeUnixMs: number;
@@ -640,11 +733,26 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
   declare resource: ResourceInfo;
   declare scopeName: string;
 
+  /**
+   * The span id, and the parent's when `hasParent`, as the little-endian halves of their 8 bytes: made hex
+   * when read (wire.ts atEightByteId). An assigned value replaces them.
+   */
+  #spanLo: number;
+  #spanHi: number;
+  #hasParent: boolean;
+  #parentLo: number;
+  #parentHi: number;
+  #spanId: string | undefined;
+  #parentSpanId: string | undefined;
+
   /** `attributes`, bytes, start, end and found: see LazyAttributes (Span.attributes fields). */
   constructor(
     traceId: string,
-    spanId: string,
-    parentSpanId: string,
+    spanLo: number,
+    spanHi: number,
+    hasParent: boolean,
+    parentLo: number,
+    parentHi: number,
     name: string,
     kind: SpanKind,
     startTimeUnixMs: number,
@@ -662,8 +770,6 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
     super(SPAN_ATTRIBUTES_TAG, attributes, bytes, start, end, found);
     // Own properties in the order of the JSON decoder's plain objects.
     this.traceId = traceId;
-    this.spanId = spanId;
-    this.parentSpanId = parentSpanId;
     this.name = name;
     this.kind = kind;
     this.startTimeUnixMs = startTimeUnixMs;
@@ -673,6 +779,27 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
     this.events = events;
     this.resource = resource;
     this.scopeName = '';
+    this.#spanLo = spanLo;
+    this.#spanHi = spanHi;
+    this.#hasParent = hasParent;
+    this.#parentLo = parentLo;
+    this.#parentHi = parentHi;
+  }
+
+  get spanId(): string {
+    return this.#spanId ?? idHalvesHex(this.#spanLo, this.#spanHi);
+  }
+
+  set spanId(value: string) {
+    this.#spanId = value;
+  }
+
+  get parentSpanId(): string {
+    return this.#parentSpanId ?? (this.#hasParent ? idHalvesHex(this.#parentLo, this.#parentHi) : '');
+  }
+
+  set parentSpanId(value: string) {
+    this.#parentSpanId = value;
   }
 
   /** The plain data (see the section's header). */

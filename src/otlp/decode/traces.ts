@@ -18,10 +18,10 @@ import {
   SPAN_ATTRIBUTES_TAG,
   WalkRecords,
   decodeAttributeFields,
+  releaseWordView,
   validKeyValueEnd,
 } from './lazy-attributes.js';
 import {
-  isAbsentId,
   noRejections,
   quotedName,
   reject,
@@ -36,7 +36,10 @@ import {
   enterMessage,
   leaveMessage,
   nanosHalvesToMs,
+  newTraceIdMemo,
+  atEightByteId,
   readBytesHex,
+  readTraceIdHex,
   skipField,
   type WireContext,
 } from './wire.js';
@@ -50,13 +53,18 @@ export function decodeTraceRequest(bytes: Uint8Array): SpanBatch {
     const spans: DecodedSpan[] = [];
     const rejections = noRejections();
     let first = 0;
-    walkEnvelope(ctx, TRACE_ENVELOPE, {
-      item: (resource) => decodeSpan(ctx, resource, spans, rejections),
-      scopeStart: () => (first = spans.length),
-      scopeEnd: (scopeName) => {
-        if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
-      },
-    });
+    newTraceIdMemo();
+    try {
+      walkEnvelope(ctx, TRACE_ENVELOPE, {
+        item: (resource) => decodeSpan(ctx, resource, spans, rejections),
+        scopeStart: () => (first = spans.length),
+        scopeEnd: (scopeName) => {
+          if (scopeName !== '') for (let i = first; i < spans.length; i++) spans[i].scopeName = scopeName;
+        },
+      });
+    } finally {
+      releaseWordView();
+    }
     return { spans, ...rejectionFields(rejections, 'spans') };
   });
 }
@@ -84,8 +92,15 @@ function decodeSpan(
   const reader = ctx.reader;
   const outer = enterMessage(reader);
   let traceId = '';
-  let spanId = '';
-  let parentSpanId = '';
+  // Span and parent ids of 8 bytes as two 32-bit halves (atEightByteId); any other length as hex, as before.
+  let spanIdHex = '';
+  let spanLo = 0;
+  let spanHi = 0;
+  let spanIdHalves = false;
+  let parentHex = '';
+  let parentLo = 0;
+  let parentHi = 0;
+  let parentHalves = false;
   let name = '';
   let kind = 0;
   let startLo = 0;
@@ -106,13 +121,21 @@ function decodeSpan(
     const tag = reader.uint32();
     switch (tag) {
       case 10:
-        traceId = readBytesHex(reader);
+        traceId = readTraceIdHex(reader);
         break;
       case 18:
-        spanId = readBytesHex(reader);
+        spanIdHalves = atEightByteId(reader);
+        if (spanIdHalves) {
+          spanLo = reader.fixed32();
+          spanHi = reader.fixed32();
+        } else spanIdHex = readBytesHex(reader);
         break;
       case 34:
-        parentSpanId = readBytesHex(reader);
+        parentHalves = atEightByteId(reader);
+        if (parentHalves) {
+          parentLo = reader.fixed32();
+          parentHi = reader.fixed32();
+        } else parentHex = readBytesHex(reader);
         break;
       case 42:
         name = readKey(reader);
@@ -175,8 +198,8 @@ function decodeSpan(
 
   const problem =
     traceIdProblem(traceId) ||
-    spanIdProblem(spanId) ||
-    (parentSpanId.length === 0 || parentSpanId.length === 16 ? '' : 'parent_span_id must be 0 or 8 bytes');
+    (spanIdHalves ? (spanLo | spanHi) === 0 && 'span_id is all zeros' : spanIdProblem(spanIdHex)) ||
+    (parentHalves || parentHex.length === 0 ? '' : 'parent_span_id must be 0 or 8 bytes');
   if (problem !== '') {
     reject(rejections, `span ${quotedName(name)}: ${problem}`, 'invalid_id');
     return;
@@ -184,8 +207,12 @@ function decodeSpan(
   spans.push(
     new ProtobufSpan(
       traceId,
-      spanId,
-      isAbsentId(parentSpanId) ? '' : parentSpanId,
+      spanLo,
+      spanHi,
+      // An absent parent, or one of all zeros, is no parent (isAbsentId).
+      parentHalves && (parentLo | parentHi) !== 0,
+      parentLo,
+      parentHi,
       name,
       // Enums are open in proto3: a kind or code this version does not know is read as unspecified/unset.
       (kind >= 0 && kind <= 5 ? kind : 0) as SpanKind,

@@ -11,8 +11,11 @@ import {
   ProtobufSpan,
   plainSpan,
   readAttribute,
+  WalkRecords,
   resetWatchedKeys,
   setLazyAttributes,
+  setSimpleKeyValueWalk,
+  validKeyValueEnd,
   watchTable,
 } from '../../../src/otlp/decode/lazy-attributes.js';
 import type { Attributes, SpanBatch } from '../../../src/otlp/model.js';
@@ -175,6 +178,96 @@ describe('lazy span attributes', () => {
       expect(() => decodeTraceRequest(bytes)).toThrow(OtlpDecodeError);
       sameAsEager(bytes);
     }
+  });
+});
+
+describe('the straight-line walk of simple KeyValues', () => {
+  /** What validKeyValueEnd says of bytes[0..] and which watched keys it records, with or without it. */
+  function walk(bytes: Uint8Array, simple: boolean): [number, number[] | undefined] {
+    const previous = setSimpleKeyValueWalk(simple);
+    try {
+      const found = new WalkRecords();
+      return [validKeyValueEnd(bytes, 0, bytes.length, found), found.take()];
+    } finally {
+      setSimpleKeyValueWalk(previous);
+    }
+  }
+
+  it('finds a non-ASCII byte anywhere in a key or string value, at every alignment of the bytes', () => {
+    for (const simple of [true, false]) {
+      for (let length = 0; length <= 40; length++) {
+        for (let offset = 0; offset < 4; offset++) {
+          const text = 'v'.repeat(length);
+          const kv = Writer.create()
+            .bytes(keyValue(`key-${text}`, (v) => v.uint32(10).string(text)))
+            .finish();
+          const backing = new Uint8Array(kv.length + offset + 5);
+          backing.set(kv, offset);
+          const bytes = backing.subarray(offset, offset + kv.length);
+          const check = (): number => {
+            const previous = setSimpleKeyValueWalk(simple);
+            try {
+              return validKeyValueEnd(bytes, 0, bytes.length);
+            } finally {
+              setSimpleKeyValueWalk(previous);
+            }
+          };
+          expect(check()).toBe(bytes.length);
+          // Set the high bit of each string byte in turn (key, then value): the walk must refuse each.
+          const keyAt = kv.indexOf(0x6b); // 'k' of "key-"
+          const valueAt = kv.length - length;
+          for (const at of [...Array(4 + length).keys()]
+            .map((i) => keyAt + i)
+            .concat([...Array(length).keys()].map((i) => valueAt + i))) {
+            const saved = bytes[at];
+            bytes[at] = saved | 0x80;
+            expect(check()).toBe(-1);
+            bytes[at] = saved;
+          }
+        }
+      }
+    }
+  });
+
+  it('accepts, refuses and records exactly what the general walk does (damaged KeyValues, 5,000 cases)', () => {
+    resetWatchedKeys();
+    // Watch two keys, as judging does (single-key reads of keys not yet watched).
+    const watched = spanBytes((w) => w.uint32(74).bytes(keyValue('k', (v) => v.uint32(16).bool(true))));
+    readAttribute(decodeTraceRequest(watched).spans[0], 'http.response.status_code');
+    readAttribute(decodeTraceRequest(watched).spans[0], 'k');
+    const values: ((v: Writer) => void)[] = [
+      (v) => v.uint32(10).string('GET'),
+      (v) => v.uint32(10).string('x'.repeat(100)),
+      (v) => v.uint32(10).string(''),
+      (v) => v.uint32(16).bool(true),
+      (v) => v.uint32(24).int64(503),
+      (v) => v.uint32(24).int64(-1),
+      (v) => v.uint32(33).double(0.25),
+      (v) => v.uint32(58).bytes(new Uint8Array([1, 2])),
+      () => undefined,
+    ];
+    const keys = ['k', 'http.response.status_code', '', 'a.b', 'x'.repeat(130)];
+    let simpleShapes = 0;
+    fc.assert(
+      fc.property(
+        fc.nat(keys.length - 1),
+        fc.nat(values.length - 1),
+        fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 3 }),
+        fc.nat(3),
+        (key, value, edits, cut) => {
+          const kv = keyValue(keys[key], values[value]);
+          const bytes = Writer.create().bytes(kv).finish(); // with its length prefix, as in a span
+          for (const [at, byte] of edits) bytes[at % bytes.length] = byte;
+          const damaged = cut === 0 ? bytes.subarray(0, Math.max(0, bytes.length - 1)) : bytes;
+          const simple = walk(damaged, true);
+          expect(simple).toEqual(walk(damaged, false));
+          if (simple[0] >= 0 && edits.length === 0) simpleShapes += 1;
+        },
+      ),
+      { seed, numRuns: 5_000 },
+    );
+    expect(simpleShapes).toBeGreaterThan(500);
+    resetWatchedKeys();
   });
 });
 

@@ -113,6 +113,75 @@ describe('decodeTraceRequest item checks (partial success)', () => {
     expect(decodeTraceRequest(payload).spans[1].parentSpanId).toBe('');
   });
 
+  it('makes 8-byte span and parent ids hex when read (kept as halves), and takes assigned ids', () => {
+    const spanId = Uint8Array.from([0x00, 0x01, 0x7f, 0x80, 0xa5, 0xfe, 0xff, 0x10]);
+    const parentSpanId = Uint8Array.from([0xff, 0, 0, 0, 0, 0, 0, 0x01]);
+    const [span, root] = decodeTraceRequest(
+      encodeMessage(TRACE_REQUEST, {
+        resourceSpans: [{ scopeSpans: [{ spans: [{ ...good, spanId, parentSpanId }, { ...good }] }] }],
+      }),
+    ).spans;
+    expect([span.spanId, span.parentSpanId]).toEqual(['00017f80a5feff10', 'ff00000000000001']);
+    expect([root.spanId, root.parentSpanId]).toEqual(['0202020202020202', '']);
+    expect(JSON.parse(JSON.stringify(span))).toMatchObject({ spanId: '00017f80a5feff10' });
+    span.spanId = 'replaced';
+    root.parentSpanId = 'assigned';
+    expect([span.spanId, span.parentSpanId, root.parentSpanId]).toEqual([
+      'replaced',
+      'ff00000000000001',
+      'assigned',
+    ]);
+  });
+
+  it('reads every trace id right through the memo of repeated ids, colliding slots included', () => {
+    // Ids that share their last two bytes (the memo's slot), repeated and interleaved.
+    const ids = Array.from({ length: 6 }, (_, n) => {
+      const id = new Uint8Array(16).fill(n + 1);
+      id[14] = 0xab;
+      id[15] = 0xcd;
+      return id;
+    });
+    const order = [0, 1, 0, 2, 2, 3, 1, 4, 5, 0, 5];
+    const spans = order.map((n) => ({ ...good, traceId: ids[n] }));
+    const decoded = decodeTraceRequest(
+      encodeMessage(TRACE_REQUEST, { resourceSpans: [{ scopeSpans: [{ spans }] }] }),
+    ).spans;
+    expect(decoded.map((span) => span.traceId)).toEqual(
+      order.map((n) => Buffer.from(ids[n]).toString('hex')),
+    );
+  });
+
+  it('reports span ids of another length with their length, as before', () => {
+    const batch = decodeTraceRequest(
+      encodeMessage(TRACE_REQUEST, {
+        resourceSpans: [
+          {
+            scopeSpans: [
+              {
+                spans: [
+                  { ...good, name: 'long', spanId: new Uint8Array(9).fill(3) },
+                  { ...good, name: 'none', spanId: new Uint8Array(0) },
+                  { ...good, name: 'long-parent', parentSpanId: new Uint8Array(16).fill(1) },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(batch.spans).toEqual([]);
+    expect(batch.rejectMessage).toBe('3 spans rejected; first: span "long": span_id must be 8 bytes, got 9');
+    expect(
+      decodeTraceRequest(
+        encodeMessage(TRACE_REQUEST, {
+          resourceSpans: [
+            { scopeSpans: [{ spans: [{ ...good, name: 'none', spanId: new Uint8Array(0) }] }] },
+          ],
+        }),
+      ).rejectMessage,
+    ).toBe('1 span rejected: span "none": span_id must be 8 bytes, got 0');
+  });
+
   it('treats an empty request as a success with nothing in it', () => {
     expect(decodeTraceRequest(new Uint8Array(0))).toEqual({ spans: [], rejected: 0, rejectMessage: '' });
     expect(decodeTraceRequestJson('{}')).toEqual({ spans: [], rejected: 0, rejectMessage: '' });
