@@ -10,10 +10,9 @@ import type { Observation } from '../../src/accumulate/observation.js';
 import type { StageEvidence } from '../../src/accumulate/run-evidence.js';
 import { DEFAULT_WATERMARK_SETTINGS } from '../../src/accumulate/source-watermark.js';
 import { analysisSchema } from '../../src/config/analysis.js';
-import { RunJudgement } from '../../src/judge/run-judgement.js';
-import { initialDocument, type RunIdentity, type StageRecord } from '../../src/judge/verdict-document.js';
-import { initialSequentialState } from '../../src/stats/analysis-policy.js';
+import type { StageRecord } from '../../src/judge/verdict-document.js';
 import { seeded } from '../support/arm-spans.js';
+import { newRunJudgement } from '../support/new-run-judgement.js';
 
 const START = Date.parse('2026-11-30T05:00:00Z');
 const TICK_MS = 5000;
@@ -52,28 +51,6 @@ interface Scenario {
   ticks: number;
 }
 
-function newRun(spec: ReturnType<typeof analysisSchema.parse>): RunJudgement {
-  const identity: RunIdentity = {
-    analysisId: spec.id,
-    runId: 'run-1',
-    revision: 'rev-a',
-    attempt: 1,
-    state: 'running',
-    startedAtMs: START,
-    endedAtMs: null,
-    endReason: null,
-  };
-  const stages: StageRecord[] = [{ startedAtMs: START, canaryShare: 0.2, declaredBy: 'api' }];
-  return new RunJudgement(
-    identity,
-    spec,
-    stages,
-    initialDocument(identity, stages),
-    initialSequentialState(),
-    START,
-  );
-}
-
 function judgeSideBySide(scenario: Scenario, seed: number): { reused: number; verdicts: string[] } {
   const spec = analysisSchema.parse({
     id: 'checkout',
@@ -92,8 +69,8 @@ function judgeSideBySide(scenario: Scenario, seed: number): { reused: number; ve
     clock: () => now,
   });
   accumulator.open('run-1', { startedAtMs: START, canaryShare: 0.2 });
-  const reusing = newRun(spec);
-  const fresh = newRun(spec);
+  const reusing = newRunJudgement(spec, START);
+  const fresh = newRunJudgement(spec, START);
   const random = seeded(seed);
   let version: number | undefined;
   let evidence: StageEvidence[] = accumulator.read('run-1', now);

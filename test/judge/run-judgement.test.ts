@@ -7,10 +7,8 @@ import { Accumulator } from '../../src/accumulate/accumulator.js';
 import type { Observation } from '../../src/accumulate/observation.js';
 import { DEFAULT_WATERMARK_SETTINGS } from '../../src/accumulate/source-watermark.js';
 import { analysisSchema } from '../../src/config/analysis.js';
-import { RunJudgement } from '../../src/judge/run-judgement.js';
-import { initialDocument, type RunIdentity, type StageRecord } from '../../src/judge/verdict-document.js';
-import { initialSequentialState } from '../../src/stats/analysis-policy.js';
 import { seeded } from '../support/arm-spans.js';
+import { newRunJudgement } from '../support/new-run-judgement.js';
 
 const START = Date.parse('2026-11-25T10:00:00Z');
 const spec = analysisSchema.parse({
@@ -42,28 +40,6 @@ function observations(arm: 'baseline' | 'canary', count: number, atMs: number, s
   }));
 }
 
-function newRun(): RunJudgement {
-  const identity: RunIdentity = {
-    analysisId: 'checkout',
-    runId: 'run-1',
-    revision: 'rev-a',
-    attempt: 1,
-    state: 'running',
-    startedAtMs: START,
-    endedAtMs: null,
-    endReason: null,
-  };
-  const stages: StageRecord[] = [{ startedAtMs: START, canaryShare: 0.2, declaredBy: 'api' }];
-  return new RunJudgement(
-    identity,
-    spec,
-    stages,
-    initialDocument(identity, stages),
-    initialSequentialState(),
-    START,
-  );
-}
-
 describe('RunJudgement full evidence on demand', () => {
   it('reads, after decision-only ticks, the document full-evidence ticks produced, tick by tick', () => {
     let now = START;
@@ -72,8 +48,8 @@ describe('RunJudgement full evidence on demand', () => {
       clock: () => now,
     });
     accumulator.open('run-1', { startedAtMs: START, canaryShare: 0.2 });
-    const eager = newRun();
-    const lazy = newRun();
+    const eager = newRunJudgement(spec, START);
+    const lazy = newRunJudgement(spec, START);
     let lazyVersion: number | undefined;
     let lazyEvidence = accumulator.read('run-1', now);
     for (let tick = 1; tick <= 8; tick += 1) {
