@@ -95,25 +95,13 @@ function armEvidence(
   };
 }
 
-/** Number of i with edges[i] / limit * shrink <= x (A's positions, nondecreasing in i). */
+/** Number of i with edges[i] / limit * shrink <= x, for nondecreasing edges (B's positions: limit and shrink 1, exact). */
 function countScaledUpTo(edges: readonly number[], limit: number, shrink: number, x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if ((edges[mid] / limit) * shrink <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** Number of i with edges[i] <= x (B's positions, nondecreasing in i). */
-function countUpTo(edges: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (edges[mid] <= x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -204,7 +192,7 @@ function logInfimum(
   const posA = (i: number): number => (edgesA[i] / limit) * shrink;
   const posB = (j: number): number => edgesB[j];
   const iAt = (y: number): number => countScaledUpTo(edgesA, limit, shrink, y);
-  const jAt = (y: number): number => countUpTo(edgesB, y);
+  const jAt = (y: number): number => countScaledUpTo(edgesB, 1, 1, y);
   const iZero = iAt(0);
 
   // 1. A first value of G near the crossing of A's (falling) and B's (rising) weighted evidence, over the

@@ -27,6 +27,7 @@ import {
   reject,
   rejectionFields,
   spanIdProblem,
+  ZERO_SPAN_ID_PROBLEM,
   traceIdProblem,
   type Rejections,
 } from './resource.js';
@@ -198,7 +199,7 @@ function decodeSpan(
 
   const problem =
     traceIdProblem(traceId) ||
-    (spanIdHalves ? (spanLo | spanHi) === 0 && 'span_id is all zeros' : spanIdProblem(spanIdHex)) ||
+    (spanIdHalves ? ((spanLo | spanHi) === 0 ? ZERO_SPAN_ID_PROBLEM : '') : spanIdProblem(spanIdHex)) ||
     (parentHalves || parentHex.length === 0 ? '' : 'parent_span_id must be 0 or 8 bytes');
   if (problem !== '') {
     reject(rejections, `span ${quotedName(name)}: ${problem}`, 'invalid_id');

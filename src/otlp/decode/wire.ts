@@ -221,7 +221,7 @@ export function atEightByteId(reader: Reader): boolean {
   return true;
 }
 
-/** The hex of an 8-byte id from its two little-endian 32-bit halves (readIdHalves). */
+/** The hex of an 8-byte id from its two little-endian 32-bit halves (read after atEightByteId). */
 export function idHalvesHex(lo: number, hi: number): string {
   const codes = hexCodeArrays[8];
   for (let i = 0; i < 8; i++) {
