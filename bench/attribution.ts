@@ -18,7 +18,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Registry } from 'prom-client';
 import { AttributionPipeline } from '../src/attribution/pipeline.js';
-import type { Observation } from '../src/accumulate/observation.js';
+import type { Observation, ObservationSink, SpanRecorder } from '../src/accumulate/observation.js';
 import { analysisSchema, attributionLimitsSchema, type AnalysisInput } from '../src/config/analysis.js';
 import { decodeTraceRequest } from '../src/otlp/decode/index.js';
 import {
@@ -126,7 +126,15 @@ class Runner {
     private readonly scenario: Scenario,
     input: Input,
   ) {
-    const counter = { accept: (batch: Observation[]) => void (this.observations += batch.length) };
+    // Counts what reaches the sink: observations (points) and recorded spans.
+    const spanCounter: SpanRecorder = {
+      recordSpan: () => void (this.observations += 1),
+      end: () => undefined,
+    };
+    const counter: ObservationSink = {
+      accept: (batch: Observation[]) => void (this.observations += batch.length),
+      beginSpans: () => spanCounter,
+    };
     this.pipeline = scenario.analyses
       ? new AttributionPipeline({
           limits: attributionLimitsSchema.parse({}),
@@ -204,7 +212,10 @@ function memoryAtDefaultLimits(): { pendingSpans: number; correlationKeys: numbe
   const limits = attributionLimitsSchema.parse({});
   const pipeline = new AttributionPipeline({
     limits,
-    sink: { accept: () => undefined },
+    sink: {
+      accept: () => undefined,
+      beginSpans: () => ({ recordSpan: () => undefined, end: () => undefined }),
+    },
     registry: new Registry(),
     clock: () => 1_700_000_000_000,
   });

@@ -12,7 +12,10 @@
 // the Go runtime's do) during the measured window, read from /proc, so they do not depend on what else the
 // machine does. Where taskset is available every receiver is pinned to the same core and the load generator
 // (bench/load-generator.ts, a process of its own) to the others (go-peer.ts corePinning); the output says
-// when they are not. Peak RSS is the receiver process's (VmHWM).
+// when they are not. Peak RSS is the receiver process's (VmHWM). Before each turn a machine-speed probe
+// (speed-probe.ts: a fixed decode workload in a fresh process on the receivers' core) is timed and reported per
+// turn and per row: this VM's core was seen to switch between two speeds ~1.6x apart, which, not the sidecar,
+// made fresh processes read bimodal; the probe changes no figure, it shows in which state each row ran.
 //
 // The real path: over OTLP/HTTP the sidecar is also measured with 1, 100 and 1 000 analyses running (exactly
 // one matches the payload's service and flag; the others name other services and flags), as ratios against
@@ -45,6 +48,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ANALYSIS_COUNTS = [1, 100, 1000];
 const generator = fileURLToPath(new URL('./load-generator.js', import.meta.url));
 const nullReceiver = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
+const speedProbe = fileURLToPath(new URL('./speed-probe.js', import.meta.url));
 const sidecarMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
 /** The node flags of `npm start` (package.json), so each sidecar runs as users run it. */
 const SIDECAR_NODE_FLAGS = productionNodeFlags();
@@ -149,6 +153,8 @@ interface Run {
   cpuSeconds: number;
   /** The receiver process's peak RSS so far (VmHWM), bytes. */
   peakRssBytes: number;
+  /** The machine-speed probe's CPU microseconds per decode just before the turn (speed-probe.ts). */
+  probeMicros: number;
 }
 
 function peakRssBytes(pid: number): number {
@@ -169,19 +175,27 @@ async function load(transport: 'http' | 'grpc', url: string, payloadFile: string
   return JSON.parse(stdout.trim().split('\n').pop()!) as Omit<Run, 'cpuSeconds' | 'peakRssBytes'>;
 }
 
-/** One turn: a fresh receiver, warmed up, then measured for SECONDS, then stopped. */
+/** The machine-speed probe (speed-probe.ts) on the receivers' core: CPU microseconds per decode right now. */
+async function probeMicros(payloadFile: string): Promise<number> {
+  const [command, args] = onCores(pinning, 'receiver', process.execPath, [speedProbe, payloadFile]);
+  const { stdout } = await execFileAsync(command, args, { encoding: 'utf8' });
+  return Number(stdout.trim());
+}
+
+/** One turn: the speed probe, then a fresh receiver, warmed up, then measured for SECONDS, then stopped. */
 async function turn(
   transport: 'http' | 'grpc',
   start: () => Promise<Receiver>,
   payloadFile: string,
 ): Promise<Run> {
+  const probe = await probeMicros(payloadFile);
   const receiver = await start();
   try {
     await load(transport, receiver.url, payloadFile, WARMUP_SECONDS);
     const cpuBefore = processCpuSeconds(receiver.pid);
     const run = await load(transport, receiver.url, payloadFile, SECONDS);
     const cpuSeconds = processCpuSeconds(receiver.pid) - cpuBefore;
-    return { ...run, cpuSeconds, peakRssBytes: peakRssBytes(receiver.pid) };
+    return { ...run, cpuSeconds, peakRssBytes: peakRssBytes(receiver.pid), probeMicros: probe };
   } finally {
     await receiver.stop();
   }
@@ -205,12 +219,20 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
   if (keys) for (const key of [...starts.keys()]) if (!keys.includes(String(key))) starts.delete(key);
   const runs = new Map<Key, Run[]>([...starts.keys()].map((key) => [key, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const [key, start] of starts) runs.get(key)!.push(await turn('http', start, payloadFile));
+    for (const [key, start] of starts) {
+      const run = await turn('http', start, payloadFile);
+      runs.get(key)!.push(run);
+      // Every turn, so a reader can see which turns ran while the machine was slow (speed-probe.ts).
+      process.stdout.write(
+        `round ${round + 1} ${String(key)}: ${Math.round(spansPerCpuSecond(run))} spans per CPU-s, probe ${run.probeMicros} us\n`,
+      );
+    }
   }
   const measuredGo = starts.has('go');
   const rate = (key: Key) => (starts.has(key) ? median(runs.get(key)!.map(spansPerSecond)) : NaN);
   const perCpu = (key: Key) => (starts.has(key) ? median(runs.get(key)!.map(spansPerCpuSecond)) : NaN);
   const peakRss = (key: Key) => Math.round(Math.max(...runs.get(key)!.map((run) => run.peakRssBytes)) / 1e6);
+  const probe = (key: Key) => Math.round(median(runs.get(key)!.map((run) => run.probeMicros)));
   const rows: ResultRow[] = [];
   rows.push({
     transport: 'OTLP/HTTP protobuf',
@@ -225,6 +247,7 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
     'ratio to null': measuredGo ? Number((rate('go') / rate('null')).toFixed(2)) : '-',
     'ratio to 0 analyses (per CPU-s)': '-',
     'ratio to Go (per CPU-s)': measuredGo ? 1 : '-',
+    'speed probe us (median)': measuredGo ? probe('go') : '-',
   });
   for (const key of ['null' as const, ...variants]) {
     if (!starts.has(key)) continue;
@@ -239,6 +262,7 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
       'ratio to null': Number((rate(key) / rate('null')).toFixed(2)),
       'ratio to 0 analyses (per CPU-s)': key === 'null' ? '-' : Number((perCpu(key) / perCpu(0)).toFixed(2)),
       'ratio to Go (per CPU-s)': measuredGo ? Number((perCpu(key) / perCpu('go')).toFixed(2)) : '-',
+      'speed probe us (median)': probe(key),
     });
   }
   return rows;
@@ -267,6 +291,7 @@ async function grpcRows(dir: string, payloadFile: string, payloadBytes: number):
     'ratio to null': receiver === 'sidecar' ? Number((rate('sidecar') / rate('null')).toFixed(2)) : 1,
     'ratio to 0 analyses (per CPU-s)': receiver === 'sidecar' ? 1 : '-',
     'ratio to Go (per CPU-s)': '-',
+    'speed probe us (median)': Math.round(median(runs[receiver].map((run) => run.probeMicros))),
   }));
 }
 

@@ -375,5 +375,14 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
 }
 
 function fanOut(...sinks: ObservationSink[]): ObservationSink {
-  return { accept: (observations: Observation[]) => sinks.forEach((sink) => sink.accept(observations)) };
+  return {
+    accept: (observations: Observation[]) => sinks.forEach((sink) => sink.accept(observations)),
+    beginSpans: () => {
+      const recorders = sinks.map((sink) => sink.beginSpans());
+      return {
+        recordSpan: (...span) => recorders.forEach((recorder) => recorder.recordSpan(...span)),
+        end: () => recorders.forEach((recorder) => recorder.end()),
+      };
+    },
+  };
 }

@@ -3,7 +3,7 @@
 // run that is not open (it finished between attribution and here) are counted and dropped.
 import type { ForwardedOutcome, ForwardedPoint } from './forwarded-evidence.js';
 import type { LatencyHistogramOptions } from './latency-histogram.js';
-import type { Observation, ObservationSink } from './observation.js';
+import type { Arm, Observation, ObservationSink, SpanRecorder } from './observation.js';
 import {
   RunEvidence,
   type RunEvidenceSnapshot,
@@ -20,7 +20,7 @@ export interface AccumulatorOptions {
   clock?: () => number;
 }
 
-export class Accumulator implements ObservationSink {
+export class Accumulator implements ObservationSink, SpanRecorder {
   private readonly runs = new Map<string, RunEvidence>();
   /** Each open run's canary trace examples (trace-examples.ts), snapshotted with its evidence. */
   private readonly examples = new Map<string, TraceExamples>();
@@ -28,6 +28,8 @@ export class Accumulator implements ObservationSink {
   private readonly clock: () => number;
   /** Observations that arrived for a run no longer open. */
   droppedForClosedRuns = 0;
+  /** The clock's time at the latest beginSpans (the request whose spans are being recorded). */
+  private spanNowMs = 0;
 
   constructor(private readonly options: AccumulatorOptions = {}) {
     this.watermark = options.watermark ?? DEFAULT_WATERMARK_SETTINGS;
@@ -46,6 +48,38 @@ export class Accumulator implements ObservationSink {
       if (o.kind === 'span' && o.arm === 'canary') this.examples.get(o.runId)?.note(o);
     }
   }
+
+  /**
+   * Judged spans of one request, recorded as attribution judges them (SpanRecorder): the accumulator is its
+   * own recorder, so a request costs no object, and the clock is read once per request as accept() reads it
+   * once per batch.
+   */
+  beginSpans(): SpanRecorder {
+    this.spanNowMs = this.clock();
+    return this;
+  }
+
+  recordSpan(
+    runId: string,
+    arm: Arm,
+    timeUnixMs: number,
+    sourceKey: string,
+    durationNanos: number,
+    isError: boolean,
+    traceId: string | undefined,
+  ): void {
+    const run = this.runs.get(runId);
+    if (!run) {
+      this.droppedForClosedRuns += 1;
+      return;
+    }
+    run.acceptSpan(arm, timeUnixMs, sourceKey, durationNanos, isError, traceId, this.spanNowMs);
+    if (arm === 'canary')
+      this.examples.get(runId)?.noteCanarySpan(traceId, durationNanos, isError, timeUnixMs);
+  }
+
+  /** Nothing to close: every span went into its run's evidence as it was recorded. */
+  end(): void {}
 
   /**
    * Points of runs' state forwarded by other instances (src/fleet/): each is added to its run's evidence;

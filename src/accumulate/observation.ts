@@ -1,5 +1,7 @@
 // Observations: what attribution hands to the accumulator, in one array per export request (ARCHITECTURE.md,
 // Vocabulary). A span gives one latency sample; a metric point gives a delta histogram or delta counts.
+// Judged spans reach the accumulator through a SpanRecorder, field by field; a SpanObservation object is made
+// only for a span that must wait for its variant (correlation-buffer.ts), and by sinks that keep what they see.
 // The type lives here, with its consumer, below attribution in the data flow.
 import type { ExplicitBuckets, ExponentialBuckets } from '../otlp/model.js';
 
@@ -67,7 +69,31 @@ export interface CountObservation extends ObservationBase {
 
 export type Observation = SpanObservation | HistogramObservation | CountObservation;
 
-/** Receives one batch of observations per export request, synchronously. */
+/**
+ * Records judged spans one by one, without an observation object per span and analysis (issue 13: "accumulate
+ * directly"): the arguments are a SpanObservation's fields. One recorder serves one export request, from
+ * ObservationSink.beginSpans to `end`, and spans are recorded in the order they were judged.
+ */
+export interface SpanRecorder {
+  recordSpan(
+    runId: string,
+    arm: Arm,
+    timeUnixMs: number,
+    sourceKey: string,
+    durationNanos: number,
+    isError: boolean,
+    traceId: string | undefined,
+  ): void;
+  /** The request's spans are all recorded. */
+  end(): void;
+}
+
+/**
+ * Receives one export request's evidence, synchronously: its spans through the recorder `beginSpans` returns
+ * (attribution calls it once per request that judges or releases spans, and ends it before the request's
+ * other observations, if any, go to `accept`), its metric points as observations.
+ */
 export interface ObservationSink {
   accept(observations: Observation[]): void;
+  beginSpans(): SpanRecorder;
 }

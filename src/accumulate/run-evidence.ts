@@ -21,7 +21,7 @@ import {
   type ForwardedPoint,
 } from './forwarded-evidence.js';
 import { LatencyHistogram, type LatencyHistogramOptions } from './latency-histogram.js';
-import type { Observation } from './observation.js';
+import type { Arm, Observation } from './observation.js';
 import { SourceWatermark, type WatermarkSettings } from './source-watermark.js';
 import type { TraceExamplesSnapshot } from './trace-examples.js';
 
@@ -165,6 +165,10 @@ export class RunEvidence {
   }
 
   accept(o: Observation, nowMs: number): void {
+    if (o.kind === 'span') {
+      this.acceptSpan(o.arm, o.timeUnixMs, o.sourceKey, o.durationNanos, o.isError, o.traceId, nowMs);
+      return;
+    }
     this.changes = nextVersion();
     const timeMs = o.timeUnixMs < nowMs ? o.timeUnixMs : nowMs; // a sender's clock ahead of ours waits no longer
     this.sources.note(o.sourceKey, o.arm, timeMs, nowMs);
@@ -179,6 +183,32 @@ export class RunEvidence {
     let slice = this.held.get(sliceStartMs);
     if (!slice) this.held.set(sliceStartMs, (slice = this.newPair()));
     recordObservation(slice[o.arm], o);
+  }
+
+  /** One judged span (a SpanObservation's fields, see SpanRecorder): as accept() does with its observation. */
+  acceptSpan(
+    arm: Arm,
+    timeUnixMs: number,
+    sourceKey: string,
+    durationNanos: number,
+    isError: boolean,
+    traceId: string | undefined,
+    nowMs: number,
+  ): void {
+    this.changes = nextVersion();
+    const timeMs = timeUnixMs < nowMs ? timeUnixMs : nowMs;
+    this.sources.note(sourceKey, arm, timeMs, nowMs);
+    const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
+    if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
+      const stage = this.stageAt(timeMs);
+      stage[arm].recordSpan(durationNanos, isError, traceId);
+      if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[arm] += 1;
+      this.judged = nextVersion();
+      return;
+    }
+    let slice = this.held.get(sliceStartMs);
+    if (!slice) this.held.set(sliceStartMs, (slice = this.newPair()));
+    slice[arm].recordSpan(durationNanos, isError, traceId);
   }
 
   /**

@@ -26,18 +26,28 @@ export class TraceExamples {
   private readonly failing: TraceExample[] = [];
 
   note(o: SpanObservation): void {
-    if (o.arm !== 'canary' || !o.traceId) return;
+    if (o.arm === 'canary') this.noteCanarySpan(o.traceId, o.durationNanos, o.isError, o.timeUnixMs);
+  }
+
+  /** A judged canary span, given by its fields (SpanRecorder). */
+  noteCanarySpan(
+    traceId: string | undefined,
+    durationNanos: number,
+    isError: boolean,
+    timeUnixMs: number,
+  ): void {
+    if (!traceId) return;
     const slowest = this.slowest;
     const kept = slowest.length === TRACE_EXAMPLES_KEPT;
-    if (!kept || o.durationNanos > slowest[slowest.length - 1].durationNanos) {
-      const example = { traceId: o.traceId, durationNanos: o.durationNanos, timeUnixMs: o.timeUnixMs };
+    if (!kept || durationNanos > slowest[slowest.length - 1].durationNanos) {
+      const example = { traceId, durationNanos, timeUnixMs };
       let at = slowest.length;
-      while (at > 0 && slowest[at - 1].durationNanos < o.durationNanos) at--;
+      while (at > 0 && slowest[at - 1].durationNanos < durationNanos) at--;
       slowest.splice(at, 0, example);
       if (slowest.length > TRACE_EXAMPLES_KEPT) slowest.pop();
     }
-    if (o.isError) {
-      this.failing.unshift({ traceId: o.traceId, durationNanos: o.durationNanos, timeUnixMs: o.timeUnixMs });
+    if (isError) {
+      this.failing.unshift({ traceId, durationNanos, timeUnixMs });
       if (this.failing.length > TRACE_EXAMPLES_KEPT) this.failing.pop();
     }
   }

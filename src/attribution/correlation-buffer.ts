@@ -79,6 +79,8 @@ export interface ExpiryCounts {
   expiredKeys: number;
 }
 
+const NOTHING_EXPIRED: Readonly<ExpiryCounts> = Object.freeze({ unattributedSpans: 0, expiredKeys: 0 });
+
 export class CorrelationBuffer {
   private readonly pending = new Map<string, PendingGroup>();
   private readonly known = new Map<string, KnownVariant>();
@@ -169,8 +171,14 @@ export class CorrelationBuffer {
     if (!group) this.keepWithinBytes(key);
   }
 
-  /** Closes windows: pending groups older than the window become unattributed; idle keys are forgotten. */
-  expire(nowMs: number): ExpiryCounts {
+  /**
+   * Closes windows: pending groups older than the window become unattributed; idle keys are forgotten.
+   * Attribution calls this for every routed analysis on every export request, so an empty buffer (most of
+   * them when many analyses run and few match the traffic) answers without allocating anything: with 1 000
+   * analyses the counts object and two Map iterators per analysis were ~5% of the sidecar's CPU.
+   */
+  expire(nowMs: number): Readonly<ExpiryCounts> {
+    if (this.pending.size === 0 && this.known.size === 0) return NOTHING_EXPIRED;
     const counts: ExpiryCounts = { unattributedSpans: 0, expiredKeys: 0 };
     for (const [key, group] of this.pending) {
       if (nowMs - group.createdAtMs < this.windowMs) break;

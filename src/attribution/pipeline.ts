@@ -3,9 +3,11 @@
 // belongs to it and to which arm, carrying a variant learned anywhere in a trace (or other correlation key) to
 // every span of it; observations name the run they are evidence for.
 //
-// Work is per export request: each accept* call is synchronous and ends in at most one
-// ObservationSink.accept call, holding the request's own observations and any pending spans its
-// variants released. A span batch is read twice: first every span teaches its variants (so order
+// Work is per export request: each accept* call is synchronous. Spans (the request's judged spans and any
+// pending spans its variants released, in that order of release then judging) go to one SpanRecorder of the
+// sink, field by field as they are judged: no observation object per span and analysis (issue 13). A span
+// that must wait for its variant is held as a SpanObservation until then. Metric points end in at most one
+// ObservationSink.accept call. A span batch is read twice: first every span teaches its variants (so order
 // within a request does not matter), then the matched spans are judged.
 import type { Registry } from 'prom-client';
 import type { Analysis, AttributionLimits } from '../config/analysis.js';
@@ -23,7 +25,12 @@ import { KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
 import { MetricStreams } from './metric-streams.js';
 import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
-import type { Observation, ObservationSink, SpanObservation } from '../accumulate/observation.js';
+import type {
+  Observation,
+  ObservationSink,
+  SpanObservation,
+  SpanRecorder,
+} from '../accumulate/observation.js';
 import { compileAnalysis } from './rules.js';
 import { attributePoints } from './point-attribution.js';
 import { RoutingIndex, type StatesByKind } from './routing-index.js';
@@ -61,6 +68,9 @@ export class AttributionPipeline implements TelemetrySink {
   private readonly limits: AttributionLimits;
   private readonly sink: ObservationSink;
   private timer: NodeJS.Timeout | undefined;
+  /** The resource whose source key was computed last (see sourceKeyOf), and that key. */
+  private keyedResource: ResourceInfo | undefined;
+  private keyedSourceKey = '';
 
   constructor(options: AttributionPipelineOptions) {
     this.clock = options.clock ?? Date.now;
@@ -119,7 +129,7 @@ export class AttributionPipeline implements TelemetrySink {
   acceptSpans(batch: SpanBatch): void {
     const now = this.clock();
     this.expireAt(now);
-    const out: Observation[] = [];
+    const recorder = this.sink.beginSpans();
     const { spans } = batch;
     const evaluations = spans.map(flagEvaluationsOfSpan);
     this.countEvaluations(evaluations);
@@ -144,8 +154,9 @@ export class AttributionPipeline implements TelemetrySink {
         for (const state of learners) this.learnFromSpan(state, spans[i], evaluations[i], now, waiting);
       }
     }
-    for (const [state, keys] of waiting) this.release(state, keys, out);
+    for (const [state, keys] of waiting) this.release(state, keys, recorder);
     // Judging: each span against the analyses of its service and kind only (looked up once per resource).
+    const { judgesAnyService } = index;
     let resource: ResourceInfo | undefined;
     let ofService: StatesByKind | undefined;
     for (let i = 0; i < spans.length; i++) {
@@ -154,15 +165,17 @@ export class AttributionPipeline implements TelemetrySink {
         resource = span.resource;
         ofService = index.judgesOfService(resource.serviceName);
       }
-      const candidates = [ofService?.[span.kind], index.judgesAnyService[span.kind]];
-      for (const states of candidates) {
-        if (states === undefined) continue;
-        for (const state of states) {
-          if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, out);
-        }
+      const ofKind = ofService?.[span.kind];
+      if (ofKind !== undefined) {
+        for (const state of ofKind)
+          if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, recorder);
       }
+      for (const state of judgesAnyService[span.kind])
+        if (state.rule.matchesSpan(span)) this.judgeSpan(state, span, evaluations[i], now, recorder);
     }
-    this.finishBatch(out);
+    recorder.end();
+    this.keyedResource = undefined; // holds nothing of the request past it
+    this.finishBatch();
   }
 
   /** Learns the variants `span` teaches `state`'s correlation key (none when it teaches nothing). */
@@ -190,7 +203,7 @@ export class AttributionPipeline implements TelemetrySink {
   acceptLogs(batch: LogBatch): void {
     const now = this.clock();
     this.expireAt(now);
-    const out: Observation[] = [];
+    const recorder = this.sink.beginSpans();
     const evaluations = batch.flagEvaluations.map(flagEvaluationOfLog);
     const read = evaluations.filter((e) => e !== undefined).length;
     if (read > 0) this.metrics.flagEvaluations.inc({ source: 'log' }, read);
@@ -203,9 +216,10 @@ export class AttributionPipeline implements TelemetrySink {
         const key = state.rule.correlationKeyOfLog(record);
         if (key !== undefined) this.learn(state, key, variant, now, waiting);
       });
-      this.release(state, waiting, out);
+      this.release(state, waiting, recorder);
     }
-    this.finishBatch(out);
+    recorder.end();
+    this.finishBatch();
   }
 
   acceptMetrics(batch: MetricBatch): void {
@@ -274,13 +288,21 @@ export class AttributionPipeline implements TelemetrySink {
   }
 
   /** Releases the spans waiting for `keys`, once everything the request teaches is known. */
-  private release(state: AnalysisState, keys: readonly string[], out: Observation[]): void {
+  private release(state: AnalysisState, keys: readonly string[], recorder: SpanRecorder): void {
     for (const key of keys) {
       const released = state.buffer.release(key);
       if (!released) continue;
       const { variant, spans } = released;
-      if (variant === null) state.count('spans', 'conflict', spans.length);
-      else for (const span of spans) this.record(state, variant, span, out);
+      if (variant === null) {
+        state.count('spans', 'conflict', spans.length);
+        continue;
+      }
+      for (const o of spans) {
+        const arm = state.armOf(variant, 'spans');
+        if (arm === undefined) continue;
+        state.count('spans', arm);
+        recorder.recordSpan(o.runId, arm, o.timeUnixMs, o.sourceKey, o.durationNanos, o.isError, o.traceId);
+      }
     }
   }
 
@@ -289,48 +311,60 @@ export class AttributionPipeline implements TelemetrySink {
     span: DecodedSpan,
     evaluations: readonly FlagEvaluation[],
     now: number,
-    out: Observation[],
+    recorder: SpanRecorder,
   ): void {
     const { rule } = state;
-    // One object per judged span: the observation itself, whose arm is set once the variant is known.
-    const observation: SpanObservation = {
-      kind: 'span',
-      runId: state.runId,
-      arm: 'baseline',
-      timeUnixMs: span.startTimeUnixMs,
-      sourceKey: sourceKeyOf(span.resource),
-      durationNanos: span.durationNanos,
-      isError: rule.errors.isErrorSpan(span),
-      traceId: span.traceId,
-    };
     // The process's own resource attribute (service.version, k8s.pod.label.role) is authoritative.
     const own = rule.ownResourceVariant(span);
-    if (own !== undefined) return this.record(state, own, observation, out);
+    if (own !== undefined) return this.record(state, own, span, recorder);
     const key = rule.correlationKeyOfSpan(span);
     if (key === undefined) {
       // No key to join by: only the span's own evidence can attribute it.
       const learned = rule.learnedFromSpan(span, evaluations);
-      if (learned.length === 1) this.record(state, learned[0], observation, out);
+      if (learned.length === 1) this.record(state, learned[0], span, recorder);
       else state.count('spans', learned.length > 1 ? 'conflict' : 'no_correlation_key');
       return;
     }
     const known = state.buffer.lookup(key, now);
     if (known?.conflicting) return state.count('spans', 'conflict');
-    if (known) return this.record(state, known.variant, observation, out);
-    state.buffer.park(key, observation, now);
+    if (known) return this.record(state, known.variant, span, recorder);
+    // Waiting for its variant: the one judged span kept as an object, its arm set when it is released.
+    const waiting: SpanObservation = {
+      kind: 'span',
+      runId: state.runId,
+      arm: 'baseline',
+      timeUnixMs: span.startTimeUnixMs,
+      sourceKey: this.sourceKeyOf(span.resource),
+      durationNanos: span.durationNanos,
+      isError: rule.errors.isErrorSpan(span),
+      traceId: span.traceId,
+    };
+    state.buffer.park(key, waiting, now);
   }
 
-  private record(
-    state: AnalysisState,
-    variant: string,
-    observation: SpanObservation,
-    out: Observation[],
-  ): void {
+  /** Records a judged span under `variant`'s arm (nothing for a value that is neither arm's). */
+  private record(state: AnalysisState, variant: string, span: DecodedSpan, recorder: SpanRecorder): void {
     const arm = state.armOf(variant, 'spans');
     if (arm === undefined) return;
     state.count('spans', arm);
-    observation.arm = arm;
-    out.push(observation);
+    recorder.recordSpan(
+      state.runId,
+      arm,
+      span.startTimeUnixMs,
+      this.sourceKeyOf(span.resource),
+      span.durationNanos,
+      state.rule.errors.isErrorSpan(span),
+      span.traceId,
+    );
+  }
+
+  /** The source key of `resource` (source-key.ts), kept for the spans of one resource in a row. */
+  private sourceKeyOf(resource: ResourceInfo): string {
+    if (resource !== this.keyedResource) {
+      this.keyedResource = resource;
+      this.keyedSourceKey = sourceKeyOf(resource);
+    }
+    return this.keyedSourceKey;
   }
 
   private expireAt(now: number): void {
@@ -374,9 +408,9 @@ export class AttributionPipeline implements TelemetrySink {
       this.metrics.evictions.inc({ store: 'correlation_keys', reason: 'capacity' }, forgotten);
   }
 
-  private finishBatch(out: Observation[]): void {
+  private finishBatch(out?: Observation[]): void {
     this.enforceLimits();
     for (const state of this.states) state.flush();
-    if (out.length > 0) this.sink.accept(out);
+    if (out !== undefined && out.length > 0) this.sink.accept(out);
   }
 }

@@ -6,7 +6,12 @@ import {
   type AnalysisInput,
   type AttributionLimits,
 } from '../../src/config/analysis.js';
-import type { Observation, ObservationSink } from '../../src/accumulate/observation.js';
+import type {
+  Observation,
+  ObservationSink,
+  SpanObservation,
+  SpanRecorder,
+} from '../../src/accumulate/observation.js';
 import { AttributionPipeline } from '../../src/attribution/pipeline.js';
 import {
   SpanKind,
@@ -125,10 +130,25 @@ export class FakeClock {
   }
 }
 
+/**
+ * Keeps every batch it is given, as observations: a request's recorded spans (SpanRecorder) become one batch
+ * of SpanObservations in the order they were recorded, as the pipeline once handed them over.
+ */
 export class RecordingSink implements ObservationSink {
   readonly batches: Observation[][] = [];
   accept(observations: Observation[]): void {
     this.batches.push(observations);
+  }
+  beginSpans(): SpanRecorder {
+    const spans: SpanObservation[] = [];
+    return {
+      recordSpan: (runId, arm, timeUnixMs, sourceKey, durationNanos, isError, traceId) => {
+        spans.push({ kind: 'span', runId, arm, timeUnixMs, sourceKey, durationNanos, isError, traceId });
+      },
+      end: () => {
+        if (spans.length > 0) this.batches.push(spans);
+      },
+    };
   }
   get all(): Observation[] {
     return this.batches.flat();
