@@ -23,7 +23,9 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm run build` compiles the sidecar only (tsconfig.build.json); bench/ and demo/ are not in the image.
+COPY scripts ./scripts
+# `npm run build` type-checks and compiles the sidecar (tsconfig.build.json; bench/ and demo/ are not in the
+# image) and joins it into one file, dist/bundle/main.js (scripts/bundle.ts), which the runtime stage runs.
 RUN npm run build \
  && npm prune --omit=dev
 
@@ -38,7 +40,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/bundle ./dist/bundle
 COPY proto ./proto
 # The report page's own files (served at / on the API port; uPlot comes from node_modules).
 COPY web ./web
@@ -49,5 +51,5 @@ VOLUME ["/data"]
 EXPOSE 4317 4318 8686
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8686/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "dist/bundle/main.js"]
 CMD ["--config", "/etc/canary-judge/config.json"]

@@ -1,5 +1,5 @@
 // Footprint benchmark (`npm run bench -- footprint`): the sidecar as a user runs it (its own process, started
-// like `npm start` and the Dockerfile: `node <the start script's flags> dist/src/main.js --config ...`, one
+// like `npm start` and the Dockerfile: `node <the start script's flags> <its script> --config ...`, one
 // analysis with a running run) beside a service instrumented with
 // the real OpenTelemetry JS SDK (BasicTracerProvider, BatchSpanProcessor with its defaults, OTLP/HTTP
 // protobuf exporter), at 1k and 5k spans/s, and idle. Reported: the sidecar process's CPU share of one core
@@ -15,14 +15,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { median } from 'simple-statistics';
 import { writeResults, type ResultRow } from './results.js';
-import { productionNodeFlags } from './start-command.js';
+import { productionMainScript, productionNodeFlags } from './start-command.js';
 
 const WARM_UP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 20_000);
@@ -36,9 +35,9 @@ const IDLE_SETTLE_MS = Number(process.env.BENCH_IDLE_SETTLE_MS ?? 15_000);
 /** The Collector's Trace10kSPS OTLP-HTTP row: CPU % of a core and RSS MiB at 10k spans/s. */
 const COLLECTOR = { spansPerSecond: 10_000, cpuPercent: 5.4, rssMiB: 51 };
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
-const mainScript = fileURLToPath(new URL('../src/main.js', import.meta.url));
-/** The node flags of `npm start` (package.json), which the Dockerfile's ENTRYPOINT repeats. */
+/** The node flags and script of `npm start` (package.json), which the Dockerfile's ENTRYPOINT repeats. */
 const NODE_FLAGS = productionNodeFlags();
+const mainScript = productionMainScript();
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -174,6 +173,7 @@ async function main(): Promise<void> {
       'opentelemetry-collector-contrib docs/benchmarks/loadtests Trace10kSPS OTLP-HTTP: 5.4% CPU, 51 MiB RSS at 10k spans/s, scaled linearly',
     sdk: 'BasicTracerProvider + BatchSpanProcessor (defaults) + @opentelemetry/exporter-trace-otlp-proto, in the bench process',
     nodeFlags: NODE_FLAGS.join(' ') || '(none)',
+    script: mainScript,
   });
 }
 

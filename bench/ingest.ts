@@ -5,7 +5,7 @@
 //
 // Every receiver runs in a fresh process of its own for each turn, so no row pays for the garbage, GC or JIT
 // of another: the null receivers (bench/null-receiver.ts), the sidecar started as `npm start` starts it
-// (`node dist/src/main.js --config <file>`, no other node flags) and, when Go is installed, a Go receiver
+// (`node <its flags> <its script> --config <file>`, bench/start-command.ts) and, when Go is installed, a Go receiver
 // doing a full protobuf-go unmarshal (bench/go-peer); the table says why when it is not measured. Each turn
 // warms its receiver up (WARMUP_SECONDS of the same load) before the measured window. Spans per CPU-second
 // count the receiver process's CPU time (user + system, all its threads: GC and JIT threads count, as
@@ -38,7 +38,7 @@ import {
 } from './go-peer.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { markdownTable, writeResults, type ResultRow } from './results.js';
-import { productionNodeFlags } from './start-command.js';
+import { productionMainScript, productionNodeFlags } from './start-command.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
@@ -49,7 +49,7 @@ const ANALYSIS_COUNTS = [1, 100, 1000];
 const generator = fileURLToPath(new URL('./load-generator.js', import.meta.url));
 const nullReceiver = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
 const speedProbe = fileURLToPath(new URL('./speed-probe.js', import.meta.url));
-const sidecarMain = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const sidecarMain = productionMainScript();
 /** The node flags of `npm start` (package.json), so each sidecar runs as users run it. */
 const SIDECAR_NODE_FLAGS = productionNodeFlags();
 const pinning: CorePinning = corePinning();

@@ -27,7 +27,7 @@
 // An inconclusive verdict with action continue holds the promotion for a person (Flagger's WaitingPromotion).
 // Flagger webhooks cannot send headers, so when the API has a bearer token these routes take it from the
 // payload's metadata.token (compared in constant time like the header).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JudgeService } from '../judge/judge-service.js';
 import { compactVerdict, type VerdictDocument } from '../judge/verdict-document.js';
 import { bearerCheck } from '../otlp/auth.js';

@@ -18,7 +18,7 @@
 // Argo's provider cannot send headers: with an API token set, give Argo the address
 // {api}/kayenta/token/{token} (the token is compared in constant time); plain {api}/kayenta takes the header.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JudgeService } from '../judge/judge-service.js';
 import type { VerdictDocument } from '../judge/verdict-document.js';
 import { bearerCheck } from '../otlp/auth.js';

@@ -3,7 +3,7 @@
 // Rollouts' setWeight and Flagger's stepWeight say). Numbers may come as strings: Argo's web provider
 // templates every argument into a JSON string.
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../config/load.js';
 import { ApiProblem, readJsonBody } from './request-body.js';
 

@@ -1,7 +1,7 @@
 // The analysis schema: one comparison of a canary against its baseline (ARCHITECTURE.md, Vocabulary),
 // and the global limits that bound attribution's memory. Defaults are stated beside each field.
 // An analysis judges spans unless `match.metric` is set, in which case it judges that metric's points.
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SPAN_NAME_PATTERN_CHARS } from '../attribution/span-name-glob.js';
 import { judgeSettingsSchema, webhookTargetSchema } from './judge-settings.js';
 

@@ -1,6 +1,6 @@
 // The judge's part of an analysis: how evidence becomes a verdict, and where verdicts go.
 // Defaults follow the statistics engine's DEFAULT_POLICY (src/stats/analysis-policy.ts).
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const INCONCLUSIVE_ACTIONS = ['rollback', 'promote', 'continue'] as const;
 

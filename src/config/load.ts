@@ -1,6 +1,6 @@
 // Loading the config: file -> environment overrides -> validation. The only module that reads the environment.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeSecretValue, isSecretField, maskUrlPasswords } from './redaction.js';
 import { configSchema, type Config } from './schema.js';
 import { jsonSyntaxProblem } from './validation-messages.js';

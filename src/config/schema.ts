@@ -1,6 +1,6 @@
 // The configuration schema: one JSON file, validated at start (see config.example.json and the README).
 // zod gives every problem its field path; load.ts turns each into one line a user can act on.
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseAddressRange } from './address-range.js';
 import { analysesSchema, attributionLimitsSchema } from './analysis.js';
 import { webhookTargetSchema } from './judge-settings.js';

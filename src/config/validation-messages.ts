@@ -1,7 +1,7 @@
 // Validation messages in our words. zod's own English ("Too big: expected number to be <0.5") is replaced
 // for every schema in the process by one error map installed at import (zod 4 `config({ customError })`);
 // a message a schema states itself still wins. formatIssues (load.ts) adds the field and the value found.
-import { z } from 'zod';
+import * as z from 'zod';
 
 type RawIssue = Parameters<z.core.$ZodErrorMap>[0];
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeFlagsOf, productionNodeFlags } from '../../bench/start-command.js';
+import { mainScriptOf, nodeFlagsOf, productionNodeFlags } from '../../bench/start-command.js';
 import { ConfigError, ENV_OVERRIDES, parseConfig } from '../../src/config/load.js';
 import { listenerSpecs, openListenerWarnings } from '../../src/listeners.js';
 import { readText } from './deploy-files.js';
@@ -69,11 +69,16 @@ describe('Dockerfile', () => {
     ]);
   });
 
-  it('runs node with the flags of `npm start`, as the footprint and ingest benchmarks do', () => {
-    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readText('Dockerfile'))![1]) as string[];
+  it('runs the script of `npm start` with its node flags, as the footprint and ingest benchmarks do', () => {
+    const dockerfile = readText('Dockerfile');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]) as string[];
     const start = (JSON.parse(readText('package.json')) as { scripts: { start: string } }).scripts.start;
     const flags = nodeFlagsOf(start);
     expect(flags).toEqual(productionNodeFlags());
-    expect(entrypoint).toEqual(['node', ...flags, 'dist/src/main.js']);
+    expect(mainScriptOf(start)).toBe('dist/bundle/main.js');
+    expect(entrypoint).toEqual(['node', ...flags, 'dist/bundle/main.js']);
+    // The runtime stage holds the bundle the build stage made, not the compiled modules.
+    expect(dockerfile).toContain('COPY --from=build /app/dist/bundle ./dist/bundle');
+    expect(dockerfile).not.toContain('dist/src');
   });
 });

@@ -66,10 +66,14 @@ export interface ChildSidecar {
   cleanup(): void;
 }
 
-/** Starts `canary-judge --config` on loopback port 0 with `config` merged in; `dir` reuses a data folder. */
+/**
+ * Starts `canary-judge --config` on loopback port 0 with `config` merged in; `dir` reuses a data folder.
+ * `nodeArguments` replaces what node runs (the sources through tsx by default), e.g. a bundle with its flags.
+ */
 export async function startChildSidecar(
   config: Record<string, unknown>,
   dir?: string,
+  nodeArguments: string[] = ['--import', 'tsx', 'src/main.ts'],
 ): Promise<ChildSidecar> {
   const home = dir ?? mkdtempSync(join(tmpdir(), 'canary-judge-attack-'));
   const otlp = (config.otlp ?? {}) as Record<string, unknown>;
@@ -86,7 +90,7 @@ export async function startChildSidecar(
   };
   const configPath = join(home, 'config.json');
   writeFileSync(configPath, JSON.stringify(full));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--config', configPath], {
+  const child = spawn(process.execPath, [...nodeArguments, '--config', configPath], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
