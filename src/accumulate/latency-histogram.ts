@@ -195,6 +195,41 @@ export class LatencyHistogram {
     }
   }
 
+  /**
+   * The non-empty buckets as forEachBucket visits them, in three arrays of their length: lower edges, upper
+   * edges and cumulative counts. The statistics build this view of every arm on every evaluation; passing
+   * each bucket's edges to a callback boxed them (two heap numbers per bucket), which with the arrays grown by
+   * push was about a fifth of a judge tick's garbage at 1 000 runs (issue 13).
+   */
+  bucketArrays(): { lowers: number[]; uppers: number[]; cumulative: number[] } {
+    let buckets = this.zeros > 0 ? 1 : 0;
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) buckets++;
+    const lowers = new Array<number>(buckets);
+    const uppers = new Array<number>(buckets);
+    const cumulative = new Array<number>(buckets);
+    let k = 0;
+    let n = 0;
+    if (this.zeros > 0) {
+      n += this.zeros;
+      lowers[k] = 0;
+      uppers[k] = this.zeroThreshold;
+      cumulative[k] = n;
+      k++;
+    }
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = this.counts[i];
+      if (c > 0) {
+        const index = this.offset + i;
+        n += c;
+        lowers[k] = lowerBoundary(index, this.scaleValue);
+        uppers[k] = lowerBoundary(index + 1, this.scaleValue);
+        cumulative[k] = n;
+        k++;
+      }
+    }
+    return { lowers, uppers, cumulative };
+  }
+
   /** Non-empty buckets in ascending value order, the zero bucket first when it holds values. */
   buckets(): LatencyBucket[] {
     const out: LatencyBucket[] = [];
