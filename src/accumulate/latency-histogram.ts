@@ -143,8 +143,25 @@ export class LatencyHistogram {
     return out;
   }
 
+  /**
+   * What fromSnapshot(toSnapshot()) gives (the same trimmed buckets, offset and total), with one copy of the
+   * counts instead of two: the judge copies every arm it reads on every tick with new evidence (issue 13).
+   */
   clone(): LatencyHistogram {
-    return LatencyHistogram.fromSnapshot(this.toSnapshot());
+    let first = 0;
+    let last = this.counts.length - 1;
+    while (first <= last && this.counts[first] === 0) first++;
+    while (last >= first && this.counts[last] === 0) last--;
+    const h = new LatencyHistogram({
+      maxScale: this.scaleValue,
+      maxBuckets: this.maxBucketCount,
+      zeroThresholdNanos: this.zeroThreshold,
+    });
+    h.zeros = this.zeros;
+    h.offset = first <= last ? this.offset + first : 0;
+    h.counts = first <= last ? this.counts.slice(first, last + 1) : [];
+    h.total = this.zeros + h.counts.reduce((a, b) => a + b, 0);
+    return h;
   }
 
   /**
