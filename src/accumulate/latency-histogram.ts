@@ -59,7 +59,13 @@ export class LatencyHistogram {
   private zeroThreshold: number;
   private zeros = 0;
   private offset = 0;
-  private counts: number[] = [];
+  /**
+   * counts[i] belongs to bucket offset + i. A copy (clone) holds them in a Float64Array, whose memory lies
+   * outside the JS heap: the judge copies every arm it reads on every tick with new evidence and keeps the
+   * copies until the next, and as arrays they were a third of what each young-generation collection during a
+   * tick had to copy (issue 13). The first write turns them back into an array (writable()).
+   */
+  private counts: number[] | Float64Array = [];
   private total = 0;
 
   constructor(options: LatencyHistogramOptions = {}) {
@@ -159,8 +165,10 @@ export class LatencyHistogram {
     });
     h.zeros = this.zeros;
     h.offset = first <= last ? this.offset + first : 0;
-    h.counts = first <= last ? this.counts.slice(first, last + 1) : [];
-    h.total = this.zeros + h.counts.reduce((a, b) => a + b, 0);
+    const counts = new Float64Array(first <= last ? last - first + 1 : 0);
+    for (let k = 0; k < counts.length; k++) counts[k] = this.counts[first + k];
+    h.counts = counts;
+    h.total = this.zeros + counts.reduce((a, b) => a + b, 0);
     return h;
   }
 
@@ -268,7 +276,7 @@ export class LatencyHistogram {
       zeroThresholdNanos: this.zeroThreshold,
       zeroCount: this.zeros,
       offset: first <= last ? this.offset + first : 0,
-      counts: first <= last ? this.counts.slice(first, last + 1) : [],
+      counts: first <= last ? Array.from(this.counts.slice(first, last + 1)) : [],
     };
   }
 
@@ -304,14 +312,20 @@ export class LatencyHistogram {
     };
   }
 
+  /** The counts as an array that can grow (a copy's Float64Array is turned into one on its first write). */
+  private writable(): number[] {
+    if (!Array.isArray(this.counts)) this.counts = Array.from(this.counts);
+    return this.counts;
+  }
+
   private addToBucket(index: number, count: number): void {
     const slot = index - this.offset;
     if (slot >= 0 && slot < this.counts.length) {
-      this.counts[slot] += count;
+      this.writable()[slot] += count;
       return;
     }
     const shift = this.ensureRange(index, index);
-    this.counts[downscaleIndex(index, shift) - this.offset] += count;
+    this.writable()[downscaleIndex(index, shift) - this.offset] += count;
   }
 
   /**
@@ -336,13 +350,14 @@ export class LatencyHistogram {
     const lo2 = downscaleIndex(newLo, shift);
     const hi2 = downscaleIndex(newHi, shift);
     if (lo2 < this.offset) {
-      this.counts = new Array<number>(this.offset - lo2).fill(0).concat(this.counts);
+      this.counts = new Array<number>(this.offset - lo2).fill(0).concat(this.writable());
       this.offset = lo2;
     }
     const last = this.offset + this.counts.length - 1;
     // push keeps growth at the top amortised O(1) (values usually arrive in no particular order, but a
     // histogram filled in ascending order would otherwise cost O(buckets^2)).
-    for (let k = last; k < hi2; k++) this.counts.push(0);
+    const counts = this.writable();
+    for (let k = last; k < hi2; k++) counts.push(0);
     return shift;
   }
 
@@ -372,7 +387,7 @@ export class LatencyHistogram {
   private applyZeroThreshold(): void {
     if (this.zeroThreshold <= 0) return;
     while (this.counts.length > 0 && lowerBoundary(this.offset + 1, this.scaleValue) <= this.zeroThreshold) {
-      this.zeros += this.counts.shift() ?? 0;
+      this.zeros += this.writable().shift() ?? 0;
       this.offset++;
     }
   }
