@@ -223,8 +223,9 @@ export class LatencyHistogram {
   /**
    * The non-empty buckets as forEachBucket visits them, in three arrays of their length: lower edges, upper
    * edges and cumulative counts. The statistics build this view of every arm on every evaluation; passing
-   * each bucket's edges to a callback boxed them (two heap numbers per bucket), which with the arrays grown by
-   * push was about a fifth of a judge tick's garbage at 1 000 runs (issue 13).
+   * each bucket's edges to a callback boxed them (two heap numbers per bucket); with the arrays grown by push
+   * and the representatives' arrays the quantile estimates built, this was about a third of a judge tick's
+   * garbage at 1 000 runs (heap sampling of one tick; issue 13).
    */
   bucketArrays(): { lowers: number[]; uppers: number[]; cumulative: number[] } {
     let buckets = this.zeros > 0 ? 1 : 0;
