@@ -118,8 +118,18 @@ export class ArmState {
     this.exemplars.mergeFrom(other.exemplars);
   }
 
+  /** What fromSnapshot(toSnapshot()) gives, without the histogram's intermediate snapshot. */
   clone(): ArmState {
-    return ArmState.fromSnapshot(this.toSnapshot());
+    const arm = new ArmState(
+      this.latency.clone(),
+      this.coarseLatency.clone(),
+      TraceExemplars.fromSnapshot(this.exemplars.toSnapshot()),
+    );
+    arm.requests = this.requests;
+    arm.errors = this.errors;
+    arm.latencySumNanos = this.latencySumNanos;
+    arm.latencyValuesWithoutSum = this.latencyValuesWithoutSum;
+    return arm;
   }
 
   toSnapshot(): ArmStateSnapshot {

@@ -25,6 +25,18 @@ function fineRepresentative(lower: number, upper: number, isZero: boolean): numb
   return isZero ? 0 : (2 * lower * upper) / (lower + upper);
 }
 
+/** The first position whose cumulative count reaches `rank` (the last when none does). */
+function firstReaching(cumulative: readonly number[], rank: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] >= rank) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 export class ArmLatency {
   readonly n: number;
   /** Values known only to a coarse bucket (explicit-bucket or low-scale exponential points). */
@@ -55,21 +67,13 @@ export class ArmLatency {
   get ranks(): RankedBuckets {
     if (!this.rankView) {
       if (this.coarse.length === 0) {
-        // The histogram alone: buckets do not overlap, so both views are its buckets.
-        const edges: number[] = [];
-        const uppers: number[] = [];
-        const cumulative: number[] = [];
-        let n = 0;
-        this.fine.forEachBucket((lo, hi, count) => {
-          n += count;
-          edges.push(lo);
-          uppers.push(hi);
-          cumulative.push(n);
-        });
+        // The histogram alone: buckets do not overlap, so both views are its buckets, and they share one
+        // cumulative array (nothing writes to a view).
+        const { lowers, uppers, cumulative } = this.fine.bucketArrays();
         this.rankView = {
-          n,
-          lower: { edges, cumulative },
-          upper: { edges: uppers, cumulative: cumulative.slice() },
+          n: cumulative.length > 0 ? cumulative[cumulative.length - 1] : 0,
+          lower: { edges: lowers, cumulative },
+          upper: { edges: uppers, cumulative },
         };
       } else {
         this.rankView = rankedIntervals(this.intervals);
@@ -106,21 +110,23 @@ export class ArmLatency {
   /** Nearest-rank q-quantile of the representatives (rank max(1, ceil(q n))) by binary search; NaN when empty. */
   quantileEstimate(q: number): number {
     if (this.n === 0) return NaN;
+    const rank = Math.max(1, Math.ceil(q * this.n));
+    if (this.coarse.length === 0) {
+      // The histogram alone: its representatives are its buckets' in the same order, with the rank view's
+      // cumulative counts, so the rank view (which the quantile tests build anyway) answers without the
+      // representatives' arrays; only the zero bucket has lower edge 0 (every other bucket's is at least
+      // 2^-64 ns: latency-histogram.ts), and its representative is 0.
+      const { edges, cumulative } = this.ranks.lower;
+      const uppers = this.ranks.upper.edges;
+      const at = firstReaching(cumulative, rank);
+      return fineRepresentative(edges[at], uppers[at], edges[at] === 0);
+    }
     const tied = this.representatives;
     if (!this.tiedCumulative) {
       let seen = 0;
       this.tiedCumulative = tied.counts.map((c) => (seen += c));
     }
-    const cumulative = this.tiedCumulative;
-    const rank = Math.max(1, Math.ceil(q * this.n));
-    let lo = 0;
-    let hi = cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid] >= rank) hi = mid;
-      else lo = mid + 1;
-    }
-    return tied.values[lo];
+    return tied.values[firstReaching(this.tiedCumulative, rank)];
   }
 
   /** Every value's interval: the accumulator's buckets, then the coarse ones. */

@@ -11,7 +11,7 @@ import { quantileMixtureWeights, quantileRatioTest } from './quantile-ratio-test
 import { twoSampleQuantileEvidence } from './quantile-two-sample.js';
 import { largestRejectedRatio } from './quantile-fail-bound.js';
 import { lowerEdgeOfRank, upperEdgeOfRank } from './ranked-buckets.js';
-import { stitchLogEvidence } from './stage-stitching.js';
+import { hedgedLogFactor, stitchLogEvidence } from './stage-stitching.js';
 
 /**
  * Part of a latency metric's alpha spent on the canary's side of the union bound (quantile-ratio-test.ts),
@@ -102,6 +102,9 @@ export function latencyQuantileEvidence(
   const current = stages[stages.length - 1];
   const now = current.latency();
   const f = quantileCanaryAlphaShare(current.tuningShare);
+  // The current stage's fail test, shared by the decision (quantileRatioTest) and the bound's inversion below:
+  // its per-arm evidence memo is then filled once per evaluation, not twice.
+  const currentTest = stageTest(current, q, policy, decisionAlpha);
   const r = quantileRatioTest(
     now.canary.ranks,
     now.baseline.ranks,
@@ -110,6 +113,7 @@ export function latencyQuantileEvidence(
     decisionAlpha,
     quantileConcentrations(current.tuningShare, policy, decisionAlpha),
     f,
+    currentTest,
   );
   const currentEnough = enough(current, minSamples);
   const counted = stages.filter((stage) => enough(stage, minSamples));
@@ -121,11 +125,18 @@ export function latencyQuantileEvidence(
   const worseLogEvidence = stageEvidence.length > 0 ? stitchLogEvidence(stageEvidence) : 0;
   const estimate = now.canary.quantileEstimate(q) / now.baseline.quantileEstimate(q);
   // The fail test inverted (quantile-fail-bound.ts): every counted stage's two-sample evidence at a limit L,
-  // stitched as the decision stitches it; the current stage's test is the one quantileRatioTest ran.
+  // stitched as the decision stitches it (the same sum, in the same order, as stitchLogEvidence); the current
+  // stage's test is the one quantileRatioTest ran.
   const lowerBoundAt = (alpha: number): number => {
     if (counted.length === 0) return 0;
-    const tests = counted.map((stage) => stageTest(stage, q, policy, decisionAlpha));
-    const stitchedAt = (L: number): number => stitchLogEvidence(tests.map((test) => test(L)));
+    const tests = counted.map((stage) =>
+      stage === current ? currentTest : stageTest(stage, q, policy, decisionAlpha),
+    );
+    const stitchedAt = (L: number): number => {
+      let sum = 0;
+      for (const test of tests) sum += hedgedLogFactor(test(L));
+      return sum;
+    };
     return largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate]);
   };
   return {

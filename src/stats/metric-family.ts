@@ -30,12 +30,37 @@ export function familyLogEvidence(logEvidence: readonly number[]): number {
   return max + Math.log(sum / capped.length);
 }
 
+/**
+ * The e-values other than the i-th, ascending. An analysis has a handful of metrics, and this runs twice per
+ * metric on every evaluation: an insertion sort over a fresh array, where Array.prototype.sort with a
+ * comparator boxed every double into its work array (~3% of a judge tick's garbage at 1 000 runs, issue 13). Without NaN the
+ * ascending order of numbers is unique up to the order of 0 and -0, which no sum below can tell apart; with a
+ * NaN (the comparator then answers NaN) the original sort is kept, whatever order it gives.
+ */
+function othersAscending(e: readonly number[], i: number): number[] {
+  const others: number[] = [];
+  let nan = false;
+  for (let j = 0; j < e.length; j++) {
+    if (j === i) continue;
+    const x = e[j];
+    if (Number.isNaN(x)) nan = true;
+    let k = others.length;
+    others.push(x);
+    while (k > 0 && others[k - 1] > x) {
+      others[k] = others[k - 1];
+      k--;
+    }
+    others[k] = x;
+  }
+  return nan ? e.filter((_, j) => j !== i).sort((a, b) => a - b) : others;
+}
+
 /** The e-closure's rejections at level alpha (see above), in input order. */
 export function closedFamilyRejections(logEvidence: readonly number[], alpha: number): boolean[] {
   const e = logEvidence.map((l) => Math.exp(Math.min(LOG_CAP, l)));
   const threshold = 1 / alpha;
   return e.map((own, i) => {
-    const others = e.filter((_, j) => j !== i).sort((a, b) => a - b);
+    const others = othersAscending(e, i);
     let sum = own;
     if (sum < threshold) return false;
     for (let k = 0; k < others.length; k++) {
@@ -58,7 +83,7 @@ export function closureLogThresholds(logEvidence: readonly number[], alpha: numb
   const e = logEvidence.map((l) => Math.exp(Math.min(LOG_CAP, l)));
   const threshold = 1 / alpha;
   return e.map((_, i) => {
-    const others = e.filter((_, j) => j !== i).sort((a, b) => a - b);
+    const others = othersAscending(e, i);
     let needed = threshold;
     let sum = 0;
     for (let k = 0; k < others.length; k++) {

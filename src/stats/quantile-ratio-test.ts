@@ -112,6 +112,13 @@ export function quantileRatioTest(
   reportingAlpha: number,
   concentration: ArmConcentrations,
   canaryAlphaShare = 0.5,
+  /**
+   * The two-sample fail test of these arms as a function of the limit, when the caller holds it already
+   * (twoSampleQuantileEvidence with these arms, q, concentrations and quantileMixtureWeights(canaryAlphaShare)):
+   * latency-quantile-evidence.ts inverts the same test for the reported lower bound, and one evaluator
+   * shares its per-arm memo between the decision and the bound.
+   */
+  failTest?: (limit: number) => number,
 ): QuantileRatioResult {
   const limit = 1 + tolerance;
   const f = canaryAlphaShare;
@@ -155,8 +162,9 @@ export function quantileRatioTest(
     },
   );
   // The fail decision: the two-sample mixture, with the single-arm weight split as the bounds split alpha.
-  const weights = quantileMixtureWeights(f);
-  const worseLogEvidence = twoSampleQuantileLogEvidence(canary, baseline, q, limit, cc, bc, weights);
+  const worseLogEvidence = failTest
+    ? failTest(limit)
+    : twoSampleQuantileLogEvidence(canary, baseline, q, limit, cc, bc, quantileMixtureWeights(f));
   return {
     lower,
     upper,

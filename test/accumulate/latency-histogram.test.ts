@@ -118,6 +118,50 @@ describe('LatencyHistogram', () => {
     );
   });
 
+  it('clones to what a snapshot round trip gives, and a write to the clone leaves the original alone', () => {
+    fc.assert(
+      fc.property(sample, fc.nat(5), sample, (a, zeros, more) => {
+        const h = histogramOf(a);
+        h.recordZeros(zeros);
+        const before = h.toSnapshot();
+        const clone = h.clone();
+        const roundTrip = LatencyHistogram.fromSnapshot(h.toSnapshot());
+        expect(clone.toSnapshot()).toEqual(roundTrip.toSnapshot());
+        expect(Array.isArray(clone.toSnapshot().counts)).toBe(true);
+        expect(clone.count).toBe(roundTrip.count);
+        // The clone's counts turn writable on the first write: the same writes give the same histogram.
+        for (const v of more) {
+          clone.record(v);
+          roundTrip.record(v);
+        }
+        clone.mergeFrom(histogramOf([1, 1e15]));
+        roundTrip.mergeFrom(histogramOf([1, 1e15]));
+        expect(clone.toSnapshot()).toEqual(roundTrip.toSnapshot());
+        expect(h.toSnapshot()).toEqual(before);
+      }),
+    );
+  });
+
+  it('gives its buckets as arrays exactly as forEachBucket visits them', () => {
+    fc.assert(
+      fc.property(sample, fc.nat(5), fc.boolean(), (a, zeros, cloned) => {
+        const h = histogramOf(a);
+        h.recordZeros(zeros);
+        const source = cloned ? h.clone() : h;
+        const lowers: number[] = [];
+        const uppers: number[] = [];
+        const cumulative: number[] = [];
+        let n = 0;
+        source.forEachBucket((lo, hi, count) => {
+          lowers.push(lo);
+          uppers.push(hi);
+          cumulative.push((n += count));
+        });
+        expect(source.bucketArrays()).toEqual({ lowers, uppers, cumulative });
+      }),
+    );
+  });
+
   it('counts zero durations in the zero bucket and reports them as quantile 0', () => {
     const h = new LatencyHistogram();
     h.record(0, 3);
