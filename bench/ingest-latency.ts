@@ -14,7 +14,7 @@
 // measured in BENCH_ROUNDS alternated rounds (a fresh sidecar each): the p99 of 0 analyses, the denominator,
 // moves by a few ms from one window to the next on a shared machine, so every round is reported and the
 // median of the rounds' ratios beside them.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ import type { JudgeService } from '../src/judge/judge-service.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
+import { productionNodeFlags } from './start-command.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -260,8 +261,29 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     intervalMs: INTERVAL_MS,
     spansPerExport: 8,
+    nodeFlags: process.execArgv.join(' '),
     note: `judge ticks every 5 s (the timer tick, in slices that yield), snapshots every 10 s; 10 000 observations per run, then ${RUN_TRAFFIC_SPANS} more for ${RUN_TRAFFIC_RUNS} runs every ${INTERVAL_MS} ms`,
   });
 }
 
-void main();
+/**
+ * The sidecar runs in this process, so this process runs with the node flags `npm start` gives the sidecar
+ * (package.json; today `--max-semi-space-size=8`, which sets the young generation whose collections land in
+ * the judge's slices): started without them, it runs itself again with them.
+ */
+function rerunWithProductionFlags(): boolean {
+  const missing = productionNodeFlags().filter((flag) => !process.execArgv.includes(flag));
+  if (missing.length === 0) return false;
+  const script = fileURLToPath(import.meta.url);
+  const rerun = spawnSync(
+    process.execPath,
+    [...process.execArgv, ...missing, script, ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
+  );
+  process.exitCode = rerun.status ?? 1;
+  return true;
+}
+
+if (!rerunWithProductionFlags()) void main();
