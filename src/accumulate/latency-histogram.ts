@@ -154,10 +154,7 @@ export class LatencyHistogram {
    * counts instead of two: the judge copies every arm it reads on every tick with new evidence (issue 13).
    */
   clone(): LatencyHistogram {
-    let first = 0;
-    let last = this.counts.length - 1;
-    while (first <= last && this.counts[first] === 0) first++;
-    while (last >= first && this.counts[last] === 0) last--;
+    const [first, last] = this.nonEmptyRange();
     const h = new LatencyHistogram({
       maxScale: this.scaleValue,
       maxBuckets: this.maxBucketCount,
@@ -168,7 +165,7 @@ export class LatencyHistogram {
     const counts = new Float64Array(first <= last ? last - first + 1 : 0);
     for (let k = 0; k < counts.length; k++) counts[k] = this.counts[first + k];
     h.counts = counts;
-    h.total = this.zeros + counts.reduce((a, b) => a + b, 0);
+    h.total = this.total;
     return h;
   }
 
@@ -267,10 +264,7 @@ export class LatencyHistogram {
   }
 
   toSnapshot(): LatencyHistogramSnapshot {
-    let first = 0;
-    let last = this.counts.length - 1;
-    while (first <= last && this.counts[first] === 0) first++;
-    while (last >= first && this.counts[last] === 0) last--;
+    const [first, last] = this.nonEmptyRange();
     return {
       scale: this.scaleValue,
       maxBuckets: this.maxBucketCount,
@@ -311,6 +305,15 @@ export class LatencyHistogram {
       upperNanos: lowerBoundary(index + 1, this.scaleValue),
       count,
     };
+  }
+
+  /** The slots from the first to the last non-zero count (first > last when every count is zero). */
+  private nonEmptyRange(): [first: number, last: number] {
+    let first = 0;
+    let last = this.counts.length - 1;
+    while (first <= last && this.counts[first] === 0) first++;
+    while (last >= first && this.counts[last] === 0) last--;
+    return [first, last];
   }
 
   /** The counts as an array that can grow (a copy's Float64Array is turned into one on its first write). */

@@ -11,7 +11,7 @@ import { quantileMixtureWeights, quantileRatioTest } from './quantile-ratio-test
 import { twoSampleQuantileEvidence } from './quantile-two-sample.js';
 import { largestRejectedRatio } from './quantile-fail-bound.js';
 import { lowerEdgeOfRank, upperEdgeOfRank } from './ranked-buckets.js';
-import { hedgedLogFactor, stitchLogEvidence } from './stage-stitching.js';
+import { stitchLogEvidence } from './stage-stitching.js';
 
 /**
  * Part of a latency metric's alpha spent on the canary's side of the union bound (quantile-ratio-test.ts),
@@ -125,17 +125,17 @@ export function latencyQuantileEvidence(
   const worseLogEvidence = stageEvidence.length > 0 ? stitchLogEvidence(stageEvidence) : 0;
   const estimate = now.canary.quantileEstimate(q) / now.baseline.quantileEstimate(q);
   // The fail test inverted (quantile-fail-bound.ts): every counted stage's two-sample evidence at a limit L,
-  // stitched as the decision stitches it (the same sum, in the same order, as stitchLogEvidence); the current
-  // stage's test is the one quantileRatioTest ran.
+  // stitched as the decision stitches it; the current stage's test is the one quantileRatioTest ran.
   const lowerBoundAt = (alpha: number): number => {
     if (counted.length === 0) return 0;
     const tests = counted.map((stage) =>
       stage === current ? currentTest : stageTest(stage, q, policy, decisionAlpha),
     );
+    // One buffer for every limit the bisection tries (it evaluates the stitched evidence many times).
+    const atLimit = new Float64Array(tests.length);
     const stitchedAt = (L: number): number => {
-      let sum = 0;
-      for (const test of tests) sum += hedgedLogFactor(test(L));
-      return sum;
+      for (let k = 0; k < tests.length; k++) atLimit[k] = tests[k](L);
+      return stitchLogEvidence(atLimit);
     };
     return largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate]);
   };

@@ -105,13 +105,18 @@ class ArmEvidence {
   }
 }
 
+/** Edge i over the limit, rounded down by `shrink` (A's positions, see logInfimum; B's are limit and shrink 1). */
+function scaledEdge(edges: readonly number[], i: number, limit: number, shrink: number): number {
+  return (edges[i] / limit) * shrink;
+}
+
 /** Number of i with edges[i] / limit * shrink <= x, for nondecreasing edges (B's positions: limit and shrink 1, exact). */
 function countScaledUpTo(edges: readonly number[], limit: number, shrink: number, x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((edges[mid] / limit) * shrink <= x) lo = mid + 1;
+    if (scaledEdge(edges, mid, limit, shrink) <= x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -175,11 +180,6 @@ function logGAt(x: number, y: number, la: number, lb: number, lab: number): numb
   return logAddExp(logAddExp(la + x, lb + y), lab + x + y);
 }
 
-/** A's position i: its lower edge over the limit, rounded down by `shrink` (see logInfimum). */
-function positionA(edgesA: readonly number[], i: number, limit: number, shrink: number): number {
-  return (edgesA[i] / limit) * shrink;
-}
-
 /** Where interval k starts: 0 up to A's zero-count position, else A's position k - 1. */
 function startOfInterval(
   edgesA: readonly number[],
@@ -188,7 +188,7 @@ function startOfInterval(
   limit: number,
   shrink: number,
 ): number {
-  return k <= iZero ? 0 : positionA(edgesA, k - 1, limit, shrink);
+  return k <= iZero ? 0 : scaledEdge(edgesA, k - 1, limit, shrink);
 }
 
 // Written without closures or array literals: the fail bound's bisection (quantile-fail-bound.ts) calls this
@@ -271,12 +271,12 @@ function logInfimum(
     // Every pass moves i or j past `next` (one of them sits at it), so at most nA + nB + 1 passes; a
     // position that is not a finite number ends the walk rather than stalling it.
     const next = Math.min(
-      i < nA ? positionA(edgesA, i, limit, shrink) : Infinity,
+      i < nA ? scaledEdge(edgesA, i, limit, shrink) : Infinity,
       j < nB ? edgesB[j] : Infinity,
     );
     if (!(next < Infinity)) break;
     y = next;
-    while (i < nA && positionA(edgesA, i, limit, shrink) <= y) i++;
+    while (i < nA && scaledEdge(edgesA, i, limit, shrink) <= y) i++;
     while (j < nB && edgesB[j] <= y) j++;
   }
   return best;

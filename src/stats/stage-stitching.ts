@@ -33,7 +33,7 @@ export function hedgedLogFactor(logEvidence: number): number {
 }
 
 /** log of the run's e-value: the sum of the stages' hedged factors (0 for no stages). */
-export function stitchLogEvidence(stageLogEvidence: readonly number[]): number {
+export function stitchLogEvidence(stageLogEvidence: ArrayLike<number> & Iterable<number>): number {
   let sum = 0;
   for (const e of stageLogEvidence) sum += hedgedLogFactor(e);
   return sum;

@@ -103,10 +103,10 @@ export function traceIdProblem(hex: string): string {
   return '';
 }
 
-/** Why a span id is unusable, or '': 8 bytes, not all zero (trace.proto, Span.span_id). */
 /** The problem of a span id of 8 zero bytes (spanIdProblem; the protobuf decoder reads ids as halves). */
 export const ZERO_SPAN_ID_PROBLEM = 'span_id is all zeros';
 
+/** Why a span id is unusable, or '': 8 bytes, not all zero (trace.proto, Span.span_id). */
 export function spanIdProblem(hex: string): string {
   if (hex.length !== 16) return `span_id must be 8 bytes, got ${hex.length / 2}`;
   if (hex === ZERO_SPAN_ID) return ZERO_SPAN_ID_PROBLEM;
