@@ -10,11 +10,24 @@
 // share the machine; the figures are the sidecar's own. Measured twice: with the defaults, and with
 // api.eventLoopLagResolutionMs at 100 (the event-loop sampler, src/otlp/event-loop-lag.ts, wakes the process
 // every 100 ms instead of every 20 ms while export requests arrive; idle, it samples once a second either way).
+// The floor: the same SDK load sent to bench/null-receiver.ts's OTLP/HTTP receiver (Node's HTTP server reading
+// each body whole and answering an empty success, no decode), started with the same node flags, so each sidecar
+// row also reads its CPU above what Node's HTTP transport and process alone take at that load.
+// Opt-in rows `steady-null` and `steady` hold 5k spans/s for BENCH_STEADY_WARMUP_MS (120 s) more, then measure
+// a minute: at ~10 exports a second V8 takes minutes to optimise the code a request runs (its counters fill
+// slowly), and the old generation grows with each correlation window's keys until a major GC, so the third
+// minute reads lower CPU and higher RSS than the 20 s window after 5 s of load (README, footprint).
+// Options: BENCH_FOOTPRINT_ROWS (comma list of null, defaults, lag-100, from-start, steady-null, steady;
+// default the first four) and
+// BENCH_FOOTPRINT_LOADS (comma list of spans/s, 0 = idle; default 0,1000,5000) run a part of the table, e.g.
+// for A/B pairs of one row; BENCH_FOOTPRINT_EXTRA_FLAGS adds node flags to the measured processes (diagnosis).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -25,7 +38,13 @@ import { productionMainScript, productionNodeFlags } from './start-command.js';
 
 const WARM_UP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 20_000);
-const RATES = [1_000, 5_000];
+/** The loads measured after the idle window, in spans/s (0 is the idle window itself). */
+const LOADS = (process.env.BENCH_FOOTPRINT_LOADS ?? '0,1000,5000').split(',').map(Number);
+const ROWS = (process.env.BENCH_FOOTPRINT_ROWS ?? 'null,defaults,lag-100,from-start').split(',');
+const STEADY_RATE = 5_000;
+const STEADY_WARMUP_MS = Number(process.env.BENCH_STEADY_WARMUP_MS ?? 120_000);
+const STEADY_MEASURE_MS = Number(process.env.BENCH_STEADY_MEASURE_MS ?? 60_000);
+const nullReceiverScript = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
 /**
  * Idle is measured from this long after the sidecar answers /healthz: past its first ticks and snapshot, whose
  * one-time work (the first tick's cached sample-size searches, JIT compilation, the young generation's growth)
@@ -37,6 +56,8 @@ const COLLECTOR = { spansPerSecond: 10_000, cpuPercent: 5.4, rssMiB: 51 };
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
 /** The node flags and script of `npm start` (package.json), which the Dockerfile's ENTRYPOINT repeats. */
 const NODE_FLAGS = productionNodeFlags();
+/** Node flags added for a diagnosis only (BENCH_FOOTPRINT_EXTRA_FLAGS, e.g. --perf-basic-prof for perf). */
+const EXTRA_FLAGS = (process.env.BENCH_FOOTPRINT_EXTRA_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const mainScript = productionMainScript();
 
 async function freePort(): Promise<number> {
@@ -60,15 +81,48 @@ function rssBytes(pid: number): number {
 }
 
 /** The sidecar configurations measured: settings merged into the config below, and how the table names them. */
-const CONFIGURATIONS: Array<{ name: string; settings: { api?: Record<string, unknown> } }> = [
-  { name: 'defaults', settings: {} },
-  { name: 'api.eventLoopLagResolutionMs 100', settings: { api: { eventLoopLagResolutionMs: 100 } } },
+const CONFIGURATIONS: Array<{ key: string; name: string; settings: { api?: Record<string, unknown> } }> = [
+  { key: 'defaults', name: 'defaults', settings: {} },
+  {
+    key: 'lag-100',
+    name: 'api.eventLoopLagResolutionMs 100',
+    settings: { api: { eventLoopLagResolutionMs: 100 } },
+  },
 ];
 
-async function startSidecar(
-  dir: string,
-  settings: { api?: Record<string, unknown> },
-): Promise<{ child: ChildProcess; httpPort: number }> {
+/** A process receiving the SDK's exports: its pid, its OTLP/HTTP port, and how to stop it. */
+interface Target {
+  pid: number;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+}
+
+/** bench/null-receiver.ts's OTLP/HTTP receiver, started with the sidecar's node flags. */
+async function startNullReceiver(): Promise<Target> {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...EXTRA_FLAGS, nullReceiverScript, 'http'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = stopper(child);
+  const lines = createInterface({ input: child.stdout! });
+  const httpPort = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the null receiver exited (${code})`)));
+    lines.on('line', (line) => {
+      const match = /^listening (\d+)$/.exec(line);
+      if (match) resolve(Number(match[1]));
+    });
+  });
+  return { pid: child.pid!, httpPort, stop };
+}
+
+async function startSidecar(dir: string, settings: { api?: Record<string, unknown> }): Promise<Target> {
   const [httpPort, grpcPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const configPath = join(dir, 'config.json');
   writeFileSync(
@@ -90,12 +144,13 @@ async function startSidecar(
       ],
     }),
   );
-  const child = spawn(process.execPath, [...NODE_FLAGS, mainScript, '--config', configPath], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...EXTRA_FLAGS, mainScript, '--config', configPath], {
     stdio: 'inherit',
   });
+  const stop = stopper(child);
   for (let i = 0; i < 200; i += 1) {
     try {
-      if ((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok) return { child, httpPort };
+      if ((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok) return { pid: child.pid!, httpPort, stop };
     } catch {
       // not listening yet
     }
@@ -161,20 +216,78 @@ async function measure(pid: number, ms: number): Promise<{ cpuPercent: number; r
   return { cpuPercent: (100 * cpu) / elapsed, rss };
 }
 
+type Sample = { cpuPercent: number; rss: number[] };
+
 async function main(): Promise<void> {
   const rows: ResultRow[] = [];
-  for (const configuration of CONFIGURATIONS) rows.push(...(await measureConfiguration(configuration)));
-  rows.push(await measureLoadFromStart());
+  // The floor first, so that each sidecar row can read its CPU above it at the same load.
+  const floor = new Map<string, number>();
+  if (ROWS.includes('null')) {
+    for (const measured of await measureLoads(NULL_RECEIVER, startNullReceiver)) {
+      floor.set(loadName(measured), measured.sample.cpuPercent);
+      rows.push(row(NULL_RECEIVER, measured, floor));
+    }
+  }
+  if (ROWS.includes('steady-null')) {
+    const measured = await measureSteady(startNullReceiver);
+    floor.set(loadName(measured), measured.sample.cpuPercent);
+    rows.push(row(NULL_RECEIVER, measured, floor));
+  }
+  for (const configuration of CONFIGURATIONS) {
+    if (!ROWS.includes(configuration.key)) continue;
+    const measured = await measureLoads(configuration.name, (dir) =>
+      startSidecar(dir, configuration.settings),
+    );
+    rows.push(...measured.map((one) => row(configuration.name, one, floor)));
+  }
+  if (ROWS.includes('from-start'))
+    rows.push(row('defaults, load from start', await measureLoadFromStart(), floor));
+  if (ROWS.includes('steady'))
+    rows.push(row('defaults', await measureSteady((dir) => startSidecar(dir, {})), floor));
   writeResults('footprint', rows, {
     idleSettleMs: IDLE_SETTLE_MS,
     warmUpMs: WARM_UP_MS,
     measureMs: MEASURE_MS,
+    ...(ROWS.some((key) => key.startsWith('steady'))
+      ? { steadyWarmUpMs: STEADY_WARMUP_MS, steadyMeasureMs: STEADY_MEASURE_MS }
+      : {}),
     collector:
       'opentelemetry-collector-contrib docs/benchmarks/loadtests Trace10kSPS OTLP-HTTP: 5.4% CPU, 51 MiB RSS at 10k spans/s, scaled linearly',
     sdk: 'BasicTracerProvider + BatchSpanProcessor (defaults) + @opentelemetry/exporter-trace-otlp-proto, in the bench process',
-    nodeFlags: NODE_FLAGS.join(' ') || '(none)',
+    floor: `${NULL_RECEIVER}: bench/null-receiver.ts http (reads each body whole, answers an empty 200, no decode), same node flags; "above floor" = the row's CPU minus its CPU at the same load in this run`,
+    nodeFlags: [...NODE_FLAGS, ...EXTRA_FLAGS].join(' ') || '(none)',
     script: mainScript,
   });
+}
+
+const NULL_RECEIVER = 'null receiver (Node HTTP floor)';
+
+/** What one load measured: the rate asked for, the spans/s the SDK actually made, and the sample. */
+interface Measured {
+  rate: number;
+  sentPerSecond: number;
+  sample: Sample;
+  /** The load held this long before the measured window (the steady rows), when longer than WARM_UP_MS. */
+  heldMs?: number;
+}
+
+function loadName({ rate, heldMs }: Measured): string {
+  if (rate === 0) return 'idle';
+  return heldMs === undefined ? `${rate} spans/s` : `${rate} spans/s after ${Math.round(heldMs / 1000)} s`;
+}
+
+/** After start-up settles, STEADY_RATE spans/s held STEADY_WARMUP_MS + WARM_UP_MS, then measured STEADY_MEASURE_MS. */
+async function measureSteady(start: (dir: string) => Promise<Target>): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-footprint-'));
+  const target = await start(dir);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+    const held = WARM_UP_MS + STEADY_WARMUP_MS;
+    return { ...(await measureLoad(target, STEADY_RATE, held, STEADY_MEASURE_MS)), heldMs: held };
+  } finally {
+    await target.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -183,24 +296,33 @@ async function main(): Promise<void> {
  * starts only once the allocation rate is low (README, footprint), so the rows measured after the idle window
  * read lower than a sidecar that never idled.
  */
-async function measureLoadFromStart(): Promise<ResultRow> {
+async function measureLoadFromStart(): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-footprint-'));
-  const { child, httpPort } = await startSidecar(dir, {});
-  const rate = 5_000;
+  const target = await startSidecar(dir, {});
   try {
-    const provider = sdkExporting(httpPort);
-    const started = performance.now();
-    const stop = startLoad(provider, rate);
-    await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
-    const sample = await measure(child.pid!, MEASURE_MS);
-    const sentPerSecond = stop() / ((performance.now() - started) / 1000);
-    await provider.shutdown();
-    return row('defaults, load from start', rate, sample, sentPerSecond);
+    return await measureLoad(target, 5_000);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await target.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The SDK's load at `rate` spans/s against `target`: warm-up, then the measured window. */
+async function measureLoad(
+  target: Target,
+  rate: number,
+  warmUpMs = WARM_UP_MS,
+  measureMs = MEASURE_MS,
+): Promise<Measured> {
+  const provider = sdkExporting(target.httpPort);
+  const started = performance.now();
+  const stop = startLoad(provider, rate);
+  await new Promise((resolve) => setTimeout(resolve, warmUpMs));
+  const sample = await measure(target.pid, measureMs);
+  // Spans made per second over warm-up and measurement (the rate the SDK actually produced).
+  const sentPerSecond = stop() / ((performance.now() - started) / 1000);
+  await provider.shutdown();
+  return { rate, sentPerSecond, sample };
 }
 
 function sdkExporting(httpPort: number): BasicTracerProvider {
@@ -212,19 +334,20 @@ function sdkExporting(httpPort: number): BasicTracerProvider {
   });
 }
 
-/** One table row: `sample` of the sidecar `name` at `rate` spans/s (0: idle). */
-function row(
-  name: string,
-  rate: number,
-  sample: { cpuPercent: number; rss: number[] },
-  sentPerSecond: number,
-): ResultRow {
+/** One table row: what `name` measured at one load (rate 0: idle), beside the floor's CPU at that load. */
+function row(name: string, measured: Measured, floor: Map<string, number>): ResultRow {
+  const { rate, sentPerSecond, sample } = measured;
   const collectorCpu = (COLLECTOR.cpuPercent * rate) / COLLECTOR.spansPerSecond;
+  const floorCpu = floor.get(loadName(measured));
   return {
-    sidecar: name,
-    load: rate === 0 ? 'idle' : `${rate} spans/s`,
+    process: name,
+    load: loadName(measured),
     'spans/s sent': Math.round(sentPerSecond),
-    'sidecar CPU % of a core': Number(sample.cpuPercent.toFixed(2)),
+    'CPU % of a core': Number(sample.cpuPercent.toFixed(2)),
+    'CPU % above floor':
+      name === NULL_RECEIVER || floorCpu === undefined
+        ? '-'
+        : Number((sample.cpuPercent - floorCpu).toFixed(2)),
     'CPU us per span': rate === 0 ? '-' : Math.round((sample.cpuPercent * 1e4) / sentPerSecond),
     'Collector CPU % scaled': rate === 0 ? '-' : Number(collectorCpu.toFixed(2)),
     'CPU ratio to Collector': rate === 0 ? '-' : Number((sample.cpuPercent / collectorCpu).toFixed(2)),
@@ -233,32 +356,26 @@ function row(
   };
 }
 
-/** Idle, then the SDK's load at each rate, against a fresh sidecar with `configuration`. */
-async function measureConfiguration(configuration: (typeof CONFIGURATIONS)[number]): Promise<ResultRow[]> {
+/** Idle (after start-up settles), then the SDK's load at each rate, against one fresh process from `start`. */
+async function measureLoads(name: string, start: (dir: string) => Promise<Target>): Promise<Measured[]> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-footprint-'));
-  const { child, httpPort } = await startSidecar(dir, configuration.settings);
-  const pid = child.pid!;
-  const rows: ResultRow[] = [];
+  const target = await start(dir);
+  const measured: Measured[] = [];
   try {
     await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS)); // start-up settles
-    rows.push(row(configuration.name, 0, await measure(pid, MEASURE_MS), 0));
-    for (const rate of RATES) {
-      const provider = sdkExporting(httpPort);
-      const started = performance.now();
-      const stop = startLoad(provider, rate);
-      await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS));
-      const sample = await measure(pid, MEASURE_MS);
-      // Spans made per second over warm-up and measurement (the rate the SDK actually produced).
-      const sentPerSecond = stop() / ((performance.now() - started) / 1000);
-      await provider.shutdown();
-      rows.push(row(configuration.name, rate, sample, sentPerSecond));
+    for (const rate of LOADS) {
+      if (rate === 0)
+        measured.push({ rate, sentPerSecond: 0, sample: await measure(target.pid, MEASURE_MS) });
+      else measured.push(await measureLoad(target, rate));
+      process.stdout.write(
+        `${name}, ${rate} spans/s: ${measured.at(-1)!.sample.cpuPercent.toFixed(2)}% CPU\n`,
+      );
     }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await target.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
+  return measured;
 }
 
 void main();
