@@ -24,7 +24,6 @@ import { RunSeriesRepository } from './store/run-series-repository.js';
 import type { Config } from './config/schema.js';
 import { Admission } from './otlp/admission.js';
 import { createBudgetMetrics } from './otlp/budget-metrics.js';
-import { BodyBuffers, bodyBufferCounter } from './otlp/body-buffers.js';
 import { EventLoopLag } from './otlp/event-loop-lag.js';
 import { ReceiveGuard } from './otlp/receive-guard.js';
 import { bearerCheck } from './otlp/auth.js';
@@ -208,12 +207,6 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     authorize: bearerCheck(config.otlp.authToken),
     encodeStatus,
     logger,
-    // Reused body buffers only behind the sidecar's own sink, which keeps no decoded span past its call (a
-    // replaced sink may: its spans would read reused bytes; body-buffers.ts).
-    bodyBuffers:
-      options.telemetrySink === undefined && config.otlp.http.keptBodyBufferBytes > 0
-        ? new BodyBuffers(config.otlp.http.keptBodyBufferBytes, bodyBufferCounter(registry))
-        : undefined,
   };
   const grpc = config.otlp.grpc.enabled ? new GrpcReceiver(receiverOptions) : undefined;
   const http = config.otlp.http.enabled ? new HttpReceiver(receiverOptions) : undefined;

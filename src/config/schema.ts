@@ -54,11 +54,6 @@ export const otlpSchema = z
          * holds the event loop about 50 ms per MiB of dense attributes; send larger batches as protobuf.
          */
         maxJsonBytes: bytes().default(4 * MiB),
-        /**
-         * Idle request-body buffers kept for reuse, in bytes (default 4 MiB; 0 keeps none): a body that arrives
-         * in several chunks is assembled in one of them instead of fresh memory (src/otlp/body-buffers.ts).
-         */
-        keptBodyBufferBytes: z.number().int().min(0).default(4 * MiB),
       })
       .strict()
       .prefault({}),

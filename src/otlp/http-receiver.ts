@@ -22,7 +22,6 @@ import type { OtlpConfig } from '../config/schema.js';
 import type { Signal } from '../publish/metrics.js';
 import { DECODED_BYTES_PER_PAYLOAD_BYTE, type Admission, type IngestLease } from './admission.js';
 import type { BearerCheck } from './auth.js';
-import type { BodyBuffers } from './body-buffers.js';
 import { IngestError } from './errors.js';
 import type { ExportHandler, PayloadEncoding, SignalProcessor } from './export-handler.js';
 import type { ReceiveGuard, ReceiveWatch } from './receive-guard.js';
@@ -44,12 +43,6 @@ export interface HttpReceiverOptions {
   authorize: BearerCheck;
   encodeStatus: StatusEncoder;
   logger: Logger;
-  /**
-   * Buffers to assemble bodies of several chunks in, reused across requests (body-buffers.ts). Only for a
-   * sink that keeps no decoded span past its call (the sidecar's own attribution); without it every such body
-   * gets a new buffer.
-   */
-  bodyBuffers?: BodyBuffers;
 }
 
 const PATHS: Record<string, Signal> = {
@@ -79,24 +72,9 @@ function codingOf(contentEncoding: string | undefined): Coding | undefined {
   return undefined;
 }
 
-/**
- * Chunks of one payload, concatenated once at the end (or kept as is when there is one), into `into` when
- * given (a reused buffer of at least `size` bytes).
- */
-function joined(chunks: Buffer[], size: number, into: Buffer | undefined): Buffer {
-  if (chunks.length === 1) return chunks[0];
-  if (into === undefined) return Buffer.concat(chunks, size);
-  let at = 0;
-  for (const chunk of chunks) at += chunk.copy(into, at);
-  return into.subarray(0, size);
-}
-
-/** A received body: the payload, its size on the wire, and the reused buffer it lies in, if any. */
-interface ReceivedBody {
-  payload: Buffer;
-  wireBytes: number;
-  /** To give back to the pool once the request is finished (nothing reads the payload any more). */
-  pooled: Buffer | undefined;
+/** Chunks of one payload, concatenated once at the end (or kept as is when there is one). */
+function joined(chunks: Buffer[], size: number): Buffer {
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
 /**
@@ -115,10 +93,9 @@ function receiveBody(
     admission: Admission;
     watch: ReceiveWatch;
     onLease: (lease: IngestLease) => void;
-    bodyBuffers: BodyBuffers | undefined;
   },
-): Promise<ReceivedBody> {
-  const { coding, maxBodyBytes, maxPayloadBytes, declaredBytes, admission, watch, bodyBuffers } = options;
+): Promise<{ payload: Buffer; wireBytes: number }> {
+  const { coding, maxBodyBytes, maxPayloadBytes, declaredBytes, admission, watch } = options;
   return new Promise((resolve, reject) => {
     let lease: IngestLease | undefined;
     let settled = false;
@@ -128,8 +105,6 @@ function receiveBody(
     // An uncompressed body of declared length that comes in several chunks is copied into one buffer of that
     // length as it arrives, while each chunk is still in cache, rather than joined at the end.
     let direct: Buffer | undefined;
-    /** A buffer taken from `bodyBuffers` for this body: given back on failure, else by the caller. */
-    let pooled: Buffer | undefined;
     let directAllowed =
       coding === 'identity' && declaredBytes !== undefined && declaredBytes <= maxPayloadBytes;
     let inflater: Gunzip | Inflate | undefined;
@@ -137,9 +112,6 @@ function receiveBody(
       if (settled) return;
       settled = true;
       inflater?.destroy();
-      // Nothing was decoded from it, and no later chunk is copied in (every handler checks `settled`).
-      if (pooled !== undefined) bodyBuffers!.give(pooled);
-      pooled = undefined;
       reject(error);
     };
     // With a declared length, the whole body (an uncompressed one with its decoded batch) is reserved at
@@ -186,11 +158,8 @@ function receiveBody(
       if (directAllowed) {
         const at = payloadBytes - chunk.length;
         if (direct === undefined && chunk.length < declaredBytes!)
-          direct = bodyBuffers
-            ? (pooled = bodyBuffers.take(declaredBytes!))
-            : Buffer.allocUnsafe(declaredBytes!);
-        // A reused buffer may be longer than declared: the declared length is the limit.
-        if (direct !== undefined && payloadBytes <= declaredBytes!) {
+          direct = Buffer.allocUnsafe(declaredBytes!);
+        if (direct !== undefined && payloadBytes <= direct.length) {
           chunk.copy(direct, at);
           return;
         }
@@ -242,19 +211,9 @@ function receiveBody(
     const finish = (): void => {
       if (payload.length > 1 && !lease!.grow(payloadBytes)) return fail(admission.overBudget());
       settled = true;
-      let whole: Buffer;
-      if (direct !== undefined) whole = direct.subarray(0, payloadBytes);
-      else {
-        // A join target from the pool, unless a buffer was taken already (a declared body that ran past its
-        // length, which Node's parser does not let happen): that one stays referenced until the end.
-        const into =
-          payload.length > 1 && bodyBuffers && pooled === undefined
-            ? (pooled = bodyBuffers.take(payloadBytes))
-            : undefined;
-        whole = joined(payload, payloadBytes, into);
-      }
+      const whole = direct !== undefined ? direct.subarray(0, payloadBytes) : joined(payload, payloadBytes);
       lease!.shrinkTo(PAYLOAD_CHARGE * payloadBytes);
-      resolve({ payload: whole, wireBytes, pooled });
+      resolve({ payload: whole, wireBytes });
     };
     request.on('end', () => {
       watch.done();
@@ -411,14 +370,13 @@ export class HttpReceiver {
     }
 
     let lease: IngestLease | undefined;
-    let pooled: Buffer | undefined;
     const watch = guard.watch((error) => {
       // Released here, not when serve() unwinds: a preempted request frees its share synchronously.
       lease?.release();
       this.answer(request, response, signal, encoding, error, true);
     });
     try {
-      const received = await receiveBody(request, {
+      const { payload, wireBytes } = await receiveBody(request, {
         coding,
         maxBodyBytes: config.http.maxBodyBytes,
         maxPayloadBytes: encoding === 'json' ? config.http.maxJsonBytes : config.maxDecompressedBytes,
@@ -426,12 +384,9 @@ export class HttpReceiver {
         admission,
         watch,
         onLease: (taken) => (lease = taken),
-        bodyBuffers: this.options.bodyBuffers,
       });
-      pooled = received.pooled;
-      handler.countBytes('http', signal, received.wireBytes);
-      // Resolves once the batch is decoded and handed on in every slice: only then is the payload unread.
-      const body = await handler.handle(processors[signal], received.payload, encoding, 'http');
+      handler.countBytes('http', signal, wireBytes);
+      const body = await handler.handle(processors[signal], payload, encoding, 'http');
       if (response.headersSent || response.destroyed) return;
       // While shutting down, close each connection after its answer so the server can finish closing.
       if (admission.isClosing) response.setHeader('Connection', 'close');
@@ -443,7 +398,6 @@ export class HttpReceiver {
     } finally {
       watch.done();
       lease?.release();
-      if (pooled !== undefined) this.options.bodyBuffers!.give(pooled);
     }
   }
 
