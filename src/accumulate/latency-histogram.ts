@@ -19,6 +19,8 @@ import { bucketRepresentative, downscaleIndex, indexForValue, lowerBoundary } fr
  */
 const MIN_OCTAVE = -64;
 const MAX_OCTAVE = Math.log2(MAX_LATENCY_NANOS);
+/** 2^MIN_OCTAVE ns, the smallest value recorded (computed once: `record` runs for every judged span). */
+const MIN_VALUE_NANOS = 2 ** MIN_OCTAVE;
 
 function clampIndex(index: number, scale: number): number {
   const lowest = Math.floor(MIN_OCTAVE * 2 ** scale);
@@ -98,7 +100,7 @@ export class LatencyHistogram {
       this.zeros += count;
       return;
     }
-    const value = Math.min(Math.max(valueNanos, 2 ** MIN_OCTAVE), MAX_LATENCY_NANOS);
+    const value = Math.min(Math.max(valueNanos, MIN_VALUE_NANOS), MAX_LATENCY_NANOS);
     this.addToBucket(indexForValue(value, this.scaleValue), count);
   }
 

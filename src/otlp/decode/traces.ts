@@ -39,7 +39,9 @@ import {
   nanosHalvesToMs,
   newTraceIdMemo,
   atEightByteId,
+  halves,
   readBytesHex,
+  readHalves,
   readTraceIdHex,
   skipField,
   type WireContext,
@@ -127,15 +129,17 @@ function decodeSpan(
       case 18:
         spanIdHalves = atEightByteId(reader);
         if (spanIdHalves) {
-          spanLo = reader.fixed32();
-          spanHi = reader.fixed32();
+          readHalves(reader);
+          spanLo = halves.lo;
+          spanHi = halves.hi;
         } else spanIdHex = readBytesHex(reader);
         break;
       case 34:
         parentHalves = atEightByteId(reader);
         if (parentHalves) {
-          parentLo = reader.fixed32();
-          parentHi = reader.fixed32();
+          readHalves(reader);
+          parentLo = halves.lo;
+          parentHi = halves.hi;
         } else parentHex = readBytesHex(reader);
         break;
       case 42:
@@ -145,12 +149,14 @@ function decodeSpan(
         kind = reader.int32();
         break;
       case 57:
-        startLo = reader.fixed32();
-        startHi = reader.fixed32();
+        readHalves(reader);
+        startLo = halves.lo;
+        startHi = halves.hi;
         break;
       case 65:
-        endLo = reader.fixed32();
-        endHi = reader.fixed32();
+        readHalves(reader);
+        endLo = halves.lo;
+        endHi = halves.hi;
         break;
       case SPAN_ATTRIBUTES_TAG:
         attributeCount = countAttribute(attributeCount, 'Span.attributes');
@@ -260,8 +266,9 @@ function decodeEvent(ctx: WireContext): SpanEvent {
     const fieldAt = reader.pos;
     const tag = reader.uint32();
     if (tag === 9) {
-      timeLo = reader.fixed32();
-      timeHi = reader.fixed32();
+      readHalves(reader);
+      timeLo = halves.lo;
+      timeHi = halves.hi;
     } else if (tag === 18) name = readKey(reader);
     else if (tag === EVENT_ATTRIBUTES_TAG) {
       attributeCount = countAttribute(attributeCount, 'Span.Event.attributes');

@@ -113,6 +113,29 @@ export function readVarint64(reader: Reader, signed: boolean): number {
   throw new MalformedPayload('invalid varint (more than 10 bytes)');
 }
 
+/** What readHalves read last: the little-endian 32-bit halves of 8 bytes (unsigned). */
+export const halves = { lo: 0, hi: 0 };
+
+/**
+ * Reads 8 bytes at the reader (a fixed64, or an 8-byte id after atEightByteId) as two little-endian 32-bit
+ * halves into `halves`, as two Reader.fixed32 calls would, with one bounds check and no call: in the span
+ * decoder, where TurboFan left each Reader.fixed32 a call of its own, they were ~2.4% of the sidecar's CPU
+ * with one analysis (perf, issue 13). Short of 8 bytes, the two calls are made, so a truncated field fails
+ * exactly as before.
+ */
+export function readHalves(reader: Reader): void {
+  const pos = reader.pos;
+  if (pos + 8 > reader.len) {
+    halves.lo = reader.fixed32();
+    halves.hi = reader.fixed32();
+    return;
+  }
+  const buf = reader.buf;
+  halves.lo = (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
+  halves.hi = (buf[pos + 4] | (buf[pos + 5] << 8) | (buf[pos + 6] << 16) | (buf[pos + 7] << 24)) >>> 0;
+  reader.pos = pos + 8;
+}
+
 /** sfixed64 as a number (exact below 2^53). */
 export function readSfixed64(reader: Reader): number {
   const lo = reader.fixed32();
