@@ -92,15 +92,6 @@ const TICK_SLICE_MS = 3;
  * store/database.ts WAL_AUTOCHECKPOINT_PAGES (512 KiB), so that a slice's own commit does not checkpoint too.
  */
 export const SNAPSHOT_SLICE_BYTES = 256 * 1024;
-/**
- * Chart points the sliced tick writes between two checkpoints of its own at most. Points of different runs
- * land in different pages of the series table (its rows are clustered by run), so each point is about a page
- * of the write-ahead log: left to SQLite, the commit of every ~13th slice of a tick crossed
- * store/database.ts WAL_AUTOCHECKPOINT_PAGES and checkpointed 128 pages inside the slice (4-8 ms on top of
- * the slice's 3 ms: bench ingest-latency, BENCH_TRACE). A checkpoint of ~32 pages, as a slice of its own
- * between rests, holds the loop ~1.5 ms.
- */
-const TICK_CHECKPOINT_POINTS = 32;
 /** Ended runs deleted per snapshot timer at most, beyond judge.maxFinishedRuns. */
 const PRUNE_BATCH = 100;
 
@@ -367,24 +358,15 @@ export class JudgeService {
       let sliceStarted = performance.now();
       this.book.retryUnrecorded();
       const runs = this.book.running();
-      let pointsSinceCheckpoint = 0;
       for (let i = 0; i < runs.length; i++) {
         if (performance.now() - sliceStarted >= TICK_SLICE_MS) {
           // The slice's chart points are written in its own time (all of them at once took ~0.1 s at 1 000 runs).
-          pointsSinceCheckpoint += this.series?.write() ?? 0;
-          let heldMs = this.endSlice(sliceStarted);
+          this.series?.write();
+          const heldMs = this.endSlice(sliceStarted);
           busyMs += heldMs;
           longestMs = Math.max(longestMs, heldMs);
           await restAfterSlice(heldMs);
           if (this.stopped) return; // shut down meanwhile: the store may be closed
-          if (pointsSinceCheckpoint >= TICK_CHECKPOINT_POINTS) {
-            pointsSinceCheckpoint = 0;
-            heldMs = this.checkpointSlice();
-            busyMs += heldMs;
-            longestMs = Math.max(longestMs, heldMs);
-            await restAfterSlice(heldMs);
-            if (this.stopped) return;
-          }
           sliceStarted = performance.now();
         }
         if (this.book.isJudged(runs[i])) this.evaluateRun(runs[i], nowMs);
@@ -464,7 +446,7 @@ export class JudgeService {
     let longestMs = 0;
     for (let i = 0; i < runs.length;) {
       if (this.stopped) return; // shutdown takes its own, whole snapshot
-      const sliceStarted = performance.now();
+      let sliceStarted = performance.now();
       const slice = this.book.snapshotSlice(
         runs,
         i,
@@ -478,21 +460,16 @@ export class JudgeService {
       if (slice.bytes > 0) {
         await restAfterSlice(heldMs);
         if (this.stopped) return;
-        heldMs = this.checkpointSlice();
+        sliceStarted = performance.now();
+        const { checkpointedPages } = this.options.runs.checkpoint();
+        this.checkpointedPages += checkpointedPages;
+        heldMs = this.endSlice(sliceStarted);
         longestMs = Math.max(longestMs, heldMs);
       }
       if (i < runs.length) await restAfterSlice(heldMs);
     }
     this.lastSnapshotSliceMs = longestMs;
     this.pruneEnded();
-  }
-
-  /** Checkpoints the write-ahead log as a slice of its own (Store.checkpoint); returns how long it held the loop. */
-  private checkpointSlice(): number {
-    const started = performance.now();
-    const { checkpointedPages } = this.options.runs.checkpoint();
-    this.checkpointedPages += checkpointedPages;
-    return this.endSlice(started);
   }
 
   private pruneEnded(): void {

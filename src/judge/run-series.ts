@@ -86,17 +86,15 @@ export class RunSeriesRecorder {
 
   /**
    * Writes the points observed so far in one transaction (a sliced tick writes each slice's own, so that no
-   * slice writes the points of every run at once). Returns how many it wrote: each is a page of the
-   * write-ahead log (the judge checkpoints by it).
+   * slice writes the points of every run at once).
    */
-  write(): number {
+  write(): void {
     const points = this.pending;
-    if (points.length === 0) return 0;
+    if (points.length === 0) return;
     this.pending = [];
     try {
       this.sink.append(points);
       this.failing = false;
-      return points.length;
     } catch (error) {
       if (!this.failing) {
         this.logger.warn(
@@ -105,7 +103,6 @@ export class RunSeriesRecorder {
         );
       }
       this.failing = true;
-      return 0;
     }
   }
 }
