@@ -169,20 +169,7 @@ export class RunEvidence {
       this.acceptSpan(o.arm, o.timeUnixMs, o.sourceKey, o.durationNanos, o.isError, o.traceId, nowMs);
       return;
     }
-    this.changes = nextVersion();
-    const timeMs = o.timeUnixMs < nowMs ? o.timeUnixMs : nowMs; // a sender's clock ahead of ours waits no longer
-    this.sources.note(o.sourceKey, o.arm, timeMs, nowMs);
-    const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
-    if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
-      const stage = this.stageAt(timeMs);
-      recordObservation(stage[o.arm], o);
-      if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[o.arm] += requestsOf(o);
-      this.judged = nextVersion();
-      return;
-    }
-    let slice = this.held.get(sliceStartMs);
-    if (!slice) this.held.set(sliceStartMs, (slice = this.newPair()));
-    recordObservation(slice[o.arm], o);
+    recordObservation(this.armStateFor(o.arm, o.timeUnixMs, o.sourceKey, requestsOf(o), nowMs), o);
   }
 
   /** One judged span (a SpanObservation's fields, see SpanRecorder): as accept() does with its observation. */
@@ -195,20 +182,34 @@ export class RunEvidence {
     traceId: string | undefined,
     nowMs: number,
   ): void {
+    this.armStateFor(arm, timeUnixMs, sourceKey, 1, nowMs).recordSpan(durationNanos, isError, traceId);
+  }
+
+  /**
+   * Where evidence of `arm` at `timeUnixMs` goes, for accept() and acceptSpan() alike: the sender is noted as a
+   * watermark source; a second already below the watermark goes to its stage (its `requests` counted as
+   * settled once the stage's settle time has passed), a later one to the held slice of that second.
+   */
+  private armStateFor(
+    arm: Arm,
+    timeUnixMs: number,
+    sourceKey: string,
+    requests: number,
+    nowMs: number,
+  ): ArmState {
     this.changes = nextVersion();
-    const timeMs = timeUnixMs < nowMs ? timeUnixMs : nowMs;
+    const timeMs = timeUnixMs < nowMs ? timeUnixMs : nowMs; // a sender's clock ahead of ours waits no longer
     this.sources.note(sourceKey, arm, timeMs, nowMs);
     const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
     if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
       const stage = this.stageAt(timeMs);
-      stage[arm].recordSpan(durationNanos, isError, traceId);
-      if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[arm] += 1;
+      if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[arm] += requests;
       this.judged = nextVersion();
-      return;
+      return stage[arm];
     }
     let slice = this.held.get(sliceStartMs);
     if (!slice) this.held.set(sliceStartMs, (slice = this.newPair()));
-    slice[arm].recordSpan(durationNanos, isError, traceId);
+    return slice[arm];
   }
 
   /**

@@ -297,12 +297,12 @@ export class AttributionPipeline implements TelemetrySink {
         state.count('spans', 'conflict', spans.length);
         continue;
       }
-      for (const o of spans) {
-        const arm = state.armOf(variant, 'spans');
-        if (arm === undefined) continue;
-        state.count('spans', arm);
+      // One variant for the whole group: its arm is looked up (and a value that is neither arm's counted) once.
+      const arm = state.armOf(variant, 'spans', spans.length);
+      if (arm === undefined) continue;
+      state.count('spans', arm, spans.length);
+      for (const o of spans)
         recorder.recordSpan(o.runId, arm, o.timeUnixMs, o.sourceKey, o.durationNanos, o.isError, o.traceId);
-      }
     }
   }
 

@@ -25,18 +25,7 @@ import {
   spans,
   traceId,
 } from './fixtures.js';
-
-/** mulberry32: the same traffic on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from '../support/arm-spans.js';
 
 const byVersion: AnalysisInput = {
   id: 'checkout-by-version',
