@@ -131,11 +131,7 @@ export class AttributionPipeline implements TelemetrySink {
     this.expireAt(now);
     const recorder = this.sink.beginSpans();
     const { spans } = batch;
-    // A loop, not spans.map: TurboFan's inlined map makes its result array with another elements kind than
-    // the builtin does, so once this function was optimized, countEvaluations (and this function's own loop
-    // below) met a second array map and were deoptimized (`--trace-deopt`, "wrong map", ~50 requests in).
-    const evaluations: FlagEvaluation[][] = [];
-    for (let i = 0; i < spans.length; i++) evaluations.push(flagEvaluationsOfSpan(spans[i]));
+    const evaluations = spans.map(flagEvaluationsOfSpan);
     this.countEvaluations(evaluations);
     const index = this.routingIndex();
     // Learning: only spans carrying an evaluation of an analysis's flag, or its variant attribute, teach it.
