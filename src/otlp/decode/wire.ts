@@ -23,6 +23,19 @@ const WIRE_FIXED32 = 5;
 /** 2^32, to assemble 64-bit values from two 32-bit halves. */
 export const TWO_POW_32 = 4294967296;
 
+/**
+ * The same bytes as a plain Uint8Array view (no copy). Payloads come as objects of different hidden classes:
+ * a body that fits one socket read is the Buffer Node's HTTP parser made in C++ (a Uint8Array whose
+ * prototype was swapped afterwards), a body joined from chunks is a JS-made FastBuffer, gRPC's and the
+ * tests' are others again. Every element load of the decode walk checks the buffer's map, so a second map
+ * arriving after TurboFan compiled the walk for one deoptimized the whole walk at once (~17 functions,
+ * `--trace-deopt`: "wrong map" in Reader.uint32, decodeSpan, readKey, ...), and at ~10 exports a second it
+ * then ran in baseline code for many seconds before being compiled again. One map keeps it monomorphic.
+ */
+function plainBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Runs a top-level decode; whatever goes wrong leaves as an OtlpDecodeError saying what and where. */
 export function decodeWire<T>(
   signal: OtlpSignal,
@@ -30,7 +43,7 @@ export function decodeWire<T>(
   rootMessage: string,
   decode: (ctx: WireContext) => T,
 ): T {
-  const ctx: WireContext = { reader: new Reader(bytes), path: [] };
+  const ctx: WireContext = { reader: new Reader(plainBytes(bytes)), path: [] };
   try {
     return decode(ctx);
   } catch (error) {
