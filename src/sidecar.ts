@@ -246,7 +246,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     addReportRoutes(api, {
       judge,
       tokenRequired: config.api.authToken !== null,
-      series: { list: (runId) => judge.seriesPoints(runId) },
+      series: runSeries,
       db: store.db,
       traceUrl: config.api.traceUrl,
     });

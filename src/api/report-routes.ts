@@ -2,8 +2,7 @@
 //   GET /, /runs/{runId}                the page (one static HTML shell; the script reads the path)
 //   GET /report/assets/{name}           its scripts and styles, and uPlot from node_modules
 //   GET /report/auth                    whether the API wants a bearer token (so the page asks before a 401)
-//   GET /api/v1/runs/{runId}/series     the run's evidence over time, for the charts (SQLite, and the few
-//                                       points the judge holds back: judge/run-series.ts)
+//   GET /api/v1/runs/{runId}/series     the run's evidence over time, for the charts (SQLite)
 //   GET /api/v1/runs/{runId}/webhooks   the run's webhook deliveries
 //   GET /api/v1/runs/{runId}/traces     the slowest and latest failing canary traces, linked when configured
 //
@@ -19,7 +18,7 @@ import { gzip } from 'node:zlib';
 import type { JudgeService } from '../judge/judge-service.js';
 import { runWebhookDeliveries } from '../publish/webhook-deliveries.js';
 import type { Db } from '../store/database.js';
-import type { SeriesPoint } from '../store/run-series-repository.js';
+import type { RunSeriesRepository } from '../store/run-series-repository.js';
 import { ReportAssets, type StaticAsset } from './report-assets.js';
 import { ApiProblem } from './request-body.js';
 import { sendJson, type ApiServer } from './server.js';
@@ -28,8 +27,7 @@ export interface ReportSources {
   judge: JudgeService;
   /** Whether api.authToken is set. */
   tokenRequired: boolean;
-  /** The run's chart points, oldest first (JudgeService.seriesPoints). */
-  series: { list(runId: string): SeriesPoint[] };
+  series: RunSeriesRepository;
   db: Db;
   /** api.traceUrl: a URL with `{traceId}`, or null. */
   traceUrl: string | null;

@@ -22,7 +22,6 @@ import type { WebhookTarget } from '../config/judge-settings.js';
 import type { VerdictMetrics } from '../publish/verdict-metrics.js';
 import type { AnalysesRepository, AnalysisSource } from '../store/analyses-repository.js';
 import type { HistoryEntry, RunsRepository } from '../store/runs-repository.js';
-import type { SeriesPoint } from '../store/run-series-repository.js';
 import { AnalysisCatalog, type AnalysisDefinition } from './analysis-catalog.js';
 import { JudgeError } from './judge-error.js';
 import { RunBook, startOutcome, type StartRunOptions } from './run-book.js';
@@ -509,13 +508,7 @@ export class JudgeService {
   shutdown(): void {
     this.stopped = true;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
-    this.series?.flushAll();
     this.book.snapshotRunning();
-  }
-
-  /** The run's chart points, oldest first, those the recorder holds back included (run-series.ts). */
-  seriesPoints(runId: string): SeriesPoint[] {
-    return this.series?.list(runId) ?? [];
   }
 
   /**

@@ -4,35 +4,14 @@
 // the run's last one (a run without new evidence writes nothing), a tick's points in one transaction per slice,
 // and the store bounds each run's points (store/run-series-repository.ts). Recording is best effort: a
 // storage failure loses chart points, never a verdict, and is logged once until writes succeed again.
-//
-// A run's points are held back and written SERIES_POINTS_PER_WRITE at a time, the runs staggered so that each
-// tick writes about that fraction of them. The table keeps a run's points together (its key is run id and
-// time), so one point of each of 1 000 runs dirtied ~1 000 pages of 4 KiB per tick: ~4 MB of write-ahead log,
-// whose commits crossed SQLite's autocheckpoint several times per tick and held the event loop 4-8 ms each
-// (and more with another tenant's I/O), a third of ingest's slow exports at 1 000 analyses (bench
-// ingest-latency, issue 13). A run's few points written together mostly share a page. Nothing read changes:
-// `list` gives the stored points with the held ones, a run's points are written before it would be thinned,
-// when it ends, when it is no longer judged, and at shutdown (JudgeService.shutdown). What a crash (kill -9)
-// loses is a run's last few chart points, as it loses the evidence since the last snapshot.
 import type { Logger } from 'pino';
 import { numeric, type ReportedNumber } from '../stats/analysis-policy.js';
-import type { SerializedSeriesEntry, SeriesPoint, StoredNumber } from '../store/run-series-repository.js';
+import type { SeriesEntry, SeriesPoint, StoredNumber } from '../store/run-series-repository.js';
 import type { VerdictDocument } from './verdict-document.js';
 
-/** Where points go and are read back (RunSeriesRepository implements it). */
+/** Where points go (RunSeriesRepository implements it). */
 export interface RunSeriesSink {
-  appendSerialized(points: ReadonlyArray<SerializedSeriesEntry>): void;
-  wouldThin(runId: string, added: number): boolean;
-  list(runId: string): SeriesPoint[];
-}
-
-/** A run's points written together (see the module comment): at most this many ticks' points held back. */
-export const SERIES_POINTS_PER_WRITE = 4;
-
-interface HeldPoints {
-  entries: SerializedSeriesEntry[];
-  /** Points still to come before the run's are written. */
-  untilWrite: number;
+  append(points: ReadonlyArray<SeriesEntry>): void;
 }
 
 function stored(x: ReportedNumber | number | null): StoredNumber {
@@ -74,11 +53,7 @@ export function seriesPoint(document: VerdictDocument): SeriesPoint {
 export class RunSeriesRecorder {
   /** The last point recorded per running run, without its time, to skip unchanged ticks. */
   private readonly last = new Map<string, string>();
-  /** Each running run's points not written yet. */
-  private readonly held = new Map<string, HeldPoints>();
-  /** Gives each new run its place in the stagger. */
-  private runsSeen = 0;
-  private pending: SerializedSeriesEntry[] = [];
+  private pending: SeriesEntry[] = [];
   /** Runs observed since the last flush: the others (aborted, superseded) are forgotten then. */
   private readonly seen = new Set<string>();
   private failing = false;
@@ -90,66 +65,27 @@ export class RunSeriesRecorder {
 
   /** Notes the run's document of this tick; a run that ended is forgotten after its last point. */
   observe(document: VerdictDocument): void {
-    const runId = document.runId;
     const point = seriesPoint(document);
-    const { atMs, ...content } = point;
+    const { atMs: _atMs, ...content } = point;
     const key = JSON.stringify(content);
     const ended = document.state !== 'running';
-    if (this.last.get(runId) !== key) {
-      this.last.set(runId, key);
-      let held = this.held.get(runId);
-      if (!held) {
-        held = { entries: [], untilWrite: 1 + (this.runsSeen++ % SERIES_POINTS_PER_WRITE) };
-        this.held.set(runId, held);
-      }
-      // JSON.stringify(point): the time first, then the content (seriesPoint's order), built from the key.
-      held.entries.push({
-        runId,
-        atMs,
-        json: `{"atMs":${JSON.stringify(atMs)},${key.slice(1)}`,
-        last: ended,
-      });
-      held.untilWrite -= 1;
-      if (held.untilWrite <= 0 || this.sink.wouldThin(runId, held.entries.length)) {
-        this.release(held);
-      }
+    if (this.last.get(document.runId) !== key) {
+      this.last.set(document.runId, key);
+      this.pending.push({ runId: document.runId, point, last: ended });
     }
-    if (ended) {
-      this.last.delete(runId);
-      this.releaseAll(runId);
-    } else this.seen.add(runId);
+    if (ended) this.last.delete(document.runId);
+    else this.seen.add(document.runId);
   }
 
-  /** Ends the tick: forgets runs not observed in it (writing what they held), and writes what is due. */
+  /** Ends the tick: forgets runs not observed in it, and writes its remaining points. */
   flush(): void {
     for (const runId of this.last.keys()) if (!this.seen.has(runId)) this.last.delete(runId);
-    for (const runId of this.held.keys()) if (!this.seen.has(runId)) this.releaseAll(runId);
     this.seen.clear();
     this.write();
   }
 
-  /** Writes every point held back (at shutdown). */
-  flushAll(): void {
-    for (const runId of [...this.held.keys()]) this.releaseAll(runId);
-    this.write();
-  }
-
-  /** The run's points as written and held back, oldest first: what `list` of the sink would give unheld. */
-  list(runId: string): SeriesPoint[] {
-    const stored = this.sink.list(runId);
-    const held = [
-      ...(this.held.get(runId)?.entries ?? []),
-      ...this.pending.filter((entry) => entry.runId === runId),
-    ];
-    if (held.length === 0) return stored;
-    // As the store's INSERT OR REPLACE: a point at the time of an earlier one replaces it.
-    const byTime = new Map<number, SeriesPoint>(stored.map((point) => [point.atMs, point]));
-    for (const { atMs, json } of held) byTime.set(atMs, JSON.parse(json) as SeriesPoint);
-    return [...byTime.values()].sort((a, b) => a.atMs - b.atMs);
-  }
-
   /**
-   * Writes the points due so far in one transaction (a sliced tick writes each slice's own, so that no
+   * Writes the points observed so far in one transaction (a sliced tick writes each slice's own, so that no
    * slice writes the points of every run at once).
    */
   write(): void {
@@ -157,7 +93,7 @@ export class RunSeriesRecorder {
     if (points.length === 0) return;
     this.pending = [];
     try {
-      this.sink.appendSerialized(points);
+      this.sink.append(points);
       this.failing = false;
     } catch (error) {
       if (!this.failing) {
@@ -168,19 +104,5 @@ export class RunSeriesRecorder {
       }
       this.failing = true;
     }
-  }
-
-  /** Moves the run's held points to the next write. */
-  private release(held: HeldPoints): void {
-    for (const entry of held.entries) this.pending.push(entry);
-    held.entries = [];
-    held.untilWrite = SERIES_POINTS_PER_WRITE;
-  }
-
-  private releaseAll(runId: string): void {
-    const held = this.held.get(runId);
-    if (!held) return;
-    this.release(held);
-    this.held.delete(runId);
   }
 }

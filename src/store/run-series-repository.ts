@@ -43,15 +43,6 @@ export interface SeriesEntry {
   last?: boolean;
 }
 
-/** A point already serialised as it is stored (`JSON.stringify` of its SeriesPoint). */
-export interface SerializedSeriesEntry {
-  runId: string;
-  atMs: number;
-  json: string;
-  /** The run's last point: it has ended. */
-  last?: boolean;
-}
-
 export const DEFAULT_MAX_POINTS_PER_RUN = 1000;
 
 export class RunSeriesRepository {
@@ -75,25 +66,13 @@ export class RunSeriesRepository {
    * marks a run's final point (it ended): its count is no longer kept.
    */
   append(points: ReadonlyArray<SeriesEntry>): void {
-    this.appendSerialized(
-      points.map(({ runId, point, last }) => ({
-        runId,
-        atMs: point.atMs,
-        json: JSON.stringify(point),
-        last,
-      })),
-    );
-  }
-
-  /** As append, for points serialised already (judge/run-series.ts holds them as their JSON). */
-  appendSerialized(points: ReadonlyArray<SerializedSeriesEntry>): void {
     if (points.length === 0) return;
     const { insert } = this.prepared();
     this.store.write(() =>
       this.store.db.transaction(() => {
-        for (const { runId, atMs, json, last } of points) {
+        for (const { runId, point, last } of points) {
           const cached = this.counts.get(runId);
-          insert.run(runId, atMs, json);
+          insert.run(runId, point.atMs, JSON.stringify(point));
           // A point at the same time as the last replaces it: the cached count may then run one ahead,
           // which only thins a little early; thinning counts exactly.
           const count = cached === undefined ? this.exactCount(runId) : cached + 1;
@@ -102,16 +81,6 @@ export class RunSeriesRepository {
         }
       })(),
     );
-  }
-
-  /**
-   * Whether appending `added` more points of the run would thin it (its count would pass the bound): a writer
-   * that holds points back writes them before that, so that thinning happens at the same point as if each had
-   * been appended on its own.
-   */
-  wouldThin(runId: string, added: number): boolean {
-    const count = this.counts.get(runId) ?? this.exactCount(runId);
-    return count + added > this.maxPointsPerRun;
   }
 
   /** The run's points, oldest first. */
