@@ -165,7 +165,8 @@ export class CorrelationBuffer {
       const slot = traces.find();
       if (slot !== NO_SLOT) {
         this.refreshSlot(slot, nowMs);
-        if (traces.isConflicting(slot) || traces.variantOf(slot) === variant) return learned(false, hasPending);
+        if (traces.isConflicting(slot) || traces.variantOf(slot) === variant)
+          return learned(false, hasPending);
         traces.markConflicting(slot);
         return learned(true, hasPending);
       }

@@ -58,6 +58,10 @@ class VariantTexts {
     this.free.push(index);
   }
 
+  get size(): number {
+    return this.indexOf.size;
+  }
+
   text(index: number): string {
     return this.texts[index];
   }
@@ -92,8 +96,19 @@ export function parseTraceId(key: string): boolean {
   return true;
 }
 
+/** The hash of the id last parsed by parseTraceId: all four words mixed with `seed` (a multiply-xorshift chain). */
+export function parsedTraceIdHash(seed: number): number {
+  let h = seed;
+  for (let w = 0; w < 4; w++) {
+    h = Math.imul(h ^ words[w], 0x9e3779b1);
+    h ^= h >>> 16;
+  }
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+  return h ^ (h >>> 16);
+}
+
 export class TraceKeyTable {
-  private capacity = 0;
+  private slots = 0;
   private ids = new Int32Array(0);
   private hashes = new Int32Array(0);
   private variants = new Int32Array(0);
@@ -118,6 +133,16 @@ export class TraceKeyTable {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Slots in the pool (it grows by doubling when full). */
+  get capacity(): number {
+    return this.slots;
+  }
+
+  /** Variant texts held (one per distinct variant in use). */
+  get distinctVariants(): number {
+    return this.texts.size;
   }
 
   /** The slot of the id last parsed by parseTraceId, or NONE (-1). */
@@ -204,7 +229,7 @@ export class TraceKeyTable {
 
   /** Forgets every entry and gives the arrays back (an analysis removed). */
   clear(): void {
-    this.capacity = 0;
+    this.slots = 0;
     this.ids = new Int32Array(0);
     this.hashes = new Int32Array(0);
     this.variants = new Int32Array(0);
@@ -223,13 +248,7 @@ export class TraceKeyTable {
   }
 
   private hashOfWords(): number {
-    let h = this.seed;
-    for (let w = 0; w < 4; w++) {
-      h = Math.imul(h ^ words[w], 0x9e3779b1);
-      h ^= h >>> 16;
-    }
-    h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-    return h ^ (h >>> 16);
+    return parsedTraceIdHash(this.seed);
   }
 
   private sameWords(slot: number): boolean {
@@ -279,7 +298,7 @@ export class TraceKeyTable {
 
   /** Doubles the pool (and the index, rebuilt), keeping every entry's slot and the touch order. */
   private grow(): void {
-    const old = this.capacity;
+    const old = this.slots;
     const capacity = old === 0 ? INITIAL_CAPACITY : old * 2;
     const ids = new Int32Array(capacity * 4);
     ids.set(this.ids);
@@ -294,7 +313,7 @@ export class TraceKeyTable {
     // The new slots join the free list (it is empty: the pool grows only when full).
     for (let slot = old; slot < capacity; slot++) this.next[slot] = slot + 1 < capacity ? slot + 1 : NONE;
     this.freeHead = old;
-    this.capacity = capacity;
+    this.slots = capacity;
     this.index = new Int32Array(capacity * 2);
     this.indexMask = capacity * 2 - 1;
     for (let slot = this.head; slot !== NONE; slot = this.next[slot]) {
