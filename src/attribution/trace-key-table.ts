@@ -296,6 +296,68 @@ export class TraceKeyTable {
     this.index[hole] = 0;
   }
 
+  /**
+   * Halves the pool while at most a quarter of it is used, so that a burst of keys does not hold its arrays
+   * after its windows close. Entries move to the lowest slots in touch order: slots held by a caller are
+   * invalid afterwards (CorrelationBuffer calls this only at the end of expire()).
+   */
+  shrinkIfSparse(): void {
+    if (this.slots <= INITIAL_CAPACITY || this.count * 4 > this.slots) return;
+    let capacity = this.slots;
+    while (capacity > INITIAL_CAPACITY && this.count * 4 <= capacity) capacity /= 2;
+    const from = {
+      ids: this.ids,
+      hashes: this.hashes,
+      variants: this.variants,
+      conflicting: this.conflictingFlags,
+      touched: this.touched,
+      seqs: this.seqs,
+      next: this.next,
+    };
+    this.allocate(capacity);
+    let to = 0;
+    for (let slot = this.head; slot !== NONE; slot = from.next[slot], to++) {
+      this.ids.set(from.ids.subarray(slot * 4, slot * 4 + 4), to * 4);
+      this.hashes[to] = from.hashes[slot];
+      this.variants[to] = from.variants[slot];
+      this.conflictingFlags[to] = from.conflicting[slot];
+      this.touched[to] = from.touched[slot];
+      this.seqs[to] = from.seqs[slot];
+      this.prev[to] = to - 1;
+      this.next[to] = to + 1 < this.count ? to + 1 : NONE;
+    }
+    this.head = this.count > 0 ? 0 : NONE;
+    this.tail = this.count - 1;
+    for (let slot = this.count; slot < capacity; slot++)
+      this.next[slot] = slot + 1 < capacity ? slot + 1 : NONE;
+    this.freeHead = this.count < capacity ? this.count : NONE;
+    this.reindex();
+  }
+
+  /** Fresh arrays for `capacity` slots (and an index of twice as many positions). */
+  private allocate(capacity: number): void {
+    this.slots = capacity;
+    this.ids = new Int32Array(capacity * 4);
+    this.hashes = new Int32Array(capacity);
+    this.variants = new Int32Array(capacity);
+    this.conflictingFlags = new Uint8Array(capacity);
+    this.touched = new Float64Array(capacity);
+    this.seqs = new Float64Array(capacity);
+    this.prev = new Int32Array(capacity);
+    this.next = new Int32Array(capacity);
+    this.index = new Int32Array(capacity * 2);
+    this.indexMask = capacity * 2 - 1;
+  }
+
+  /** Puts every entry in the (empty) index. */
+  private reindex(): void {
+    for (let slot = this.head; slot !== NONE; slot = this.next[slot]) {
+      let at = this.hashes[slot] & this.indexMask;
+      while (this.index[at] !== 0) at = (at + 1) & this.indexMask;
+      this.index[at] = slot + 1;
+    }
+  }
+
   /** Doubles the pool (and the index, rebuilt), keeping every entry's slot and the touch order. */
   private grow(): void {
     const old = this.slots;
@@ -316,11 +378,7 @@ export class TraceKeyTable {
     this.slots = capacity;
     this.index = new Int32Array(capacity * 2);
     this.indexMask = capacity * 2 - 1;
-    for (let slot = this.head; slot !== NONE; slot = this.next[slot]) {
-      let at = this.hashes[slot] & this.indexMask;
-      while (this.index[at] !== 0) at = (at + 1) & this.indexMask;
-      this.index[at] = slot + 1;
-    }
+    this.reindex();
   }
 }
 

@@ -136,6 +136,34 @@ describe('TraceKeyTable', () => {
     expect(table.capacity).toBe(capacity);
   });
 
+  it('gives the arrays of a burst back once most of it is gone, keeping the order and every id findable', () => {
+    const table = new TraceKeyTable(SEED);
+    const random = seeded(17);
+    const ids = Array.from({ length: 5_000 }, () => traceIdFrom(random));
+    ids.forEach((id, i) => insert(table, id, i % 3 === 0 ? 'on' : 'off', i, i));
+    expect(table.capacity).toBe(8_192);
+    for (let i = 0; i < 4_900; i++) table.remove(table.oldest());
+    table.markConflicting(slotOf(table, ids[4_950]));
+    table.shrinkIfSparse();
+    expect(table.capacity).toBe(256); // 100 entries: at most half of it used
+    expect(table.size).toBe(100);
+    expect(inOrder(table).map((slot) => table.seqOf(slot))).toEqual(
+      Array.from({ length: 100 }, (_, i) => 4_900 + i),
+    );
+    ids.slice(4_900).forEach((id, i) => {
+      const slot = slotOf(table, id);
+      expect(table.variantOf(slot)).toBe((4_900 + i) % 3 === 0 ? 'on' : 'off');
+      expect(table.isConflicting(slot)).toBe(i === 50);
+    });
+    expect(slotOf(table, ids[0])).toBe(NO_SLOT);
+    // It grows again from there as before.
+    ids.slice(0, 1_000).forEach((id, i) => insert(table, id, 'on', 10_000 + i, 10_000 + i));
+    expect(table.size).toBe(1_100);
+    expect(table.capacity).toBe(2_048);
+    table.shrinkIfSparse(); // more than a quarter used: unchanged
+    expect(table.capacity).toBe(2_048);
+  });
+
   it('holds each variant text once and forgets texts no entry uses', () => {
     const table = new TraceKeyTable(SEED);
     const random = seeded(5);
