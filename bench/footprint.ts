@@ -20,7 +20,9 @@
 // Options: BENCH_FOOTPRINT_ROWS (comma list of null, defaults, lag-100, from-start, steady-null, steady;
 // default the first four) and
 // BENCH_FOOTPRINT_LOADS (comma list of spans/s, 0 = idle; default 0,1000,5000) run a part of the table, e.g.
-// for A/B pairs of one row; BENCH_FOOTPRINT_EXTRA_FLAGS adds node flags to the measured processes (diagnosis).
+// for A/B pairs of one row; BENCH_FOOTPRINT_EXTRA_FLAGS adds node flags to the measured processes (diagnosis);
+// BENCH_STEADY_WARMUP_MS and BENCH_STEADY_MEASURE_MS set the steady rows' hold and window (e.g. 0 and 200000 for
+// a 200 s window from the start of the load); BENCH_FOOTPRINT_RSS_TRACE=1 prints each window's RSS per 10 s.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,6 +44,8 @@ const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 20_000);
 const LOADS = (process.env.BENCH_FOOTPRINT_LOADS ?? '0,1000,5000').split(',').map(Number);
 const ROWS = (process.env.BENCH_FOOTPRINT_ROWS ?? 'null,defaults,lag-100,from-start').split(',');
 const STEADY_RATE = 5_000;
+/** BENCH_FOOTPRINT_RSS_TRACE=1 prints each window's RSS per 10 s (diagnosis). */
+const RSS_TRACE = process.env.BENCH_FOOTPRINT_RSS_TRACE === '1';
 const STEADY_WARMUP_MS = Number(process.env.BENCH_STEADY_WARMUP_MS ?? 120_000);
 const STEADY_MEASURE_MS = Number(process.env.BENCH_STEADY_MEASURE_MS ?? 60_000);
 const nullReceiverScript = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
@@ -81,7 +85,9 @@ function rssBytes(pid: number): number {
 }
 
 /** The sidecar configurations measured: settings merged into the config below, and how the table names them. */
-const CONFIGURATIONS: Array<{ key: string; name: string; settings: { api?: Record<string, unknown> } }> = [
+type Settings = { api?: Record<string, unknown>; judge?: Record<string, unknown> };
+
+const CONFIGURATIONS: Array<{ key: string; name: string; settings: Settings }> = [
   { key: 'defaults', name: 'defaults', settings: {} },
   {
     key: 'lag-100',
@@ -95,6 +101,8 @@ interface Target {
   pid: number;
   httpPort: number;
   stop(): Promise<void>;
+  /** The sidecar's run verdict (`running` while it judges; a final verdict stops its attribution). */
+  verdict?(): Promise<string>;
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
@@ -122,7 +130,7 @@ async function startNullReceiver(): Promise<Target> {
   return { pid: child.pid!, httpPort, stop };
 }
 
-async function startSidecar(dir: string, settings: { api?: Record<string, unknown> }): Promise<Target> {
+async function startSidecar(dir: string, settings: Settings): Promise<Target> {
   const [httpPort, grpcPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const configPath = join(dir, 'config.json');
   writeFileSync(
@@ -140,6 +148,7 @@ async function startSidecar(dir: string, settings: { api?: Record<string, unknow
           baseline: 'off',
           canary: 'on',
           run: { revision: 'rev-1' },
+          ...(settings.judge ? { judge: settings.judge } : {}),
         },
       ],
     }),
@@ -150,7 +159,8 @@ async function startSidecar(dir: string, settings: { api?: Record<string, unknow
   const stop = stopper(child);
   for (let i = 0; i < 200; i += 1) {
     try {
-      if ((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok) return { pid: child.pid!, httpPort, stop };
+      if ((await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok)
+        return { pid: child.pid!, httpPort, stop, verdict: () => runVerdict(apiPort) };
     } catch {
       // not listening yet
     }
@@ -158,6 +168,18 @@ async function startSidecar(dir: string, settings: { api?: Record<string, unknow
   }
   child.kill();
   throw new Error('the sidecar did not become healthy');
+}
+
+/**
+ * The benchmark run's verdict. A run that reaches a final verdict (with this A/A load, `pass` after a few
+ * minutes) is closed and its traffic no longer attributed, so a window measured after that reads a sidecar
+ * that only decodes: each row says what the run was at the end of its window.
+ */
+async function runVerdict(apiPort: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${apiPort}/api/v1/analyses/checkout/runs/rev-1/verdict`);
+  if (!response.ok) return `HTTP ${response.status}`;
+  const document = (await response.json()) as { verdict?: string; updatedAt?: string };
+  return document.verdict ?? '?';
 }
 
 /** A service's traffic: traces of 4 spans (a server span, 3 client spans), a flag evaluation on the root. */
@@ -213,6 +235,13 @@ async function measure(pid: number, ms: number): Promise<{ cpuPercent: number; r
   const cpu = cpuSeconds(pid) - cpuBefore;
   const elapsed = (performance.now() - started) / 1000;
   clearInterval(sampler);
+  if (RSS_TRACE) {
+    // Highest RSS of each 10 s of the window (40 samples), to see it climb between major collections.
+    const tens = [];
+    for (let at = 0; at < rss.length; at += 40)
+      tens.push(Math.round(Math.max(...rss.slice(at, at + 40)) / 1e6));
+    process.stdout.write(`RSS MB per 10 s (max): ${tens.join(' ')}\n`);
+  }
   return { cpuPercent: (100 * cpu) / elapsed, rss };
 }
 
@@ -243,7 +272,7 @@ async function main(): Promise<void> {
   if (ROWS.includes('from-start'))
     rows.push(row('defaults, load from start', await measureLoadFromStart(), floor));
   if (ROWS.includes('steady'))
-    rows.push(row('defaults', await measureSteady((dir) => startSidecar(dir, {})), floor));
+    rows.push(row('defaults', await measureSteady((dir) => startSidecar(dir, STILL_JUDGING)), floor));
   writeResults('footprint', rows, {
     idleSettleMs: IDLE_SETTLE_MS,
     warmUpMs: WARM_UP_MS,
@@ -262,6 +291,13 @@ async function main(): Promise<void> {
 
 const NULL_RECEIVER = 'null receiver (Node HTTP floor)';
 
+/**
+ * The steady row's run cannot pass (more samples per arm than the window sends): with the defaults this A/A
+ * load's run passed ~150 s into the load and was closed, and the window after that measured a sidecar that
+ * no longer attributed spans. Nothing else changes: it is judged on every tick as before.
+ */
+const STILL_JUDGING: Settings = { judge: { minSamplesPerArm: 1_000_000_000 } };
+
 /** What one load measured: the rate asked for, the spans/s the SDK actually made, and the sample. */
 interface Measured {
   rate: number;
@@ -269,6 +305,8 @@ interface Measured {
   sample: Sample;
   /** The load held this long before the measured window (the steady rows), when longer than WARM_UP_MS. */
   heldMs?: number;
+  /** The run's verdict at the end of the window (sidecar rows). */
+  verdict?: string;
 }
 
 function loadName({ rate, heldMs }: Measured): string {
@@ -319,10 +357,11 @@ async function measureLoad(
   const stop = startLoad(provider, rate);
   await new Promise((resolve) => setTimeout(resolve, warmUpMs));
   const sample = await measure(target.pid, measureMs);
+  const verdict = await target.verdict?.();
   // Spans made per second over warm-up and measurement (the rate the SDK actually produced).
   const sentPerSecond = stop() / ((performance.now() - started) / 1000);
   await provider.shutdown();
-  return { rate, sentPerSecond, sample };
+  return { rate, sentPerSecond, sample, verdict };
 }
 
 function sdkExporting(httpPort: number): BasicTracerProvider {
@@ -353,6 +392,7 @@ function row(name: string, measured: Measured, floor: Map<string, number>): Resu
     'CPU ratio to Collector': rate === 0 ? '-' : Number((sample.cpuPercent / collectorCpu).toFixed(2)),
     'RSS MB steady (median)': Math.round(median(sample.rss) / 1e6),
     'RSS MB peak': Math.round(Math.max(...sample.rss) / 1e6),
+    'run at end': measured.verdict ?? '-',
   };
 }
 

@@ -1,9 +1,18 @@
 // The correlation join of one analysis (ARCHITECTURE.md, Attribution and correlation): variants learned
 // per correlation key (trace id, or an attribute such as session.id), and the spans that wait for theirs.
 //
-// Both maps are Maps used in insertion order: a pending group is inserted once when its first span
-// arrives, a known variant is re-inserted when refreshed, so the oldest entry is always first and
-// closing windows or evicting is O(1) per entry. Pending and known keys are disjoint between requests:
+// Pending groups are a Map used in insertion order: a group is inserted once when its first span arrives, so
+// the oldest is always first and closing windows or evicting is O(1) per entry. Known variants are kept in two
+// stores: keys that are trace ids (32 lowercase hex characters, the default join and by far the most keys) in
+// a typed-array hash table (trace-key-table.ts), others (attribute values) in a Map. A known key lives for its
+// window (10 s), longer than the ~2 s between young-generation collections at 5k spans/s, so as Map entries
+// every key string and record was promoted and died in the old generation (~190 KB a collection; RSS climbed
+// from 84 to ~120 MB between major collections, README footprint); the table holds none on the V8 heap.
+// Both stores keep their entries in touch order (a refreshed entry moves to the back), and a sequence number
+// on each entry merges the two, so expiry and eviction take the least recently touched key first, as one Map
+// in insertion order did. Byte accounting is unchanged: a trace-id entry is charged as the Map entry
+// it replaces (its 32 characters as UTF-16 plus the overhead), so the budget evicts exactly as before.
+// Pending and known keys are disjoint between requests:
 // a key's pending spans are released in the request that teaches its variant. Pending entries are the spans'
 // observations (time, duration, error), never the decoded spans.
 
@@ -17,6 +26,7 @@
 // own least recently used known key, then its oldest pending group, each eviction counted.
 import { createHash } from 'node:crypto';
 import type { SpanObservation } from '../accumulate/observation.js';
+import { NO_SLOT, TRACE_ID_HEX_CHARS, TraceKeyTable, parseTraceId } from './trace-key-table.js';
 
 /** Longest key kept as is (a trace id is 32); longer ones are kept as their digest. */
 export const MAX_STORED_KEY_CHARS = 128;
@@ -81,9 +91,30 @@ export interface ExpiryCounts {
 
 const NOTHING_EXPIRED: Readonly<ExpiryCounts> = Object.freeze({ unattributedSpans: 0, expiredKeys: 0 });
 
+/** A known key kept in the Map (keys that are not trace ids): its variant and its place in the touch order. */
+interface KnownRecord extends KnownVariant {
+  seq: number;
+}
+
+// LearnResult answers are constants: learn runs for every span that teaches a variant.
+const LEARNED = Object.freeze({ conflictStarted: false, hasPending: false });
+const LEARNED_PENDING = Object.freeze({ conflictStarted: false, hasPending: true });
+const CONFLICT_STARTED = Object.freeze({ conflictStarted: true, hasPending: false });
+const CONFLICT_STARTED_PENDING = Object.freeze({ conflictStarted: true, hasPending: true });
+
+function learned(conflictStarted: boolean, hasPending: boolean): LearnResult {
+  if (conflictStarted) return hasPending ? CONFLICT_STARTED_PENDING : CONFLICT_STARTED;
+  return hasPending ? LEARNED_PENDING : LEARNED;
+}
+
 export class CorrelationBuffer {
   private readonly pending = new Map<string, PendingGroup>();
-  private readonly known = new Map<string, KnownVariant>();
+  /** Known keys that are not trace ids (attribute values such as session.id). */
+  private readonly known = new Map<string, KnownRecord>();
+  /** Known keys that are trace ids (trace-key-table.ts): no heap object per key. */
+  private readonly traces = new TraceKeyTable();
+  /** Orders known entries of both stores by when they were added or last refreshed. */
+  private seq = 0;
   private pendingSpanCount = 0;
   /** A known entry is refreshed (moved to the back) when older than this, so hot keys stay cheap. */
   private readonly refreshAfterMs: number;
@@ -109,19 +140,24 @@ export class CorrelationBuffer {
   }
 
   get knownKeys(): number {
-    return this.known.size;
+    return this.known.size + this.traces.size;
   }
 
   /** The key's known variant, refreshing its retention (so an active trace is remembered). */
   lookup(rawKey: string, nowMs: number): KnownVariant | undefined {
     const key = storedText(rawKey, MAX_STORED_KEY_CHARS);
-    const entry = this.known.get(key);
-    if (entry && nowMs - entry.touchedAtMs >= this.refreshAfterMs) {
-      this.known.delete(key);
-      entry.touchedAtMs = nowMs;
-      this.known.set(key, entry);
+    if (parseTraceId(key)) {
+      const slot = this.traces.find();
+      if (slot === NO_SLOT) return undefined;
+      this.refreshSlot(slot, nowMs);
+      const { traces } = this;
+      return {
+        variant: traces.variantOf(slot),
+        conflicting: traces.isConflicting(slot),
+        touchedAtMs: traces.touchedAtMs(slot),
+      };
     }
-    return entry;
+    return this.lookupRecord(key, nowMs);
   }
 
   /**
@@ -133,27 +169,50 @@ export class CorrelationBuffer {
     const key = storedText(rawKey, MAX_STORED_KEY_CHARS);
     const variant = storedText(rawVariant, MAX_STORED_VARIANT_CHARS);
     const hasPending = this.pending.has(key);
-    const entry = this.lookup(key, nowMs);
-    if (entry) {
-      if (entry.conflicting || entry.variant === variant) return { conflictStarted: false, hasPending };
-      entry.conflicting = true;
-      return { conflictStarted: true, hasPending };
+    if (parseTraceId(key)) {
+      const { traces } = this;
+      const slot = traces.find();
+      if (slot !== NO_SLOT) {
+        this.refreshSlot(slot, nowMs);
+        if (traces.isConflicting(slot) || traces.variantOf(slot) === variant)
+          return learned(false, hasPending);
+        traces.markConflicting(slot);
+        return learned(true, hasPending);
+      }
+      const added = traces.insert(variant, nowMs, this.seq++);
+      this.addKnown(knownBytes(key, variant));
+      this.keepWithinBytes(key, added);
+      return learned(false, hasPending);
     }
-    this.known.set(key, { variant, conflicting: false, touchedAtMs: nowMs });
-    this.totals.knownKeys += 1;
-    this.addBytes(knownBytes(key, variant));
-    this.keepWithinBytes(key);
-    return { conflictStarted: false, hasPending };
+    const entry = this.lookupRecord(key, nowMs);
+    if (entry) {
+      if (entry.conflicting || entry.variant === variant) return learned(false, hasPending);
+      entry.conflicting = true;
+      return learned(true, hasPending);
+    }
+    this.known.set(key, { variant, conflicting: false, touchedAtMs: nowMs, seq: this.seq++ });
+    this.addKnown(knownBytes(key, variant));
+    this.keepWithinBytes(key, NO_SLOT);
+    return learned(false, hasPending);
   }
 
   /** Hands out the spans waiting for `key` now that its variant (or its conflict) is known. */
   release(rawKey: string): Released | undefined {
     const key = storedText(rawKey, MAX_STORED_KEY_CHARS);
     const group = this.pending.get(key);
-    const entry = this.known.get(key);
-    if (!group || !entry) return undefined;
+    if (!group) return undefined;
+    let variant: string | null;
+    if (parseTraceId(key)) {
+      const slot = this.traces.find();
+      if (slot === NO_SLOT) return undefined;
+      variant = this.traces.isConflicting(slot) ? null : this.traces.variantOf(slot);
+    } else {
+      const entry = this.known.get(key);
+      if (!entry) return undefined;
+      variant = entry.conflicting ? null : entry.variant;
+    }
     this.dropGroup(key, group);
-    return { variant: entry.conflicting ? null : entry.variant, spans: group.spans };
+    return { variant, spans: group.spans };
   }
 
   /** Parks a span until its key's variant arrives or the window closes. */
@@ -168,7 +227,7 @@ export class CorrelationBuffer {
     }
     this.pendingSpanCount += 1;
     this.totals.pendingSpans += 1;
-    if (!group) this.keepWithinBytes(key);
+    if (!group) this.keepWithinBytes(key, parseTraceId(key) ? this.traces.find() : NO_SLOT);
   }
 
   /**
@@ -178,19 +237,40 @@ export class CorrelationBuffer {
    * analyses the counts object and two Map iterators per analysis were ~5% of the sidecar's CPU.
    */
   expire(nowMs: number): Readonly<ExpiryCounts> {
-    if (this.pending.size === 0 && this.known.size === 0) return NOTHING_EXPIRED;
-    const counts: ExpiryCounts = { unattributedSpans: 0, expiredKeys: 0 };
-    for (const [key, group] of this.pending) {
-      if (nowMs - group.createdAtMs < this.windowMs) break;
-      this.dropGroup(key, group);
-      counts.unattributedSpans += group.spans.length;
+    if (this.pending.size === 0 && this.known.size === 0 && this.traces.size === 0) return NOTHING_EXPIRED;
+    let unattributedSpans = 0;
+    let expiredKeys = 0;
+    if (this.pending.size > 0) {
+      for (const [key, group] of this.pending) {
+        if (nowMs - group.createdAtMs < this.windowMs) break;
+        this.dropGroup(key, group);
+        unattributedSpans += group.spans.length;
+      }
     }
-    for (const [key, entry] of this.known) {
-      if (nowMs - entry.touchedAtMs < this.windowMs) break;
-      this.dropKnown(key, entry);
-      counts.expiredKeys += 1;
+    // Oldest first across both stores (by seq), as one Map in touch order would give them.
+    const { traces } = this;
+    let slot = traces.oldest();
+    const records = this.known.size > 0 ? this.known.entries() : undefined;
+    let record = records?.next();
+    for (;;) {
+      const entry = record !== undefined && record.done !== true ? record.value : undefined;
+      if (slot !== NO_SLOT && (entry === undefined || traces.seqOf(slot) < entry[1].seq)) {
+        if (nowMs - traces.touchedAtMs(slot) < this.windowMs) break;
+        const newer = traces.newerThan(slot);
+        this.dropSlot(slot);
+        expiredKeys += 1;
+        slot = newer;
+      } else if (entry !== undefined) {
+        if (nowMs - entry[1].touchedAtMs < this.windowMs) break;
+        this.dropKnown(entry[0], entry[1]);
+        expiredKeys += 1;
+        record = records!.next();
+      } else break;
     }
-    return counts;
+    // A burst's arrays go once its keys have expired (no slot is held past this point).
+    if (expiredKeys > 0) traces.shrinkIfSparse();
+    if (unattributedSpans === 0 && expiredKeys === 0) return NOTHING_EXPIRED;
+    return { unattributedSpans, expiredKeys };
   }
 
   oldestPendingCreatedAtMs(): number | undefined {
@@ -199,8 +279,11 @@ export class CorrelationBuffer {
   }
 
   oldestKnownTouchedAtMs(): number | undefined {
-    for (const entry of this.known.values()) return entry.touchedAtMs;
-    return undefined;
+    const slot = this.traces.oldest();
+    const record = this.firstRecord(undefined);
+    if (slot !== NO_SLOT && (record === undefined || this.traces.seqOf(slot) < record[1].seq))
+      return this.traces.touchedAtMs(slot);
+    return record?.[1].touchedAtMs;
   }
 
   /** Drops the oldest pending group; returns how many spans it held. */
@@ -214,23 +297,63 @@ export class CorrelationBuffer {
 
   /** Forgets the least recently used known key; returns whether there was one. */
   evictOldestKnown(): boolean {
-    for (const [key, entry] of this.known) {
-      this.dropKnown(key, entry);
-      return true;
-    }
-    return false;
+    return this.dropOldestKnownOther(undefined, NO_SLOT);
   }
 
   /** Drops everything (analysis removed); returns the pending spans that were waiting. */
   clear(): number {
     const spans = this.pendingSpanCount;
     this.totals.pendingSpans -= spans;
-    this.totals.knownKeys -= this.known.size;
+    this.totals.knownKeys -= this.known.size + this.traces.size;
     this.pending.clear();
     this.known.clear();
+    this.traces.clear();
     this.pendingSpanCount = 0;
     this.addBytes(-this.held);
     return spans;
+  }
+
+  /** A Map-kept key's record, refreshed (moved to the back) when due. */
+  private lookupRecord(key: string, nowMs: number): KnownRecord | undefined {
+    const entry = this.known.get(key);
+    if (entry && nowMs - entry.touchedAtMs >= this.refreshAfterMs) {
+      this.known.delete(key);
+      entry.touchedAtMs = nowMs;
+      entry.seq = this.seq++;
+      this.known.set(key, entry);
+    }
+    return entry;
+  }
+
+  private refreshSlot(slot: number, nowMs: number): void {
+    if (nowMs - this.traces.touchedAtMs(slot) >= this.refreshAfterMs)
+      this.traces.touch(slot, nowMs, this.seq++);
+  }
+
+  /** The oldest Map-kept known key other than `keep`. */
+  private firstRecord(keep: string | undefined): [string, KnownRecord] | undefined {
+    if (this.known.size === 0) return undefined;
+    for (const entry of this.known) if (entry[0] !== keep) return entry;
+    return undefined;
+  }
+
+  /** Forgets the least recently used known key other than `keep` / `keepSlot`; whether there was one. */
+  private dropOldestKnownOther(keep: string | undefined, keepSlot: number): boolean {
+    let slot = this.traces.oldest();
+    if (slot !== NO_SLOT && slot === keepSlot) slot = this.traces.newerThan(slot);
+    const record = this.firstRecord(keep);
+    if (slot !== NO_SLOT && (record === undefined || this.traces.seqOf(slot) < record[1].seq)) {
+      this.dropSlot(slot);
+      return true;
+    }
+    if (record === undefined) return false;
+    this.dropKnown(record[0], record[1]);
+    return true;
+  }
+
+  private addKnown(bytes: number): void {
+    this.totals.knownKeys += 1;
+    this.addBytes(bytes);
   }
 
   private dropGroup(key: string, group: PendingGroup): void {
@@ -246,6 +369,14 @@ export class CorrelationBuffer {
     this.addBytes(-knownBytes(key, entry.variant));
   }
 
+  private dropSlot(slot: number): void {
+    // Charged as the Map entry it replaces (a 32-character key), so the byte budget evicts as before.
+    const bytes = knownBytes(TRACE_ID_TEXT_PLACEHOLDER, this.traces.variantOf(slot));
+    this.traces.remove(slot);
+    this.totals.knownKeys -= 1;
+    this.addBytes(-bytes);
+  }
+
   private addBytes(delta: number): void {
     this.held += delta;
     this.bytes.used += delta;
@@ -253,14 +384,12 @@ export class CorrelationBuffer {
 
   /**
    * Past the shared byte budget, gives up this buffer's least recently used known keys, then its oldest
-   * pending groups, never the entry just added (`keep`). Each pass removes one entry, so at most
-   * (known + pending) passes.
+   * pending groups, never the entry just added (`keep`, and `keepSlot` when it is a trace id). Each pass
+   * removes one entry, so at most (known + pending) passes.
    */
-  private keepWithinBytes(keep: string): void {
+  private keepWithinBytes(keep: string, keepSlot: number): void {
     while (this.bytes.used > this.bytes.max) {
-      const known = this.oldestOther(this.known.keys(), keep);
-      if (known !== undefined) {
-        this.dropKnown(known, this.known.get(known)!);
+      if (this.dropOldestKnownOther(keep, keepSlot)) {
         this.onByteEviction('correlation_keys', 1);
         continue;
       }
@@ -277,6 +406,9 @@ export class CorrelationBuffer {
     return undefined;
   }
 }
+
+/** Any 32-character text: knownBytes depends on the key's length only. */
+const TRACE_ID_TEXT_PLACEHOLDER = ' '.repeat(TRACE_ID_HEX_CHARS);
 
 function knownBytes(key: string, variant: string): number {
   return 2 * (key.length + variant.length) + ENTRY_OVERHEAD_BYTES;
