@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CorrelationBuffer } from '../../src/attribution/correlation-buffer.js';
-
-const span = (durationNanos: number) => ({
-  kind: 'span' as const,
-  runId: 'a',
-  arm: 'baseline' as const,
-  timeUnixMs: 0,
-  sourceKey: 'source',
-  durationNanos,
-  isError: false,
-});
+import { pendingSpan as span } from '../support/arm-spans.js';
 
 function buffer(windowMs = 1_000) {
   const totals = { pendingSpans: 0, knownKeys: 0 };

@@ -6,7 +6,7 @@ import {
   parseTraceId,
   parsedTraceIdHash,
 } from '../../src/attribution/trace-key-table.js';
-import { seeded } from '../support/arm-spans.js';
+import { pendingSpan as span, seeded } from '../support/arm-spans.js';
 
 const SEED = 0x2545f491;
 
@@ -187,16 +187,6 @@ describe('TraceKeyTable', () => {
 const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
 const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACE_C = '5b8efff798038103d269b633813fc60c';
-
-const span = (durationNanos: number) => ({
-  kind: 'span' as const,
-  runId: 'a',
-  arm: 'baseline' as const,
-  timeUnixMs: 0,
-  sourceKey: 'source',
-  durationNanos,
-  isError: false,
-});
 
 describe('CorrelationBuffer with trace-id keys', () => {
   it('learns, releases and marks conflicts as with any key', () => {

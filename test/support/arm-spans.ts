@@ -63,3 +63,14 @@ export function armSpans(profile: ArmProfile, seed: number, service = 'checkout'
   }
   return memory.getFinishedSpans();
 }
+
+/** A span observation waiting in a correlation buffer (run `a`, baseline until released), of the given duration. */
+export const pendingSpan = (durationNanos: number) => ({
+  kind: 'span' as const,
+  runId: 'a',
+  arm: 'baseline' as const,
+  timeUnixMs: 0,
+  sourceKey: 'source',
+  durationNanos,
+  isError: false,
+});
