@@ -57,12 +57,15 @@ interface PendingGroup {
   spans: PendingSpan[];
 }
 
-export interface KnownVariant {
+/** A known key kept in the Map (keys that are not trace ids): its variant and its place in the touch order. */
+interface KnownRecord {
   /** The variant learned first; meaningless once `conflicting`. */
   variant: string;
   /** Two different variants were seen for this key: its spans are left out. */
   conflicting: boolean;
   touchedAtMs: number;
+  /** Orders it among both stores' entries (CorrelationBuffer.seq). */
+  seq: number;
 }
 
 /** Pending spans and known keys of all analyses together, so limits are global. */
@@ -90,11 +93,6 @@ export interface ExpiryCounts {
 }
 
 const NOTHING_EXPIRED: Readonly<ExpiryCounts> = Object.freeze({ unattributedSpans: 0, expiredKeys: 0 });
-
-/** A known key kept in the Map (keys that are not trace ids): its variant and its place in the touch order. */
-interface KnownRecord extends KnownVariant {
-  seq: number;
-}
 
 // LearnResult answers are constants: learn runs for every span that teaches a variant.
 const LEARNED = Object.freeze({ conflictStarted: false, hasPending: false });
@@ -143,21 +141,22 @@ export class CorrelationBuffer {
     return this.known.size + this.traces.size;
   }
 
-  /** The key's known variant, refreshing its retention (so an active trace is remembered). */
-  lookup(rawKey: string, nowMs: number): KnownVariant | undefined {
+  /**
+   * The key's known variant (null when the key is conflicting, undefined when it is not known), refreshing its
+   * retention (so an active trace is remembered). A text rather than a record: a trace-id key has no record
+   * on the heap, and this runs for every judged span with a key.
+   */
+  lookup(rawKey: string, nowMs: number): string | null | undefined {
     const key = storedText(rawKey, MAX_STORED_KEY_CHARS);
     if (parseTraceId(key)) {
       const slot = this.traces.find();
       if (slot === NO_SLOT) return undefined;
       this.refreshSlot(slot, nowMs);
-      const { traces } = this;
-      return {
-        variant: traces.variantOf(slot),
-        conflicting: traces.isConflicting(slot),
-        touchedAtMs: traces.touchedAtMs(slot),
-      };
+      return this.traces.isConflicting(slot) ? null : this.traces.variantOf(slot);
     }
-    return this.lookupRecord(key, nowMs);
+    const entry = this.lookupRecord(key, nowMs);
+    if (entry === undefined) return undefined;
+    return entry.conflicting ? null : entry.variant;
   }
 
   /**
@@ -363,7 +362,7 @@ export class CorrelationBuffer {
     this.addBytes(-pendingBytes(key));
   }
 
-  private dropKnown(key: string, entry: KnownVariant): void {
+  private dropKnown(key: string, entry: KnownRecord): void {
     this.known.delete(key);
     this.totals.knownKeys -= 1;
     this.addBytes(-knownBytes(key, entry.variant));

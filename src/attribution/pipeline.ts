@@ -326,8 +326,8 @@ export class AttributionPipeline implements TelemetrySink {
       return;
     }
     const known = state.buffer.lookup(key, now);
-    if (known?.conflicting) return state.count('spans', 'conflict');
-    if (known) return this.record(state, known.variant, span, recorder);
+    if (known === null) return state.count('spans', 'conflict');
+    if (known !== undefined) return this.record(state, known, span, recorder);
     // Waiting for its variant: the one judged span kept as an object, its arm set when it is released.
     const waiting: SpanObservation = {
       kind: 'span',

@@ -25,9 +25,9 @@ function exemplarVariant(state: AnalysisState, point: DecodedMetricPoint, nowMs:
   let variant: string | undefined;
   for (const traceId of point.exemplarTraceIds) {
     const known = state.buffer.lookup(traceId, nowMs);
-    if (!known || known.conflicting) continue;
-    if (variant !== undefined && variant !== known.variant) return { outcome: 'conflict' };
-    variant = known.variant;
+    if (known === undefined || known === null) continue; // unknown, or conflicting
+    if (variant !== undefined && variant !== known) return { outcome: 'conflict' };
+    variant = known;
   }
   return variant === undefined ? { outcome: 'unattributed' } : { variant };
 }

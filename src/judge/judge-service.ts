@@ -114,9 +114,10 @@ const REST_CAP_MS = 10;
  * for one of them, not both. It costs no time: with an immediate queued, the poll does not block.
  */
 const afterPoll = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** A rest about as long as the slice held the loop, ended after a poll (see afterPoll). */
 const restAfterSlice = (heldMs: number) =>
-  new Promise<void>((resolve) =>
-    setTimeout(() => setImmediate(resolve), Math.min(REST_CAP_MS, Math.ceil(heldMs))),
+  new Promise<void>((resolve) => setTimeout(resolve, Math.min(REST_CAP_MS, Math.ceil(heldMs)))).then(
+    afterPoll,
   );
 
 export interface StartRunResult {
