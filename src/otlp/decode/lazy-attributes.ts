@@ -76,6 +76,14 @@ export function decodeAttributeFields(
 
 const NO_BYTES = new Uint8Array(0);
 const sharedContext: WireContext = { reader: new Reader(NO_BYTES), path: [] };
+// The shared reader's fields are reassigned (above) the first time attribution reads an attribute, which
+// is after the first request's decode walk. Until a field of an existing object is stored a second time V8
+// tracks it as constant, and TurboFan, which compiles Reader.uint32, readKey, readHalves, readTraceIdHex
+// and decodeSpan within that first request, compiled them against the constant: the first reassignment
+// deoptimized all of them at once and threw away compilations in progress (`--trace-deopt`: "code
+// dependencies"). Stored once more here, the fields are mutable before any of that code is compiled.
+sharedContext.reader.buf = NO_BYTES;
+sharedContext.reader.pos = sharedContext.reader.len = 0;
 
 let lazy = true;
 
