@@ -92,7 +92,10 @@ export interface ExpiryCounts {
   expiredKeys: number;
 }
 
-const NOTHING_EXPIRED: Readonly<ExpiryCounts> = Object.freeze({ unattributedSpans: 0, expiredKeys: 0 });
+// Not frozen: a frozen object has another hidden class than the counts `expire` makes, and the caller
+// (AttributionPipeline.expireAt, inlined into acceptSpans) was compiled seeing only this one while no key
+// had expired yet, so the first expiry, a window into the load, deoptimized acceptSpans ("wrong map").
+const NOTHING_EXPIRED: Readonly<ExpiryCounts> = { unattributedSpans: 0, expiredKeys: 0 };
 
 // LearnResult answers are constants: learn runs for every span that teaches a variant.
 const LEARNED = Object.freeze({ conflictStarted: false, hasPending: false });

@@ -128,7 +128,16 @@ export class AttributionPipeline implements TelemetrySink {
 
   acceptSpans(batch: SpanBatch): void {
     const now = this.clock();
+    // Expiry stays out of the per-span loop below (judgeSpans), which TurboFan compiles once it is hot: its
+    // reporting branch first runs when the first correlation window closes, a window into the load, and
+    // inlined there it deoptimized the whole loop then (`--trace-deopt`), which at ~10 exports a second ran
+    // in baseline code until compiled again.
     this.expireAt(now);
+    this.judgeSpans(batch, now);
+  }
+
+  /** Learning, then judging, of one batch of spans (see acceptSpans). */
+  private judgeSpans(batch: SpanBatch, now: number): void {
     const recorder = this.sink.beginSpans();
     const { spans } = batch;
     const evaluations = spans.map(flagEvaluationsOfSpan);
