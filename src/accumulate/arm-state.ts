@@ -50,7 +50,13 @@ export class ArmState {
   errors = 0;
   readonly latency: LatencyHistogram;
   readonly coarseLatency: CoarseLatency;
-  latencySumNanos = 0;
+  /**
+   * Starts as a double (0.5, set to 0 in the constructor): a sum of nanoseconds passes 2^31 (2.1 s) within
+   * seconds of load, and a field V8 had made a small integer then changes representation, which
+   * deoptimizes every function compiled against ArmState (recordSpan inlined into acceptSpans) at a moment
+   * the load decides (`--trace-migration`: "latencySumNanos:s->d").
+   */
+  latencySumNanos = 0.5;
   latencyValuesWithoutSum = 0;
   exemplars: TraceExemplars;
 
@@ -59,6 +65,7 @@ export class ArmState {
     coarseLatency = new CoarseLatency(),
     exemplars = new TraceExemplars(),
   ) {
+    this.latencySumNanos = 0;
     this.latency = latency;
     this.coarseLatency = coarseLatency;
     this.exemplars = exemplars;
