@@ -42,16 +42,8 @@ function key(lower: number, upper: number): string {
   return `${lower}|${upper}`;
 }
 
-const NO_SLOTS: readonly Slot[] = [];
-
 export class CoarseLatency {
-  /**
-   * Made on the first interval: the arm states of span traffic never hold one, and an empty Map for each was
-   * ~200 bytes per arm state made, i.e. per run per second of held evidence (run-evidence.ts) and per evidence
-   * copy of a tick; at 1 000 runs under traffic they were a fifth of what outlived a young-generation
-   * collection (1.2 of 6.1 MB per 3 s; see latency-histogram.ts `pending`, issue 13).
-   */
-  private slots: Map<string, Slot> | undefined;
+  private readonly slots = new Map<string, Slot>();
   private total = 0;
   /** Keys merged into another interval because `maxIntervals` was reached. */
   coarsened = 0;
@@ -67,7 +59,7 @@ export class CoarseLatency {
   }
 
   get size(): number {
-    return this.slots?.size ?? 0;
+    return this.slots.size;
   }
 
   /**
@@ -85,13 +77,13 @@ export class CoarseLatency {
 
   /** Intervals ordered by lower edge, then upper edge (fresh objects; the store is not exposed). */
   intervals(): CoarseInterval[] {
-    return [...this.stored()]
+    return [...this.slots.values()]
       .map((s) => ({ lowerNanos: s.lowerNanos, upperNanos: s.upperNanos, count: s.count }))
       .sort((a, b) => a.lowerNanos - b.lowerNanos || a.upperNanos - b.upperNanos);
   }
 
   mergeFrom(other: CoarseLatency): void {
-    for (const s of other.stored()) this.add({ ...s });
+    for (const s of other.slots.values()) this.add({ ...s });
     this.coarsened += other.coarsened;
   }
 
@@ -104,7 +96,7 @@ export class CoarseLatency {
     return {
       maxIntervals: this.maxIntervals,
       coarsened: this.coarsened,
-      intervals: [...this.stored()].map((s) => [
+      intervals: [...this.slots.values()].map((s) => [
         s.nominalLower,
         finite(s.nominalUpper),
         s.lowerNanos,
@@ -130,27 +122,22 @@ export class CoarseLatency {
     return out;
   }
 
-  private stored(): Iterable<Slot> {
-    return this.slots?.values() ?? NO_SLOTS;
-  }
-
   private add(slot: Slot): void {
     this.total += slot.count;
     const k = key(slot.nominalLower, slot.nominalUpper);
-    const slots = (this.slots ??= new Map<string, Slot>());
-    const existing = slots.get(k);
+    const existing = this.slots.get(k);
     if (existing) {
       widen(existing, slot);
       return;
     }
-    if (slots.size < this.maxIntervals) {
-      slots.set(k, slot);
+    if (this.slots.size < this.maxIntervals) {
+      this.slots.set(k, slot);
       return;
     }
     // Full: widen the existing interval whose union with this one is narrowest (log-width of the union).
     let best: Slot | undefined;
     let bestWidth = Infinity;
-    for (const s of slots.values()) {
+    for (const s of this.slots.values()) {
       const width = unionLogWidth(s, slot);
       if (width < bestWidth) {
         bestWidth = width;

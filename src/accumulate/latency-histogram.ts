@@ -28,9 +28,6 @@ function clampIndex(index: number, scale: number): number {
   return Math.min(highest, Math.max(lowest, index));
 }
 
-/** Values a histogram without buckets keeps as they came before it builds its buckets (see `pending`). */
-export const PENDING_VALUES = 16;
-
 export const DEFAULT_MAX_SCALE = 6;
 export const DEFAULT_MAX_BUCKETS = 4096;
 
@@ -72,17 +69,6 @@ export class LatencyHistogram {
    */
   private counts: number[] | Float64Array = [];
   private total = 0;
-  /**
-   * Values recorded into a histogram that has none yet, kept as they came (at most PENDING_VALUES) and
-   * recorded in the same order on the next other call, so every answer is the one recording each at once
-   * gives. Why: the evidence of a second that waits for the watermark (run-evidence.ts, a held slice) is a new
-   * histogram per run per second that lives a few seconds; its bucket array spans every index between its
-   * smallest and largest value (about a hundred slots at scale 6 for a handful of spans). At 1 000 runs under
-   * traffic those arrays were ~40% of what outlived a young-generation collection (heap sampling of the
-   * accumulator alone under bench ingest-latency's traffic: 2.4 of 6.1 MB per 3 s), and those collections
-   * paused 6-12 ms each, stalling ingest (issue 13). A handful of values costs a few words instead.
-   */
-  private pending: number[] | undefined;
 
   constructor(options: LatencyHistogramOptions = {}) {
     this.scaleValue = options.maxScale ?? DEFAULT_MAX_SCALE;
@@ -94,35 +80,20 @@ export class LatencyHistogram {
   }
 
   get scale(): number {
-    this.settle();
     return this.scaleValue;
   }
 
   /** Number of recorded values, zero bucket included. */
   get count(): number {
-    this.settle();
     return this.total;
   }
 
   get zeroCount(): number {
-    this.settle();
     return this.zeros;
   }
 
   /** Records `count` values equal to `valueNanos`. Values at or below the zero threshold (and NaN) count as zero. */
   record(valueNanos: number, count = 1): void {
-    if (this.total === 0 && count === 1 && this.counts.length === 0) {
-      const pending = (this.pending ??= []);
-      if (pending.length < PENDING_VALUES) {
-        pending.push(valueNanos);
-        return;
-      }
-      this.settle();
-    } else if (this.pending !== undefined) this.settle();
-    this.recordNow(valueNanos, count);
-  }
-
-  private recordNow(valueNanos: number, count: number): void {
     if (!this.admits(count)) return;
     this.total += count;
     if (!(valueNanos > this.zeroThreshold)) {
@@ -138,7 +109,6 @@ export class LatencyHistogram {
    * used to ingest OTLP exponential buckets without going through values.
    */
   recordBucket(index: number, scale: number, count: number): void {
-    this.settle();
     if (!this.admits(count) || !Number.isInteger(index) || !Number.isInteger(scale)) return;
     if (scale < this.scaleValue) this.downscale(this.scaleValue - scale);
     this.total += count;
@@ -147,7 +117,6 @@ export class LatencyHistogram {
 
   /** Adds `count` to the zero bucket (values in [0, threshold]), raising the threshold if `thresholdNanos` is larger. */
   recordZeros(count: number, thresholdNanos = 0): void {
-    this.settle();
     if (thresholdNanos <= MAX_LATENCY_NANOS) this.raiseZeroThreshold(thresholdNanos);
     if (!this.admits(count)) return;
     this.zeros += count;
@@ -156,8 +125,6 @@ export class LatencyHistogram {
 
   /** Adds every value of `other` to this histogram (exact; see the file comment). */
   mergeFrom(other: LatencyHistogram): void {
-    this.settle();
-    other.settle();
     this.raiseZeroThreshold(other.zeroThreshold);
     const targetScale = Math.min(this.scaleValue, other.scaleValue);
     if (targetScale < this.scaleValue) this.downscale(this.scaleValue - targetScale);
@@ -189,7 +156,6 @@ export class LatencyHistogram {
    * counts instead of two: the judge copies every arm it reads on every tick with new evidence (issue 13).
    */
   clone(): LatencyHistogram {
-    this.settle();
     const [first, last] = this.nonEmptyRange();
     const h = new LatencyHistogram({
       maxScale: this.scaleValue,
@@ -211,7 +177,6 @@ export class LatencyHistogram {
    * Returns NaN for an empty histogram and 0 when the rank falls in the zero bucket.
    */
   quantile(q: number): number {
-    this.settle();
     if (this.total === 0) return NaN;
     const rank = Math.max(1, Math.ceil(q * this.total));
     return this.valueAtRank(rank);
@@ -219,7 +184,6 @@ export class LatencyHistogram {
 
   /** Representative value of the sample of 1-based `rank` (clamped to [1, n]). */
   valueAtRank(rank: number): number {
-    this.settle();
     const bucket = this.bucketAtRank(rank);
     if (bucket === undefined) return NaN;
     return bucket.index === -Infinity ? 0 : bucketRepresentative(bucket.index, this.scaleValue);
@@ -227,7 +191,6 @@ export class LatencyHistogram {
 
   /** The bucket that holds the sample of 1-based `rank` (clamped to [1, n]); undefined when empty. */
   bucketAtRank(rank: number): LatencyBucket | undefined {
-    this.settle();
     if (this.total === 0) return undefined;
     const r = Math.min(Math.max(rank, 1), this.total);
     if (r <= this.zeros) return this.zeroBucket();
@@ -246,7 +209,6 @@ export class LatencyHistogram {
   forEachBucket(
     visit: (lowerNanos: number, upperNanos: number, count: number, isZero: boolean) => void,
   ): void {
-    this.settle();
     if (this.zeros > 0) visit(0, this.zeroThreshold, this.zeros, true);
     for (let i = 0; i < this.counts.length; i++) {
       const c = this.counts[i];
@@ -265,7 +227,6 @@ export class LatencyHistogram {
    * garbage at 1 000 runs (heap sampling of one tick; issue 13).
    */
   bucketArrays(): { lowers: number[]; uppers: number[]; cumulative: number[] } {
-    this.settle();
     let buckets = this.zeros > 0 ? 1 : 0;
     for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) buckets++;
     const lowers = new Array<number>(buckets);
@@ -296,7 +257,6 @@ export class LatencyHistogram {
 
   /** Non-empty buckets in ascending value order, the zero bucket first when it holds values. */
   buckets(): LatencyBucket[] {
-    this.settle();
     const out: LatencyBucket[] = [];
     if (this.zeros > 0) out.push(this.zeroBucket());
     for (let i = 0; i < this.counts.length; i++) {
@@ -306,7 +266,6 @@ export class LatencyHistogram {
   }
 
   toSnapshot(): LatencyHistogramSnapshot {
-    this.settle();
     const [first, last] = this.nonEmptyRange();
     return {
       scale: this.scaleValue,
@@ -330,14 +289,6 @@ export class LatencyHistogram {
     h.counts = s.counts.slice();
     h.total = s.zeroCount + s.counts.reduce((a, b) => a + b, 0);
     return h;
-  }
-
-  /** Records the pending values, in the order they came, as record() would have at once. */
-  private settle(): void {
-    const pending = this.pending;
-    if (pending === undefined) return;
-    this.pending = undefined;
-    for (let i = 0; i < pending.length; i++) this.recordNow(pending[i], 1);
   }
 
   /** A count the histogram can add exactly: whole, positive, and keeping the total within 2^53 - 1. */
