@@ -16,9 +16,9 @@
 // Opt-in rows `steady-null` and `steady` hold 5k spans/s for BENCH_STEADY_WARMUP_MS (120 s) more, then measure
 // a minute: at ~10 exports a second V8 takes minutes to optimise the code a request runs (its counters fill
 // slowly), and what outlives a scavenge grows the old generation until a major GC (until stop 23 every
-// correlation window's trace keys did), which a 20 s window after 5 s of load does not show (README, footprint).
-// Options: BENCH_FOOTPRINT_ROWS (comma list of null, defaults, lag-100, from-start, steady-null, steady;
-// default the first four) and
+// correlation window's trace keys did), which a 20 s window after 5 s of load does not show
+// (docs/performance-notes.md, footprint). Options: BENCH_FOOTPRINT_ROWS (comma list of null, defaults, lag-100,
+// from-start, steady-null, steady; default the first four) and
 // BENCH_FOOTPRINT_LOADS (comma list of spans/s, 0 = idle; default 0,1000,5000) run a part of the table, e.g.
 // for A/B pairs of one row; BENCH_FOOTPRINT_EXTRA_FLAGS adds node flags to the measured processes (diagnosis);
 // BENCH_STEADY_WARMUP_MS and BENCH_STEADY_MEASURE_MS set the steady rows' hold and window (e.g. 0 and 200000 for

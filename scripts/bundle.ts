@@ -6,9 +6,9 @@
 // loads at start on its own (our ~170 modules, zod's, grpc-js's, prom-client's ...), and keeps every one's
 // source; zod alone brought its 64 locales (`z` is a namespace holding them all). esbuild leaves out what no
 // import reaches (the locales, with `import * as z`), and the start-up allocation it saves is part of what
-// lets V8's memory reducer shrink an idle sidecar (README, footprint). The code is the same: esbuild strips
-// the types as vitest does, every module keeps its own scope, and identifiers keep their names (stack traces
-// and logs still name our functions; dist/bundle/*.map maps them back to src/).
+// lets V8's memory reducer shrink an idle sidecar (docs/performance-notes.md, footprint). The code is the
+// same: esbuild strips the types as vitest does, every module keeps its own scope, and identifiers keep
+// their names (stack traces and logs still name our functions; dist/bundle/*.map maps them back to src/).
 //
 // Kept out of the bundle, loaded from node_modules as before:
 // - better-sqlite3: a native addon, found through `bindings` next to its own files;

@@ -7,11 +7,11 @@
 // a typed-array hash table (trace-key-table.ts), others (attribute values) in a Map. A known key lives for its
 // window (10 s), longer than the ~2 s between young-generation collections at 5k spans/s, so as Map entries
 // every key string and record was promoted and died in the old generation (~190 KB a collection; RSS climbed
-// from 84 to ~120 MB between major collections, README footprint); the table holds none on the V8 heap.
-// Both stores keep their entries in touch order (a refreshed entry moves to the back), and a sequence number
-// on each entry merges the two, so expiry and eviction take the least recently touched key first, as one Map
-// in insertion order did. Byte accounting is unchanged: a trace-id entry is charged as the Map entry
-// it replaces (its 32 characters as UTF-16 plus the overhead), so the budget evicts exactly as before.
+// from 84 to ~120 MB between major collections, docs/performance-notes.md, footprint); the table holds none on
+// the V8 heap. Both stores keep their entries in touch order (a refreshed entry moves to the back), and a
+// sequence number on each entry merges the two, so expiry and eviction take the least recently touched key
+// first, as one Map in insertion order did. Byte accounting is unchanged: a trace-id entry is charged as the
+// Map entry it replaces (its 32 characters as UTF-16 plus the overhead), so the budget evicts exactly as before.
 // Pending and known keys are disjoint between requests:
 // a key's pending spans are released in the request that teaches its variant. Pending entries are the spans'
 // observations (time, duration, error), never the decoded spans.

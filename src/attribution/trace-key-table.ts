@@ -2,9 +2,10 @@
 //
 // Why: a known key lives for its correlation window (10 s by default), far longer than the ~2 s between
 // young-generation collections at 5k spans/s, so every key string, its Map entry and its record were promoted
-// to the old generation and died there, and RSS climbed by tens of MB between major collections (README,
-// footprint). Here a trace id is four 32-bit words in an Int32Array and its variant a small index into a table
-// of variant texts, so a known key allocates nothing on the V8 heap and nothing is promoted.
+// to the old generation and died there, and RSS climbed by tens of MB between major collections
+// (docs/performance-notes.md, footprint). Here a trace id is four 32-bit words in an Int32Array and its
+// variant a small index into a table of variant texts, so a known key allocates nothing on the V8 heap and
+// nothing is promoted.
 //
 // Layout: entries live in a pool of slots (parallel typed arrays, a free list through `next`); a hash index
 // (open addressing, linear probing, load factor at most 1/2, backward-shift deletion so there are no

@@ -12,9 +12,9 @@
 //
 // Why not prom-client's own histogram (perf_hooks.monitorEventLoopDelay): its timer fires every 10 ms whatever
 // the sidecar does, ~100 wake-ups a second, measured at ~0.9% of a core on an idle 2-core VM (most of an idle
-// sidecar's CPU; README, footprint), and beside it admission ran a sampler of its own at 20 ms. Each wake-up
-// costs the process a scheduling round trip whether or not anything waits, so the one timer here samples only
-// as often as a lag can build up:
+// sidecar's CPU; docs/performance-notes.md, footprint), and beside it admission ran a sampler of its own at 20
+// ms. Each wake-up costs the process a scheduling round trip whether or not anything waits, so the one timer
+// here samples only as often as a lag can build up:
 // - every `resolutionMs` (20 ms) while export requests arrive (each admission reads `lagMs`) and the loop was
 //   busy at least half the time since the last sample (event-loop utilization, which perf_hooks keeps without
 //   a timer), or the last sample was late: a loop behind its work, whose lag admission must see at once;
