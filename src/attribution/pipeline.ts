@@ -281,22 +281,12 @@ export class AttributionPipeline implements TelemetrySink {
     };
   }
 
-  /**
-   * Counts the evaluations read, by source. Indexed loops, and a tally only once there is an evaluation: this
-   * runs once per export request over every span, most with none, and at ~10 requests a second it stays in
-   * baseline code, where a for-of loop makes an iterator per span (README, footprint).
-   */
   private countEvaluations(perSpan: readonly FlagEvaluation[][]): void {
-    let tally: Map<string, number> | undefined;
-    for (let i = 0; i < perSpan.length; i++) {
-      const evaluations = perSpan[i];
-      for (let e = 0; e < evaluations.length; e++) {
-        const { source } = evaluations[e];
-        tally ??= new Map<string, number>();
-        tally.set(source, (tally.get(source) ?? 0) + 1);
-      }
+    const tally = new Map<string, number>();
+    for (const evaluations of perSpan) {
+      for (const { source } of evaluations) tally.set(source, (tally.get(source) ?? 0) + 1);
     }
-    if (tally !== undefined) for (const [source, n] of tally) this.metrics.flagEvaluations.inc({ source }, n);
+    for (const [source, n] of tally) this.metrics.flagEvaluations.inc({ source }, n);
   }
 
   /** Learns one variant of `key`; notes the key in `waiting` when spans wait for it. */
