@@ -57,12 +57,4 @@ describe('sourceKeyOf', () => {
       key,
     );
   });
-
-  it('keys a resource the same after the attributes it was compared with have changed', () => {
-    const attributes: Attributes = { ...SDK };
-    const key = sourceKeyOf({ serviceName: 'checkout', attributes });
-    attributes['service.version'] = '9.9.9'; // the kept values are a copy
-    expect(sourceKeyOf(resourceOf({ ...SDK, 'service.version': '9.9.9' }))).not.toBe(key);
-    expect(sourceKeyOf(resourceOf(SDK))).toBe(key);
-  });
 });
