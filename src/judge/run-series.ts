@@ -50,16 +50,6 @@ export function seriesPoint(document: VerdictDocument): SeriesPoint {
   };
 }
 
-/**
- * `JSON.stringify(point)` from the JSON of the point without its time (`key`): the time is the point's first
- * property, so the two differ only by it, and the store need not stringify every point a second time (a tick
- * at 1 000 runs stringified 1 000 points twice; heap sampling of bench ingest-latency, issue 13).
- */
-export function pointJson(atMs: number, key: string): string {
-  const time = `{"atMs":${JSON.stringify(atMs)}`;
-  return key === '{}' ? `${time}}` : `${time},${key.slice(1)}`;
-}
-
 export class RunSeriesRecorder {
   /** The last point recorded per running run, without its time, to skip unchanged ticks. */
   private readonly last = new Map<string, string>();
@@ -81,7 +71,7 @@ export class RunSeriesRecorder {
     const ended = document.state !== 'running';
     if (this.last.get(document.runId) !== key) {
       this.last.set(document.runId, key);
-      this.pending.push({ runId: document.runId, point, last: ended, json: pointJson(point.atMs, key) });
+      this.pending.push({ runId: document.runId, point, last: ended });
     }
     if (ended) this.last.delete(document.runId);
     else this.seen.add(document.runId);

@@ -41,8 +41,6 @@ export interface SeriesEntry {
   point: SeriesPoint;
   /** The run's last point: it has ended. */
   last?: boolean;
-  /** `JSON.stringify(point)`, when the caller has it already (judge/run-series.ts builds it from its key). */
-  json?: string;
 }
 
 export const DEFAULT_MAX_POINTS_PER_RUN = 1000;
@@ -72,9 +70,9 @@ export class RunSeriesRepository {
     const { insert } = this.prepared();
     this.store.write(() =>
       this.store.transaction(() => {
-        for (const { runId, point, last, json } of points) {
+        for (const { runId, point, last } of points) {
           const cached = this.counts.get(runId);
-          insert.run(runId, point.atMs, json ?? JSON.stringify(point));
+          insert.run(runId, point.atMs, JSON.stringify(point));
           // A point at the same time as the last replaces it: the cached count may then run one ahead,
           // which only thins a little early; thinning counts exactly.
           const count = cached === undefined ? this.exactCount(runId) : cached + 1;
