@@ -9,7 +9,7 @@ import { SnapshotError, parseStoredSnapshot } from '../accumulate/snapshot-valid
 import { analysisSchema, type Analysis } from '../config/analysis.js';
 import type { AnalysisSequentialState } from '../stats/analysis-policy.js';
 import { initialSequentialState } from '../stats/analysis-policy.js';
-import type { RunUpdate, RunsRepository, StoredRun } from '../store/runs-repository.js';
+import type { RunsRepository, StoredRun } from '../store/runs-repository.js';
 import { JudgeError } from './judge-error.js';
 import type { RunRouting } from './judge-service.js';
 import { RunJudgement, type RunEvaluation } from './run-judgement.js';
@@ -265,7 +265,7 @@ export class RunBook {
     if (!run.isRunning) return this.reopen(run, stage);
     run.stages.push(stage);
     this.options.accumulator.declareStage(runId, stage);
-    this.options.runs.update(this.updateOf(run));
+    this.options.runs.update(this.stored(run));
     this.options.logger.info(
       {
         analysis: run.identity.analysisId,
@@ -291,7 +291,7 @@ export class RunBook {
     Object.assign(run.identity, { state: 'aborted', endedAtMs: nowMs, endReason: reason });
     run.document = { ...run.currentDocument(), updatedAt: new Date(nowMs).toISOString() };
     this.options.runs.transaction(() => {
-      this.options.runs.update(this.updateOf(run));
+      this.options.runs.update(this.stored(run));
       this.options.runs.appendHistory(run.identity.analysisId, {
         runId,
         verdict: run.document.verdict,
@@ -374,7 +374,7 @@ export class RunBook {
 
   /** Writes the run's row (inside the caller's transaction when there is one). */
   persist(run: RunJudgement): void {
-    this.options.runs.update(this.updateOf(run));
+    this.options.runs.update(this.stored(run));
   }
 
   /** Every run held as running (also those whose final verdict waits to be recorded), for a sliced snapshot. */
@@ -405,7 +405,7 @@ export class RunBook {
         if (!state) continue; // see snapshotRunning
         saved.push([run, state]);
         bytes += state.bytes;
-        this.options.runs.update(this.updateOf(run));
+        this.options.runs.update(this.stored(run));
       }
     });
     this.noteSaved(saved); // only once committed
@@ -423,7 +423,7 @@ export class RunBook {
         // write the row at once). Rewriting 1 000 rows every snapshot made SQLite checkpoint each time.
         if (!state) continue;
         saved.push([run, state]);
-        this.options.runs.update(this.updateOf(run));
+        this.options.runs.update(this.stored(run));
       }
     });
     this.noteSaved(saved);
@@ -619,25 +619,6 @@ export class RunBook {
       initialSequentialState(),
       stored.clockStartedAtMs,
     );
-  }
-
-  /**
-   * The run's row as `update` writes it: without the spec, which an update never writes (its JSON, built for
-   * every run at every snapshot and then unused, was a sixth of the snapshot's garbage; issue 13).
-   */
-  private updateOf(run: RunJudgement): RunUpdate {
-    const document = run.currentDocument();
-    return {
-      id: run.id,
-      state: run.identity.state,
-      verdict: document.verdict,
-      documentJson: JSON.stringify(document),
-      stagesJson: JSON.stringify(run.stages),
-      clockStartedAtMs: run.clockStartedAtMs,
-      updatedAtMs: Date.parse(document.updatedAt),
-      endedAtMs: run.identity.endedAtMs,
-      endReason: run.identity.endReason,
-    };
   }
 
   private stored(run: RunJudgement): StoredRun {

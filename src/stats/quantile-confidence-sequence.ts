@@ -74,29 +74,8 @@ export function logBetaBinomialMixture(k: number, t: number, q: number, concentr
 
 const massBelowCache = new Map<string, number>();
 
-/**
- * The last two (q, concentration) asked and their w, compared as numbers: the evaluations ask for one or two
- * arms' parameters many times in a row, and the Map's string key (two numbers printed per call) was young
- * garbage on every call (issue 13). The value is the Map's, so the same bit for bit.
- */
-const lastMassBelow = { q: [NaN, NaN], concentration: [NaN, NaN], value: [NaN, NaN], next: 0 };
-
 /** w = P(p < q) under the Beta(c q, c (1 - q)) prior: the weight of the lower side in the mixture. */
 export function priorMassBelow(q: number, concentration: number): number {
-  const last = lastMassBelow;
-  for (let i = 0; i < 2; i++) {
-    if (last.q[i] === q && last.concentration[i] === concentration) return last.value[i];
-  }
-  const w = massBelowOf(q, concentration);
-  const i = last.next;
-  last.q[i] = q;
-  last.concentration[i] = concentration;
-  last.value[i] = w;
-  last.next = 1 - i;
-  return w;
-}
-
-function massBelowOf(q: number, concentration: number): number {
   const key = `${q}/${concentration}`;
   let w = massBelowCache.get(key);
   if (w === undefined) {

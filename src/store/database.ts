@@ -56,7 +56,6 @@ export function isStorageError(error: unknown): error is Error & { code: string 
 
 export class Store {
   readonly db: Db;
-  private runInTransaction: ((inner: () => unknown) => unknown) | undefined;
   private lastFailure: StorageFailure | undefined;
   private lastProbeMs = 0;
 
@@ -85,20 +84,6 @@ export class Store {
 
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
-  }
-
-  /**
-   * Runs `work` in one SQLite transaction (a savepoint when called inside another), through one wrapper made
-   * once. better-sqlite3's `db.transaction(fn)` builds four wrapper functions and defines five properties on
-   * each for every call; a wrapper per call made ~19 KB of young garbage per run row the timer's snapshot
-   * updated (the row's update runs inside the slice's transaction), a fifth of the snapshot's garbage (heap
-   * sampling of bench ingest-latency's 1 000-analysis window; issue 13). The wrapper passes its arguments on,
-   * so this one behaves as a wrapper of `work` itself: BEGIN/COMMIT, or SAVEPOINT/RELEASE when nested, and a
-   * rollback of its own part when `work` throws.
-   */
-  transaction<T>(work: () => T): T {
-    this.runInTransaction ??= this.db.transaction((inner: () => unknown) => inner());
-    return this.runInTransaction(work) as T;
   }
 
   /**

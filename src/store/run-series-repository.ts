@@ -69,7 +69,7 @@ export class RunSeriesRepository {
     if (points.length === 0) return;
     const { insert } = this.prepared();
     this.store.write(() =>
-      this.store.transaction(() => {
+      this.store.db.transaction(() => {
         for (const { runId, point, last } of points) {
           const cached = this.counts.get(runId);
           insert.run(runId, point.atMs, JSON.stringify(point));
@@ -79,7 +79,7 @@ export class RunSeriesRepository {
           this.counts.set(runId, count > this.maxPointsPerRun ? this.thin(runId) : count);
           if (last) this.counts.delete(runId);
         }
-      }),
+      })(),
     );
   }
 

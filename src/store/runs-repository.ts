@@ -1,7 +1,6 @@
 // Persistence of runs: each run's effective spec, state, latest verdict document and stages, its verdict
 // history, and snapshots of its evidence, so a restart resumes every running run where it was (losing at most
 // one snapshot interval of evidence). Finished runs stay readable until retention prunes the oldest.
-import type { Statement } from 'better-sqlite3';
 import type { Store } from './database.js';
 
 export type RunState = 'running' | 'finished' | 'aborted';
@@ -24,9 +23,6 @@ export interface StoredRun {
   endedAtMs: number | null;
   endReason: string | null;
 }
-
-/** What `update` writes: a run's mutable fields, found by its id (its spec, identity and start never change). */
-export type RunUpdate = Omit<StoredRun, 'analysisId' | 'revision' | 'attempt' | 'specJson' | 'startedAtMs'>;
 
 export interface HistoryEntry {
   runId: string | null;
@@ -72,24 +68,7 @@ const fromRow = (row: RunRow): StoredRun => ({
 });
 
 export class RunsRepository {
-  /**
-   * Each statement prepared once (the SQL texts are this file's constants). The timer's snapshot updates every
-   * changed run's row and snapshot, and preparing both statements per run made two statement objects each
-   * time, young garbage with weak handles that every scavenge has to process (bench ingest-latency, heap
-   * sampling of its 1 000-analysis window; issue 13).
-   */
-  private readonly statements = new Map<string, Statement>();
-
   constructor(private readonly store: Store) {}
-
-  private prepare(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = this.store.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
 
   /**
    * Runs `work` in one SQLite transaction (synchronous, as better-sqlite3's are); a storage failure is
@@ -97,7 +76,7 @@ export class RunsRepository {
    * one of these or through `write`.
    */
   transaction<T>(work: () => T): T {
-    return this.store.write(() => this.store.transaction(work));
+    return this.store.write(() => this.store.db.transaction(work)());
   }
 
   /** A PASSIVE checkpoint of the write-ahead log (Store.checkpoint). */
@@ -110,76 +89,84 @@ export class RunsRepository {
   }
 
   private insertRow(run: StoredRun): void {
-    this.prepare(
-      `INSERT INTO runs (id, analysis_id, revision, attempt, spec_json, state, verdict, document_json, stages_json,
+    this.store.db
+      .prepare(
+        `INSERT INTO runs (id, analysis_id, revision, attempt, spec_json, state, verdict, document_json, stages_json,
            started_at_ms, clock_started_at_ms, updated_at_ms, ended_at_ms, end_reason)
          VALUES (@id, @analysisId, @revision, @attempt, @specJson, @state, @verdict, @documentJson, @stagesJson,
            @startedAtMs, @clockStartedAtMs, @updatedAtMs, @endedAtMs, @endReason)`,
-    ).run(run);
+      )
+      .run(run);
   }
 
   /** Writes the run's mutable fields (everything but its identity, spec and start). */
-  update(run: RunUpdate): void {
+  update(run: StoredRun): void {
     this.transaction(() => this.updateRow(run));
   }
 
-  private updateRow(run: RunUpdate): void {
-    this.prepare(
-      `UPDATE runs SET state = @state, verdict = @verdict, document_json = @documentJson,
+  private updateRow(run: StoredRun): void {
+    this.store.db
+      .prepare(
+        `UPDATE runs SET state = @state, verdict = @verdict, document_json = @documentJson,
            stages_json = @stagesJson, clock_started_at_ms = @clockStartedAtMs, updated_at_ms = @updatedAtMs,
            ended_at_ms = @endedAtMs, end_reason = @endReason
          WHERE id = @id`,
-    ).run(run);
+      )
+      .run(run);
   }
 
   get(id: string): StoredRun | undefined {
-    const row = this.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = this.store.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     return row ? fromRow(row) : undefined;
   }
 
   /** The latest attempt of a revision's run. */
   find(analysisId: string, revision: string): StoredRun | undefined {
-    const row = this.prepare(
-      'SELECT * FROM runs WHERE analysis_id = ? AND revision = ? ORDER BY attempt DESC LIMIT 1',
-    ).get(analysisId, revision) as RunRow | undefined;
+    const row = this.store.db
+      .prepare('SELECT * FROM runs WHERE analysis_id = ? AND revision = ? ORDER BY attempt DESC LIMIT 1')
+      .get(analysisId, revision) as RunRow | undefined;
     return row ? fromRow(row) : undefined;
   }
 
   listRunning(): StoredRun[] {
-    const rows = this.prepare(
-      "SELECT * FROM runs WHERE state = 'running' ORDER BY started_at_ms, id",
-    ).all() as RunRow[];
+    const rows = this.store.db
+      .prepare("SELECT * FROM runs WHERE state = 'running' ORDER BY started_at_ms, id")
+      .all() as RunRow[];
     return rows.map(fromRow);
   }
 
   /** The analysis's runs, newest first, at most `limit`. */
   listByAnalysis(analysisId: string, limit: number): StoredRun[] {
-    const rows = this.prepare(
-      'SELECT * FROM runs WHERE analysis_id = ? ORDER BY started_at_ms DESC, id DESC LIMIT ?',
-    ).all(analysisId, limit) as RunRow[];
+    const rows = this.store.db
+      .prepare('SELECT * FROM runs WHERE analysis_id = ? ORDER BY started_at_ms DESC, id DESC LIMIT ?')
+      .all(analysisId, limit) as RunRow[];
     return rows.map(fromRow);
   }
 
   appendHistory(analysisId: string, entry: HistoryEntry): void {
-    this.prepare(
-      `INSERT INTO verdict_history (analysis_id, run_id, verdict, action, reason, document_json, at)
+    this.store.db
+      .prepare(
+        `INSERT INTO verdict_history (analysis_id, run_id, verdict, action, reason, document_json, at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      analysisId,
-      entry.runId,
-      entry.verdict,
-      entry.action,
-      entry.reason,
-      JSON.stringify(entry.document),
-      entry.at,
-    );
+      )
+      .run(
+        analysisId,
+        entry.runId,
+        entry.verdict,
+        entry.action,
+        entry.reason,
+        JSON.stringify(entry.document),
+        entry.at,
+      );
   }
 
   /** Verdict changes of a run, oldest first, at most `limit`. */
   history(runId: string, limit = 1000): HistoryEntry[] {
-    const rows = this.prepare(
-      'SELECT run_id, verdict, action, reason, document_json, at FROM verdict_history WHERE run_id = ? ORDER BY id LIMIT ?',
-    ).all(runId, limit) as Array<{
+    const rows = this.store.db
+      .prepare(
+        'SELECT run_id, verdict, action, reason, document_json, at FROM verdict_history WHERE run_id = ? ORDER BY id LIMIT ?',
+      )
+      .all(runId, limit) as Array<{
       run_id: string | null;
       verdict: string;
       action: string;
@@ -198,14 +185,16 @@ export class RunsRepository {
   }
 
   saveSnapshot(runId: string, stateJson: string, takenAtMs: number): void {
-    this.prepare(
-      `INSERT INTO run_snapshots (run_id, state_json, taken_at_ms) VALUES (?, ?, ?)
+    this.store.db
+      .prepare(
+        `INSERT INTO run_snapshots (run_id, state_json, taken_at_ms) VALUES (?, ?, ?)
          ON CONFLICT (run_id) DO UPDATE SET state_json = excluded.state_json, taken_at_ms = excluded.taken_at_ms`,
-    ).run(runId, stateJson, takenAtMs);
+      )
+      .run(runId, stateJson, takenAtMs);
   }
 
   loadSnapshot(runId: string): string | undefined {
-    const row = this.prepare('SELECT state_json FROM run_snapshots WHERE run_id = ?').get(runId) as
+    const row = this.store.db.prepare('SELECT state_json FROM run_snapshots WHERE run_id = ?').get(runId) as
       { state_json: string } | undefined;
     return row?.state_json;
   }
@@ -215,16 +204,18 @@ export class RunsRepository {
    * (retention runs in small steps on a timer, never as one long transaction). Returns how many were deleted.
    */
   pruneEnded(keep: number, batch: number): number {
-    const ids = this.prepare(
-      `SELECT id FROM runs WHERE state != 'running' ORDER BY ended_at_ms DESC, id DESC LIMIT ? OFFSET ?`,
-    ).all(batch, keep) as Array<{ id: string }>;
+    const ids = this.store.db
+      .prepare(
+        `SELECT id FROM runs WHERE state != 'running' ORDER BY ended_at_ms DESC, id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(batch, keep) as Array<{ id: string }>;
     if (ids.length === 0) return 0;
     this.transaction(() => {
       for (const { id } of ids) {
-        this.prepare('DELETE FROM verdict_history WHERE run_id = ?').run(id);
-        this.prepare('DELETE FROM run_snapshots WHERE run_id = ?').run(id);
-        this.prepare('DELETE FROM run_series WHERE run_id = ?').run(id);
-        this.prepare('DELETE FROM runs WHERE id = ?').run(id);
+        this.store.db.prepare('DELETE FROM verdict_history WHERE run_id = ?').run(id);
+        this.store.db.prepare('DELETE FROM run_snapshots WHERE run_id = ?').run(id);
+        this.store.db.prepare('DELETE FROM run_series WHERE run_id = ?').run(id);
+        this.store.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
       }
     });
     return ids.length;
