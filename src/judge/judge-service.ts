@@ -84,8 +84,14 @@ export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
  * stalled every export request that arrived meanwhile (issue 13). An export request needs a few turns of the
  * event loop (read, decode, answer), each of which may wait for one slice, so a slice is kept to a small
  * fraction of an unloaded export's latency; one run's decision evaluation takes well under a millisecond.
+ * 1.5 ms rather than the 3 ms it was until stop 25: an export that arrives during a slice waits for the rest
+ * of it (and for any young-generation collection inside it). At 1 000 runs, in 8 alternated pairs of fresh
+ * processes (bench ingest-latency), the window holding the first tick read p99 9.3-11.9 ms (median 10.1) with
+ * 1.5 ms slices against 11.5-15.9 ms (median 12.5) with 3 ms ones, and 16 of 16 windows held p99 within 2x of
+ * no analyses against 12 of 16 (docs/performance-notes.md, ingest-latency). The tick's busy time did not
+ * change beyond the spread (judge-tick: median tick 247-260 ms either way); only its wall time is longer.
  */
-const TICK_SLICE_MS = 3;
+const TICK_SLICE_MS = 1.5;
 /**
  * Snapshot bytes written in one slice at most, and so in the write-ahead log between two checkpoints: a
  * checkpoint of this many bytes (two fsyncs) holds the loop a few ms where 4 MB held it 16-35 ms. Below
