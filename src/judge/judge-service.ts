@@ -88,8 +88,9 @@ export const TICK_SPAN_NAME = 'canary_judge.judge.tick';
  * of it (and for any young-generation collection inside it). At 1 000 runs, in 8 alternated pairs of fresh
  * processes (bench ingest-latency), the window holding the first tick read p99 9.3-11.9 ms (median 10.1) with
  * 1.5 ms slices against 11.5-15.9 ms (median 12.5) with 3 ms ones, and 16 of 16 windows held p99 within 2x of
- * no analyses against 12 of 16 (docs/performance-notes.md, ingest-latency). The tick's busy time did not
- * change beyond the spread (judge-tick: median tick 247-260 ms either way); only its wall time is longer.
+ * no analyses against 12 of 16 (docs/performance-notes.md, ingest-latency). The price: twice the slices,
+ * each ending with its chart points' write, took the tick's busy time there from a median 456 to 499 ms
+ * (judge-tick's median tick read 247-260 ms either way), and its wall time is longer; no export waits for it.
  */
 const TICK_SLICE_MS = 1.5;
 /**
