@@ -21,7 +21,7 @@ const SDK = {
 describe('sourceKeyOf', () => {
   it('gives every export of one resource the key of its first export, and other resources other keys', () => {
     const first = sourceKeyOf(resourceOf(SDK));
-    // In a row (the last resource kept), and after other resources came between.
+    // Again right away, and again after other resources came between.
     expect(sourceKeyOf(resourceOf(SDK))).toBe(first);
     const other = sourceKeyOf(resourceOf({ ...SDK, 'process.pid': 4243 }));
     const renamed = sourceKeyOf(resourceOf({ ...SDK, 'service.name': 'cart' }));
@@ -46,7 +46,6 @@ describe('sourceKeyOf', () => {
   it('does not depend on the order of the attributes', () => {
     const reversed = Object.fromEntries(Object.entries(SDK).reverse());
     expect(sourceKeyOf(resourceOf(reversed))).toBe(sourceKeyOf(resourceOf(SDK)));
-    expect(sourceKeyOf(resourceOf(SDK))).toBe(sourceKeyOf(resourceOf(reversed)));
   });
 
   it('keys structured values by their content', () => {
