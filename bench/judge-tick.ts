@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { Registry } from 'prom-client';
 import { median } from 'simple-statistics';
 import { Accumulator } from '../src/accumulate/accumulator.js';
@@ -47,6 +48,28 @@ function lognormalObservations(
     ),
     isError: random() < 0.01,
   }));
+}
+
+/**
+ * Bytes `run` allocated on V8's heap: the used heap's growth between collections, summed (each collection's
+ * used size before it, less the size the previous one left, and the end's less the last one's). Counts what
+ * was allocated and collected within `run` too, which is what drives young-generation scavenges; not
+ * ArrayBuffers' backing stores outside the heap.
+ */
+function allocatedBytes(run: () => void): number {
+  const profiler = new GCProfiler();
+  const startUsed = getHeapStatistics().used_heap_size;
+  profiler.start();
+  run();
+  const endUsed = getHeapStatistics().used_heap_size;
+  const collections = profiler.stop().statistics;
+  let bytes = 0;
+  let last = startUsed;
+  for (const gc of collections) {
+    bytes += gc.beforeGC.heapStatistics.usedHeapSize - last;
+    last = gc.afterGC.heapStatistics.usedHeapSize;
+  }
+  return bytes + endUsed - last;
 }
 
 async function measure(): Promise<ResultRow> {
@@ -99,9 +122,10 @@ async function measure(): Promise<ResultRow> {
   judge.tick();
   const firstTickMs = judge.lastTickMs;
   const ticks: number[] = [];
+  const allocated: number[] = [];
   for (let i = 0; i < 7; i += 1) {
     newEvidence();
-    judge.tick();
+    allocated.push(allocatedBytes(() => judge.tick()));
     ticks.push(judge.lastTickMs);
   }
   const quietTicks: number[] = [];
@@ -119,10 +143,12 @@ async function measure(): Promise<ResultRow> {
   // The timer's tick (tickInSlices) yields the event loop every few ms; its longest slice is the longest the
   // judge holds ingest up.
   let longestSliceMs = 0;
+  const slicedBusy: number[] = [];
   for (let i = 0; i < 6; i += 1) {
     newEvidence();
     await judge.tickInSlices();
     longestSliceMs = Math.max(longestSliceMs, judge.lastTickSliceMs);
+    slicedBusy.push(judge.lastTickMs);
   }
   const snapshotStarted = performance.now();
   judge.snapshot();
@@ -157,10 +183,12 @@ async function measure(): Promise<ResultRow> {
     'first tick ms': Math.round(firstTickMs),
     'tick, new evidence in every run: median ms': Math.round(tickMs),
     'max ms': Math.round(Math.max(...ticks)),
+    'its heap allocation: median MB': Math.round(median(allocated) / 1e6),
     'per analysis ms': Number((tickMs / ANALYSES).toFixed(3)),
     'tick / 5 s interval': Number((tickMs / TICK_INTERVAL_MS).toFixed(3)),
     'tick, no new evidence: median ms': Number(median(quietTicks).toFixed(1)),
     'document read with full evidence ms (median of 20)': Number(median(reads).toFixed(1)),
+    'sliced tick: busy median ms': Math.round(median(slicedBusy)),
     'sliced tick: longest slice ms': Number(longestSliceMs.toFixed(1)),
     'snapshot ms': Math.round(snapshotMs),
     'sliced snapshot, no new evidence ms': Math.round(unchangedSnapshotMs),
