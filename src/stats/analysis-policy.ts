@@ -103,6 +103,11 @@ export interface SequentialMetricState {
    * Absent in states carried from before it was kept.
    */
   upper?: number | null;
+  /**
+   * The fail test's lower bound reported last tick, when finite and positive: a warm start for the next
+   * tick's search (quantile-fail-bound.ts), not evidence. Absent in states carried from before it was kept.
+   */
+  lower?: number;
 }
 
 /** One arm's error counts at the last evaluation and the sums over its per-tick blocks (error-blocks.ts). */

@@ -32,6 +32,7 @@ import {
   type Decision,
   type MetricResult,
   type MetricSpec,
+  type SequentialMetricState,
   type SrmResult,
   type StageArms,
   type StageSequentialState,
@@ -132,13 +133,24 @@ function levelAlpha(alpha: number, decisionAlpha: number, metricsAlpha: number):
   return Math.min(metricsAlpha, Math.max(decisionAlpha, alpha));
 }
 
-/** The effect with the bounds of the tests that decide (analysis-policy.ts, Effect). */
-function decidingEffect(e: MetricEvidence, s: { upper?: number | null }, lowerAlpha: number): Effect {
+/**
+ * The effect with the bounds of the tests that decide (analysis-policy.ts, Effect). The fail bound's search
+ * starts from the one carried from the last tick, and the one found is carried in `s` for the next.
+ */
+function decidingEffect(
+  e: MetricEvidence,
+  s: SequentialMetricState,
+  lowerAlpha: number,
+  previousLower: number | undefined,
+): Effect {
   const counting = e.minSamplesMet && !e.waiting;
   const upper = counting && s.upper !== undefined ? (s.upper === null ? Infinity : s.upper) : undefined;
+  const lower = e.lowerBoundAt(lowerAlpha, previousLower);
+  // Carried as the next tick's warm start; what it needs is a finite positive ratio (JSON has no Infinity).
+  if (Number.isFinite(lower) && lower > 0) s.lower = lower;
   return {
     ...e.effect,
-    lower: reported(e.lowerBoundAt(lowerAlpha)),
+    lower: reported(lower),
     lowerLevel: 1 - lowerAlpha,
     upper: upper === undefined ? e.effect.upper : reported(upper),
   };
@@ -216,7 +228,7 @@ export function evaluateAnalysis(
       tolerance: spec.tolerance,
       baseline: baselineSummary,
       canary: canarySummary,
-      effect: decidingEffect(e, s, lowerAlphas[i]),
+      effect: decidingEffect(e, s, lowerAlphas[i], before.metrics[spec.id]?.lower),
       fixedHorizon: e.fixedHorizon,
       alwaysValidPValue: s.worsePValue,
       withinPValue: s.withinPValue,

@@ -126,7 +126,7 @@ export function latencyQuantileEvidence(
   const estimate = now.canary.quantileEstimate(q) / now.baseline.quantileEstimate(q);
   // The fail test inverted (quantile-fail-bound.ts): every counted stage's two-sample evidence at a limit L,
   // stitched as the decision stitches it; the current stage's test is the one quantileRatioTest ran.
-  const lowerBoundAt = (alpha: number): number => {
+  const lowerBoundAt = (alpha: number, previous?: number): number => {
     if (counted.length === 0) return 0;
     const tests = counted.map((stage) =>
       stage === current ? currentTest : stageTest(stage, q, policy, decisionAlpha),
@@ -137,7 +137,7 @@ export function latencyQuantileEvidence(
       for (let k = 0; k < tests.length; k++) atLimit[k] = tests[k](L);
       return stitchLogEvidence(atLimit);
     };
-    return largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate]);
+    return largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate], previous);
   };
   return {
     effect: {

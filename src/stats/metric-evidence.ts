@@ -20,8 +20,12 @@ import { mannWhitneyU } from './mann-whitney-u.js';
 export interface MetricEvidence {
   /** `lower` at the metric's Bonferroni level; evaluate-analysis.ts sets it at the level the family asks. */
   effect: Effect;
-  /** The fail test's lower bound at level 1 - alpha (the test named by effect.lowerTest). */
-  lowerBoundAt(alpha: number): number;
+  /**
+   * The fail test's lower bound at level 1 - alpha (the test named by effect.lowerTest). `previous` is the
+   * bound the last tick reported: a warm start for a search (latency quantiles' bisection), which never
+   * changes the bound's validity, only its cost.
+   */
+  lowerBoundAt(alpha: number, previous?: number): number;
   fixedHorizon: FixedHorizonEvidence;
   /** Stitched over the counted stages (1 when none counts). */
   worsePValue: number;

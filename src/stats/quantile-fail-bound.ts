@@ -23,18 +23,68 @@ const LARGEST = 1e6;
  * Largest L with logEvidenceAt(L) >= logThreshold (to PRECISION, never above it), for logEvidenceAt
  * nonincreasing in L; 0 when even SMALLEST is not rejected, Infinity when LARGEST is. `hints` are guesses
  * that narrow the first bracket (the per-arm lower bound, the estimate); any may be wrong or non-finite.
+ * `previous` is this bound as the last tick found it (a warm start): when it lies on the anchor's side, the
+ * search steps away from it by 1 + PRECISION, then by that step squared, until it brackets the bound, and
+ * the hints are not tried. On the evidence that gave `previous` that is three evaluations (the anchor,
+ * `previous` and `previous` * (1 + PRECISION)) and it returns `previous` itself, so evaluating unchanged
+ * evidence again with its own result carried is a fixpoint (run-judgement.ts reuses evaluations on that).
+ * A wrong `previous` costs evaluations, never validity: every bound returned was itself rejected.
  */
 export function largestRejectedRatio(
   logEvidenceAt: (limit: number) => number,
   logThreshold: number,
   anchor: number,
   hints: readonly number[] = [],
+  previous?: number,
 ): number {
   const rejects = (limit: number): boolean => logEvidenceAt(limit) >= logThreshold;
-  const usable = hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
+  const anchorRejected = rejects(anchor);
   let low: number; // rejected
   let high: number; // not rejected
-  if (rejects(anchor)) {
+  if (
+    previous !== undefined &&
+    Number.isFinite(previous) &&
+    previous > SMALLEST &&
+    previous < LARGEST &&
+    previous >= anchor === anchorRejected
+  ) {
+    low = anchorRejected ? anchor : 0;
+    high = anchorRejected ? Infinity : anchor;
+    if (previous !== anchor) {
+      if (rejects(previous)) low = previous;
+      else high = previous;
+    }
+    let step = 1 + PRECISION;
+    if (low === previous) {
+      // Moved up or not at all. `low * (1 + PRECISION)` is the bisection's own stopping point below, so the
+      // first step lands exactly where the tick that found `previous` stopped.
+      for (;;) {
+        const next = low * step;
+        if (next >= high) break;
+        if (next > LARGEST) return Infinity;
+        if (!rejects(next)) {
+          high = next;
+          break;
+        }
+        low = next;
+        step *= step;
+      }
+    } else {
+      // Moved down.
+      for (;;) {
+        const next = high / step;
+        if (next <= low) break;
+        if (next < SMALLEST) return 0;
+        if (rejects(next)) {
+          low = next;
+          break;
+        }
+        high = next;
+        step *= step;
+      }
+    }
+  } else if (anchorRejected) {
+    const usable = hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
     low = anchor;
     high = NaN;
     for (const h of usable.filter((x) => x > anchor).sort((a, b) => a - b)) {
@@ -53,6 +103,7 @@ export function largestRejectedRatio(
       }
     }
   } else {
+    const usable = hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
     high = anchor;
     low = NaN;
     for (const h of usable.filter((x) => x < anchor).sort((a, b) => b - a)) {
@@ -71,7 +122,8 @@ export function largestRejectedRatio(
       }
     }
   }
-  while (high / low > 1 + PRECISION) {
+  // Written as a product, not high / low, so that a warm start's first step (above) meets it exactly.
+  while (high > low * (1 + PRECISION)) {
     const mid = Math.sqrt(low * high);
     if (rejects(mid)) low = mid;
     else high = mid;
