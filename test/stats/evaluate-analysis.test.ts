@@ -12,6 +12,7 @@ import {
 } from '../../src/stats/analysis-policy.js';
 import { MIN_ERROR_BLOCKS } from '../../src/stats/error-blocks.js';
 import { evaluateAnalysis } from '../../src/stats/evaluate-analysis.js';
+import { PRECISION } from '../../src/stats/quantile-fail-bound.js';
 import { Random } from '../../bench/sim/random.js';
 
 const policy: AnalysisPolicy = { ...DEFAULT_POLICY };
@@ -232,6 +233,40 @@ describe('evaluateAnalysis', () => {
     const p50 = JSON.parse(JSON.stringify(r.metrics[1].effect)) as Record<string, unknown>;
     expect(p50.upper).toBe('Infinity');
     expect(r.metrics[1].reason).toMatch(/unbounded/);
+  });
+
+  it('carries each latency quantile’s fail bound as a warm start only: same decisions, bounds within the precision, with it, without it (states stored before it) or with a wrong one', () => {
+    const metrics = DEFAULT_METRICS.filter((m) => m.kind === 'latency_quantile');
+    // A 24% slower canary: the p50's bound crosses the 1.1 anchor between the two looks (it fails on the later
+    // one), the p95's and p99's stay below it.
+    const earlier = afterTicks([stage(arm(9000, 90, 50), arm(1000, 10, 62, 0.5, 13))], metrics);
+    const later = [stage(arm(10800, 108, 50, 0.5, 14), arm(1200, 12, 62, 0.5, 15))];
+    for (const spec of metrics) expect(earlier.state.metrics[spec.id].lower).toBeGreaterThan(0);
+    const withBounds = (lower: number | undefined): AnalysisSequentialState => {
+      const state = JSON.parse(JSON.stringify(earlier.state)) as AnalysisSequentialState;
+      for (const m of Object.values(state.metrics)) {
+        if (lower === undefined) delete m.lower;
+        else m.lower = lower;
+      }
+      return state;
+    };
+    const warm = evaluateAnalysis(later, metrics, policy, earlier.state);
+    for (const carried of [withBounds(undefined), withBounds(1e5), withBounds(1e-5), withBounds(1.1)]) {
+      const other = evaluateAnalysis(later, metrics, policy, carried);
+      expect(other.decision).toBe(warm.decision);
+      other.metrics.forEach((m, i) => {
+        const w = warm.metrics[i];
+        expect([m.decision, m.alwaysValidPValue, m.withinPValue]).toEqual([
+          w.decision,
+          w.alwaysValidPValue,
+          w.withinPValue,
+        ]);
+        const ratio = (m.effect.lower as number) / (w.effect.lower as number);
+        expect(ratio).toBeGreaterThanOrEqual(1 / (1 + PRECISION));
+        expect(ratio).toBeLessThanOrEqual(1 + PRECISION);
+        expect(other.state.metrics[m.id].lower).toBe(m.effect.lower);
+      });
+    }
   });
 
   it('accepts a carried state from before stages (version 1) and keeps its running minima', () => {
