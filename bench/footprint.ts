@@ -22,9 +22,10 @@
 // BENCH_FOOTPRINT_LOADS (comma list of spans/s, 0 = idle; default 0,1000,5000) run a part of the table, e.g.
 // for A/B pairs of one row; BENCH_FOOTPRINT_EXTRA_FLAGS adds node flags to the measured processes (diagnosis);
 // BENCH_STEADY_WARMUP_MS and BENCH_STEADY_MEASURE_MS set the steady rows' hold and window (e.g. 0 and 200000 for
-// a 200 s window from the start of the load); BENCH_FOOTPRINT_RSS_TRACE=1 prints each window's RSS per 10 s.
+// a 200 s window from the start of the load); BENCH_FOOTPRINT_RSS_TRACE=1 prints each window's RSS per 10 s;
+// BENCH_FOOTPRINT_THREADS=1 prints each window's CPU split by thread (the main thread, V8's and libuv's workers).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,11 @@ const ROWS = (process.env.BENCH_FOOTPRINT_ROWS ?? 'null,defaults,lag-100,from-st
 const STEADY_RATE = 5_000;
 /** BENCH_FOOTPRINT_RSS_TRACE=1 prints each window's RSS per 10 s (diagnosis). */
 const RSS_TRACE = process.env.BENCH_FOOTPRINT_RSS_TRACE === '1';
+/**
+ * BENCH_FOOTPRINT_THREADS=1 prints each window's CPU by thread: the process figure also holds V8's background
+ * threads (TurboFan, concurrent marking, parallel scavenges), which decide whether a cut belongs in our code.
+ */
+const THREAD_TRACE = process.env.BENCH_FOOTPRINT_THREADS === '1';
 const STEADY_WARMUP_MS = Number(process.env.BENCH_STEADY_WARMUP_MS ?? 120_000);
 const STEADY_MEASURE_MS = Number(process.env.BENCH_STEADY_MEASURE_MS ?? 60_000);
 const nullReceiverScript = fileURLToPath(new URL('./null-receiver.js', import.meta.url));
@@ -77,6 +83,36 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** CPU seconds per thread so far (/proc/<pid>/task/<tid>/stat), keyed `<tid> <name>`; the main thread's tid is the pid. */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const threads = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(`${tid} ${name}`, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return threads;
+}
+
+/** Each thread's CPU % of a core over `elapsed` s, summed by thread name, the main thread apart. */
+function threadSplit(pid: number, before: Map<string, number>, elapsed: number): string {
+  const byName = new Map<string, number>();
+  for (const [key, seconds] of threadCpuSeconds(pid)) {
+    const [tid, name] = [key.slice(0, key.indexOf(' ')), key.slice(key.indexOf(' ') + 1)];
+    const label = tid === String(pid) ? 'main' : name;
+    byName.set(label, (byName.get(label) ?? 0) + seconds - (before.get(key) ?? 0));
+  }
+  return [...byName]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, seconds]) => `${name} ${((100 * seconds) / elapsed).toFixed(2)}`)
+    .join(', ');
 }
 
 function rssBytes(pid: number): number {
@@ -229,12 +265,15 @@ function startLoad(provider: BasicTracerProvider, spansPerSecond: number): () =>
 async function measure(pid: number, ms: number): Promise<{ cpuPercent: number; rss: number[] }> {
   const rss: number[] = [];
   const sampler = setInterval(() => rss.push(rssBytes(pid)), 250);
+  const threadsBefore = THREAD_TRACE ? threadCpuSeconds(pid) : undefined;
   const cpuBefore = cpuSeconds(pid);
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const cpu = cpuSeconds(pid) - cpuBefore;
   const elapsed = (performance.now() - started) / 1000;
   clearInterval(sampler);
+  if (threadsBefore)
+    process.stdout.write(`CPU % of a core by thread: ${threadSplit(pid, threadsBefore, elapsed)}\n`);
   if (RSS_TRACE) {
     // Highest RSS of each 10 s of the window (40 samples), to see it climb between major collections.
     const tens = [];
