@@ -67,7 +67,8 @@ export interface DecodedSpan {
   statusCode: StatusCode;
   statusMessage: string;
   attributes: Attributes;
-  events: SpanEvent[];
+  /** Read-only: spans without events share one empty array (decode/traces.ts). */
+  events: readonly SpanEvent[];
   resource: ResourceInfo;
   scopeName: string;
 }
