@@ -70,11 +70,7 @@ export function flagEvaluationsOfSpan(span: DecodedSpan): FlagEvaluation[] {
     let evaluation: FlagEvaluation | undefined;
     if (event.name === FLAG_EVALUATION_EVENT) evaluation = fromAttributes(event, 'span_event');
     else if (event.name === LEGACY_FLAG_EVENT) evaluation = fromAttributes(event, 'legacy_span_event');
-    // A literal of one: most spans carry one evaluation, and push() on [] reserves room for 17.
-    if (evaluation) {
-      if (found === undefined) found = [evaluation];
-      else found.push(evaluation);
-    }
+    if (evaluation) (found ??= []).push(evaluation);
   }
   return found ?? NONE;
 }
