@@ -67,8 +67,7 @@ export interface DecodedSpan {
   statusCode: StatusCode;
   statusMessage: string;
   attributes: Attributes;
-  /** Read-only: spans without events share one empty array (decode/traces.ts). */
-  events: readonly SpanEvent[];
+  events: SpanEvent[];
   resource: ResourceInfo;
   scopeName: string;
 }

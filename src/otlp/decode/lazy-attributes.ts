@@ -737,7 +737,7 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
   declare durationNanos: number;
   declare statusCode: StatusCode;
   declare statusMessage: string;
-  declare events: readonly SpanEvent[];
+  declare events: SpanEvent[];
   declare resource: ResourceInfo;
   declare scopeName: string;
 
@@ -771,7 +771,7 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
     bytes: Uint8Array | undefined,
     start: number,
     end: number,
-    events: readonly SpanEvent[],
+    events: SpanEvent[],
     resource: ResourceInfo,
     found?: number[],
   ) {
@@ -787,13 +787,11 @@ export class ProtobufSpan extends LazyAttributes implements DecodedSpan {
     this.events = events;
     this.resource = resource;
     this.scopeName = '';
-    // Kept as signed 32-bit (small integers): a half of 2^31 or more would be a heap number of its own,
-    // 16 bytes per field per span; idHalvesHex reads them unsigned (>>>) either way.
-    this.#spanLo = spanLo | 0;
-    this.#spanHi = spanHi | 0;
+    this.#spanLo = spanLo;
+    this.#spanHi = spanHi;
     this.#hasParent = hasParent;
-    this.#parentLo = parentLo | 0;
-    this.#parentHi = parentHi | 0;
+    this.#parentLo = parentLo;
+    this.#parentHi = parentHi;
   }
 
   get spanId(): string {
