@@ -167,11 +167,6 @@ export class EventLoopLag {
       : busy
         ? this.resolutionMs
         : Math.max(this.resolutionMs, QUIET_SAMPLE_MS);
-    // The timer that just fired is re-armed when the interval stays (Timeout.refresh): at 5k spans/s it fires
-    // ten times a second, and a new Timeout each time was a third of the sampler's CPU (perf, footprint).
-    if (next === this.interval && this.timer !== undefined) {
-      this.expectedAt = at + next;
-      this.timer.refresh();
-    } else this.schedule(at, next);
+    this.schedule(at, next);
   }
 }
