@@ -56,7 +56,7 @@ describe('OTLP/HTTP refusals', () => {
     const proto = await rawHttp(traces(), { headers: PROTO, body: Buffer.alloc(0) });
     expect(proto.status).toBe(200);
     expect(proto.body.length).toBe(0);
-    // The empty success is sent as a head alone (end() with no chunk): it still declares its type and length.
+    // The empty success still declares its type and length.
     expect(proto.headers['content-type']).toBe('application/x-protobuf');
     expect(proto.headers['content-length']).toBe('0');
     const json = await rawHttp(traces(), { headers: JSON_TYPE, body: '{}' });
