@@ -78,10 +78,12 @@ export function pValueOfLogEvidence(logE: number): number {
 }
 
 /**
- * The boundary of a one-sided confidence sequence by bisection: the theta0 nearest to `estimate`, moving in
- * direction -sign, whose test rejects at alpha, given log E as a function of theta0 (it grows as theta0 moves
- * away from the estimate, so the rejected values form an interval). `span` is how far to search; the far end
- * is returned when even it is not rejected.
+ * The boundary of a one-sided confidence sequence: the theta0 nearest to `estimate`, moving in direction
+ * -sign, whose test rejects at alpha, given log E as a function of theta0 (it grows as theta0 moves away from
+ * the estimate, so the rejected values form an interval). `span` is how far to search; the far end is
+ * returned when even it is not rejected. The returned point is always one whose evidence reached the
+ * threshold (the conservative end of the last bracket), and it is where a 60-step bisection of the span ends
+ * (BISECTION_STEPS), found with far fewer evaluations of the evidence (see bracketRoot).
  */
 export function invertLogEvidence(
   logEvidenceAt: (theta0: number) => number,
@@ -91,12 +93,94 @@ export function invertLogEvidence(
   span: number,
 ): number {
   const threshold = Math.log(1 / alpha);
-  let inside = estimate;
-  let outside = estimate - sign * span;
-  if (!(logEvidenceAt(outside) >= threshold)) return outside;
-  for (let i = 0; i < 60; i++) {
+  const outside = estimate - sign * span;
+  const logEAtOutside = logEvidenceAt(outside);
+  if (!(logEAtOutside >= threshold)) return outside;
+  // log E grows about as the square of the distance from the estimate (B^2 / 2A above), so its square root
+  // is nearly linear there and interpolation converges in a few steps; the sign, hence what is rejected, is
+  // the same as that of log E - threshold (threshold > 0; kept exact where sqrt rounds two values together).
+  const root = Math.sqrt(threshold);
+  const distance = (logE: number): number =>
+    logE >= threshold
+      ? Math.max(Math.sqrt(logE) - root, 0)
+      : Math.min(Math.sqrt(Math.max(0, logE)) - root, -Number.MIN_VALUE);
+  return bracketRoot((t) => distance(logEvidenceAt(t)), estimate, outside, distance(logEAtOutside), span);
+}
+
+/** The bisection this search replaces halved the span 60 times; its result is that close to the boundary. */
+const BISECTION_STEPS = 60;
+
+/**
+ * Illinois regula falsi (Dowell & Jarratt, BIT 11, 1971) on a bracket [inside, outside] with g(outside) >= 0,
+ * g(inside) assumed < 0 as the bisection assumed it, keeping the rejected end at every step. It stops when
+ * the bracket is as narrow as 60 halvings of the span make it (or the two ends are adjacent doubles), so its
+ * answer and the bisection's are both within that width of the same crossing. Safeguards: a step closer than
+ * the tolerance to an end is pushed to the tolerance (so the last step lands across the crossing and closes
+ * the bracket), a non-finite value or a bracket that did not halve in three steps takes a bisection step,
+ * and the inside end is evaluated only when interpolation needs it.
+ */
+function bracketRoot(
+  g: (t: number) => number,
+  insideStart: number,
+  outsideStart: number,
+  gOutsideStart: number,
+  span: number,
+): number {
+  const tol = span * 2 ** -BISECTION_STEPS;
+  let inside = insideStart;
+  let outside = outsideStart;
+  let gOut = gOutsideStart;
+  let gIn = g(inside);
+  if (gIn >= 0) return bisect(g, inside, outside);
+  let side = 0; // +1 when the last two steps both moved the outside end, -1 the inside end
+  let lastWidth = Math.abs(outside - inside);
+  let sinceHalved = 0;
+  for (let evaluations = 0; evaluations < 4 * BISECTION_STEPS; evaluations++) {
+    const width = Math.abs(outside - inside);
     const mid = (inside + outside) / 2;
-    if (logEvidenceAt(mid) >= threshold) outside = mid;
+    if (width <= tol || mid === inside || mid === outside) return outside;
+    let t: number;
+    if (!Number.isFinite(gIn) || !Number.isFinite(gOut) || sinceHalved >= 3) {
+      t = mid;
+    } else {
+      t = outside - (gOut * (outside - inside)) / (gOut - gIn);
+      if (!Number.isFinite(t)) t = mid;
+      // Keep the step at least tol (and an ulp or so) inside either end (the interval is [min, max] of the ends).
+      const step = Math.max(tol, Number.EPSILON * Math.max(Math.abs(inside), Math.abs(outside)));
+      const toward = inside < outside ? 1 : -1;
+      const lo = inside + toward * step;
+      const hi = outside - toward * step;
+      if ((t - lo) * toward < 0) t = lo;
+      if ((hi - t) * toward < 0) t = hi;
+    }
+    const gt = g(t);
+    if (gt >= 0) {
+      outside = t;
+      gOut = gt;
+      if (side === 1) gIn /= 2;
+      side = 1;
+    } else {
+      inside = t;
+      gIn = Number.isNaN(gt) ? -Infinity : gt;
+      if (side === -1) gOut /= 2;
+      side = -1;
+    }
+    const newWidth = Math.abs(outside - inside);
+    if (newWidth <= lastWidth / 2) {
+      lastWidth = newWidth;
+      sinceHalved = 0;
+    } else sinceHalved++;
+  }
+  return outside;
+}
+
+/** The plain bisection, kept for a boundary at (or numerically at) the estimate itself. */
+function bisect(g: (t: number) => number, insideStart: number, outsideStart: number): number {
+  let inside = insideStart;
+  let outside = outsideStart;
+  for (let i = 0; i < BISECTION_STEPS; i++) {
+    const mid = (inside + outside) / 2;
+    if (g(mid) >= 0) outside = mid;
     else inside = mid;
   }
   return outside;
