@@ -21,14 +21,17 @@ const LARGEST = 1e6;
 
 /**
  * Largest L with logEvidenceAt(L) >= logThreshold (to PRECISION, never above it), for logEvidenceAt
- * nonincreasing in L; 0 when even SMALLEST is not rejected, Infinity when LARGEST is. `hints` are guesses
+ * nonincreasing in L; 0 exactly when SMALLEST is not rejected, Infinity exactly when LARGEST is (both are
+ * tested before either is returned, so a warm and a cold search agree on them). `hints` are guesses
  * that narrow the first bracket (the per-arm lower bound, the estimate); any may be wrong or non-finite.
  * `previous` is this bound as the last tick found it (a warm start): when it lies on the anchor's side, the
  * search steps away from it by 1 + PRECISION, then by that step squared, until it brackets the bound, and
  * the hints are not tried. On the evidence that gave `previous` that is three evaluations (the anchor,
  * `previous` and `previous` * (1 + PRECISION)) and it returns `previous` itself, so evaluating unchanged
  * evidence again with its own result carried is a fixpoint (run-judgement.ts reuses evaluations on that).
- * A wrong `previous` costs evaluations, never validity: every bound returned was itself rejected.
+ * A wrong `previous` costs evaluations, never validity: every bound returned was itself rejected. The
+ * fixpoint needs the evidence to be exactly nonincreasing in L (logInfimum is exact, not approximated): a
+ * limit above one found not rejected must never be rejected.
  */
 export function largestRejectedRatio(
   logEvidenceAt: (limit: number) => number,
@@ -61,7 +64,11 @@ export function largestRejectedRatio(
       for (;;) {
         const next = low * step;
         if (next >= high) break;
-        if (next > LARGEST) return Infinity;
+        if (next >= LARGEST) {
+          if (rejects(LARGEST)) return Infinity;
+          high = LARGEST;
+          break;
+        }
         if (!rejects(next)) {
           high = next;
           break;
@@ -74,7 +81,11 @@ export function largestRejectedRatio(
       for (;;) {
         const next = high / step;
         if (next <= low) break;
-        if (next < SMALLEST) return 0;
+        if (next <= SMALLEST) {
+          if (!rejects(SMALLEST)) return 0;
+          low = SMALLEST;
+          break;
+        }
         if (rejects(next)) {
           low = next;
           break;
@@ -84,7 +95,7 @@ export function largestRejectedRatio(
       }
     }
   } else if (anchorRejected) {
-    const usable = hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
+    const usable = usableHints(hints);
     low = anchor;
     high = NaN;
     for (const h of usable.filter((x) => x > anchor).sort((a, b) => a - b)) {
@@ -96,14 +107,19 @@ export function largestRejectedRatio(
     }
     if (Number.isNaN(high)) {
       high = low * 2;
-      while (rejects(high)) {
+      for (;;) {
+        if (high >= LARGEST) {
+          if (rejects(LARGEST)) return Infinity;
+          high = LARGEST;
+          break;
+        }
+        if (!rejects(high)) break;
         low = high;
         high *= 4;
-        if (high > LARGEST) return Infinity;
       }
     }
   } else {
-    const usable = hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
+    const usable = usableHints(hints);
     high = anchor;
     low = NaN;
     for (const h of usable.filter((x) => x < anchor).sort((a, b) => b - a)) {
@@ -115,10 +131,15 @@ export function largestRejectedRatio(
     }
     if (Number.isNaN(low)) {
       low = high / 2;
-      while (!rejects(low)) {
+      for (;;) {
+        if (low <= SMALLEST) {
+          if (!rejects(SMALLEST)) return 0;
+          low = SMALLEST;
+          break;
+        }
+        if (rejects(low)) break;
         high = low;
         low /= 4;
-        if (low < SMALLEST) return 0;
       }
     }
   }
@@ -129,4 +150,9 @@ export function largestRejectedRatio(
     else high = mid;
   }
   return low;
+}
+
+/** The hints that can narrow a bracket: finite and inside the search's range. */
+function usableHints(hints: readonly number[]): number[] {
+  return hints.filter((h) => Number.isFinite(h) && h > SMALLEST && h < LARGEST);
 }

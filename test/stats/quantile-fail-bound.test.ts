@@ -111,6 +111,43 @@ describe('largestRejectedRatio', () => {
     expect(warm).toBeLessThan(0.6 * cold);
   });
 
+  it('far from the anchor, warm and cold agree: the same finite bound, 0 and Infinity only past the search range', () => {
+    // A bound that jumped from near 1 to far off between ticks (a canary timing out against a fast baseline):
+    // the warm start's growing steps once returned Infinity (or 0) without testing the range's end.
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double({ min: Math.log(1e4), max: Math.log(1e6), noNaN: true }),
+          fc.double({ min: Math.log(1e-6), max: Math.log(1e-4), noNaN: true }),
+          fc.double({ min: Math.log(1e6), max: Math.log(1e8), noNaN: true }),
+          fc.double({ min: Math.log(1e-8), max: Math.log(1e-6), noNaN: true }),
+        ),
+        fc.double({ min: 0.5, max: 200, noNaN: true }),
+        fc.double({ min: 0.5, max: 2, noNaN: true }),
+        (logExact, slope, previous) => {
+          const threshold = Math.log(100);
+          const evidenceAt = (limit: number) => threshold + slope * (logExact - Math.log(limit));
+          const exact = Math.exp(logExact);
+          const cold = largestRejectedRatio(evidenceAt, threshold, 1.1);
+          const warm = largestRejectedRatio(evidenceAt, threshold, 1.1, [], previous);
+          if (evidenceAt(1e6) >= threshold) {
+            expect([cold, warm]).toEqual([Infinity, Infinity]);
+          } else if (!(evidenceAt(1e-6) >= threshold)) {
+            expect([cold, warm]).toEqual([0, 0]);
+          } else {
+            expect(Number.isFinite(cold) && Number.isFinite(warm)).toBe(true);
+            for (const bound of [cold, warm]) {
+              expect(evidenceAt(bound)).toBeGreaterThanOrEqual(threshold);
+              expect(bound).toBeLessThanOrEqual(exact * (1 + 1e-12));
+              expect(bound).toBeGreaterThanOrEqual(exact / (1 + PRECISION) ** 2);
+            }
+          }
+        },
+      ),
+      { seed: 26, numRuns: 1000 },
+    );
+  });
+
   it('gives 0 when nothing is rejected and Infinity when every limit is', () => {
     expect(largestRejectedRatio(() => -1, 0, 1.2)).toBe(0);
     expect(largestRejectedRatio(() => 1, 0, 1.2)).toBe(Infinity);
