@@ -385,6 +385,13 @@ export function parseSequentialState(value: unknown, field = 'carried'): Analysi
       worsePValue: probability(m.worsePValue, `${field}.metrics.${id}.worsePValue`),
       withinPValue: probability(m.withinPValue, `${field}.metrics.${id}.withinPValue`),
     };
+    // The pass bound's running minimum (null: +Infinity) and the fail bound's warm start. A bad one is dropped,
+    // not quarantined: without it the minimum starts again from the next tick's bound (wider, still valid)
+    // and the fail bound's search starts cold.
+    if (m.upper === null || (typeof m.upper === 'number' && Number.isFinite(m.upper) && m.upper >= 0)) {
+      metrics[id].upper = m.upper;
+    }
+    if (typeof m.lower === 'number' && Number.isFinite(m.lower) && m.lower > 0) metrics[id].lower = m.lower;
   }
   const stages = arrayAt(s.stages, `${field}.stages`, MAX_SNAPSHOT_STAGES).map((stage, i) =>
     parseStageState(stage, `${field}.stages[${i}]`),

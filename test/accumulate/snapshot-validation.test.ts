@@ -118,6 +118,26 @@ describe('parseStoredSnapshot', () => {
     expect(accumulator.snapshot('r')).toEqual(stored.evidence);
   });
 
+  it('restores the pass bound’s running minimum and the fail bound’s warm start, and drops a bad one', () => {
+    const json = damaged((s) => {
+      s.carried.metrics.p95 = { worsePValue: 0.5, withinPValue: 0.2, upper: 1.25, lower: 0.97 };
+      s.carried.metrics.p99 = { worsePValue: 0.5, withinPValue: 0.2, upper: null, lower: 1.5 };
+      s.carried.metrics.err = { worsePValue: 1, withinPValue: 1 };
+      s.carried.metrics.bad = {
+        worsePValue: 1,
+        withinPValue: 1,
+        upper: -1,
+        lower: 'x' as unknown as number,
+      };
+    });
+    expect(parseStoredSnapshot(json).carried.metrics).toEqual({
+      p95: { worsePValue: 0.5, withinPValue: 0.2, upper: 1.25, lower: 0.97 },
+      p99: { worsePValue: 0.5, withinPValue: 0.2, upper: null, lower: 1.5 },
+      err: { worsePValue: 1, withinPValue: 1 },
+      bad: { worsePValue: 1, withinPValue: 1 },
+    });
+  });
+
   it('reads a p-value stored as null (NaN) as 1', () => {
     const json = damaged((s) => {
       s.carried.metrics.m = { worsePValue: null as unknown as number, withinPValue: 0.5 };
