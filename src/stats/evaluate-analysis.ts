@@ -146,8 +146,11 @@ function decidingEffect(
   const counting = e.minSamplesMet && !e.waiting;
   const upper = counting && s.upper !== undefined ? (s.upper === null ? Infinity : s.upper) : undefined;
   const lower = e.lowerBoundAt(lowerAlpha, previousLower);
-  // Carried as the next tick's warm start; what it needs is a finite positive ratio (JSON has no Infinity).
-  if (Number.isFinite(lower) && lower > 0) s.lower = lower;
+  // Carried as the next tick's warm start, for the bound that is searched (the quantile ratio's bisection;
+  // the other bounds ignore it); a finite positive ratio (JSON has no Infinity).
+  if (e.effect.lowerTest === 'two-sample-quantile-mixture' && Number.isFinite(lower) && lower > 0) {
+    s.lower = lower;
+  }
   return {
     ...e.effect,
     lower: reported(lower),

@@ -23,7 +23,7 @@ export interface MetricEvidence {
   /**
    * The fail test's lower bound at level 1 - alpha (the test named by effect.lowerTest). `previous` is the
    * bound the last tick reported: a warm start for a search (latency quantiles' bisection), which never
-   * changes the bound's validity, only its cost.
+   * changes the bound's validity; the bound found may differ within the search's precision, at a lower cost.
    */
   lowerBoundAt(alpha: number, previous?: number): number;
   fixedHorizon: FixedHorizonEvidence;

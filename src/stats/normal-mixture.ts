@@ -82,8 +82,8 @@ export function pValueOfLogEvidence(logE: number): number {
  * -sign, whose test rejects at alpha, given log E as a function of theta0 (it grows as theta0 moves away from
  * the estimate, so the rejected values form an interval). `span` is how far to search; the far end is
  * returned when even it is not rejected. The returned point is always one whose evidence reached the
- * threshold (the conservative end of the last bracket), and it is where a 60-step bisection of the span ends
- * (BISECTION_STEPS), found with far fewer evaluations of the evidence (see bracketRoot).
+ * threshold (the conservative end of the last bracket), within the width a 60-step bisection of the span
+ * ends at (BISECTION_STEPS) of the crossing that bisection finds, with far fewer evaluations (see bracketRoot).
  */
 export function invertLogEvidence(
   logEvidenceAt: (theta0: number) => number,
