@@ -5,26 +5,26 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { largestRejectedRatio, PRECISION } from '../../src/stats/quantile-fail-bound.js';
 
+// The exact bound (its log), how steeply the evidence falls in log L, the anchor, and hints to the search.
+const logExactBound = fc.double({ min: Math.log(0.05), max: Math.log(50), noNaN: true });
+const evidenceSlope = fc.double({ min: 0.5, max: 200, noNaN: true });
+const anchorRatio = fc.double({ min: 0.5, max: 3, noNaN: true });
+const boundHints = fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { maxLength: 3 });
+
 describe('largestRejectedRatio', () => {
   it('finds the largest rejected limit from below, to the precision, on the decision’s side of the anchor', () => {
     fc.assert(
-      fc.property(
-        fc.double({ min: Math.log(0.05), max: Math.log(50), noNaN: true }),
-        fc.double({ min: 0.5, max: 200, noNaN: true }),
-        fc.double({ min: 0.5, max: 3, noNaN: true }),
-        fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { maxLength: 3 }),
-        (logExact, slope, anchor, hints) => {
-          // Evidence falls linearly in log L and crosses the threshold at exactly exp(logExact).
-          const threshold = Math.log(100);
-          const evidenceAt = (limit: number) => threshold + slope * (logExact - Math.log(limit));
-          const exact = Math.exp(logExact);
-          const bound = largestRejectedRatio(evidenceAt, threshold, anchor, hints);
-          expect(evidenceAt(bound)).toBeGreaterThanOrEqual(threshold);
-          expect(bound).toBeLessThanOrEqual(exact * (1 + 1e-12));
-          expect(bound).toBeGreaterThanOrEqual(exact / (1 + PRECISION) ** 2);
-          expect(bound >= anchor).toBe(evidenceAt(anchor) >= threshold);
-        },
-      ),
+      fc.property(logExactBound, evidenceSlope, anchorRatio, boundHints, (logExact, slope, anchor, hints) => {
+        // Evidence falls linearly in log L and crosses the threshold at exactly exp(logExact).
+        const threshold = Math.log(100);
+        const evidenceAt = (limit: number) => threshold + slope * (logExact - Math.log(limit));
+        const exact = Math.exp(logExact);
+        const bound = largestRejectedRatio(evidenceAt, threshold, anchor, hints);
+        expect(evidenceAt(bound)).toBeGreaterThanOrEqual(threshold);
+        expect(bound).toBeLessThanOrEqual(exact * (1 + 1e-12));
+        expect(bound).toBeGreaterThanOrEqual(exact / (1 + PRECISION) ** 2);
+        expect(bound >= anchor).toBe(evidenceAt(anchor) >= threshold);
+      }),
       { seed: 15, numRuns: 500 },
     );
   });
@@ -36,10 +36,10 @@ describe('largestRejectedRatio', () => {
     );
     fc.assert(
       fc.property(
-        fc.double({ min: Math.log(0.05), max: Math.log(50), noNaN: true }),
-        fc.double({ min: 0.5, max: 200, noNaN: true }),
-        fc.double({ min: 0.5, max: 3, noNaN: true }),
-        fc.array(fc.double({ min: 0.01, max: 100, noNaN: true }), { maxLength: 3 }),
+        logExactBound,
+        evidenceSlope,
+        anchorRatio,
+        boundHints,
         fc.oneof(previous, fc.double({ min: 0.9, max: 1.1, noNaN: true })),
         (logExact, slope, anchor, hints, nearFactor) => {
           const threshold = Math.log(100);
@@ -62,23 +62,18 @@ describe('largestRejectedRatio', () => {
 
   it('warm-started from its own result on the same evidence, returns it in three evaluations', () => {
     fc.assert(
-      fc.property(
-        fc.double({ min: Math.log(0.05), max: Math.log(50), noNaN: true }),
-        fc.double({ min: 0.5, max: 200, noNaN: true }),
-        fc.double({ min: 0.5, max: 3, noNaN: true }),
-        (logExact, slope, anchor) => {
-          const threshold = Math.log(100);
-          let evaluations = 0;
-          const evidenceAt = (limit: number) => {
-            evaluations += 1;
-            return threshold + slope * (logExact - Math.log(limit));
-          };
-          const cold = largestRejectedRatio(evidenceAt, threshold, anchor);
-          evaluations = 0;
-          expect(largestRejectedRatio(evidenceAt, threshold, anchor, [], cold)).toBe(cold);
-          expect(evaluations).toBeLessThanOrEqual(3);
-        },
-      ),
+      fc.property(logExactBound, evidenceSlope, anchorRatio, (logExact, slope, anchor) => {
+        const threshold = Math.log(100);
+        let evaluations = 0;
+        const evidenceAt = (limit: number) => {
+          evaluations += 1;
+          return threshold + slope * (logExact - Math.log(limit));
+        };
+        const cold = largestRejectedRatio(evidenceAt, threshold, anchor);
+        evaluations = 0;
+        expect(largestRejectedRatio(evidenceAt, threshold, anchor, [], cold)).toBe(cold);
+        expect(evaluations).toBeLessThanOrEqual(3);
+      }),
       { seed: 13, numRuns: 500 },
     );
   });
@@ -122,7 +117,7 @@ describe('largestRejectedRatio', () => {
           fc.double({ min: Math.log(1e6), max: Math.log(1e8), noNaN: true }),
           fc.double({ min: Math.log(1e-8), max: Math.log(1e-6), noNaN: true }),
         ),
-        fc.double({ min: 0.5, max: 200, noNaN: true }),
+        evidenceSlope,
         fc.double({ min: 0.5, max: 2, noNaN: true }),
         (logExact, slope, previous) => {
           const threshold = Math.log(100);
