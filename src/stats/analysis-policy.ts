@@ -104,7 +104,7 @@ export interface SequentialMetricState {
    */
   upper?: number | null;
   /**
-   * The fail test's lower bound reported last tick, when finite and positive: a warm start for the next
+   * A latency quantile's fail bound reported last tick, when finite and positive: a warm start for the next
    * tick's search (quantile-fail-bound.ts), not evidence. Absent in states carried from before it was kept.
    */
   lower?: number;
