@@ -388,7 +388,8 @@ export function parseSequentialState(value: unknown, field = 'carried'): Analysi
     // The pass bound's running minimum (null: +Infinity) and the fail bound's warm start. A bad one is dropped,
     // not quarantined: without it the minimum starts again from the next tick's bound (wider, still valid)
     // and the fail bound's search starts cold.
-    if (m.upper === null || (typeof m.upper === 'number' && Number.isFinite(m.upper) && m.upper >= 0)) {
+    // `upper` is a ratio or, for error rates, a difference (negative when the canary is better).
+    if (m.upper === null || (typeof m.upper === 'number' && Number.isFinite(m.upper))) {
       metrics[id].upper = m.upper;
     }
     if (typeof m.lower === 'number' && Number.isFinite(m.lower) && m.lower > 0) metrics[id].lower = m.lower;

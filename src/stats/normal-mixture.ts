@@ -131,7 +131,9 @@ function bracketRoot(
   let outside = outsideStart;
   let gOut = gOutsideStart;
   let gIn = g(inside);
-  if (gIn >= 0) return bisect(g, inside, outside);
+  // The estimate itself is rejected: it is the nearest rejected point (a bisection would only walk every
+  // midpoint back to within its width of it).
+  if (gIn >= 0) return inside;
   let side = 0; // +1 when the last two steps both moved the outside end, -1 the inside end
   let lastWidth = Math.abs(outside - inside);
   let sinceHalved = 0;
@@ -170,18 +172,6 @@ function bracketRoot(
       lastWidth = newWidth;
       sinceHalved = 0;
     } else sinceHalved++;
-  }
-  return outside;
-}
-
-/** The plain bisection, kept for a boundary at (or numerically at) the estimate itself. */
-function bisect(g: (t: number) => number, insideStart: number, outsideStart: number): number {
-  let inside = insideStart;
-  let outside = outsideStart;
-  for (let i = 0; i < BISECTION_STEPS; i++) {
-    const mid = (inside + outside) / 2;
-    if (g(mid) >= 0) outside = mid;
-    else inside = mid;
   }
   return outside;
 }

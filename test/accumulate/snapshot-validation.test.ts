@@ -122,18 +122,18 @@ describe('parseStoredSnapshot', () => {
     const json = damaged((s) => {
       s.carried.metrics.p95 = { worsePValue: 0.5, withinPValue: 0.2, upper: 1.25, lower: 0.97 };
       s.carried.metrics.p99 = { worsePValue: 0.5, withinPValue: 0.2, upper: null, lower: 1.5 };
-      s.carried.metrics.err = { worsePValue: 1, withinPValue: 1 };
+      s.carried.metrics.err = { worsePValue: 1, withinPValue: 1, upper: -0.004 };
       s.carried.metrics.bad = {
         worsePValue: 1,
         withinPValue: 1,
-        upper: -1,
-        lower: 'x' as unknown as number,
+        upper: 'x' as unknown as number,
+        lower: -1,
       };
     });
     expect(parseStoredSnapshot(json).carried.metrics).toEqual({
       p95: { worsePValue: 0.5, withinPValue: 0.2, upper: 1.25, lower: 0.97 },
       p99: { worsePValue: 0.5, withinPValue: 0.2, upper: null, lower: 1.5 },
-      err: { worsePValue: 1, withinPValue: 1 },
+      err: { worsePValue: 1, withinPValue: 1, upper: -0.004 },
       bad: { worsePValue: 1, withinPValue: 1 },
     });
   });
