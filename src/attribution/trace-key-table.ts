@@ -78,11 +78,30 @@ class VariantTexts {
 /** The words of a parsed id, written by parseTraceId (one scratch array: parsing allocates nothing). */
 const words = new Int32Array(4);
 
+// The key parseTraceId read last, its answer, and the hash of its words under the seed asked last: `words`
+// still hold that key's words, as nothing else writes them. Why: a trace's judged spans mostly follow each
+// other in a request (an SDK queues a trace's spans as they end), the decoder hands them one string
+// (wire.ts, readTraceIdHex), and every judged span's lookup parsed its 32 characters again, ~4.7% of the
+// one-analysis sidecar's CPU (`perf`, docs/performance-notes.md, ingest). A repeated key is one comparison.
+let parsedKey = '';
+let parsedIsTraceId = false;
+let hashedSeed = 0;
+let hashedWords = 0;
+let hashIsCurrent = false;
+
 /**
  * Parses `key` into `words` when it is a trace id as the decoder writes it (32 lowercase hex characters);
  * false for any other text, which the caller keeps in its Map.
  */
 export function parseTraceId(key: string): boolean {
+  if (key === parsedKey) return parsedIsTraceId;
+  parsedKey = key;
+  hashIsCurrent = false;
+  parsedIsTraceId = parseWords(key);
+  return parsedIsTraceId;
+}
+
+function parseWords(key: string): boolean {
   if (key.length !== TRACE_ID_HEX_CHARS) return false;
   for (let w = 0; w < 4; w++) {
     let word = 0;
@@ -99,13 +118,17 @@ export function parseTraceId(key: string): boolean {
 
 /** The hash of the id last parsed by parseTraceId: all four words mixed with `seed` (a multiply-xorshift chain). */
 export function parsedTraceIdHash(seed: number): number {
+  if (hashIsCurrent && seed === hashedSeed) return hashedWords;
   let h = seed;
   for (let w = 0; w < 4; w++) {
     h = Math.imul(h ^ words[w], 0x9e3779b1);
     h ^= h >>> 16;
   }
   h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-  return h ^ (h >>> 16);
+  hashedSeed = seed;
+  hashedWords = h ^ (h >>> 16);
+  hashIsCurrent = true;
+  return hashedWords;
 }
 
 export class TraceKeyTable {

@@ -59,6 +59,36 @@ describe('parseTraceId', () => {
     expect(parseTraceId('0123456789abcdef0123456789abcd\u00e9f')).toBe(false);
     expect(parseTraceId('session-1')).toBe(false);
   });
+
+  it('answers a key read again, and a key after another or after a rejected text, as a first read does', () => {
+    const random = seeded(11);
+    const ids = Array.from({ length: 4 }, () => traceIdFrom(random));
+    const hashOf = (id: string, seed: number): number => {
+      expect(parseTraceId(id)).toBe(true);
+      return parsedTraceIdHash(seed);
+    };
+    const first = ids.map((id) => [hashOf(id, SEED), hashOf(id, SEED + 1)]);
+    // A rejected 32-character text stops after writing some words; the ids read next are read whole again.
+    const rejected = `${ids[0].slice(0, 24)}zzzzzzzz`;
+    const reads: (string | number)[] = [0, 0, 1, 0, rejected, 0, 2, 'session-1', 2, 3, 3, 1];
+    for (const read of reads) {
+      if (typeof read === 'string') {
+        expect(parseTraceId(read)).toBe(false);
+        continue;
+      }
+      // One seed, another, the first again: each hash is the one the id's first read gave.
+      expect(hashOf(ids[read], SEED)).toBe(first[read][0]);
+      expect(hashOf(ids[read], SEED + 1)).toBe(first[read][1]);
+      expect(parsedTraceIdHash(SEED)).toBe(first[read][0]);
+    }
+    // Two tables (two seeds) hold the same ids: each finds every id in its own slot however reads interleave.
+    const tables = [new TraceKeyTable(SEED), new TraceKeyTable(SEED + 1)];
+    const slots = tables.map((table) => ids.map((id, i) => insert(table, id, `v${i}`, i, i)));
+    for (const i of [0, 0, 1, 1, 3, 2, 2, 0]) {
+      tables.forEach((table, t) => expect(slotOf(table, ids[i])).toBe(slots[t][i]));
+      expect(slotOf(tables[1], ids[i])).toBe(slots[1][i]);
+    }
+  });
 });
 
 describe('TraceKeyTable', () => {
