@@ -170,7 +170,8 @@ export class CorrelationBuffer {
   learn(rawKey: string, rawVariant: string, nowMs: number): LearnResult {
     const key = storedText(rawKey, MAX_STORED_KEY_CHARS);
     const variant = storedText(rawVariant, MAX_STORED_VARIANT_CHARS);
-    const hasPending = this.pending.has(key);
+    // Most requests teach a key no span waits for: with nothing pending, no lookup (it would hash the key).
+    const hasPending = this.pending.size > 0 && this.pending.has(key);
     if (parseTraceId(key)) {
       const { traces } = this;
       const slot = traces.find();
