@@ -30,6 +30,12 @@ export class Accumulator implements ObservationSink, SpanRecorder {
   droppedForClosedRuns = 0;
   /** The clock's time at the latest beginSpans (the request whose spans are being recorded). */
   private spanNowMs = 0;
+  // The run recordSpan found last, and its examples: a request's judged spans are mostly one run's, and two
+  // Map lookups per span were part of what one analysis costs per span (docs/performance-notes.md, ingest).
+  // Forgotten when a request begins and whenever a run is opened, restored or closed.
+  private recordingRunId: string | undefined = undefined;
+  private recordingRun: RunEvidence | undefined = undefined;
+  private recordingExamples: TraceExamples | undefined = undefined;
 
   constructor(private readonly options: AccumulatorOptions = {}) {
     this.watermark = options.watermark ?? DEFAULT_WATERMARK_SETTINGS;
@@ -56,6 +62,7 @@ export class Accumulator implements ObservationSink, SpanRecorder {
    */
   beginSpans(): SpanRecorder {
     this.spanNowMs = this.clock();
+    this.forgetRecordingRun();
     return this;
   }
 
@@ -68,14 +75,24 @@ export class Accumulator implements ObservationSink, SpanRecorder {
     isError: boolean,
     traceId: string | undefined,
   ): void {
-    const run = this.runs.get(runId);
+    if (runId !== this.recordingRunId) {
+      this.recordingRunId = runId;
+      this.recordingRun = this.runs.get(runId);
+      this.recordingExamples = this.examples.get(runId);
+    }
+    const run = this.recordingRun;
     if (!run) {
       this.droppedForClosedRuns += 1;
       return;
     }
     run.acceptSpan(arm, timeUnixMs, sourceKey, durationNanos, isError, traceId, this.spanNowMs);
-    if (arm === 'canary')
-      this.examples.get(runId)?.noteCanarySpan(traceId, durationNanos, isError, timeUnixMs);
+    if (arm === 'canary') this.recordingExamples?.noteCanarySpan(traceId, durationNanos, isError, timeUnixMs);
+  }
+
+  private forgetRecordingRun(): void {
+    this.recordingRunId = undefined;
+    this.recordingRun = undefined;
+    this.recordingExamples = undefined;
   }
 
   /** Nothing to close: every span went into its run's evidence as it was recorded. */
@@ -103,6 +120,7 @@ export class Accumulator implements ObservationSink, SpanRecorder {
   open(runId: string, firstStage: StageDeclaration, settleMs = 0): void {
     this.runs.set(runId, new RunEvidence(firstStage, this.watermark, this.options.histogram, settleMs));
     this.examples.set(runId, new TraceExamples());
+    this.forgetRecordingRun();
   }
 
   /** The run's slowest and latest failing canary traces; undefined when the run is not open. */
@@ -167,11 +185,13 @@ export class Accumulator implements ObservationSink, SpanRecorder {
       RunEvidence.fromSnapshot(snapshot, this.watermark, this.options.histogram, settleMs),
     );
     this.examples.set(runId, TraceExamples.fromSnapshot(snapshot.traceExamples));
+    this.forgetRecordingRun();
   }
 
   close(runId: string): void {
     this.runs.delete(runId);
     this.examples.delete(runId);
+    this.forgetRecordingRun();
   }
 
   private required(runId: string): RunEvidence {

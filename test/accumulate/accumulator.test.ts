@@ -153,4 +153,31 @@ describe('Accumulator', () => {
     acc.accept(spans('baseline', [1e6]));
     expect([acc.isOpen('a1'), acc.droppedForClosedRuns]).toEqual([false, 1]);
   });
+
+  it('records the spans of a request into the run open now, when runs alternate or close and open mid-request', () => {
+    const acc = opened();
+    acc.open('b1', { startedAtMs: 0, canaryShare: null });
+    const record = (runId: string, arm: 'baseline' | 'canary', trace: string) =>
+      recorder.recordSpan(runId, arm, 0, 'pod-1', 1e6, true, trace);
+    const recorder = acc.beginSpans();
+    record('a1', 'canary', 't1');
+    record('b1', 'baseline', 't2');
+    record('a1', 'baseline', 't3');
+    acc.close('a1');
+    record('a1', 'canary', 't4'); // closed: counted, not kept
+    acc.open('a1', { startedAtMs: 0, canaryShare: null });
+    record('a1', 'canary', 't5'); // the run opened again starts from empty
+    record('b1', 'canary', 't6');
+    acc.restore('b1', acc.snapshot('a1')); // b1 now holds a1's state
+    record('b1', 'canary', 't7');
+    recorder.end();
+    const a = acc.read('a1')[0];
+    const b = acc.read('b1')[0];
+    expect([a.baseline.requests, a.canary.requests, b.baseline.requests, b.canary.requests]).toEqual([
+      0, 1, 0, 2,
+    ]);
+    expect(acc.droppedForClosedRuns).toBe(1);
+    expect(acc.traceExamples('a1')!.failing.map((e) => e.traceId)).toEqual(['t5']);
+    expect(acc.traceExamples('b1')!.failing.map((e) => e.traceId)).toEqual(['t7', 't5']);
+  });
 });
