@@ -203,13 +203,17 @@ export class RunEvidence {
     const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
     if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
       const stage = this.stageAt(timeMs);
-      if (timeMs >= stage.startedAtMs + this.settleMs) stage.settled[arm] += requests;
+      if (timeMs >= stage.startedAtMs + this.settleMs) {
+        if (arm === 'canary') stage.settled.canary += requests;
+        else stage.settled.baseline += requests;
+      }
       this.judged = nextVersion();
-      return stage[arm];
+      // Named fields, not stage[arm]: a keyed load by a variable name was megamorphic here, once per span.
+      return arm === 'canary' ? stage.canary : stage.baseline;
     }
     let slice = this.held.get(sliceStartMs);
     if (!slice) this.held.set(sliceStartMs, (slice = this.newPair()));
-    return slice[arm];
+    return arm === 'canary' ? slice.canary : slice.baseline;
   }
 
   /**

@@ -71,7 +71,7 @@ export class SourceWatermark {
     }
     if (timeMs > source.latestMs) source.latestMs = timeMs;
     source.seenAtMs = nowMs;
-    source.arms |= ARM_BIT[arm];
+    source.arms |= arm === 'canary' ? ARM_BIT.canary : ARM_BIT.baseline; // named loads: once per span
   }
 
   /**
