@@ -235,25 +235,21 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
   // ratio of the medians above, which stays). The host switches between two speeds ~1.6x apart, and a round's
   // turns run within a minute of each other, so they share its state more often than turns of different
   // rounds; a ratio of medians can divide a fast round's turn by a slow round's. Rounds are printed below.
+  const roundRatios = (key: Key, to: Key): number[] =>
+    runs.get(key)!.map((run, round) => spansPerCpuSecond(run) / spansPerCpuSecond(runs.get(to)![round]));
   const pairedRatio = (key: Key, to: Key) =>
-    starts.has(key) && starts.has(to)
-      ? Number(
-          median(
-            runs
-              .get(key)!
-              .map((run, round) => spansPerCpuSecond(run) / spansPerCpuSecond(runs.get(to)![round])),
-          ).toFixed(2),
-        )
-      : '-';
+    starts.has(key) && starts.has(to) ? Number(median(roundRatios(key, to)).toFixed(2)) : '-';
   for (const key of variants) {
-    if (!starts.has(key) || key === 0) continue;
-    const ratios = (to: Key) =>
-      runs
-        .get(key)!
-        .map((run, round) => (spansPerCpuSecond(run) / spansPerCpuSecond(runs.get(to)![round])).toFixed(2));
-    process.stdout.write(
-      `${key} analyses, per-round ratios per CPU-s:${starts.has(0) ? ` to 0 analyses ${ratios(0).join(', ')};` : ''}${measuredGo ? ` to Go ${ratios('go').join(', ')}` : ''}\n`,
+    if (!starts.has(key)) continue;
+    const against = ([0, 'go'] as Key[]).filter((to) => to !== key && starts.has(to));
+    if (against.length === 0) continue;
+    const listed = against.map(
+      (to) =>
+        `to ${to === 'go' ? 'Go' : '0 analyses'} ${roundRatios(key, to)
+          .map((ratio) => ratio.toFixed(2))
+          .join(', ')}`,
     );
+    process.stdout.write(`${key} analyses, per-round ratios per CPU-s: ${listed.join('; ')}\n`);
   }
   const peakRss = (key: Key) => Math.round(Math.max(...runs.get(key)!.map((run) => run.peakRssBytes)) / 1e6);
   const probe = (key: Key) => Math.round(median(runs.get(key)!.map((run) => run.probeMicros)));
@@ -271,8 +267,8 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
     'ratio to null': measuredGo ? Number((rate('go') / rate('null')).toFixed(2)) : '-',
     'ratio to 0 analyses (per CPU-s)': '-',
     'ratio to Go (per CPU-s)': measuredGo ? 1 : '-',
-    'ratio to 0 analyses, median of rounds': '-',
-    'ratio to Go, median of rounds': measuredGo ? 1 : '-',
+    'ratio to 0 analyses (per CPU-s), median of rounds': '-',
+    'ratio to Go (per CPU-s), median of rounds': measuredGo ? 1 : '-',
     'speed probe us (median)': measuredGo ? probe('go') : '-',
   });
   for (const key of ['null' as const, ...variants]) {
@@ -288,8 +284,8 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
       'ratio to null': Number((rate(key) / rate('null')).toFixed(2)),
       'ratio to 0 analyses (per CPU-s)': key === 'null' ? '-' : Number((perCpu(key) / perCpu(0)).toFixed(2)),
       'ratio to Go (per CPU-s)': measuredGo ? Number((perCpu(key) / perCpu('go')).toFixed(2)) : '-',
-      'ratio to 0 analyses, median of rounds': key === 'null' ? '-' : pairedRatio(key, 0),
-      'ratio to Go, median of rounds': pairedRatio(key, 'go'),
+      'ratio to 0 analyses (per CPU-s), median of rounds': key === 'null' ? '-' : pairedRatio(key, 0),
+      'ratio to Go (per CPU-s), median of rounds': pairedRatio(key, 'go'),
       'speed probe us (median)': probe(key),
     });
   }
@@ -319,8 +315,8 @@ async function grpcRows(dir: string, payloadFile: string, payloadBytes: number):
     'ratio to null': receiver === 'sidecar' ? Number((rate('sidecar') / rate('null')).toFixed(2)) : 1,
     'ratio to 0 analyses (per CPU-s)': receiver === 'sidecar' ? 1 : '-',
     'ratio to Go (per CPU-s)': '-',
-    'ratio to 0 analyses, median of rounds': '-',
-    'ratio to Go, median of rounds': '-',
+    'ratio to 0 analyses (per CPU-s), median of rounds': '-',
+    'ratio to Go (per CPU-s), median of rounds': '-',
     'speed probe us (median)': Math.round(median(runs[receiver].map((run) => run.probeMicros))),
   }));
 }

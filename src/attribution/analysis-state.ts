@@ -122,7 +122,11 @@ export class AnalysisState {
   }
 }
 
-/** The index of `outcome` in ATTRIBUTION_OUTCOMES (a switch: no lookup by string per span). */
+/**
+ * The index of `outcome` in ATTRIBUTION_OUTCOMES (a switch: no lookup by string per span). The array's order is
+ * checked against it once, when this module loads (outcomesInSwitchOrder), so a reordered array cannot label
+ * one outcome's count with another's.
+ */
 function outcomeIndex(outcome: AttributionOutcome): number {
   switch (outcome) {
     case 'baseline':
@@ -141,3 +145,14 @@ function outcomeIndex(outcome: AttributionOutcome): number {
       return 6;
   }
 }
+
+function outcomesInSwitchOrder(): void {
+  ATTRIBUTION_OUTCOMES.forEach((outcome, i) => {
+    if (outcomeIndex(outcome) !== i) {
+      throw new Error(
+        `analysis-state.ts outcomeIndex('${outcome}') is not its index ${i} in ATTRIBUTION_OUTCOMES`,
+      );
+    }
+  });
+}
+outcomesInSwitchOrder();

@@ -39,4 +39,16 @@ describe('AnalysisState tallies', () => {
       );
     }
   });
+
+  it('exports a series only for outcomes that were counted', async () => {
+    const registry = new Registry();
+    const analysis = state(registry);
+    analysis.count('spans', 'canary', 3);
+    analysis.count('spans', 'other', 0);
+    analysis.flush();
+    const series = async (name: string) =>
+      (await registry.getSingleMetric(name)!.get()).values.map((v) => [v.labels.outcome, v.value]);
+    expect(await series('canary_judge_attribution_spans_total')).toEqual([['canary', 3]]);
+    expect(await series('canary_judge_attribution_points_total')).toEqual([]);
+  });
 });

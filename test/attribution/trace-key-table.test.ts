@@ -68,8 +68,9 @@ describe('parseTraceId', () => {
       return parsedTraceIdHash(seed);
     };
     const first = ids.map((id) => [hashOf(id, SEED), hashOf(id, SEED + 1)]);
-    // A rejected 32-character text stops after writing some words; the ids read next are read whole again.
-    const rejected = `${ids[0].slice(0, 24)}zzzzzzzz`;
+    // A rejected 32-character text stops after writing some words (here ids[1]'s first three, read before id 0
+    // again); the ids read next are read whole again.
+    const rejected = `${ids[1].slice(0, 24)}zzzzzzzz`;
     const reads: (string | number)[] = [0, 0, 1, 0, rejected, 0, 2, 'session-1', 2, 3, 3, 1];
     for (const read of reads) {
       if (typeof read === 'string') {
@@ -88,6 +89,20 @@ describe('parseTraceId', () => {
       tables.forEach((table, t) => expect(slotOf(table, ids[i])).toBe(slots[t][i]));
       expect(slotOf(tables[1], ids[i])).toBe(slots[1][i]);
     }
+  });
+
+  it('finds an id read again after a rejected text overwrote some of its words', () => {
+    const a = '0123456789abcdef0123456789abcdef';
+    const b = 'fedcba9876543210fedcba9876543210';
+    const table = new TraceKeyTable(7);
+    expect(parseTraceId(a)).toBe(true);
+    const hashOfA = parsedTraceIdHash(7);
+    const slot = table.insert('on', 0, 0);
+    expect(parseTraceId(`${b.slice(0, 24)}zzzzzzzz`)).toBe(false);
+    // A cache that kept `a` as the key last read would answer true with b's first three words in `words`.
+    expect(parseTraceId(a)).toBe(true);
+    expect(parsedTraceIdHash(7)).toBe(hashOfA);
+    expect(table.find()).toBe(slot);
   });
 });
 
