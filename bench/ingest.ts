@@ -36,7 +36,7 @@ import {
   startGoPeer,
   type CorePinning,
 } from './go-peer.js';
-import { buildTraceRequestPayload } from './payloads.js';
+import { buildTraceRequestPayload, ingestBenchAnalysis } from './payloads.js';
 import { markdownTable, writeResults, type ResultRow } from './results.js';
 import { productionMainScript, productionNodeFlags } from './start-command.js';
 
@@ -106,9 +106,8 @@ function startNull(transport: 'http' | 'grpc'): Promise<Receiver> {
 let sidecars = 0;
 
 /**
- * A sidecar process on a fresh database with `analyses` running, from a config file as in production:
- * `analysis-0` matches the payload (service `checkout`, flag `new-checkout`, joined by trace), the others
- * name services and flags the payload lacks.
+ * A sidecar process on a fresh database with `analyses` running (ingestBenchAnalysis), from a config file as in
+ * production.
  */
 function startSidecarProcess(transport: 'http' | 'grpc', dir: string, analyses: number): Promise<Receiver> {
   sidecars += 1;
@@ -120,11 +119,7 @@ function startSidecarProcess(transport: 'http' | 'grpc', dir: string, analyses: 
     log: { level: 'info', format: 'json' },
     judge: { maxAnalyses: 2000, maxRunningRuns: 2000 },
     analyses: Array.from({ length: analyses }, (_, i) => ({
-      id: `analysis-${i}`,
-      match: { service: i === 0 ? 'checkout' : `service-${i}`, spanKind: 'client' },
-      variant: { flag: i === 0 ? 'new-checkout' : `flag-${i}` },
-      baseline: 'off',
-      canary: 'on',
+      ...ingestBenchAnalysis(i),
       judge: { maxDurationSeconds: 86_400 },
       run: { revision: 'rev-1' },
     })),

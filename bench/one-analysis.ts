@@ -13,7 +13,7 @@ import { AttributionPipeline } from '../src/attribution/pipeline.js';
 import { analysisSchema, attributionLimitsSchema } from '../src/config/analysis.js';
 import { decodeTraceRequest } from '../src/otlp/decode/index.js';
 import { withoutInvalidSpanTimes } from '../src/otlp/span-times.js';
-import { buildTraceRequestPayload } from './payloads.js';
+import { buildTraceRequestPayload, ingestBenchAnalysis } from './payloads.js';
 
 const analyses = Number(process.argv[2] ?? 1);
 const seconds = Number(process.argv[3] ?? 5);
@@ -30,16 +30,7 @@ const pipeline = new AttributionPipeline({
 });
 for (let i = 0; i < analyses; i++) {
   accumulator.open(`run-${i}`, { startedAtMs: 0, canaryShare: null });
-  pipeline.routeRun(
-    `run-${i}`,
-    analysisSchema.parse({
-      id: `analysis-${i}`,
-      match: { service: i === 0 ? 'checkout' : `service-${i}`, spanKind: 'client' },
-      variant: { flag: i === 0 ? 'new-checkout' : `flag-${i}` },
-      baseline: 'off',
-      canary: 'on',
-    }),
-  );
+  pipeline.routeRun(`run-${i}`, analysisSchema.parse(ingestBenchAnalysis(i)));
 }
 
 /** One export request: its body copied into a buffer of its own, as the HTTP receiver copies each body. */

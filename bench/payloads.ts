@@ -186,6 +186,21 @@ export function realisticTraceRequest(options: TraceBatchOptions = {}): object {
   };
 }
 
+/**
+ * The i-th analysis of the ingest benchmarks (bench/ingest.ts, bench/one-analysis.ts): analysis-0 matches the
+ * payload above (service `checkout`, client spans, flag `new-checkout`, joined by trace), the others name
+ * services and flags the payload lacks.
+ */
+export function ingestBenchAnalysis(i: number) {
+  return {
+    id: `analysis-${i}`,
+    match: { service: i === 0 ? 'checkout' : `service-${i}`, spanKind: 'client' as const },
+    variant: { flag: i === 0 ? 'new-checkout' : `flag-${i}` },
+    baseline: 'off',
+    canary: 'on',
+  };
+}
+
 /** A realistic ExportTraceServiceRequest as protobuf bytes (512 spans unless told otherwise). */
 export function buildTraceRequestPayload(options: TraceBatchOptions = {}): Uint8Array {
   return encodeMessage(TRACE_REQUEST, realisticTraceRequest(options));

@@ -80,10 +80,11 @@ const words = new Int32Array(4);
 
 // The key parseTraceId read last, its answer, and the hash of its words under the seed asked last: `words`
 // still hold that key's words, as nothing else writes them. A rejected text is a key read too (its parse may
-// have overwritten some words), so parsedKey changes with every parse, successful or not. Why: a trace's judged spans mostly follow each
-// other in a request (an SDK queues a trace's spans as they end), the decoder hands them one string
-// (wire.ts, readTraceIdHex), and every judged span's lookup parsed its 32 characters again, ~4.7% of the
-// one-analysis sidecar's CPU (`perf`, docs/performance-notes.md, ingest). A repeated key is one comparison.
+// have overwritten some words), so parsedKey changes with every parse, successful or not. Why: a trace's
+// judged spans mostly follow each other in a request (an SDK queues a trace's spans as they end), the decoder
+// hands them one string (wire.ts, readTraceIdHex), and every judged span's lookup parsed its 32 characters
+// again, ~4.7% of the one-analysis sidecar's CPU (`perf`, docs/performance-notes.md, ingest). A repeated key
+// is one comparison.
 let parsedKey = '';
 let parsedIsTraceId = false;
 let hashedSeed = 0;
