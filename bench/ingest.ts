@@ -226,6 +226,9 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
   const measuredGo = starts.has('go');
   const rate = (key: Key) => (starts.has(key) ? median(runs.get(key)!.map(spansPerSecond)) : NaN);
   const perCpu = (key: Key) => (starts.has(key) ? median(runs.get(key)!.map(spansPerCpuSecond)) : NaN);
+  /** A ratio of two medians to two places, or '-' when either row was not measured (BENCH_INGEST_KEYS). */
+  const ratioOf = (value: number, to: number) =>
+    Number.isNaN(value) || Number.isNaN(to) ? '-' : Number((value / to).toFixed(2));
   // The same ratio taken within each round, then its median over the rounds (a paired estimate, beside the
   // ratio of the medians above, which stays). The host switches between two speeds ~1.6x apart, and a round's
   // turns run within a minute of each other, so they share its state more often than turns of different
@@ -254,12 +257,12 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
     receiver: `Go net/http + protobuf-go Unmarshal, GOMAXPROCS=1${'unavailable' in pinning ? '' : ', same core'}`,
     'spans/s (median)': measuredGo
       ? Math.round(rate('go'))
-      : `not measured: ${(built as { unavailable: string }).unavailable}`,
+      : `not measured: ${'unavailable' in built ? built.unavailable : 'not in BENCH_INGEST_KEYS'}`,
     'spans per CPU-s': measuredGo ? Math.round(perCpu('go')) : '-',
     'MB/s': measuredGo ? Number(((rate('go') / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)) : '-',
     'failed requests': measuredGo ? runs.get('go')!.reduce((sum, run) => sum + run.failed, 0) : '-',
     'peak RSS MB': measuredGo ? peakRss('go') : '-',
-    'ratio to null': measuredGo ? Number((rate('go') / rate('null')).toFixed(2)) : '-',
+    'ratio to null': measuredGo ? ratioOf(rate('go'), rate('null')) : '-',
     'ratio to 0 analyses (per CPU-s)': '-',
     'ratio to Go (per CPU-s)': measuredGo ? 1 : '-',
     'ratio to 0 analyses (per CPU-s), median of rounds': '-',
@@ -276,9 +279,9 @@ async function realPathRows(dir: string, payloadFile: string, payloadBytes: numb
       'MB/s': Number(((rate(key) / SPANS_PER_REQUEST) * (payloadBytes / 1e6)).toFixed(1)),
       'failed requests': runs.get(key)!.reduce((sum, run) => sum + run.failed, 0),
       'peak RSS MB': peakRss(key),
-      'ratio to null': Number((rate(key) / rate('null')).toFixed(2)),
-      'ratio to 0 analyses (per CPU-s)': key === 'null' ? '-' : Number((perCpu(key) / perCpu(0)).toFixed(2)),
-      'ratio to Go (per CPU-s)': measuredGo ? Number((perCpu(key) / perCpu('go')).toFixed(2)) : '-',
+      'ratio to null': ratioOf(rate(key), rate('null')),
+      'ratio to 0 analyses (per CPU-s)': key === 'null' ? '-' : ratioOf(perCpu(key), perCpu(0)),
+      'ratio to Go (per CPU-s)': ratioOf(perCpu(key), perCpu('go')),
       'ratio to 0 analyses (per CPU-s), median of rounds': key === 'null' ? '-' : pairedRatio(key, 0),
       'ratio to Go (per CPU-s), median of rounds': pairedRatio(key, 'go'),
       'speed probe us (median)': probe(key),
