@@ -14,6 +14,15 @@
 // measured in BENCH_ROUNDS alternated rounds (a fresh sidecar each): the p99 of 0 analyses, the denominator,
 // moves by a few ms from one window to the next on a shared machine, so every round is reported and the
 // median of the rounds' ratios beside them.
+// What each long delay was made of (always on; bench/stall-recorder.ts): a 2 ms interval timer reads the main
+// thread's scheduler counters (/proc/self/task/<pid>/schedstat), the machine's CPU pressure and CPU time, and
+// this process's CPU time at every turn, so the turn after a stall brackets it. Per window the table gives the
+// longest gap between two turns (a delay of gap - 2 ms) and of it: the main thread on a CPU, waiting for a CPU,
+// neither (asleep: blocking I/O, a futex such as the GC's helper threads; time the hypervisor takes from a
+// vCPU counts as on CPU, as this VM reports no steal), and the GC pauses inside it (PerformanceObserver 'gc').
+// Below the table, every gap over STALL_REPORT_MS and each window's longest, with the judge's tick and snapshot
+// slices inside them (the judge's own slice histogram, observed as each slice ends). Its cost, printed per
+// window: ~20 us of the timer's work per turn, ~1% of a core; the counters are parsed only around a gap.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +39,8 @@ import { createLogger } from '../src/telemetry/logger.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 import { productionNodeFlags } from './start-command.js';
+import { describeStall, gcKindName, type StallAttribution } from './stall-attribution.js';
+import { recordStalls, SAMPLE_INTERVAL_MS, type StallReport } from './stall-recorder.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -39,6 +50,8 @@ const RUN_TRAFFIC_RUNS = 20;
 const RUN_TRAFFIC_SPANS = 4;
 /** BENCH_TRACE=1: print, per window, every event-loop gap over 15 ms and every GC pause over 5 ms, with times. */
 const TRACE = process.env.BENCH_TRACE === '1';
+/** Gaps of the loop listed below the table (with each window's longest). */
+const STALL_REPORT_MS = 30;
 
 /** What held the loop in a window (BENCH_TRACE): gaps of a 1 ms timer and GC pauses, ms from the window's start. */
 function traceWindow(label: string, judge: JudgeService): () => void {
@@ -160,7 +173,7 @@ async function measure(
   analyses: number,
   round: number,
   afterFirstTick = false,
-): Promise<ResultRow> {
+): Promise<{ row: ResultRow; stallLines: string[] }> {
   const config = parseConfig({
     otlp: { grpc: { enabled: false }, http: { port: 0 } },
     api: { port: 0 },
@@ -200,12 +213,14 @@ async function measure(
   }
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
+  const endStalls = recordStalls(sidecar.judge, sidecar.registry);
   const endTrace = TRACE
     ? traceWindow(`round ${round}, ${analyses} analyses${afterFirstTick ? ', steady' : ''}`, sidecar.judge)
     : undefined;
   const stdout = await latencyClient.go();
   delay.disable();
   endTrace?.();
+  const stalls = endStalls();
   const { latencies, failed } = JSON.parse(stdout.trim()) as { latencies: number[]; failed: number };
   const tickMs = sidecar.judge.lastTickMs;
   const sliceMs = sidecar.judge.lastTickSliceMs;
@@ -213,7 +228,12 @@ async function measure(
   stopTraffic();
   await sidecar.stop();
   latencies.sort((a, b) => a - b);
-  return {
+  const label = `round ${round}, ${analyses} analyses${afterFirstTick ? ', steady' : ''}`;
+  const longest = stalls.stalls.reduce<StallAttribution | undefined>(
+    (found, stall) => (found && found.gapMs >= stall.gapMs ? found : stall),
+    undefined,
+  );
+  const row: ResultRow = {
     round,
     analyses: afterFirstTick ? `${analyses}, after the first tick and snapshot` : analyses,
     exports: latencies.length,
@@ -222,10 +242,47 @@ async function measure(
     'p99 ms': Number(quantileSorted(latencies, 0.99).toFixed(1)),
     'max ms': Number(latencies[latencies.length - 1].toFixed(1)),
     'longest event-loop delay ms': Number((delay.max / 1e6).toFixed(1)),
+    [LONGEST_GAP]: longest?.gapMs ?? 0,
+    'of it on CPU': longest?.onCpuMs ?? 0,
+    'waiting for a CPU': longest?.waitingMs ?? 0,
+    neither: longest?.neitherMs ?? 0,
+    'GC inside': longest?.gcMs ?? 0,
     'last tick ms (evaluating)': Math.round(tickMs),
     'its longest slice ms': Number(sliceMs.toFixed(1)),
     'last snapshot: longest slice ms': Number(snapshotSliceMs.toFixed(1)),
   };
+  return { row, stallLines: stallLines(label, stalls, longest) };
+}
+
+/** The longest gap between two turns of the stall recorder's timer (its delay is this less the interval). */
+const LONGEST_GAP = `longest gap of a ${SAMPLE_INTERVAL_MS} ms timer, ms`;
+/** Parts of the longest gap: a median of each over rounds would not add up, so median rows leave them out. */
+const GAP_PARTS = ['of it on CPU', 'waiting for a CPU', 'neither', 'GC inside'];
+
+/** A window's gaps over STALL_REPORT_MS (and its longest), its GC pauses in brief, and the recorder's cost. */
+function stallLines(label: string, report: StallReport, longest: StallAttribution | undefined): string[] {
+  const listed = report.stalls.filter((stall) => stall.gapMs > STALL_REPORT_MS || stall === longest);
+  const pauses = new Map<string, { count: number; maxMs: number; totalMs: number }>();
+  for (const pause of report.gcPauses) {
+    const kind = gcKindName(pause.kind);
+    const seen = pauses.get(kind) ?? { count: 0, maxMs: 0, totalMs: 0 };
+    pauses.set(kind, {
+      count: seen.count + 1,
+      maxMs: Math.max(seen.maxMs, pause.durationMs),
+      totalMs: seen.totalMs + pause.durationMs,
+    });
+  }
+  const gc = [...pauses]
+    .map(
+      ([kind, { count, maxMs, totalMs }]) =>
+        `${count} ${kind} (max ${maxMs.toFixed(1)}, total ${totalMs.toFixed(0)} ms)`,
+    )
+    .join(', ');
+  return [
+    `${label}: ${report.stalls.length} gaps over ${SAMPLE_INTERVAL_MS + 10} ms; GC: ${gc || 'none'}; recorder: ` +
+      `${report.samplerTurns} turns, ${report.samplerMs.toFixed(0)} ms of work in ${(report.windowMs / 1000).toFixed(1)} s`,
+    ...listed.map((stall) => `  ${describeStall(stall, report.openedMs)}`),
+  ];
 }
 
 const ROW_KINDS = ['0', '1000', '1000, after the first tick and snapshot'] as const;
@@ -235,10 +292,18 @@ async function main(): Promise<void> {
   const payloadFile = join(dir, 'payload.bin');
   writeFileSync(payloadFile, buildTraceRequestPayload({ spans: 8 }));
   const rows: ResultRow[] = [];
+  const stallReport: string[] = [];
   for (let round = 1; round <= ROUNDS; round += 1) {
-    const zero = await measure(dir, payloadFile, 0, round);
-    const fromStart = await measure(dir, payloadFile, 1000, round);
-    const steady = await measure(dir, payloadFile, 1000, round, true);
+    const windows = [
+      await measure(dir, payloadFile, 0, round),
+      await measure(dir, payloadFile, 1000, round),
+      await measure(dir, payloadFile, 1000, round, true),
+    ];
+    for (const { stallLines: lines } of windows) {
+      stallReport.push(...lines);
+      process.stderr.write(`${lines.join('\n')}\n`);
+    }
+    const [zero, fromStart, steady] = windows.map((window) => window.row);
     const p99 = (row: ResultRow) => Number(row['p99 ms']);
     for (const row of [zero, fromStart, steady]) {
       row['p99 / 0 analyses'] = Number((p99(row) / p99(zero)).toFixed(2));
@@ -251,19 +316,28 @@ async function main(): Promise<void> {
     const summary: ResultRow = { round: `median of ${mine.length}`, analyses: kind };
     for (const column of Object.keys(mine[0])) {
       if (column === 'round' || column === 'analyses') continue;
+      if (GAP_PARTS.includes(column)) {
+        summary[column] = '';
+        continue;
+      }
       summary[column] = Number(median(mine.map((row) => Number(row[column]))).toFixed(2));
     }
     rows.push(summary);
   }
   rmSync(dir, { recursive: true, force: true });
   writeResults('ingest-latency', rows, {
+    stalls: stallReport.join(' | '),
     seconds: SECONDS,
     rounds: ROUNDS,
     intervalMs: INTERVAL_MS,
     spansPerExport: 8,
     nodeFlags: process.execArgv.join(' '),
+    stallRecorder: `a ${SAMPLE_INTERVAL_MS} ms timer reads /proc/self/task/<pid>/schedstat, /proc/pressure/cpu, /proc/stat and process.cpuUsage() each turn; gaps over ${SAMPLE_INTERVAL_MS + 10} ms attributed`,
     note: `judge ticks every 5 s (the timer tick, in slices that yield), snapshots every 10 s; 10 000 observations per run, then ${RUN_TRAFFIC_SPANS} more for ${RUN_TRAFFIC_RUNS} runs every ${INTERVAL_MS} ms`,
   });
+  process.stdout.write(
+    `\nGaps of the loop over ${STALL_REPORT_MS} ms, and each window's longest (times from the window's start):\n${stallReport.join('\n')}\n`,
+  );
 }
 
 /**
