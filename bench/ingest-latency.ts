@@ -40,7 +40,7 @@ import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 import { productionNodeFlags } from './start-command.js';
 import { describeStall, gcKindName, type StallAttribution } from './stall-attribution.js';
-import { recordStalls, SAMPLE_INTERVAL_MS, type StallReport } from './stall-recorder.js';
+import { recordStalls, RECORD_GAP_MS, SAMPLE_INTERVAL_MS, type StallReport } from './stall-recorder.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -279,7 +279,7 @@ function stallLines(label: string, report: StallReport, longest: StallAttributio
     )
     .join(', ');
   return [
-    `${label}: ${report.stalls.length} gaps over ${SAMPLE_INTERVAL_MS + 10} ms; GC: ${gc || 'none'}; recorder: ` +
+    `${label}: ${report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS).length} gaps over ${RECORD_GAP_MS} ms; GC: ${gc || 'none'}; recorder: ` +
       `${report.samplerTurns} turns, ${report.samplerMs.toFixed(0)} ms of work in ${(report.windowMs / 1000).toFixed(1)} s`,
     ...listed.map((stall) => `  ${describeStall(stall, report.openedMs)}`),
   ];
@@ -332,7 +332,7 @@ async function main(): Promise<void> {
     intervalMs: INTERVAL_MS,
     spansPerExport: 8,
     nodeFlags: process.execArgv.join(' '),
-    stallRecorder: `a ${SAMPLE_INTERVAL_MS} ms timer reads /proc/self/task/<pid>/schedstat, /proc/pressure/cpu, /proc/stat and process.cpuUsage() each turn; gaps over ${SAMPLE_INTERVAL_MS + 10} ms attributed`,
+    stallRecorder: `a ${SAMPLE_INTERVAL_MS} ms timer reads /proc/self/task/<pid>/schedstat, /proc/pressure/cpu, /proc/stat and process.cpuUsage() each turn; gaps over ${RECORD_GAP_MS} ms attributed`,
     note: `judge ticks every 5 s (the timer tick, in slices that yield), snapshots every 10 s; 10 000 observations per run, then ${RUN_TRAFFIC_SPANS} more for ${RUN_TRAFFIC_RUNS} runs every ${INTERVAL_MS} ms`,
   });
   process.stdout.write(
