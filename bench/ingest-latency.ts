@@ -278,8 +278,15 @@ function stallLines(label: string, report: StallReport, longest: StallAttributio
         `${count} ${kind} (max ${maxMs.toFixed(1)}, total ${totalMs.toFixed(0)} ms)`,
     )
     .join(', ');
+  const longSlices = report.slices.filter((slice) => slice.durationMs > 5);
+  const longestSlice = report.slices.reduce((found, slice) => Math.max(found, slice.durationMs), 0);
+  const judge =
+    report.slices.length === 0
+      ? 'none'
+      : `${report.slices.length} slices, longest ${longestSlice.toFixed(1)} ms, ${longSlices.length} over 5 ms ` +
+        `(${longSlices.filter((slice) => slice.work === 'tick').length} of a tick)`;
   return [
-    `${label}: ${report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS).length} gaps over ${RECORD_GAP_MS} ms; GC: ${gc || 'none'}; recorder: ` +
+    `${label}: ${report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS).length} gaps over ${RECORD_GAP_MS} ms; GC: ${gc || 'none'}; judge: ${judge}; recorder: ` +
       `${report.samplerTurns} turns, ${report.samplerMs.toFixed(0)} ms of work in ${(report.windowMs / 1000).toFixed(1)} s`,
     ...listed.map((stall) => `  ${describeStall(stall, report.openedMs)}`),
   ];

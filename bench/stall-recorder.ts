@@ -30,6 +30,7 @@ export interface StallReport {
   /** Every gap over RECORD_GAP_MS in time order, attributed (when there is none, the window's longest). */
   stalls: StallAttribution[];
   gcPauses: GcPause[];
+  slices: JudgeSlice[];
   /** The timer's own work: turns taken and the ms they ran. */
   samplerTurns: number;
   samplerMs: number;
@@ -162,6 +163,7 @@ export function recordStalls(judge: JudgeService, registry: Registry): () => Sta
         attributeGap(parseSample(before), parseSample(after), gcPauses, slices),
       ),
       gcPauses,
+      slices,
       samplerTurns,
       samplerMs,
       windowMs: performance.now() - openedMs,
