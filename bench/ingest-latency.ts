@@ -288,7 +288,11 @@ function stallLines(label: string, report: StallReport, longest: StallAttributio
   return [
     `${label}: ${report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS).length} gaps over ${RECORD_GAP_MS} ms; GC: ${gc || 'none'}; judge: ${judge}; recorder: ` +
       `${report.samplerTurns} turns, ${report.samplerMs.toFixed(0)} ms of work in ${(report.windowMs / 1000).toFixed(1)} s`,
-    ...listed.map((stall) => `  ${describeStall(stall, report.openedMs)}`),
+    ...listed.map((stall) => {
+      const utc = new Date(stall.startMs + report.wallClockOffsetMs).toISOString().slice(11, 23);
+      const monotonic = ((stall.startMs + report.monotonicOffsetMs) / 1000).toFixed(3);
+      return `  ${utc} UTC (monotonic ${monotonic} s) ${describeStall(stall, report.openedMs)}`;
+    }),
   ];
 }
 

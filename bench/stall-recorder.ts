@@ -27,6 +27,9 @@ const SLICE_HISTOGRAM = 'canary_judge_judge_slice_duration_seconds';
 
 export interface StallReport {
   openedMs: number;
+  /** Add to a performance.now() time for the wall clock (Date.now()) and CLOCK_MONOTONIC (perf, /proc). */
+  wallClockOffsetMs: number;
+  monotonicOffsetMs: number;
   /** Every gap over RECORD_GAP_MS in time order, attributed (when there is none, the window's longest). */
   stalls: StallAttribution[];
   gcPauses: GcPause[];
@@ -68,6 +71,8 @@ function parseSample(raw: RawSample): CounterSample {
 /** Starts recording; the returned function stops it and attributes the gaps it saw. */
 export function recordStalls(judge: JudgeService, registry: Registry): () => StallReport {
   const openedMs = performance.now();
+  const wallClockOffsetMs = Date.now() - openedMs;
+  const monotonicOffsetMs = Number(process.hrtime.bigint()) / 1e6 - openedMs;
   // The main thread's task id is the process id.
   const readers = {
     main: procReader(`/proc/self/task/${process.pid}/schedstat`),
@@ -159,6 +164,8 @@ export function recordStalls(judge: JudgeService, registry: Registry): () => Sta
     if (gaps.length === 0 && longest) gaps.push(longest);
     return {
       openedMs,
+      wallClockOffsetMs,
+      monotonicOffsetMs,
       stalls: gaps.map(([before, after]) =>
         attributeGap(parseSample(before), parseSample(after), gcPauses, slices),
       ),
