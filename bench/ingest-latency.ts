@@ -285,7 +285,13 @@ function stallLines(label: string, report: StallReport, longest: StallAttributio
       ? 'none'
       : `${report.slices.length} slices, longest ${longestSlice.toFixed(1)} ms, ${longSlices.length} over 5 ms ` +
         `(${longSlices.filter((slice) => slice.work === 'tick').length} of a tick)`;
+  const long = report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS);
+  const sum = (part: (stall: StallAttribution) => number) =>
+    long.reduce((total, stall) => total + part(stall), 0).toFixed(0);
   return [
+    `${label}: in the gaps over ${RECORD_GAP_MS} ms, in all: ${sum((stall) => stall.gapMs)} ms = on CPU ` +
+      `${sum((stall) => stall.onCpuMs)} + waiting ${sum((stall) => stall.waitingMs)} + neither ` +
+      `${sum((stall) => stall.neitherMs)}, GC ${sum((stall) => stall.gcMs)}, judge ${sum((stall) => stall.judgeMs)}`,
     `${label}: ${report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS).length} gaps over ${RECORD_GAP_MS} ms; GC: ${gc || 'none'}; judge: ${judge}; recorder: ` +
       `${report.samplerTurns} turns, ${report.samplerMs.toFixed(0)} ms of work in ${(report.windowMs / 1000).toFixed(1)} s`,
     ...listed.map((stall) => {
