@@ -18,8 +18,9 @@
 // thread's scheduler counters (/proc/self/task/<pid>/schedstat), the machine's CPU pressure and CPU time, and
 // this process's CPU time at every turn, so the turn after a stall brackets it. Per window the table gives the
 // longest gap between two turns (a delay of gap - 2 ms) and of it: the main thread on a CPU, waiting for a CPU,
-// neither (asleep: blocking I/O, a futex such as the GC's helper threads; time the hypervisor takes from a
-// vCPU counts as on CPU, as this VM reports no steal), and the GC pauses inside it (PerformanceObserver 'gc').
+// neither (asleep: blocking I/O, a futex such as the GC's helper threads, or an idle wait while the host did
+// not run this VM; time the host takes from a busy vCPU counts as on CPU, as this VM reports no steal), and
+// the GC pauses inside it (PerformanceObserver 'gc').
 // Below the table, every gap over STALL_REPORT_MS and each window's longest, with the judge's tick and snapshot
 // slices inside them (the judge's own slice histogram, observed as each slice ends). Its cost, printed per
 // window: ~20 us of the timer's work per turn, ~1% of a core; the counters are parsed only around a gap.

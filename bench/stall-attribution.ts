@@ -7,8 +7,10 @@
 // time at least one runnable task of the machine waited for a CPU (Documentation/accounting/psi.rst);
 // /proc/stat's first line is the machine's CPU time in USER_HZ ticks (1/100 s; proc(5)). A thread that is
 // neither on a CPU nor waiting for one sleeps: blocking I/O (an fsync), a futex (the main thread waiting for
-// the GC's helper threads), a page fault served from disk. Time the hypervisor takes from a vCPU shows in none
-// of these apart from steal, which this VM does not report: a thread on a preempted vCPU counts as on CPU.
+// the GC's helper threads), a page fault served from disk, or its idle wait for the next timer when the host
+// did not run this VM when that timer was due (perf, 2026-12-01: 26 ms in which neither vCPU switched a task,
+// the main thread in epoll_wait with a 2 ms timer pending). Time the hypervisor takes from a busy vCPU shows
+// as steal only, which this VM does not report: a thread on a preempted vCPU counts as on CPU.
 
 /** One thread's scheduler counters (ns since it started; timeslices = times it was put on a CPU). */
 export interface Schedstat {
