@@ -3,8 +3,8 @@
 // the machine's CPU pressure and CPU time and this process's CPU time at each of its turns, so a late turn
 // brackets the stall; GC pauses come from a PerformanceObserver, the judge's slices from the histogram the
 // judge already feeds (canary_judge_judge_slice_duration_seconds: each observation is a slice's length, made
-// as the slice ends). Cost: the timer's work is timed and reported (34 µs a turn on average, 1.0-2.2% of a
-// core, over 48 windows of 2026-12-01); the counters are parsed only around a gap.
+// as the slice ends). Cost: the timer's work is timed and reported (33 µs a turn on average, 1.0-2.2% of a
+// core, over 69 windows of 2026-12-01); the counters are parsed only around a gap.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { Histogram, Registry } from 'prom-client';
