@@ -21,10 +21,10 @@
 // neither (asleep: blocking I/O, a futex such as the GC's helper threads, or an idle wait while the host did
 // not run this VM; time the host takes from a busy vCPU counts as on CPU, as this VM reports no steal), and
 // the GC pauses inside it (PerformanceObserver 'gc').
-// Below the table, every gap over STALL_REPORT_MS and each window's longest, with the judge's tick and snapshot
-// slices inside them (the judge's own slice histogram, observed as each slice ends). Its cost, printed per
-// window: over 69 windows (2026-12-01) 33 us of the timer's work per turn, 1.0-2.2% of a core (1.32% in all),
-// and a wake-up of the loop every 2 ms; the counters are parsed only around a gap.
+// Below the table (bench/stall-summary.ts), every gap over 30 ms and each window's longest, with the judge's
+// tick and snapshot slices inside them (the judge's own slice histogram, observed as each slice ends). Its
+// cost, printed per window: over 69 windows (2026-12-01) 33 us of the timer's work per turn, 1.0-2.2% of a
+// core (1.32% in all), and a wake-up of the loop every 2 ms; the counters are parsed only around a gap.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,9 @@ import { createLogger } from '../src/telemetry/logger.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 import { productionNodeFlags } from './start-command.js';
-import { describeStall, gcKindName, type StallAttribution } from './stall-attribution.js';
-import { recordStalls, RECORD_GAP_MS, SAMPLE_INTERVAL_MS, type StallReport } from './stall-recorder.js';
+import type { StallAttribution } from './stall-attribution.js';
+import { recordStalls, RECORD_GAP_MS, SAMPLE_INTERVAL_MS } from './stall-recorder.js';
+import { GAP_PARTS, LONGEST_GAP, STALL_REPORT_MS, stallLines } from './stall-summary.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -52,8 +53,6 @@ const RUN_TRAFFIC_RUNS = 20;
 const RUN_TRAFFIC_SPANS = 4;
 /** BENCH_TRACE=1: print, per window, every event-loop gap over 15 ms and every GC pause over 5 ms, with times. */
 const TRACE = process.env.BENCH_TRACE === '1';
-/** Gaps of the loop listed below the table (with each window's longest). */
-const STALL_REPORT_MS = 30;
 
 /** What held the loop in a window (BENCH_TRACE): gaps of a 1 ms timer and GC pauses, ms from the window's start. */
 function traceWindow(label: string, judge: JudgeService): () => void {
@@ -254,54 +253,6 @@ async function measure(
     'last snapshot: longest slice ms': Number(snapshotSliceMs.toFixed(1)),
   };
   return { row, stallLines: stallLines(label, stalls, longest) };
-}
-
-/** The longest gap between two turns of the stall recorder's timer (its delay is this less the interval). */
-const LONGEST_GAP = `longest gap of a ${SAMPLE_INTERVAL_MS} ms timer, ms`;
-/** Parts of the longest gap: a median of each over rounds would not add up, so median rows leave them out. */
-const GAP_PARTS = ['of it on CPU', 'waiting for a CPU', 'neither', 'GC inside'];
-
-/** A window's gaps over STALL_REPORT_MS (and its longest), its GC pauses in brief, and the recorder's cost. */
-function stallLines(label: string, report: StallReport, longest: StallAttribution | undefined): string[] {
-  const listed = report.stalls.filter((stall) => stall.gapMs > STALL_REPORT_MS || stall === longest);
-  const pauses = new Map<string, { count: number; maxMs: number; totalMs: number }>();
-  for (const pause of report.gcPauses) {
-    const kind = gcKindName(pause.kind);
-    const seen = pauses.get(kind) ?? { count: 0, maxMs: 0, totalMs: 0 };
-    pauses.set(kind, {
-      count: seen.count + 1,
-      maxMs: Math.max(seen.maxMs, pause.durationMs),
-      totalMs: seen.totalMs + pause.durationMs,
-    });
-  }
-  const gc = [...pauses]
-    .map(
-      ([kind, { count, maxMs, totalMs }]) =>
-        `${count} ${kind} (max ${maxMs.toFixed(1)}, total ${totalMs.toFixed(0)} ms)`,
-    )
-    .join(', ');
-  const longSlices = report.slices.filter((slice) => slice.durationMs > 5);
-  const longestSlice = report.slices.reduce((found, slice) => Math.max(found, slice.durationMs), 0);
-  const judge =
-    report.slices.length === 0
-      ? 'none'
-      : `${report.slices.length} slices, longest ${longestSlice.toFixed(1)} ms, ${longSlices.length} over 5 ms ` +
-        `(${longSlices.filter((slice) => slice.work === 'tick').length} of a tick)`;
-  const long = report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS);
-  const sum = (part: (stall: StallAttribution) => number) =>
-    long.reduce((total, stall) => total + part(stall), 0).toFixed(0);
-  return [
-    `${label}: in the gaps over ${RECORD_GAP_MS} ms, in all: ${sum((stall) => stall.gapMs)} ms = on CPU ` +
-      `${sum((stall) => stall.onCpuMs)} + waiting ${sum((stall) => stall.waitingMs)} + neither ` +
-      `${sum((stall) => stall.neitherMs)}, GC ${sum((stall) => stall.gcMs)}, judge ${sum((stall) => stall.judgeMs)}`,
-    `${label}: ${report.stalls.filter((stall) => stall.gapMs >= RECORD_GAP_MS).length} gaps over ${RECORD_GAP_MS} ms; GC: ${gc || 'none'}; judge: ${judge}; recorder: ` +
-      `${report.samplerTurns} turns, ${report.samplerMs.toFixed(0)} ms of work in ${(report.windowMs / 1000).toFixed(1)} s`,
-    ...listed.map((stall) => {
-      const utc = new Date(stall.startMs + report.wallClockOffsetMs).toISOString().slice(11, 23);
-      const monotonic = ((stall.startMs + report.monotonicOffsetMs) / 1000).toFixed(3);
-      return `  ${utc} UTC (monotonic ${monotonic} s) ${describeStall(stall, report.openedMs)}`;
-    }),
-  ];
 }
 
 const ROW_KINDS = ['0', '1000', '1000, after the first tick and snapshot'] as const;
