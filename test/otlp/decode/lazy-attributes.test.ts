@@ -229,6 +229,31 @@ describe('the straight-line walk of simple KeyValues', () => {
     }
   });
 
+  it('refuses and accepts as the general walk with a high bit set at any byte, tags and lengths included', () => {
+    resetWatchedKeys();
+    const values: ((v: Writer) => void)[] = [
+      (v) => v.uint32(10).string('Mozilla/5.0 (X11; Linux x86_64)'),
+      (v) => v.uint32(16).bool(true),
+      (v) => v.uint32(24).int64(443),
+      (v) => v.uint32(33).double(0.25),
+    ];
+    for (const value of values) {
+      for (let offset = 0; offset < 4; offset++) {
+        const kv = Writer.create().bytes(keyValue('user_agent.original', value)).finish();
+        const backing = new Uint8Array(kv.length + offset + 3);
+        backing.set(kv, offset);
+        const bytes = backing.subarray(offset, offset + kv.length);
+        expect(walk(bytes, true)[0]).toBe(bytes.length);
+        for (let at = 0; at < bytes.length; at++) {
+          const saved = bytes[at];
+          bytes[at] = saved | 0x80;
+          expect(walk(bytes, true)).toEqual(walk(bytes, false));
+          bytes[at] = saved;
+        }
+      }
+    }
+  });
+
   it('accepts, refuses and records exactly what the general walk does (damaged KeyValues, 5,000 cases)', () => {
     resetWatchedKeys();
     // Watch two keys, as judging does (single-key reads of keys not yet watched).
