@@ -9,7 +9,7 @@ import type {
   SpanKind,
   StatusCode,
 } from '../model.js';
-import { countAttribute, decodeKeyValue, readKey } from './any-value.js';
+import { MAX_ATTRIBUTES_PER_LIST, countAttribute, decodeKeyValue, readKey } from './any-value.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
 import {
   EVENT_ATTRIBUTES_TAG,
@@ -17,9 +17,10 @@ import {
   ProtobufSpanEvent,
   SPAN_ATTRIBUTES_TAG,
   WalkRecords,
+  attributeRunFields,
   decodeAttributeFields,
   releaseWordView,
-  validKeyValueEnd,
+  validAttributeRunEnd,
 } from './lazy-attributes.js';
 import {
   noRejections,
@@ -165,8 +166,17 @@ function decodeSpan(
           else if (attributesEnd !== fieldAt)
             attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
           if (attributes === undefined) {
-            const end = validKeyValueEnd(reader.buf, reader.pos, reader.len, spanFound);
+            // This field and the attribute fields right after it, validated in one walk.
+            const end = validAttributeRunEnd(
+              reader.buf,
+              reader.pos,
+              reader.len,
+              tag,
+              MAX_ATTRIBUTES_PER_LIST - attributeCount + 1,
+              spanFound,
+            );
             if (end >= 0) {
+              attributeCount += attributeRunFields() - 1;
               reader.pos = attributesEnd = end;
               break;
             }
@@ -278,8 +288,16 @@ function decodeEvent(ctx: WireContext): SpanEvent {
         else if (attributesEnd !== fieldAt)
           attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
         if (attributes === undefined) {
-          const end = validKeyValueEnd(reader.buf, reader.pos, reader.len, eventFound);
+          const end = validAttributeRunEnd(
+            reader.buf,
+            reader.pos,
+            reader.len,
+            tag,
+            MAX_ATTRIBUTES_PER_LIST - attributeCount + 1,
+            eventFound,
+          );
           if (end >= 0) {
+            attributeCount += attributeRunFields() - 1;
             reader.pos = attributesEnd = end;
             continue;
           }
