@@ -23,7 +23,7 @@
 //   and each reading checks that (utilization since the previous reading or sample) and samples every
 //   `resolutionMs` from then on; a pending sample found overdue fires next and does the same if it was late.
 //   Sampled every 100 ms, such a loop woke ~8 more times a second at 5k spans/s (~27 wake-ups a second
-//   against ~18: requests come ~10 times a second, at other moments), for ~0.4% of a core more
+//   against ~18: requests come ~10 times a second, at other moments), for ~0.2-0.3% of a core more
 //   (docs/performance-notes.md, footprint);
 // - every second IDLE_STOP_MS after the last reading: an idle loop delays no request, and a stall there (a long
 //   judge tick) still shows in the series.
