@@ -18,9 +18,13 @@
 // - every `resolutionMs` (20 ms) while export requests arrive (each admission reads `lagMs`) and the loop was
 //   busy at least half the time since the last sample (event-loop utilization, which perf_hooks keeps without
 //   a timer), or the last sample was late: a loop behind its work, whose lag admission must see at once;
-// - every QUIET_SAMPLE_MS (100 ms) while requests arrive to a loop mostly free (a sidecar beside a service at
-//   a few thousand spans a second is ~5% busy): a lag cannot build up there, and one that starts is seen
-//   within 100 ms, at the first late sample;
+// - every QUIET_SAMPLE_MS (1 s) while requests arrive to a loop mostly free (a sidecar beside a service at
+//   a few thousand spans a second is ~5% busy): a lag cannot build up there without the loop turning busy,
+//   and each reading checks that (utilization since the previous reading or sample) and samples every
+//   `resolutionMs` from then on; a pending sample found overdue fires next and does the same if it was late.
+//   Sampled every 100 ms, such a loop woke ~8 more times a second at 5k spans/s (~27 wake-ups a second
+//   against ~18: requests come ~10 times a second, at other moments), for ~0.2-0.3% of a core more
+//   (docs/performance-notes.md, footprint);
 // - every second IDLE_STOP_MS after the last reading: an idle loop delays no request, and a stall there (a long
 //   judge tick) still shows in the series.
 // A stall shorter than the interval shows only if a sample falls due during it. The samples are how late the
@@ -35,8 +39,8 @@ import {
 
 /** Sampling interval while requests arrive (config api.eventLoopLagResolutionMs). */
 export const DEFAULT_EVENT_LOOP_LAG_RESOLUTION_MS = 20;
-/** Sampling interval while requests arrive to a loop mostly free. */
-const QUIET_SAMPLE_MS = 100;
+/** Sampling interval while requests arrive to a loop mostly free (each reading checks for a busy loop). */
+const QUIET_SAMPLE_MS = 1_000;
 /** Event-loop utilization since the last sample from which the loop counts as busy. */
 const BUSY_UTILIZATION = 0.5;
 /** Sampling interval of an idle sidecar: a stall still shows within about a second. */
@@ -64,6 +68,8 @@ export class EventLoopLag {
   private average = 0;
   private lastReadAt = -Infinity;
   private utilization: EventLoopUtilization = performance.eventLoopUtilization();
+  /** Event-loop utilization at the last reading, for the busy check between quiet samples. */
+  private readUtilization: EventLoopUtilization = this.utilization;
   private interval = IDLE_SAMPLE_MS;
   // HDR histogram of delays in ns (perf_hooks, as prom-client's): records only values >= 1.
   private readonly delays: RecordableHistogram = createHistogram();
@@ -92,14 +98,30 @@ export class EventLoopLag {
       // First reading after an idle spell: what the idle samples saw is no one's wait; sample finely from now.
       this.fast = true;
       this.average = 0;
+      this.readUtilization = performance.eventLoopUtilization();
       clearTimeout(this.timer);
       this.schedule(now, this.resolutionMs);
       return overdue;
     }
+    if (this.interval > this.resolutionMs) this.checkQuiet(now, overdue);
     return Math.max(this.average, overdue);
   }
 
-  /** Whether requests read the lag (in the last 2 s), so the timer samples at 20 or 100 ms (for tests). */
+  /**
+   * Between quiet samples: a loop busy at least half the time since the previous reading or sample is
+   * sampled every `resolutionMs` from here, as a busy sample would make it. A pending sample already due
+   * is left to fire: it records how late the loop is and then samples at `resolutionMs` itself.
+   */
+  private checkQuiet(now: number, overdue: number): void {
+    const utilization = performance.eventLoopUtilization();
+    const busyShare = performance.eventLoopUtilization(utilization, this.readUtilization).utilization;
+    this.readUtilization = utilization;
+    if (busyShare < BUSY_UTILIZATION || overdue > 0) return;
+    clearTimeout(this.timer);
+    this.schedule(now, this.resolutionMs);
+  }
+
+  /** Whether requests read the lag (in the last 2 s): sampled at 20 ms, or checked at each reading (for tests). */
   get sampling(): boolean {
     return this.fast;
   }
@@ -157,6 +179,7 @@ export class EventLoopLag {
     const utilization = performance.eventLoopUtilization();
     const busyShare = performance.eventLoopUtilization(utilization, this.utilization).utilization;
     this.utilization = utilization;
+    this.readUtilization = utilization;
     if (this.fast) {
       this.average = SMOOTHING * late + (1 - SMOOTHING) * this.average;
       if (at - this.lastReadAt > IDLE_STOP_MS) this.fast = false;

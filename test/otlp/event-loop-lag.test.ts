@@ -1,7 +1,7 @@
 // The event-loop lag that admission sheds on and the process metrics report (src/otlp/event-loop-lag.ts): it
 // measures a blocked loop, and samples every 20 ms only while someone reads it (admitted requests) and the loop
-// is busy, every 100 ms while it is mostly free, once a second with no reader, so a sidecar does not wake
-// 50-100 times a second for nothing.
+// is busy, once a second while it is mostly free (each reading checking for a busy loop) or has no reader, so
+// a sidecar does not wake 50-100 times a second for nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventLoopLag } from '../../src/otlp/event-loop-lag.js';
 
@@ -63,17 +63,18 @@ describe('EventLoopLag', () => {
     expect(lag.takeDelays().maxMs).toBeGreaterThanOrEqual(100);
   });
 
-  it('samples every 100 ms while requests find the loop mostly free, every 20 ms while it is busy', async () => {
+  it('samples once a second while requests find the loop mostly free, every 20 ms while it is busy', async () => {
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     lag.start();
     void lag.lagMs;
     expect(lag.intervalMs).toBe(20); // the first reading after idle: load unknown
     // Requests keep arriving to a free loop (a sample made late by a busy machine makes the next one 20 ms).
-    for (let waited = 0; lag.intervalMs !== 100 && waited < 3_000; waited += 50) {
+    for (let waited = 0; lag.intervalMs !== 1_000 && waited < 3_000; waited += 50) {
       await sleep(50);
       void lag.lagMs;
     }
-    expect(lag.intervalMs).toBe(100);
+    expect(lag.intervalMs).toBe(1_000);
+    expect(lag.sampling).toBe(true);
     // Busy: synchronous work with only short turns of the loop in between, as under more load than it takes.
     for (const started = performance.now(); performance.now() - started < 400;) {
       blockFor(15);
@@ -82,6 +83,23 @@ describe('EventLoopLag', () => {
     }
     expect(lag.intervalMs).toBe(20);
     expect(lag.sampling).toBe(true);
+  });
+
+  it('samples every 20 ms from the first reading that finds the loop busy since the previous one', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    lag.start();
+    void lag.lagMs;
+    for (let waited = 0; lag.intervalMs !== 1_000 && waited < 3_000; waited += 50) {
+      await sleep(50);
+      void lag.lagMs;
+    }
+    expect(lag.intervalMs).toBe(1_000);
+    await sleep(10);
+    void lag.lagMs; // free since the previous reading: stays at a second
+    expect(lag.intervalMs).toBe(1_000);
+    blockFor(60); // busy since that reading, with the quiet sample not yet due
+    expect(lag.lagMs).toBeLessThan(20);
+    expect(lag.intervalMs).toBe(20);
   });
 
   it('with no sample since the last take, reports how long the pending one has been due', () => {
