@@ -8,8 +8,9 @@
 // (opentelemetry-collector-contrib docs/benchmarks/loadtests, Trace10kSPS OTLP-HTTP: 5.4% of a core and
 // 51 MiB RSS at 10k spans/s) scaled linearly to the same rate. The load (this process) and the sidecar
 // share the machine; the figures are the sidecar's own. Measured twice: with the defaults, and with
-// api.eventLoopLagResolutionMs at 100 (the event-loop sampler, src/otlp/event-loop-lag.ts, wakes the process
-// every 100 ms instead of every 20 ms while export requests arrive; idle, it samples once a second either way).
+// api.eventLoopLagResolutionMs at 100 (the event-loop sampler, src/otlp/event-loop-lag.ts, samples a busy loop
+// every 100 ms instead of every 20 ms while export requests arrive; a mostly free loop, as at these rates, and
+// an idle one it samples once a second either way, so the two rows differ only where the loop turns busy).
 // The floor: the same SDK load sent to bench/null-receiver.ts's OTLP/HTTP receiver (Node's HTTP server reading
 // each body whole and answering an empty success, no decode), started with the same node flags, so each sidecar
 // row also reads its CPU above what Node's HTTP transport and process alone take at that load.
