@@ -54,6 +54,14 @@ describe('the kernel counters', () => {
       /not \/proc\/stat/,
     );
   });
+
+  it('counts irq and steal as busy where a machine reports them (this VM reports neither: zeros above)', () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice
+    expect(parseProcStatCpu('cpu  100 2 30 500 7 11 13 17 0 0\n')).toEqual({
+      busyTicks: 100 + 2 + 30 + 11 + 13 + 17,
+      totalTicks: 100 + 2 + 30 + 11 + 13 + 17 + 500 + 7,
+    });
+  });
 });
 
 describe('overlap', () => {
@@ -120,6 +128,19 @@ describe('attributeGap', () => {
         ' other threads of this process on CPU 31.3; machine: PSI cpu some 19.8,' +
         " other processes' CPU ~-4 (10 ms ticks)",
     );
+  });
+
+  it('keeps a negative residual as it is (counters read one after another around a wait for a CPU)', () => {
+    // The thread's counters grew by 0.6 ms more than the wall-clock gap between the two samples.
+    const late: CounterSample = {
+      ...after,
+      main: { runNs: 30_013_000_000, waitNs: 4_012_500_000, timeslices: 90_083 },
+    };
+    const stall = attributeGap(before, late, [], []);
+    expect(stall.onCpuMs).toBe(13);
+    expect(stall.waitingMs).toBe(12.5);
+    expect(stall.neitherMs).toBe(-0.6);
+    expect(stall.onCpuMs + stall.waitingMs + stall.neitherMs).toBeCloseTo(stall.gapMs, 6);
   });
 
   it('names no GC and no judge work when none overlaps', () => {
