@@ -49,6 +49,22 @@ import {
 } from './wire.js';
 
 /**
+ * The attribute field at the reader (after its tag) and the attribute fields right after it, validated in one
+ * walk (validAttributeRunEnd) within what is left of the per-list limit: where the run ends, with
+ * attributeRunFields() fields in it, or -1 (decode the attributes eagerly). Shared by spans and events.
+ */
+function lazyAttributeRunEnd(
+  ctx: WireContext,
+  tag: number,
+  attributeCount: number,
+  found: WalkRecords,
+): number {
+  const reader = ctx.reader;
+  const maxFields = MAX_ATTRIBUTES_PER_LIST - attributeCount + 1;
+  return validAttributeRunEnd(reader.buf, reader.pos, reader.len, tag, maxFields, found);
+}
+
+/**
  * Decodes an OTLP/protobuf trace export. Spans with unusable ids are counted in `rejected`; a malformed
  * payload throws OtlpDecodeError. An empty payload is a valid, empty request.
  */
@@ -166,15 +182,7 @@ function decodeSpan(
           else if (attributesEnd !== fieldAt)
             attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
           if (attributes === undefined) {
-            // This field and the attribute fields right after it, validated in one walk.
-            const end = validAttributeRunEnd(
-              reader.buf,
-              reader.pos,
-              reader.len,
-              tag,
-              MAX_ATTRIBUTES_PER_LIST - attributeCount + 1,
-              spanFound,
-            );
+            const end = lazyAttributeRunEnd(ctx, tag, attributeCount, spanFound);
             if (end >= 0) {
               attributeCount += attributeRunFields() - 1;
               reader.pos = attributesEnd = end;
@@ -288,14 +296,7 @@ function decodeEvent(ctx: WireContext): SpanEvent {
         else if (attributesEnd !== fieldAt)
           attributes = decodeAttributeFields(reader.buf, attributesStart, attributesEnd, tag);
         if (attributes === undefined) {
-          const end = validAttributeRunEnd(
-            reader.buf,
-            reader.pos,
-            reader.len,
-            tag,
-            MAX_ATTRIBUTES_PER_LIST - attributeCount + 1,
-            eventFound,
-          );
+          const end = lazyAttributeRunEnd(ctx, tag, attributeCount, eventFound);
           if (end >= 0) {
             attributeCount += attributeRunFields() - 1;
             reader.pos = attributesEnd = end;
