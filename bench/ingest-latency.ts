@@ -30,20 +30,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { median, quantileSorted } from 'simple-statistics';
 import type { Observation } from '../src/accumulate/observation.js';
 import { analysisSchema } from '../src/config/analysis.js';
 import { parseConfig } from '../src/config/load.js';
 import { startSidecar } from '../src/sidecar.js';
-import type { JudgeService } from '../src/judge/judge-service.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
 import { productionNodeFlags } from './start-command.js';
 import type { StallAttribution } from './stall-attribution.js';
 import { recordStalls, RECORD_GAP_MS, SAMPLE_INTERVAL_MS } from './stall-recorder.js';
-import { GAP_PARTS, LONGEST_GAP, STALL_REPORT_MS, stallLines } from './stall-summary.js';
+import { GAP_PARTS, LONGEST_GAP, STALL_REPORT_MS, stallLines, traceLines } from './stall-summary.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -51,50 +50,12 @@ const INTERVAL_MS = 20;
 /** Runs that get new observations every 20 ms (round robin): 1 000 runs each about once a second. */
 const RUN_TRAFFIC_RUNS = 20;
 const RUN_TRAFFIC_SPANS = 4;
-/** BENCH_TRACE=1: print, per window, every event-loop gap over 15 ms and every GC pause over 5 ms, with times. */
+/**
+ * BENCH_TRACE=1: print, per window, the judge's ticks and snapshots, every gap of the stall recorder's 2 ms timer
+ * over 15 ms and every GC pause over 5 ms, with times (stall-summary.ts traceLines).
+ */
 const TRACE = process.env.BENCH_TRACE === '1';
 
-/** What held the loop in a window (BENCH_TRACE): gaps of a 1 ms timer and GC pauses, ms from the window's start. */
-function traceWindow(label: string, judge: JudgeService): () => void {
-  const opened = performance.now();
-  const events: string[] = [];
-  const original = { tick: judge.tickInSlices, snapshot: judge.snapshotInSlices };
-  for (const name of ['tick', 'snapshot'] as const) {
-    const method = name === 'tick' ? 'tickInSlices' : 'snapshotInSlices';
-    judge[method] = async function (this: JudgeService) {
-      const started = performance.now();
-      await original[name].call(this);
-      events.push(
-        `${(started - opened).toFixed(0)}: ${name} until ${(performance.now() - opened).toFixed(0)}`,
-      );
-    };
-  }
-  let last = opened;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    if (now - last > 15) events.push(`${(last - opened).toFixed(0)}: gap ${(now - last).toFixed(1)} ms`);
-    last = now;
-  }, 1);
-  const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      if (entry.duration > 5) {
-        const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
-        events.push(
-          `${(entry.startTime - opened).toFixed(0)}: gc kind ${kind} ${entry.duration.toFixed(1)} ms`,
-        );
-      }
-    }
-  });
-  gc.observe({ entryTypes: ['gc'] });
-  return () => {
-    clearInterval(timer);
-    gc.disconnect();
-    judge.tickInSlices = original.tick;
-    judge.snapshotInSlices = original.snapshot;
-    events.sort((a, b) => parseInt(a) - parseInt(b));
-    process.stderr.write(`${label}\n  ${events.join('\n  ')}\n`);
-  };
-}
 const client = fileURLToPath(new URL('./latency-client.js', import.meta.url));
 
 /**
@@ -215,13 +176,11 @@ async function measure(
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const endStalls = recordStalls(sidecar.judge, sidecar.registry);
-  const endTrace = TRACE
-    ? traceWindow(`round ${round}, ${analyses} analyses${afterFirstTick ? ', steady' : ''}`, sidecar.judge)
-    : undefined;
   const stdout = await latencyClient.go();
   delay.disable();
-  endTrace?.();
   const stalls = endStalls();
+  const label = `round ${round}, ${analyses} analyses${afterFirstTick ? ', steady' : ''}`;
+  if (TRACE) process.stderr.write(`${traceLines(label, stalls).join('\n')}\n`);
   const { latencies, failed } = JSON.parse(stdout.trim()) as { latencies: number[]; failed: number };
   const tickMs = sidecar.judge.lastTickMs;
   const sliceMs = sidecar.judge.lastTickSliceMs;
@@ -229,7 +188,6 @@ async function measure(
   stopTraffic();
   await sidecar.stop();
   latencies.sort((a, b) => a - b);
-  const label = `round ${round}, ${analyses} analyses${afterFirstTick ? ', steady' : ''}`;
   const longest = stalls.stalls.reduce<StallAttribution | undefined>(
     (found, stall) => (found && found.gapMs >= stall.gapMs ? found : stall),
     undefined,

@@ -34,6 +34,8 @@ export interface StallReport {
   stalls: StallAttribution[];
   gcPauses: GcPause[];
   slices: JudgeSlice[];
+  /** The judge's tick and snapshot calls in the window, each from its start to its end (ms, performance.now()). */
+  judgeCalls: Array<{ work: 'tick' | 'snapshot'; startMs: number; endMs: number }>;
   /** The timer's own work: turns taken and the ms they ran. */
   samplerTurns: number;
   samplerMs: number;
@@ -122,6 +124,7 @@ export function recordStalls(judge: JudgeService, registry: Registry): () => Sta
   // the judge's lane, first called first, so the oldest call not yet over is the one running.
   const slices: JudgeSlice[] = [];
   const underWay: Array<{ work: 'tick' | 'snapshot' }> = [];
+  const judgeCalls: StallReport['judgeCalls'] = [];
   const originals = { tickInSlices: judge.tickInSlices, snapshotInSlices: judge.snapshotInSlices };
   for (const [method, work] of [
     ['tickInSlices', 'tick'],
@@ -129,11 +132,13 @@ export function recordStalls(judge: JudgeService, registry: Registry): () => Sta
   ] as const) {
     judge[method] = async function (this: JudgeService) {
       const call = { work };
+      const startMs = performance.now();
       underWay.push(call);
       try {
         await originals[method].call(this);
       } finally {
         underWay.splice(underWay.indexOf(call), 1);
+        judgeCalls.push({ work, startMs, endMs: performance.now() });
       }
     };
   }
@@ -171,6 +176,7 @@ export function recordStalls(judge: JudgeService, registry: Registry): () => Sta
       ),
       gcPauses,
       slices,
+      judgeCalls,
       samplerTurns,
       samplerMs,
       windowMs: performance.now() - openedMs,

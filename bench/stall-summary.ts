@@ -57,3 +57,28 @@ export function stallLines(
     }),
   ];
 }
+
+/**
+ * BENCH_TRACE=1's lines for a window, in time order, ms from its start: the judge's tick and snapshot calls, the
+ * recorded gaps over 15 ms and the GC pauses over 5 ms (from the stall recorder's report: no second timer).
+ */
+export function traceLines(label: string, report: StallReport): string[] {
+  const at = (ms: number) => ms - report.openedMs;
+  const events: Array<[number, string]> = [
+    ...report.judgeCalls.map((call): [number, string] => [
+      at(call.startMs),
+      `${call.work} until ${at(call.endMs).toFixed(0)}`,
+    ]),
+    ...report.stalls
+      .filter((stall) => stall.gapMs > 15)
+      .map((stall): [number, string] => [at(stall.startMs), `gap ${stall.gapMs} ms`]),
+    ...report.gcPauses
+      .filter((pause) => pause.durationMs > 5)
+      .map((pause): [number, string] => [
+        at(pause.startMs),
+        `gc ${gcKindName(pause.kind)} ${pause.durationMs.toFixed(1)} ms`,
+      ]),
+  ];
+  events.sort((a, b) => a[0] - b[0]);
+  return [label, ...events.map(([ms, text]) => `  ${ms.toFixed(0)}: ${text}`)];
+}
