@@ -23,6 +23,7 @@ import type { Signal } from '../publish/metrics.js';
 import { DECODED_BYTES_PER_PAYLOAD_BYTE, type Admission, type IngestLease } from './admission.js';
 import type { BearerCheck } from './auth.js';
 import { IngestError } from './errors.js';
+import { httpDate } from './http-date.js';
 import type { ExportHandler, PayloadEncoding, SignalProcessor } from './export-handler.js';
 import type { ReceiveGuard, ReceiveWatch } from './receive-guard.js';
 
@@ -390,7 +391,11 @@ export class HttpReceiver {
       if (response.headersSent || response.destroyed) return;
       // While shutting down, close each connection after its answer so the server can finish closing.
       if (admission.isClosing) response.setHeader('Connection', 'close');
-      response.writeHead(200, { 'Content-Type': CONTENT_TYPES[encoding], 'Content-Length': body.byteLength });
+      response.writeHead(200, {
+        'Content-Type': CONTENT_TYPES[encoding],
+        'Content-Length': body.byteLength,
+        Date: httpDate(),
+      });
       response.end(body);
     } catch (error) {
       const ingestError = error instanceof IngestError ? error : internalError(error);
@@ -423,6 +428,7 @@ export class HttpReceiver {
     response.writeHead(error.kind.httpStatus, {
       'Content-Type': CONTENT_TYPES[encoding],
       'Content-Length': body.byteLength,
+      Date: httpDate(),
     });
     response.end(body);
     if (destroy) response.once('finish', () => request.socket.destroy());

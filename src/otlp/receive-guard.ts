@@ -11,6 +11,11 @@
 //
 // One timer sweeps all watched requests every `sweepMs` while any exist (unref'd, so it never keeps the
 // process alive); a sweep or a preemption costs O(requests being received), which admission bounds.
+// The timer is armed only when a request is still being received once the loop turn that watched it has
+// run (setImmediate): an SDK's export usually arrives whole in the turn its headers arrive, and a Node timer
+// armed and cleared within a turn still wakes the event loop when it would have fallen due (Node moves its
+// one libuv timer earlier for a new timer, never later for a cleared one), ~3 wake-ups a second at ~10
+// requests a second, ~0.3 ms of CPU each (docs/performance-notes.md, footprint).
 import { IngestError } from './errors.js';
 
 export interface ReceiveGuardOptions {
@@ -57,6 +62,8 @@ export class ReceiveWatch {
 export class ReceiveGuard {
   private readonly watched = new Set<Watched>();
   private timer: NodeJS.Timeout | undefined;
+  /** The check, at the end of the current loop turn, whether the sweep timer is needed. */
+  private arming: NodeJS.Immediate | undefined;
   private readonly clock: () => number;
 
   constructor(private readonly options: ReceiveGuardOptions) {
@@ -75,14 +82,19 @@ export class ReceiveGuard {
       cut,
     };
     this.watched.add(entry);
-    if (!this.timer) {
-      this.timer = setInterval(() => this.sweep(), this.options.sweepMs ?? 250);
-      this.timer.unref();
-    }
+    if (!this.timer && !this.arming) this.arming = setImmediate(this.arm);
     return new ReceiveWatch(this, entry);
   }
 
-  /** Whether the sweep timer runs (only while requests are being received). */
+  /** Arms the sweep timer if a request is still being received. */
+  private readonly arm = (): void => {
+    this.arming = undefined;
+    if (this.timer || this.watched.size === 0) return;
+    this.timer = setInterval(() => this.sweep(), this.options.sweepMs ?? 250);
+    this.timer.unref();
+  };
+
+  /** Whether the sweep timer runs (only while requests are being received past the turn that watched them). */
   get sweeping(): boolean {
     return this.timer !== undefined;
   }
@@ -163,6 +175,8 @@ export class ReceiveGuard {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.arming) clearImmediate(this.arming);
+    this.arming = undefined;
   }
 
   /** @internal */

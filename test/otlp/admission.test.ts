@@ -59,6 +59,9 @@ describe('Admission', () => {
   });
 });
 
+/** Lets the current loop turn end (the guard decides at its end whether its sweep timer is needed). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('ReceiveGuard', () => {
   function guarded() {
     let now = 0;
@@ -73,10 +76,11 @@ describe('ReceiveGuard', () => {
     return { guard, cuts, watch, advance: (ms: number) => (now += ms) };
   }
 
-  it('cuts a trickling sender after one grace window and keeps a fast one', () => {
+  it('cuts a trickling sender after one grace window and keeps a fast one', async () => {
     const { guard, cuts, watch, advance } = guarded();
     const slow = watch('slow');
     const fast = watch('fast');
+    await turn();
     for (let t = 0; t < 8; t++) {
       advance(250);
       slow.progress(1);
@@ -91,9 +95,34 @@ describe('ReceiveGuard', () => {
     guard.sweep();
     expect(guard.sweeping).toBe(false);
     const next = watch('next');
+    await turn();
     expect(guard.sweeping).toBe(true);
     next.done();
     guard.sweep();
+    expect(guard.sweeping).toBe(false);
+  });
+
+  it('arms no sweep timer for a request received whole in the turn that watched it', async () => {
+    const { guard, watch } = guarded();
+    for (let i = 0; i < 3; i++) watch(`whole ${i}`).done();
+    expect(guard.sweeping).toBe(false);
+    await turn();
+    // A body that outlives its turn is swept, whatever came whole before it in that turn.
+    watch('whole').done();
+    const partial = watch('partial');
+    expect(guard.sweeping).toBe(false);
+    await turn();
+    expect(guard.sweeping).toBe(true);
+    partial.done();
+    expect(guard.sweeping).toBe(false);
+    await turn();
+    expect(guard.sweeping).toBe(false);
+  });
+
+  it('sweeps, on a real timer, a request still being received after its turn', async () => {
+    const guard = new ReceiveGuard({ minBytesPerSecond: 1000, graceMs: 40, timeoutMs: 30_000, sweepMs: 10 });
+    const cut = new Promise<string>((resolve) => guard.watch((error) => resolve(error.code)));
+    await expect(cut).resolves.toBe('OTLP_TOO_SLOW');
     expect(guard.sweeping).toBe(false);
   });
 
