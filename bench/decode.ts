@@ -10,7 +10,7 @@
 //   npm run build && node dist/bench/decode.js        (BENCH_SECONDS=2 per candidate and round by default)
 import { loadavg } from 'node:os';
 import { decodeTraceRequest, decodeTraceRequestJson } from '../src/otlp/decode/index.js';
-import { setLazyAttributes } from '../src/otlp/decode/lazy-attributes.js';
+import { setLazyAttributes } from '../src/otlp/decode/attribute-walk.js';
 import type { SpanBatch } from '../src/otlp/model.js';
 import { TRACE_REQUEST, loadOtlpSchema, realisticTraceRequest, encodeMessage } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';

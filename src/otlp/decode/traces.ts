@@ -11,16 +11,14 @@ import type {
 } from '../model.js';
 import { MAX_ATTRIBUTES_PER_LIST, countAttribute, decodeKeyValue, readKey } from './any-value.js';
 import { walkEnvelope, type EnvelopeNames } from './envelope.js';
+import { releaseWordView } from './ascii-check.js';
+import { decodeAttributeFields } from './attribute-reads.js';
+import { attributeRunFields, validAttributeRunEnd } from './attribute-walk.js';
 import {
   EVENT_ATTRIBUTES_TAG,
   ProtobufSpan,
   ProtobufSpanEvent,
   SPAN_ATTRIBUTES_TAG,
-  WalkRecords,
-  attributeRunFields,
-  decodeAttributeFields,
-  releaseWordView,
-  validAttributeRunEnd,
 } from './lazy-attributes.js';
 import {
   noRejections,
@@ -47,6 +45,7 @@ import {
   skipField,
   type WireContext,
 } from './wire.js';
+import { WalkRecords } from './watched-keys.js';
 
 /**
  * The attribute field at the reader (after its tag) and the attribute fields right after it, validated in one
@@ -257,7 +256,7 @@ function decodeSpan(
 }
 
 /**
- * Where the validation walk found watched keys (lazy-attributes.ts), one scratch list for the span and one
+ * Where the validation walk found watched keys (watched-keys.ts), one scratch list for the span and one
  * for the event being decoded (events are decoded while their span is), copied out for the item that keeps
  * them. Nothing is kept when the attributes were decoded eagerly: the object answers every read then.
  */

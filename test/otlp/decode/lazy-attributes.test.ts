@@ -7,19 +7,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TRACE_REQUEST, encodeMessage, realisticTraceRequest } from '../../../bench/payloads.js';
 import { OtlpDecodeError, decodeTraceRequest } from '../../../src/otlp/decode/index.js';
 import {
-  MAX_WATCHED_KEYS,
-  ProtobufSpan,
-  plainSpan,
-  readAttribute,
-  WalkRecords,
   attributeRunFields,
-  resetWatchedKeys,
   setLazyAttributes,
   setSimpleKeyValueWalk,
   validAttributeRunEnd,
   validKeyValueEnd,
+} from '../../../src/otlp/decode/attribute-walk.js';
+import { ProtobufSpan, plainSpan, readAttribute } from '../../../src/otlp/decode/lazy-attributes.js';
+import {
+  MAX_WATCHED_KEYS,
+  WalkRecords,
+  resetWatchedKeys,
   watchTable,
-} from '../../../src/otlp/decode/lazy-attributes.js';
+} from '../../../src/otlp/decode/watched-keys.js';
 import type { Attributes, SpanBatch } from '../../../src/otlp/model.js';
 import { mutate, mutation, traceCase } from './fuzz-properties.js';
 import { sdkSpans } from './sdk-telemetry.js';
