@@ -13,12 +13,8 @@ let topLevelValueAt = -1;
 
 /** End of a length-delimited ASCII string starting at its length prefix, or -1 (non-ASCII: bail). */
 function asciiStringEnd(buf: Uint8Array, pos: number, end: number): number {
-  const length = smallVarint(buf, pos, end);
-  if (length < 0) return -1;
-  const start = cursor;
-  const stop = start + length;
-  if (stop > end) return -1;
-  return isAscii(buf, start, stop) ? stop : -1;
+  const stop = messageEnd(buf, pos, end);
+  return stop >= 0 && isAscii(buf, cursor, stop) ? stop : -1;
 }
 
 /** KeyValue content in [pos, end): key = 1 (string), value = 2 (AnyValue at `depth`). */

@@ -40,7 +40,10 @@ export function varintEnd(buf: Uint8Array, pos: number, end: number): number {
   return -1;
 }
 
-/** End of an embedded message's content starting at its length prefix (enterMessage's check), or -1. */
+/**
+ * End of an embedded message's content starting at its length prefix (enterMessage's check), or -1; `cursor`
+ * is left at the content's first byte.
+ */
 export function messageEnd(buf: Uint8Array, pos: number, end: number): number {
   const length = smallVarint(buf, pos, end);
   if (length < 0) return -1;
@@ -56,11 +59,8 @@ export function skippedEnd(buf: Uint8Array, pos: number, end: number, tag: numbe
       return varintEnd(buf, pos, end);
     case 1:
       return pos + 8 <= end ? pos + 8 : -1;
-    case 2: {
-      const length = smallVarint(buf, pos, end);
-      if (length < 0) return -1;
-      return cursor + length <= end ? cursor + length : -1;
-    }
+    case 2:
+      return messageEnd(buf, pos, end);
     case 5:
       return pos + 4 <= end ? pos + 4 : -1;
     default:
