@@ -34,8 +34,7 @@ export const EVENT_ATTRIBUTES_TAG = 26;
  */
 export function readAttribute(item: { attributes: Attributes }, key: string): AttributeValue | undefined {
   if (item instanceof LazyAttributes) return item.attribute(key);
-  const attributes = item.attributes;
-  return Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  return ownAttribute(item.attributes, key);
 }
 
 /**
