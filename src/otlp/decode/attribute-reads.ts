@@ -25,48 +25,54 @@ export function decodeAttributeFields(
   tag: number,
 ): Attributes {
   const attributes: Attributes = {};
-  // One reader for every such decode (they never nest), pointed at the bytes only while decoding.
-  const reader = sharedContext.reader;
-  reader.buf = bytes;
-  reader.pos = start;
-  reader.len = end;
+  const reader = sharedReaderAt(bytes, start, end);
   try {
     while (reader.pos < reader.len) {
       if (reader.uint32() !== tag) throw new Error('lazy attributes: unexpected field in a validated range');
       decodeKeyValue(sharedContext, attributes, 0);
     }
   } finally {
-    reader.buf = NO_BYTES;
-    reader.pos = reader.len = 0;
-    if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
+    releaseSharedReader();
   }
   return attributes;
 }
 
 const NO_BYTES = new Uint8Array(0);
+/** One reader for every decode here (they never nest), pointed at the bytes only while decoding. */
 const sharedContext: WireContext = { reader: new Reader(NO_BYTES), path: [] };
-// The shared reader's fields are reassigned (decodeAttributeFields above, decodeValueAt below) the first
-// time attribution reads an attribute, which is after the first request's decode walk. Until a field of an
-// existing object is stored a second time V8 tracks it as constant, and TurboFan, which compiles
-// Reader.uint32, readKey, readHalves, readTraceIdHex and decodeSpan within that first request, compiled them
-// against the constant: the first reassignment deoptimized all of them at once and threw away compilations
-// in progress (`--trace-deopt`: "code dependencies"). Stored once more here, the fields are mutable before
-// any of that code is compiled.
-sharedContext.reader.buf = NO_BYTES;
-sharedContext.reader.pos = sharedContext.reader.len = 0;
+
+function sharedReaderAt(bytes: Uint8Array, start: number, end: number): Reader {
+  const reader = sharedContext.reader;
+  reader.buf = bytes;
+  reader.pos = start;
+  reader.len = end;
+  return reader;
+}
+
+/** Drops the shared reader's reference to the bytes, and the frame path a throw may have left. */
+function releaseSharedReader(): void {
+  const reader = sharedContext.reader;
+  reader.buf = NO_BYTES;
+  reader.pos = reader.len = 0;
+  if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
+}
+
+// The shared reader's fields are reassigned (sharedReaderAt, releaseSharedReader) the first time attribution
+// reads an attribute, which is after the first request's decode walk. Until a field of an existing object is
+// stored a second time V8 tracks it as constant, and TurboFan, which compiles Reader.uint32, readKey,
+// readHalves, readTraceIdHex and decodeSpan within that first request, compiled them against the constant:
+// the first reassignment deoptimized all of them at once and threw away compilations in progress
+// (`--trace-deopt`: "code dependencies"). Stored once more here, the fields are mutable before any of that
+// code is compiled.
+releaseSharedReader();
 
 /** The AnyValue whose length prefix is at `valueAt`, inside a validated KeyValue ending at `end`. */
 function decodeValueAt(bytes: Uint8Array, valueAt: number, end: number): AttributeValue {
-  const reader = sharedContext.reader;
-  reader.buf = bytes;
-  reader.pos = valueAt;
-  reader.len = end;
+  sharedReaderAt(bytes, valueAt, end);
   try {
     return decodeAnyValue(sharedContext, 0);
   } finally {
-    reader.buf = NO_BYTES;
-    reader.pos = reader.len = 0;
-    if (sharedContext.path.length !== 0) sharedContext.path.length = 0;
+    releaseSharedReader();
   }
 }
 
