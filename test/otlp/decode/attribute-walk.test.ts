@@ -130,6 +130,45 @@ describe('the straight-line walk of simple KeyValues', () => {
   });
 });
 
+describe('the general walk of one KeyValue', () => {
+  /** An AnyValue holding a bool, wrapped `levels` times in an array_value or a kvlist_value (key "k"). */
+  function nestedValue(levels: number, kvlist: boolean): Uint8Array {
+    let value = Writer.create().uint32(16).bool(true).finish();
+    for (let i = 0; i < levels; i++) {
+      const list = kvlist
+        ? Writer.create()
+            .uint32(10)
+            .bytes(Writer.create().uint32(10).string('k').uint32(18).bytes(value).finish())
+            .finish()
+        : Writer.create().uint32(10).bytes(value).finish();
+      value = Writer.create()
+        .uint32(kvlist ? 50 : 42)
+        .bytes(list)
+        .finish();
+    }
+    return value;
+  }
+
+  it("accepts values nested through arrays and kvlists up to the decoder's depth limit and refuses one deeper", () => {
+    for (const kvlist of [false, true]) {
+      for (const levels of [30, 31, 32, 33]) {
+        const kv = Writer.create()
+          .uint32(10)
+          .string('deep')
+          .uint32(18)
+          .bytes(nestedValue(levels, kvlist))
+          .finish();
+        const field = Writer.create().bytes(kv).finish(); // with its length prefix, as in a span
+        // The innermost value is `levels` deep; decodeAnyValue refuses depth 32 (MAX_ANY_VALUE_DEPTH).
+        expect(validKeyValueEnd(field, 0, field.length) >= 0).toBe(levels <= 31);
+        const span = spanBytes((w) => w.uint32(74).bytes(kv));
+        if (levels > 31) expect(() => decodeTraceRequest(span)).toThrow(/nested deeper than 32/);
+        sameAsEager(span);
+      }
+    }
+  });
+});
+
 describe('the walk of a run of attribute fields', () => {
   const SPAN_ATTRIBUTES = 74;
 
