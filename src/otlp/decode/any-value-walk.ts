@@ -58,49 +58,12 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
       case 33: // double_value
         pos = pos + 8 <= end ? pos + 8 : -1;
         break;
-      case 42: {
-        // array_value: ArrayValue.values = 1, each an AnyValue one level deeper.
-        const stop = messageEnd(buf, pos, end);
-        if (stop < 0) return false;
-        let at = cursor;
-        while (at < stop) {
-          const inner = smallVarint(buf, at, stop);
-          if (inner < 0) return false;
-          at = cursor;
-          if (inner === 10) {
-            if (depth + 1 >= MAX_ANY_VALUE_DEPTH) return false;
-            const valueEnd = messageEnd(buf, at, stop);
-            if (valueEnd < 0 || !validAnyValueContent(buf, cursor, valueEnd, depth + 1)) return false;
-            at = valueEnd;
-          } else {
-            at = skippedEnd(buf, at, stop, inner);
-            if (at < 0) return false;
-          }
-        }
-        pos = stop;
+      case 42: // array_value: ArrayValue.values = 1, each an AnyValue one level deeper
+        pos = validListEnd(buf, pos, end, depth + 1, false);
         break;
-      }
-      case 50: {
-        // kvlist_value: KeyValueList.values = 1, each a KeyValue one level deeper.
-        const stop = messageEnd(buf, pos, end);
-        if (stop < 0) return false;
-        let at = cursor;
-        while (at < stop) {
-          const inner = smallVarint(buf, at, stop);
-          if (inner < 0) return false;
-          at = cursor;
-          if (inner === 10) {
-            const valueEnd = messageEnd(buf, at, stop);
-            if (valueEnd < 0 || !validKeyValueContent(buf, cursor, valueEnd, depth + 1)) return false;
-            at = valueEnd;
-          } else {
-            at = skippedEnd(buf, at, stop, inner);
-            if (at < 0) return false;
-          }
-        }
-        pos = stop;
+      case 50: // kvlist_value: KeyValueList.values = 1, each a KeyValue one level deeper
+        pos = validListEnd(buf, pos, end, depth + 1, true);
         break;
-      }
       case 58: // bytes_value
         pos = skippedEnd(buf, pos, end, 58);
         break;
@@ -110,6 +73,35 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
     if (pos < 0) return false;
   }
   return true;
+}
+
+/**
+ * End of an array_value or kvlist_value starting at its length prefix: a message whose values (field 1) are
+ * AnyValues, or with `keyValues` KeyValues, at `depth`; -1 when one is not valid. An AnyValue that deep is
+ * refused here (decodeArrayValue's decodeAnyValue would throw), a KeyValue's value by validKeyValueContent.
+ */
+function validListEnd(buf: Uint8Array, pos: number, end: number, depth: number, keyValues: boolean): number {
+  const stop = messageEnd(buf, pos, end);
+  if (stop < 0) return -1;
+  let at = cursor;
+  while (at < stop) {
+    const inner = smallVarint(buf, at, stop);
+    if (inner < 0) return -1;
+    at = cursor;
+    if (inner === 10) {
+      const valueEnd = messageEnd(buf, at, stop);
+      if (valueEnd < 0) return -1;
+      const valid = keyValues
+        ? validKeyValueContent(buf, cursor, valueEnd, depth)
+        : depth < MAX_ANY_VALUE_DEPTH && validAnyValueContent(buf, cursor, valueEnd, depth);
+      if (!valid) return -1;
+      at = valueEnd;
+    } else {
+      at = skippedEnd(buf, at, stop, inner);
+      if (at < 0) return -1;
+    }
+  }
+  return stop;
 }
 
 /** validKeyValueEnd (attribute-walk.ts) by the general walk alone. */
