@@ -14,6 +14,7 @@ import type {
 } from './analysis-policy.js';
 import { type ArmLatency, armLatency } from './arm-latency.js';
 import { designEffect, MIN_ERROR_BLOCKS } from './error-blocks.js';
+import type { RankBuffers } from './rank-buffers.js';
 import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
 import { mannWhitneyU } from './mann-whitney-u.js';
 
@@ -55,6 +56,8 @@ export class StageView {
     readonly blocks: StageSequentialState,
     /** The declared share, or the policy's hint: tunes the latency mixtures only. */
     readonly tuningShare: number,
+    /** The evaluation's rank buffers (rank-buffers.ts): the view lives only as long as the evaluation. */
+    private readonly buffers?: RankBuffers,
   ) {}
 
   get baseline(): ArmState {
@@ -82,7 +85,10 @@ export class StageView {
   }
 
   latency(): { canary: ArmLatency; baseline: ArmLatency } {
-    this.latencyViews ??= { canary: armLatency(this.arms.canary), baseline: armLatency(this.arms.baseline) };
+    this.latencyViews ??= {
+      canary: armLatency(this.arms.canary, this.buffers),
+      baseline: armLatency(this.arms.baseline, this.buffers),
+    };
     return this.latencyViews;
   }
 

@@ -30,7 +30,7 @@
 // search), then exactly over the only y where it can be smaller: where lambdaA E_A and lambdaB E_B are both
 // below that value (outside, G is at least one of them). Under H0 that set is usually empty.
 import { logBetaBinomialMixture, priorMassBelow } from './quantile-confidence-sequence.js';
-import type { EdgeRanks, RankedBuckets } from './ranked-buckets.js';
+import type { Doubles, EdgeRanks, RankedBuckets } from './ranked-buckets.js';
 
 /** Weights of E_A, E_B and E_A E_B in G; fixed in advance. */
 export interface MixtureWeights {
@@ -106,12 +106,12 @@ class ArmEvidence {
 }
 
 /** Edge i over the limit, rounded down by `shrink` (A's positions, see logInfimum; B's are limit and shrink 1). */
-function scaledEdge(edges: readonly number[], i: number, limit: number, shrink: number): number {
+function scaledEdge(edges: Doubles, i: number, limit: number, shrink: number): number {
   return (edges[i] / limit) * shrink;
 }
 
 /** Number of i with edges[i] / limit * shrink <= x, for nondecreasing edges (B's positions: limit and shrink 1, exact). */
-function countScaledUpTo(edges: readonly number[], limit: number, shrink: number, x: number): number {
+function countScaledUpTo(edges: Doubles, limit: number, shrink: number, x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
@@ -181,13 +181,7 @@ function logGAt(x: number, y: number, la: number, lb: number, lab: number): numb
 }
 
 /** Where interval k starts: 0 up to A's zero-count position, else A's position k - 1. */
-function startOfInterval(
-  edgesA: readonly number[],
-  k: number,
-  iZero: number,
-  limit: number,
-  shrink: number,
-): number {
+function startOfInterval(edgesA: Doubles, k: number, iZero: number, limit: number, shrink: number): number {
   return k <= iZero ? 0 : scaledEdge(edgesA, k - 1, limit, shrink);
 }
 
