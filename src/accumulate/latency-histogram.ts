@@ -244,7 +244,7 @@ export class LatencyHistogram {
 
   /**
    * bucketArrays() written into arrays the caller holds, each at least nonEmptyBucketCount() long: the judge
-   * writes them into buffers it reuses between evaluations (stats/rank-buffers.ts).
+   * writes them into buffers it reuses between evaluations (stats/evaluation-buffers.ts).
    */
   writeBucketArrays(
     lowers: { [index: number]: number },

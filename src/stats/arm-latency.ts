@@ -7,7 +7,7 @@
 import type { ArmState } from '../accumulate/arm-state.js';
 import type { CoarseInterval } from '../accumulate/coarse-latency.js';
 import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
-import type { RankBuffers } from './rank-buffers.js';
+import type { EvaluationBuffers } from './evaluation-buffers.js';
 import { type Doubles, type LatencyInterval, type RankedBuckets, rankedIntervals } from './ranked-buckets.js';
 import { type TiedSample, tiedSampleOfPairs } from './tied-sample.js';
 
@@ -49,7 +49,7 @@ export class ArmLatency {
   private tied: TiedSample | undefined;
   private all: LatencyInterval[] | undefined;
   private tiedCumulative: number[] | undefined;
-  /** The evaluation of `buffers` this arm was made for (rank-buffers.ts). */
+  /** The evaluation of `buffers` this arm was made for (evaluation-buffers.ts). */
   private readonly generation: number;
 
   constructor(
@@ -58,7 +58,7 @@ export class ArmLatency {
     sumNanos: number,
     valuesWithoutSum: number,
     /** Where the histogram's rank view is written, when the arm lives within one evaluation (else its own arrays). */
-    private readonly buffers?: RankBuffers,
+    private readonly buffers?: EvaluationBuffers,
   ) {
     this.generation = buffers?.generation ?? 0;
     let coarseCount = 0;
@@ -94,7 +94,7 @@ export class ArmLatency {
     if (buffers.generation !== this.generation) {
       throw new Error('an arm of an evaluation that has ended: its rank buffers are in use by another');
     }
-    const arrays = buffers.take(this.fine.nonEmptyBucketCount());
+    const arrays = buffers.takeRanks(this.fine.nonEmptyBucketCount());
     this.fine.writeBucketArrays(arrays.lowers, arrays.uppers, arrays.cumulative);
     return arrays;
   }
@@ -158,7 +158,7 @@ export class ArmLatency {
   }
 }
 
-export function armLatency(arm: ArmState, buffers?: RankBuffers): ArmLatency {
+export function armLatency(arm: ArmState, buffers?: EvaluationBuffers): ArmLatency {
   return new ArmLatency(
     arm.latency,
     arm.coarseLatency.size > 0 ? arm.coarseLatency.intervals() : [],

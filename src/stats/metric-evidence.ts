@@ -14,7 +14,7 @@ import type {
 } from './analysis-policy.js';
 import { type ArmLatency, armLatency } from './arm-latency.js';
 import { designEffect, MIN_ERROR_BLOCKS } from './error-blocks.js';
-import type { RankBuffers } from './rank-buffers.js';
+import type { EvaluationBuffers } from './evaluation-buffers.js';
 import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
 import { mannWhitneyU } from './mann-whitney-u.js';
 
@@ -56,8 +56,8 @@ export class StageView {
     readonly blocks: StageSequentialState,
     /** The declared share, or the policy's hint: tunes the latency mixtures only. */
     readonly tuningShare: number,
-    /** The evaluation's rank buffers (rank-buffers.ts): the view lives only as long as the evaluation. */
-    private readonly buffers?: RankBuffers,
+    /** The evaluation's buffers (evaluation-buffers.ts): what is built in them lives only as long as it. */
+    readonly buffers?: EvaluationBuffers,
   ) {}
 
   get baseline(): ArmState {

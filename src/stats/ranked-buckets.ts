@@ -11,7 +11,7 @@
 // edge excludes its values (values lie in (lower, upper]) except at 0, where it includes them.
 import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
 
-/** Doubles read by index: an array, or a view of a buffer reused between evaluations (rank-buffers.ts). */
+/** Doubles read by index: an array, or a view of a buffer reused between evaluations (evaluation-buffers.ts). */
 export type Doubles = ArrayLike<number>;
 
 /** Distinct edges ascending, with cumulative[i] = number of values whose edge is <= edges[i]. */
