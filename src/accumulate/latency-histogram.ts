@@ -227,11 +227,30 @@ export class LatencyHistogram {
    * garbage at 1 000 runs (heap sampling of one tick; issue 13).
    */
   bucketArrays(): { lowers: number[]; uppers: number[]; cumulative: number[] } {
-    let buckets = this.zeros > 0 ? 1 : 0;
-    for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) buckets++;
+    const buckets = this.nonEmptyBucketCount();
     const lowers = new Array<number>(buckets);
     const uppers = new Array<number>(buckets);
     const cumulative = new Array<number>(buckets);
+    this.writeBucketArrays(lowers, uppers, cumulative);
+    return { lowers, uppers, cumulative };
+  }
+
+  /** How many buckets bucketArrays() lists: the non-empty ones, the zero bucket included. */
+  nonEmptyBucketCount(): number {
+    let buckets = this.zeros > 0 ? 1 : 0;
+    for (let i = 0; i < this.counts.length; i++) if (this.counts[i] > 0) buckets++;
+    return buckets;
+  }
+
+  /**
+   * bucketArrays() written into arrays the caller holds, each at least nonEmptyBucketCount() long: the judge
+   * writes them into buffers it reuses between evaluations (stats/evaluation-buffers.ts).
+   */
+  writeBucketArrays(
+    lowers: { [index: number]: number },
+    uppers: { [index: number]: number },
+    cumulative: { [index: number]: number },
+  ): void {
     let k = 0;
     let n = 0;
     if (this.zeros > 0) {
@@ -252,7 +271,6 @@ export class LatencyHistogram {
         k++;
       }
     }
-    return { lowers, uppers, cumulative };
   }
 
   /** Non-empty buckets in ascending value order, the zero bucket first when it holds values. */

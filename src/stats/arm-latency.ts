@@ -7,7 +7,8 @@
 import type { ArmState } from '../accumulate/arm-state.js';
 import type { CoarseInterval } from '../accumulate/coarse-latency.js';
 import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
-import { type LatencyInterval, type RankedBuckets, rankedIntervals } from './ranked-buckets.js';
+import type { EvaluationBuffers } from './evaluation-buffers.js';
+import { type Doubles, type LatencyInterval, type RankedBuckets, rankedIntervals } from './ranked-buckets.js';
 import { type TiedSample, tiedSampleOfPairs } from './tied-sample.js';
 
 /**
@@ -26,7 +27,7 @@ function fineRepresentative(lower: number, upper: number, isZero: boolean): numb
 }
 
 /** The first position whose cumulative count reaches `rank` (the last when none does). */
-function firstReaching(cumulative: readonly number[], rank: number): number {
+function firstReaching(cumulative: Doubles, rank: number): number {
   let lo = 0;
   let hi = cumulative.length - 1;
   while (lo < hi) {
@@ -48,13 +49,18 @@ export class ArmLatency {
   private tied: TiedSample | undefined;
   private all: LatencyInterval[] | undefined;
   private tiedCumulative: number[] | undefined;
+  /** The evaluation of `buffers` this arm was made for (evaluation-buffers.ts). */
+  private readonly generation: number;
 
   constructor(
     private readonly fine: LatencyHistogram,
     private readonly coarse: readonly CoarseInterval[],
     sumNanos: number,
     valuesWithoutSum: number,
+    /** Where the histogram's rank view is written, when the arm lives within one evaluation (else its own arrays). */
+    private readonly buffers?: EvaluationBuffers,
   ) {
+    this.generation = buffers?.generation ?? 0;
     let coarseCount = 0;
     for (const c of coarse) coarseCount += c.count;
     this.coarseCount = coarseCount;
@@ -69,7 +75,7 @@ export class ArmLatency {
       if (this.coarse.length === 0) {
         // The histogram alone: buckets do not overlap, so both views are its buckets, and they share one
         // cumulative array (nothing writes to a view).
-        const { lowers, uppers, cumulative } = this.fine.bucketArrays();
+        const { lowers, uppers, cumulative } = this.histogramArrays();
         this.rankView = {
           n: cumulative.length > 0 ? cumulative[cumulative.length - 1] : 0,
           lower: { edges: lowers, cumulative },
@@ -80,6 +86,17 @@ export class ArmLatency {
       }
     }
     return this.rankView;
+  }
+
+  private histogramArrays(): { lowers: Doubles; uppers: Doubles; cumulative: Doubles } {
+    const buffers = this.buffers;
+    if (!buffers) return this.fine.bucketArrays();
+    if (buffers.generation !== this.generation) {
+      throw new Error('an arm of an evaluation that has ended: its rank buffers are in use by another');
+    }
+    const arrays = buffers.takeRanks(this.fine.nonEmptyBucketCount());
+    this.fine.writeBucketArrays(arrays.lowers, arrays.uppers, arrays.cumulative);
+    return arrays;
   }
 
   /** Bucket representatives with counts: point estimates and Mann-Whitney U / Hodges-Lehmann read these. */
@@ -141,12 +158,13 @@ export class ArmLatency {
   }
 }
 
-export function armLatency(arm: ArmState): ArmLatency {
+export function armLatency(arm: ArmState, buffers?: EvaluationBuffers): ArmLatency {
   return new ArmLatency(
     arm.latency,
     arm.coarseLatency.size > 0 ? arm.coarseLatency.intervals() : [],
     arm.latencySumNanos,
     arm.latencyValuesWithoutSum,
+    buffers,
   );
 }
 

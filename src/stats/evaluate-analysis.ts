@@ -44,6 +44,7 @@ import { closedFamilyRejections, closureLogThresholds, familyLogEvidence } from 
 import { latencyMeanEvidence } from './latency-mean-evidence.js';
 import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
 import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
+import { EvaluationBuffers } from './evaluation-buffers.js';
 import { coarseSummary, explainMetric } from './result-reasons.js';
 import { tenfoldSampleSize } from './tenfold-sample-size.js';
 import { evaluateTrafficSplit } from './traffic-split.js';
@@ -159,6 +160,9 @@ function decidingEffect(
   };
 }
 
+/** Reused by every evaluation (evaluation-buffers.ts): one evaluation runs at a time, and returns no view. */
+const evaluationBuffers = new EvaluationBuffers();
+
 export function evaluateAnalysis(
   stages: readonly StageArms[],
   metrics: MetricSpec[],
@@ -174,8 +178,9 @@ export function evaluateAnalysis(
   const metricsAlpha = policy.alpha - Math.max(0, policy.srmAlpha);
   const decisionAlpha = metricsAlpha / Math.max(1, metrics.length);
   const stageStates = stages.map((s, i) => stageState(before.stages[i], s));
+  evaluationBuffers.begin();
   const views = stages.map(
-    (s, i) => new StageView(i, s, stageStates[i], s.canaryShare ?? policy.canaryShare),
+    (s, i) => new StageView(i, s, stageStates[i], s.canaryShare ?? policy.canaryShare, evaluationBuffers),
   );
   const current = views[views.length - 1];
   const intervals = policy.evidence === 'full';

@@ -82,7 +82,15 @@ function stageTest(
   const { canary, baseline } = stage.latency();
   const c = quantileConcentrations(stage.tuningShare, policy, decisionAlpha);
   const weights = quantileMixtureWeights(quantileCanaryAlphaShare(stage.tuningShare));
-  return twoSampleQuantileEvidence(canary.ranks, baseline.ranks, q, c.canary, c.baseline, weights);
+  return twoSampleQuantileEvidence(
+    canary.ranks,
+    baseline.ranks,
+    q,
+    c.canary,
+    c.baseline,
+    weights,
+    stage.buffers,
+  );
 }
 
 function enough(stage: StageView, minSamples: number): boolean {

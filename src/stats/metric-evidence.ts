@@ -14,6 +14,7 @@ import type {
 } from './analysis-policy.js';
 import { type ArmLatency, armLatency } from './arm-latency.js';
 import { designEffect, MIN_ERROR_BLOCKS } from './error-blocks.js';
+import type { EvaluationBuffers } from './evaluation-buffers.js';
 import { hodgesLehmannShift } from './hodges-lehmann-shift.js';
 import { mannWhitneyU } from './mann-whitney-u.js';
 
@@ -55,6 +56,8 @@ export class StageView {
     readonly blocks: StageSequentialState,
     /** The declared share, or the policy's hint: tunes the latency mixtures only. */
     readonly tuningShare: number,
+    /** The evaluation's buffers (evaluation-buffers.ts): what is built in them lives only as long as it. */
+    readonly buffers?: EvaluationBuffers,
   ) {}
 
   get baseline(): ArmState {
@@ -82,7 +85,10 @@ export class StageView {
   }
 
   latency(): { canary: ArmLatency; baseline: ArmLatency } {
-    this.latencyViews ??= { canary: armLatency(this.arms.canary), baseline: armLatency(this.arms.baseline) };
+    this.latencyViews ??= {
+      canary: armLatency(this.arms.canary, this.buffers),
+      baseline: armLatency(this.arms.baseline, this.buffers),
+    };
     return this.latencyViews;
   }
 

@@ -26,7 +26,7 @@
 // one rises with i while the best partner's falls, so a binary search over i finds the minimum in
 // O(log^2 buckets) mixture evaluations instead of a bisection over alpha.
 import { oneSidedLevel, priorMassBelow, quantileConfidenceSequence } from './quantile-confidence-sequence.js';
-import type { RankedBuckets } from './ranked-buckets.js';
+import type { Doubles, RankedBuckets } from './ranked-buckets.js';
 import { type MixtureWeights, twoSampleQuantileLogEvidence } from './quantile-two-sample.js';
 
 /** The two-sample mixture's weights, with the single-arm weight split as the bounds split alpha. */
@@ -71,7 +71,7 @@ function armLevels(r: RankedBuckets, q: number, concentration: number): ArmLevel
 }
 
 /** Largest index j with edges[j] < limit (edges ascending), or -1. */
-function lastBelow(edges: number[], limit: number): number {
+function lastBelow(edges: Doubles, limit: number): number {
   let lo = -1;
   let hi = edges.length - 1;
   while (lo < hi) {

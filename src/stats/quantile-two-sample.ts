@@ -30,7 +30,8 @@
 // search), then exactly over the only y where it can be smaller: where lambdaA E_A and lambdaB E_B are both
 // below that value (outside, G is at least one of them). Under H0 that set is usually empty.
 import { logBetaBinomialMixture, priorMassBelow } from './quantile-confidence-sequence.js';
-import type { EdgeRanks, RankedBuckets } from './ranked-buckets.js';
+import type { EvaluationBuffers, MemoArrays } from './evaluation-buffers.js';
+import type { Doubles, EdgeRanks, RankedBuckets } from './ranked-buckets.js';
 
 /** Weights of E_A, E_B and E_A E_B in G; fixed in advance. */
 export interface MixtureWeights {
@@ -89,10 +90,12 @@ class ArmEvidence {
     private readonly q: number,
     private readonly concentration: number,
     private readonly side: 'lower' | 'upper',
+    /** Reused arrays for the memo (evaluation-buffers.ts), else its own. */
+    arrays?: MemoArrays,
   ) {
     this.below = priorMassBelow(q, concentration);
-    this.memo = new Float64Array(r.edges.length + 1);
-    this.known = new Uint8Array(r.edges.length + 1);
+    this.memo = arrays?.values ?? new Float64Array(r.edges.length + 1);
+    this.known = arrays?.known ?? new Uint8Array(r.edges.length + 1);
   }
 
   at(included: number): number {
@@ -106,12 +109,12 @@ class ArmEvidence {
 }
 
 /** Edge i over the limit, rounded down by `shrink` (A's positions, see logInfimum; B's are limit and shrink 1). */
-function scaledEdge(edges: readonly number[], i: number, limit: number, shrink: number): number {
+function scaledEdge(edges: Doubles, i: number, limit: number, shrink: number): number {
   return (edges[i] / limit) * shrink;
 }
 
 /** Number of i with edges[i] / limit * shrink <= x, for nondecreasing edges (B's positions: limit and shrink 1, exact). */
-function countScaledUpTo(edges: readonly number[], limit: number, shrink: number, x: number): number {
+function countScaledUpTo(edges: Doubles, limit: number, shrink: number, x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {
@@ -168,11 +171,24 @@ export function twoSampleQuantileEvidence(
   concentrationA: number,
   concentrationB: number,
   weights: MixtureWeights = DEFAULT_MIXTURE_WEIGHTS,
+  /** The evaluation's buffers for the arms' memos: the function returned is then valid within it only. */
+  buffers?: EvaluationBuffers,
 ): (limit: number) => number {
   if (a.n === 0 || b.n === 0) return () => 0;
-  const eA = new ArmEvidence(a.lower, a.n, q, concentrationA, 'lower');
-  const eB = new ArmEvidence(b.upper, b.n, q, concentrationB, 'upper');
-  return (limit) => logInfimum(a, b, limit, eA, eB, weights);
+  const lengthA = a.lower.edges.length + 1;
+  const lengthB = b.upper.edges.length + 1;
+  const eA = new ArmEvidence(a.lower, a.n, q, concentrationA, 'lower', buffers?.takeMemo(lengthA));
+  const eB = new ArmEvidence(b.upper, b.n, q, concentrationB, 'upper', buffers?.takeMemo(lengthB));
+  if (!buffers) return (limit) => logInfimum(a, b, limit, eA, eB, weights);
+  const generation = buffers.generation;
+  return (limit) => {
+    if (buffers.generation !== generation) {
+      throw new Error(
+        'a two-sample test of an evaluation that has ended: its memo buffers are in use by another',
+      );
+    }
+    return logInfimum(a, b, limit, eA, eB, weights);
+  };
 }
 
 /** log G at counts (i, j): the convex combination of the arms' evidence (see above). */
@@ -181,13 +197,7 @@ function logGAt(x: number, y: number, la: number, lb: number, lab: number): numb
 }
 
 /** Where interval k starts: 0 up to A's zero-count position, else A's position k - 1. */
-function startOfInterval(
-  edgesA: readonly number[],
-  k: number,
-  iZero: number,
-  limit: number,
-  shrink: number,
-): number {
+function startOfInterval(edgesA: Doubles, k: number, iZero: number, limit: number, shrink: number): number {
   return k <= iZero ? 0 : scaledEdge(edgesA, k - 1, limit, shrink);
 }
 

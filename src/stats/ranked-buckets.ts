@@ -11,18 +11,21 @@
 // edge excludes its values (values lie in (lower, upper]) except at 0, where it includes them.
 import type { LatencyHistogram } from '../accumulate/latency-histogram.js';
 
+/** Doubles read by index: an array, or a view of a buffer reused between evaluations (evaluation-buffers.ts). */
+export type Doubles = ArrayLike<number>;
+
 /** Distinct edges ascending, with cumulative[i] = number of values whose edge is <= edges[i]. */
-export interface EdgeRanks {
-  edges: number[];
-  cumulative: number[];
+export interface EdgeRanks<A extends Doubles = Doubles> {
+  edges: A;
+  cumulative: A;
 }
 
-export interface RankedBuckets {
+export interface RankedBuckets<A extends Doubles = Doubles> {
   n: number;
   /** Lower edges: cumulative[i] = values whose interval starts at or below edges[i]. */
-  lower: EdgeRanks;
+  lower: EdgeRanks<A>;
   /** Upper edges: cumulative[j] = values whose interval ends at or below edges[j]. */
-  upper: EdgeRanks;
+  upper: EdgeRanks<A>;
 }
 
 /** One interval of values: [lowerNanos, upperNanos] (lower excluded unless 0), `count` values. */
@@ -32,9 +35,12 @@ export interface LatencyInterval {
   count: number;
 }
 
-function edgeRanks(intervals: readonly LatencyInterval[], edge: (i: LatencyInterval) => number): EdgeRanks {
+function edgeRanks(
+  intervals: readonly LatencyInterval[],
+  edge: (i: LatencyInterval) => number,
+): EdgeRanks<number[]> {
   const sorted = intervals.slice().sort((a, b) => edge(a) - edge(b));
-  const out: EdgeRanks = { edges: [], cumulative: [] };
+  const out: EdgeRanks<number[]> = { edges: [], cumulative: [] };
   let n = 0;
   for (const interval of sorted) {
     n += interval.count;
@@ -50,7 +56,7 @@ function edgeRanks(intervals: readonly LatencyInterval[], edge: (i: LatencyInter
 }
 
 /** Ranks of possibly overlapping intervals (each view sorted on its own edge). */
-export function rankedIntervals(intervals: readonly LatencyInterval[]): RankedBuckets {
+export function rankedIntervals(intervals: readonly LatencyInterval[]): RankedBuckets<number[]> {
   let n = 0;
   for (const i of intervals) n += i.count;
   return {
@@ -61,8 +67,8 @@ export function rankedIntervals(intervals: readonly LatencyInterval[]): RankedBu
 }
 
 /** Ranks of a histogram alone: its buckets do not overlap, so both views share one pass. */
-export function rankedBuckets(h: LatencyHistogram): RankedBuckets {
-  const out: RankedBuckets = {
+export function rankedBuckets(h: LatencyHistogram): RankedBuckets<number[]> {
+  const out: RankedBuckets<number[]> = {
     n: 0,
     lower: { edges: [], cumulative: [] },
     upper: { edges: [], cumulative: [] },
@@ -80,7 +86,7 @@ export function rankedBuckets(h: LatencyHistogram): RankedBuckets {
   return out;
 }
 
-function mergeEqualEdges(r: EdgeRanks): void {
+function mergeEqualEdges(r: EdgeRanks<number[]>): void {
   for (let i = r.edges.length - 1; i > 0; i--) {
     if (r.edges[i] === r.edges[i - 1]) {
       r.edges.splice(i - 1, 1);

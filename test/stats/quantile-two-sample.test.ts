@@ -20,7 +20,14 @@ function histogram(values: number[]): LatencyHistogram {
 const WEIGHTS = { a: 0.375, b: 0.125, ab: 0.5 };
 
 /** The same p-value by brute force: G at y = 0 and on every interval between bucket positions. */
-function bruteForce(a: RankedBuckets, b: RankedBuckets, q: number, limit: number, ca: number, cb: number) {
+function bruteForce(
+  a: RankedBuckets<number[]>,
+  b: RankedBuckets<number[]>,
+  q: number,
+  limit: number,
+  ca: number,
+  cb: number,
+) {
   const side = (r: RankedBuckets, c: number, lower: boolean) => (count: number) => {
     if (lower ? !(count < r.n * q) : !(count > r.n * q)) return 0;
     const w = priorMassBelow(q, c);

@@ -1,0 +1,130 @@
+// evaluateAnalysis writes its arms' rank views and the two-sample test's memos into buffers it reuses from one
+// evaluation to the next (src/stats/evaluation-buffers.ts): what one run's evaluation leaves in them must never
+// reach another's, whatever their sizes and stage counts, and what an ended evaluation built must not be read.
+import { describe, expect, it } from 'vitest';
+import { Accumulator } from '../../src/accumulate/accumulator.js';
+import { LatencyHistogram } from '../../src/accumulate/latency-histogram.js';
+import type { Observation } from '../../src/accumulate/observation.js';
+import { DEFAULT_WATERMARK_SETTINGS } from '../../src/accumulate/source-watermark.js';
+import { analysisSchema } from '../../src/config/analysis.js';
+import { planAnalysis } from '../../src/judge/analysis-plan.js';
+import { initialSequentialState } from '../../src/stats/analysis-policy.js';
+import { ArmLatency } from '../../src/stats/arm-latency.js';
+import { evaluateAnalysis, type StageArms } from '../../src/stats/evaluate-analysis.js';
+import { EvaluationBuffers } from '../../src/stats/evaluation-buffers.js';
+import { twoSampleQuantileEvidence } from '../../src/stats/quantile-two-sample.js';
+import { seeded } from '../support/arm-spans.js';
+
+const NOW = 10_000_000;
+
+function traffic(
+  runId: string,
+  random: () => number,
+  count: number,
+  spread: number,
+  slowdown: number,
+): Observation[] {
+  return Array.from({ length: count }, () => {
+    const arm = random() < 0.3 ? ('canary' as const) : ('baseline' as const);
+    return {
+      kind: 'span' as const,
+      runId,
+      arm,
+      sourceKey: arm,
+      timeUnixMs: 0,
+      durationNanos: Math.round(
+        (arm === 'canary' ? slowdown : 1) *
+          5e7 *
+          Math.exp(spread * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())),
+      ),
+      isError: random() < 0.02,
+    };
+  });
+}
+
+/** A run's stages after `counts` ticks of traffic (one stage more for each entry past the first). */
+function runStages(
+  runId: string,
+  seed: number,
+  counts: number[],
+  spread: number,
+  slowdown: number,
+): StageArms[] {
+  const accumulator = new Accumulator({
+    watermark: { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 0 },
+    clock: () => NOW,
+  });
+  accumulator.open(runId, { startedAtMs: 0, canaryShare: 0.3 });
+  const random = seeded(seed);
+  counts.forEach((count, i) => {
+    if (i > 0) accumulator.declareStage(runId, { startedAtMs: 0, canaryShare: 0.3 });
+    accumulator.accept(traffic(runId, random, count, spread, slowdown));
+  });
+  return accumulator.read(runId, NOW).map((stage) => ({
+    baseline: stage.baseline,
+    canary: stage.canary,
+    canaryShare: stage.canaryShare,
+    splitRequests: stage.settled,
+  }));
+}
+
+describe('evaluateAnalysis with reused buffers', () => {
+  it('gives every run the same evaluation whichever runs, of whatever sizes, were evaluated before it', () => {
+    const spec = analysisSchema.parse({
+      id: 'a',
+      variant: { flag: 'f' },
+      baseline: 'off',
+      canary: 'on',
+      metrics: [
+        { name: 'latency', kind: 'latency', quantiles: [0.5, 0.9, 0.99], mean: true, tolerance: 0.05 },
+        { name: 'errors', kind: 'error_rate', tolerance: 0.01 },
+      ],
+      judge: { minSamplesPerArm: 50 },
+    });
+    const plan = planAnalysis(spec);
+    // Few buckets, many buckets (a wide spread), several stages, a slower canary.
+    const runs = [
+      runStages('small', 1, [300], 0.1, 1),
+      runStages('wide', 2, [20_000], 1.5, 1.2),
+      runStages('staged', 3, [2000, 500, 4000], 0.6, 1.1),
+      runStages('narrow', 4, [5000], 0.05, 1),
+    ];
+    for (const evidence of ['decisions-only', 'full'] as const) {
+      const policy = { ...plan.policy, canaryShare: 0.3, evidence };
+      const evaluate = (stages: StageArms[]) =>
+        evaluateAnalysis(stages, plan.metrics, policy, initialSequentialState());
+      const first = runs.map(evaluate);
+      for (const order of [
+        [1, 0, 2, 3],
+        [3, 1, 0, 2, 0, 1],
+        [2, 2, 3, 0, 1, 3],
+      ]) {
+        for (const i of order) expect(evaluate(runs[i])).toEqual(first[i]);
+      }
+      // At least one test counted on a stage's memo: the runs do reach the fail bound's search.
+      expect(
+        first.some((e) => e.metrics.some((m) => m.effect.lowerTest === 'two-sample-quantile-mixture')),
+      ).toBe(true);
+    }
+  });
+
+  it('refuses to read what an evaluation that has ended built in them', () => {
+    const histogram = (scale: number) => {
+      const h = new LatencyHistogram();
+      for (let i = 1; i <= 400; i++) h.record(scale * 1e6 * (1 + (i % 37) / 10));
+      return h;
+    };
+    const buffers = new EvaluationBuffers();
+    buffers.begin();
+    const canary = new ArmLatency(histogram(1.3), [], 0, 400, buffers);
+    const baseline = new ArmLatency(histogram(1), [], 0, 400, buffers);
+    const test = twoSampleQuantileEvidence(canary.ranks, baseline.ranks, 0.9, 30, 30, undefined, buffers);
+    const unbuffered = new ArmLatency(histogram(1.3), [], 0, 400);
+    const own = twoSampleQuantileEvidence(unbuffered.ranks, baseline.ranks, 0.9, 30, 30);
+    expect(test(1.1)).toBe(own(1.1));
+    const late = new ArmLatency(histogram(1), [], 0, 400, buffers);
+    buffers.begin();
+    expect(() => test(1.1)).toThrow(/ended/);
+    expect(() => late.ranks).toThrow(/ended/);
+  });
+});
