@@ -107,6 +107,8 @@ describe('ReceiveGuard', () => {
     for (let i = 0; i < 3; i++) watch(`whole ${i}`).done();
     expect(guard.sweeping).toBe(false);
     await turn();
+    // Nor once that turn has ended: nothing is left to sweep.
+    expect(guard.sweeping).toBe(false);
     // A body that outlives its turn is swept, whatever came whole before it in that turn.
     watch('whole').done();
     const partial = watch('partial');
@@ -117,14 +119,24 @@ describe('ReceiveGuard', () => {
     expect(guard.sweeping).toBe(false);
     await turn();
     expect(guard.sweeping).toBe(false);
+    // Stopped (at shutdown) with its check pending, the guard still arms for a request watched after.
+    const before = watch('before stop');
+    guard.stop();
+    const after = watch('after stop');
+    await turn();
+    expect(guard.sweeping).toBe(true);
+    before.done();
+    after.done();
+    expect(guard.sweeping).toBe(false);
   });
 
+  // A guard that never arms its timer fails here in seconds, not at the suite's 60 s timeout.
   it('sweeps, on a real timer, a request still being received after its turn', async () => {
     const guard = new ReceiveGuard({ minBytesPerSecond: 1000, graceMs: 40, timeoutMs: 30_000, sweepMs: 10 });
     const cut = new Promise<string>((resolve) => guard.watch((error) => resolve(error.code)));
     await expect(cut).resolves.toBe('OTLP_TOO_SLOW');
     expect(guard.sweeping).toBe(false);
-  });
+  }, 5_000);
 
   it('cuts a sender that bursts and then stalls within two windows', () => {
     const { guard, cuts, watch, advance } = guarded();

@@ -1,6 +1,9 @@
 // The OTLP/HTTP receiver writes its answers' Date header itself (src/otlp/http-date.ts) rather than through
 // Node's cache, whose timer woke the sidecar once a second: every answer, success or refusal, still carries
 // the current second as an IMF-fixdate (RFC 9110, 5.6.7).
+import { createHook } from 'node:async_hooks';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTraceRequestPayload } from '../../bench/payloads.js';
 import { httpDate } from '../../src/otlp/http-date.js';
@@ -50,6 +53,34 @@ describe('OTLP/HTTP answers', () => {
       const at = Date.parse(answer.date);
       expect(at).toBeGreaterThanOrEqual(answer.before);
       expect(at).toBeLessThanOrEqual(answer.after);
+    }
+  });
+
+  it("do not use Node's Date cache, whose timer wakes the loop at the next second", async () => {
+    // Node's cache (lib/internal/http.js utcDate) arms an unref'd `resetCache` timer when it writes its text
+    // and forgets it at the next second (that timer runs before ours): start in a second where it is empty.
+    await new Promise((resolve) => setTimeout(resolve, 1100 - (Date.now() % 1000)));
+    const armed: string[] = [];
+    const hook = createHook({
+      init(_id, type, _trigger, resource: { _onTimeout?: { name?: string } }) {
+        if (type === 'Timeout') armed.push(resource._onTimeout?.name ?? '');
+      },
+    });
+    const plain: Server = createServer((_request, response) => response.end());
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    hook.enable();
+    try {
+      await dated('/v1/traces', buildTraceRequestPayload({ spans: 4 }));
+      await dated('/v1/nothing', buildTraceRequestPayload({ spans: 4 }));
+      const byReceiver = armed.filter((name) => name === 'resetCache').length;
+      // The same second, a plain node:http answer does arm it: the check above can see Node's cache.
+      const { port } = plain.address() as AddressInfo;
+      await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer();
+      expect(byReceiver).toBe(0);
+      expect(armed.filter((name) => name === 'resetCache').length).toBe(1);
+    } finally {
+      hook.disable();
+      await new Promise((resolve) => plain.close(resolve));
     }
   });
 });
