@@ -128,7 +128,13 @@ export function latencyQuantileEvidence(
   const stageEvidence = counted.map((stage) => {
     if (stage === current) return r.worseLogEvidence;
     const key = `${spec.id}|${q}|${spec.tolerance}|${decisionAlpha}|${policy.quantileTunedForSamples}`;
-    return stage.memo(key, false, () => stageTest(stage, q, policy, decisionAlpha)(limit));
+    return stage.memo(key, false, () => {
+      // The test is read once here: its memos are free again for the next test (evaluation-buffers.ts).
+      const mark = stage.buffers?.memoMark();
+      const value = stageTest(stage, q, policy, decisionAlpha)(limit);
+      if (mark !== undefined) stage.buffers?.releaseMemosTo(mark);
+      return value;
+    });
   });
   const worseLogEvidence = stageEvidence.length > 0 ? stitchLogEvidence(stageEvidence) : 0;
   const estimate = now.canary.quantileEstimate(q) / now.baseline.quantileEstimate(q);
@@ -136,6 +142,8 @@ export function latencyQuantileEvidence(
   // stitched as the decision stitches it; the current stage's test is the one quantileRatioTest ran.
   const lowerBoundAt = (alpha: number, previous?: number): number => {
     if (counted.length === 0) return 0;
+    // The earlier stages' tests live for this search only: their memos are free again after it.
+    const mark = current.buffers?.memoMark();
     const tests = counted.map((stage) =>
       stage === current ? currentTest : stageTest(stage, q, policy, decisionAlpha),
     );
@@ -145,7 +153,9 @@ export function latencyQuantileEvidence(
       for (let k = 0; k < tests.length; k++) atLimit[k] = tests[k](L);
       return stitchLogEvidence(atLimit);
     };
-    return largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate], previous);
+    const bound = largestRejectedRatio(stitchedAt, Math.log(1 / alpha), limit, [r.lower, estimate], previous);
+    if (mark !== undefined) current.buffers?.releaseMemosTo(mark);
+    return bound;
   };
   return {
     effect: {

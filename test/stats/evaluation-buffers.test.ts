@@ -23,6 +23,7 @@ function traffic(
   count: number,
   spread: number,
   slowdown: number,
+  timeUnixMs: number,
 ): Observation[] {
   return Array.from({ length: count }, () => {
     const arm = random() < 0.3 ? ('canary' as const) : ('baseline' as const);
@@ -31,7 +32,7 @@ function traffic(
       runId,
       arm,
       sourceKey: arm,
-      timeUnixMs: 0,
+      timeUnixMs,
       durationNanos: Math.round(
         (arm === 'canary' ? slowdown : 1) *
           5e7 *
@@ -42,7 +43,10 @@ function traffic(
   });
 }
 
-/** A run's stages after `counts` ticks of traffic (one stage more for each entry past the first). */
+/**
+ * A run's stages after `counts` ticks of traffic (one stage more for each entry past the first), each tick's
+ * traffic timed inside its own stage (stage i starts at i seconds), so that every stage holds its own.
+ */
 function runStages(
   runId: string,
   seed: number,
@@ -57,8 +61,8 @@ function runStages(
   accumulator.open(runId, { startedAtMs: 0, canaryShare: 0.3 });
   const random = seeded(seed);
   counts.forEach((count, i) => {
-    if (i > 0) accumulator.declareStage(runId, { startedAtMs: 0, canaryShare: 0.3 });
-    accumulator.accept(traffic(runId, random, count, spread, slowdown));
+    if (i > 0) accumulator.declareStage(runId, { startedAtMs: i * 1000, canaryShare: 0.3 });
+    accumulator.accept(traffic(runId, random, count, spread, slowdown, i * 1000 + 1));
   });
   return accumulator.read(runId, NOW).map((stage) => ({
     baseline: stage.baseline,
@@ -105,6 +109,8 @@ describe('evaluateAnalysis with reused buffers', () => {
       expect(
         first.some((e) => e.metrics.some((m) => m.effect.lowerTest === 'two-sample-quantile-mixture')),
       ).toBe(true);
+      // And earlier stages count too: their tests take (and give back) memos within the evaluation.
+      expect(first[2].metrics.find((m) => m.quantile === 0.9)?.stagesCounted).toBe(3);
     }
   });
 
@@ -126,5 +132,24 @@ describe('evaluateAnalysis with reused buffers', () => {
     buffers.begin();
     expect(() => test(1.1)).toThrow(/ended/);
     expect(() => late.ranks).toThrow(/ended/);
+  });
+
+  it('hands memos given back within an evaluation out again, cleared, and keeps the ones taken before', () => {
+    const buffers = new EvaluationBuffers();
+    buffers.begin();
+    const kept = buffers.takeMemo(4);
+    kept.known[3] = 1;
+    const mark = buffers.memoMark();
+    const released = buffers.takeMemo(8);
+    released.known.fill(1);
+    buffers.releaseMemosTo(mark);
+    const again = buffers.takeMemo(8);
+    expect(again).toBe(released);
+    expect(Array.from(again.known.subarray(0, 8))).toEqual(new Array(8).fill(0));
+    expect(again).not.toBe(kept);
+    expect(kept.known[3]).toBe(1);
+    // A mark above what is taken frees nothing.
+    buffers.releaseMemosTo(mark + 5);
+    expect(buffers.takeMemo(2)).not.toBe(again);
   });
 });
