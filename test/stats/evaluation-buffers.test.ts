@@ -1,6 +1,7 @@
 // evaluateAnalysis writes its arms' rank views and the two-sample test's memos into buffers it reuses from one
 // evaluation to the next (src/stats/evaluation-buffers.ts): what one run's evaluation leaves in them must never
 // reach another's, whatever their sizes and stage counts, and what an ended evaluation built must not be read.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Accumulator } from '../../src/accumulate/accumulator.js';
 import { LatencyHistogram } from '../../src/accumulate/latency-histogram.js';
@@ -151,5 +152,38 @@ describe('evaluateAnalysis with reused buffers', () => {
     // A mark above what is taken frees nothing.
     buffers.releaseMemosTo(mark + 5);
     expect(buffers.takeMemo(2)).not.toBe(again);
+  });
+});
+
+describe('evaluateAnalysis against the build before the buffers', () => {
+  // The same evaluations as computed by 17895a0, the last build before the reused buffers, whose arms and tests
+  // allocated fresh arrays and memos each time: a slot shared by two live tests within one evaluation (e.g. the
+  // current stage's memos given back with an earlier stage's) would change a number and this digest.
+  it('gives the same documents, byte for byte, for runs of one and several stages', () => {
+    const spec = analysisSchema.parse({
+      id: 'a',
+      variant: { flag: 'f' },
+      baseline: 'off',
+      canary: 'on',
+      metrics: [
+        { name: 'latency', kind: 'latency', quantiles: [0.5, 0.9, 0.99], mean: true, tolerance: 0.05 },
+        { name: 'tail', kind: 'latency', quantiles: [0.75, 0.95], tolerance: 0.1 },
+        { name: 'errors', kind: 'error_rate', tolerance: 0.01 },
+      ],
+      judge: { minSamplesPerArm: 50 },
+    });
+    const plan = planAnalysis(spec);
+    const runs = [
+      runStages('small', 1, [300], 0.1, 1),
+      runStages('wide', 2, [20_000], 1.5, 1.2),
+      runStages('staged', 3, [2000, 500, 4000], 0.6, 1.1),
+      runStages('many', 5, [3000, 3000, 3000, 3000, 3000], 0.8, 1.15),
+    ];
+    const documents = (['decisions-only', 'full'] as const).map((evidence) => {
+      const policy = { ...plan.policy, canaryShare: 0.3, evidence };
+      return runs.map((stages) => evaluateAnalysis(stages, plan.metrics, policy, initialSequentialState()));
+    });
+    const digest = createHash('sha256').update(JSON.stringify(documents)).digest('hex');
+    expect(digest).toBe('f978c6090e6fcf9885e74025d1029825e51f68c167d9e578d1634f2506e901ab');
   });
 });
