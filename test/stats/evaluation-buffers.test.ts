@@ -73,27 +73,37 @@ function runStages(
   }));
 }
 
-describe('evaluateAnalysis with reused buffers', () => {
-  it('gives every run the same evaluation whichever runs, of whatever sizes, were evaluated before it', () => {
-    const spec = analysisSchema.parse({
+/** An analysis of latency quantiles (0.5, 0.9, 0.99) and mean, and error rate, with `extra` metrics between them. */
+function latencyPlan(...extra: object[]) {
+  return planAnalysis(
+    analysisSchema.parse({
       id: 'a',
       variant: { flag: 'f' },
       baseline: 'off',
       canary: 'on',
       metrics: [
         { name: 'latency', kind: 'latency', quantiles: [0.5, 0.9, 0.99], mean: true, tolerance: 0.05 },
+        ...extra,
         { name: 'errors', kind: 'error_rate', tolerance: 0.01 },
       ],
       judge: { minSamplesPerArm: 50 },
-    });
-    const plan = planAnalysis(spec);
-    // Few buckets, many buckets (a wide spread), several stages, a slower canary.
-    const runs = [
-      runStages('small', 1, [300], 0.1, 1),
-      runStages('wide', 2, [20_000], 1.5, 1.2),
-      runStages('staged', 3, [2000, 500, 4000], 0.6, 1.1),
-      runStages('narrow', 4, [5000], 0.05, 1),
-    ];
+    }),
+  );
+}
+
+/** Few buckets, many buckets (a wide spread) with a slower canary, several stages. */
+function commonRuns(): StageArms[][] {
+  return [
+    runStages('small', 1, [300], 0.1, 1),
+    runStages('wide', 2, [20_000], 1.5, 1.2),
+    runStages('staged', 3, [2000, 500, 4000], 0.6, 1.1),
+  ];
+}
+
+describe('evaluateAnalysis with reused buffers', () => {
+  it('gives every run the same evaluation whichever runs, of whatever sizes, were evaluated before it', () => {
+    const plan = latencyPlan();
+    const runs = [...commonRuns(), runStages('narrow', 4, [5000], 0.05, 1)];
     for (const evidence of ['decisions-only', 'full'] as const) {
       const policy = { ...plan.policy, canaryShare: 0.3, evidence };
       const evaluate = (stages: StageArms[]) =>
@@ -160,25 +170,8 @@ describe('evaluateAnalysis against the build before the buffers', () => {
   // allocated fresh arrays and memos each time: a slot shared by two live tests within one evaluation (e.g. the
   // current stage's memos given back with an earlier stage's) would change a number and this digest.
   it('gives the same documents, byte for byte, for runs of one and several stages', () => {
-    const spec = analysisSchema.parse({
-      id: 'a',
-      variant: { flag: 'f' },
-      baseline: 'off',
-      canary: 'on',
-      metrics: [
-        { name: 'latency', kind: 'latency', quantiles: [0.5, 0.9, 0.99], mean: true, tolerance: 0.05 },
-        { name: 'tail', kind: 'latency', quantiles: [0.75, 0.95], tolerance: 0.1 },
-        { name: 'errors', kind: 'error_rate', tolerance: 0.01 },
-      ],
-      judge: { minSamplesPerArm: 50 },
-    });
-    const plan = planAnalysis(spec);
-    const runs = [
-      runStages('small', 1, [300], 0.1, 1),
-      runStages('wide', 2, [20_000], 1.5, 1.2),
-      runStages('staged', 3, [2000, 500, 4000], 0.6, 1.1),
-      runStages('many', 5, [3000, 3000, 3000, 3000, 3000], 0.8, 1.15),
-    ];
+    const plan = latencyPlan({ name: 'tail', kind: 'latency', quantiles: [0.75, 0.95], tolerance: 0.1 });
+    const runs = [...commonRuns(), runStages('many', 5, [3000, 3000, 3000, 3000, 3000], 0.8, 1.15)];
     const documents = (['decisions-only', 'full'] as const).map((evidence) => {
       const policy = { ...plan.policy, canaryShare: 0.3, evidence };
       return runs.map((stages) => evaluateAnalysis(stages, plan.metrics, policy, initialSequentialState()));
