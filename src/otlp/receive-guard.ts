@@ -86,10 +86,12 @@ export class ReceiveGuard {
     return new ReceiveWatch(this, entry);
   }
 
-  /** Arms the sweep timer if a request is still being received. */
+  /**
+   * Arms the sweep timer. Pending only while a request is still being received and no timer runs: watch()
+   * schedules it when none runs, and stop() (which forgetting the last request calls) cancels it.
+   */
   private readonly arm = (): void => {
     this.arming = undefined;
-    if (this.timer || this.watched.size === 0) return;
     this.timer = setInterval(() => this.sweep(), this.options.sweepMs ?? 250);
     this.timer.unref();
   };
