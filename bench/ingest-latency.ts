@@ -10,7 +10,9 @@
 // round, and this process's longest event-loop delay (perf_hooks), i.e. the longest stall ingest saw, and the
 // longest slices of the judge's last tick and snapshot. With 1 000 analyses the window opens either right
 // after the runs were filled (it holds their first tick and first snapshot, which copy, judge and write every
-// run's evidence for the first time) or once those are over (the steady state). The three windows are
+// run's evidence for the first time) or in the steady state: the runs ticked MIN_ERROR_BLOCKS times first, so
+// that their error rates' tests count, as a minute into a rollout (ageRuns; until stop 30 this window's runs
+// were younger than that and each tick ~30% lighter), and the first snapshot over. The three windows are
 // measured in BENCH_ROUNDS alternated rounds (a fresh sidecar each): the p99 of 0 analyses, the denominator,
 // moves by a few ms from one window to the next on a shared machine, so every round is reported and the
 // median of the rounds' ratios beside them.
@@ -36,6 +38,7 @@ import type { Observation } from '../src/accumulate/observation.js';
 import { analysisSchema } from '../src/config/analysis.js';
 import { parseConfig } from '../src/config/load.js';
 import { startSidecar } from '../src/sidecar.js';
+import { MIN_ERROR_BLOCKS } from '../src/stats/error-blocks.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { buildTraceRequestPayload } from './payloads.js';
 import { writeResults, type ResultRow } from './results.js';
@@ -55,6 +58,9 @@ const RUN_TRAFFIC_SPANS = 4;
  * over 15 ms and every GC pause over 5 ms, with times (stall-summary.ts traceLines).
  */
 const TRACE = process.env.BENCH_TRACE === '1';
+
+/** The steady window's label: its runs past the error rate's blocks (ageRuns), its first snapshot over. */
+const STEADY = `after ${MIN_ERROR_BLOCKS} ticks and the first snapshot`;
 
 const client = fileURLToPath(new URL('./latency-client.js', import.meta.url));
 
@@ -129,6 +135,30 @@ function runTraffic(accept: (batch: Observation[]) => void, runIds: readonly str
   return () => clearInterval(timer);
 }
 
+/**
+ * Brings every run to the state it is in a minute into a rollout: MIN_ERROR_BLOCKS ticks, each after new
+ * evidence in both arms, so the error rate's test counts and its boundary searches run at every tick (before
+ * its blocks, error-blocks.ts, a run's tick is ~30% lighter: bench judge-tick). Synchronous, before the
+ * client sends, so no timer tick interleaves. The evidence is dated 30-10 s back, under the watermark the
+ * fill set (its latest minus 1 s), so each tick closes a block.
+ */
+function ageRuns(
+  judge: { tick(): void },
+  accept: (batch: Observation[]) => void,
+  runIds: readonly string[],
+): void {
+  for (let block = 0; block < MIN_ERROR_BLOCKS; block += 1) {
+    runIds.forEach((runId, i) => {
+      const seed = (block + 1) * 1_000_003 + i * 2;
+      accept([
+        ...observations(runId, 'baseline', 3, seed, 30_000).slice(0, 2),
+        ...observations(runId, 'canary', 3, seed + 1, 30_000).slice(0, 2),
+      ]);
+    });
+    judge.tick();
+  }
+}
+
 async function measure(
   dir: string,
   payloadFile: string,
@@ -163,11 +193,12 @@ async function measure(
     sidecar.accumulator.accept(observations(runId, 'baseline', 9000, i * 2 + 1));
     sidecar.accumulator.accept(observations(runId, 'canary', 1000, i * 2 + 2));
   }
+  if (afterFirstTick) ageRuns(sidecar.judge, (batch) => sidecar.accumulator.accept(batch), runIds);
   const stopTraffic = runTraffic((batch) => sidecar.accumulator.accept(batch), runIds);
   if (afterFirstTick) {
-    // The steady state: the first tick after the runs started (every run's evidence copied and judged for the
-    // first time, its chart point and series created) and the first snapshot (every run's evidence written)
-    // are over before the window opens.
+    // The steady state: the runs' first ticks (every run's evidence copied and judged for the first time, its
+    // chart point and series created; ageRuns) and the first snapshot (every run's evidence written) are over
+    // before the window opens.
     while (sidecar.judge.lastTickMs === 0 || sidecar.judge.lastSnapshotSliceMs === 0) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -194,7 +225,7 @@ async function measure(
   );
   const row: ResultRow = {
     round,
-    analyses: afterFirstTick ? `${analyses}, after the first tick and snapshot` : analyses,
+    analyses: afterFirstTick ? `${analyses}, ${STEADY}` : analyses,
     exports: latencies.length,
     failed,
     'p50 ms': Number(quantileSorted(latencies, 0.5).toFixed(1)),
@@ -213,7 +244,7 @@ async function measure(
   return { row, stallLines: stallLines(label, stalls, longest) };
 }
 
-const ROW_KINDS = ['0', '1000', '1000, after the first tick and snapshot'] as const;
+const ROW_KINDS = ['0', '1000', `1000, ${STEADY}`] as const;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-bench-latency-'));
