@@ -56,4 +56,51 @@ describe('sourceKeyOf', () => {
       key,
     );
   });
+
+  it('gives each resource the key of its content whatever resource came before it (2 000 random exports)', () => {
+    // Resources that differ from SDK in one way each: a value, a value's type, a name, one more or one fewer
+    // attribute, the order only (the same key), a structured value (equal, then changed).
+    const fewer: Attributes = { ...SDK };
+    delete fewer['host.arch'];
+    const contents: Attributes[] = [
+      SDK,
+      { ...SDK, 'process.pid': 4243 },
+      { ...SDK, 'process.pid': '4242' },
+      { ...fewer, 'host.arch2': 'amd64' },
+      { ...SDK, 'k8s.pod.name': 'checkout-1' },
+      fewer,
+      Object.fromEntries(Object.entries(SDK).reverse()),
+      { ...SDK, 'process.command_args': ['node', 'server.js'] },
+      { ...SDK, 'process.command_args': ['node', 'worker.js'] },
+      { ...SDK, 'process.pid': null },
+      { ...SDK, 'process.pid': true },
+      {},
+    ];
+    // Each content's key when the resource before it had a structured value, which nothing is compared with.
+    const expected = contents.map((attributes) => {
+      sourceKeyOf(resourceOf({ 'process.command_args': [`first-${Object.keys(attributes).length}`] }));
+      return sourceKeyOf(resourceOf(attributes));
+    });
+    expect(expected[6]).toBe(expected[0]);
+    expect(new Set(expected).size).toBe(contents.length - 1);
+    let state = 7;
+    const next = (): number => (state = (Math.imul(state, 48271) >>> 0) % 2147483647);
+    let last: { resource: ResourceInfo; index: number } | undefined;
+    for (let i = 0; i < 2_000; i++) {
+      // Now and then the same ResourceInfo again, as the spans of one resource in a request give it.
+      const index = last !== undefined && next() % 4 === 0 ? last.index : next() % contents.length;
+      const resource =
+        last !== undefined && index === last.index
+          ? last.resource
+          : resourceOf(structuredClone(contents[index]));
+      expect(sourceKeyOf(resource), `export ${i}`).toBe(expected[index]);
+      last = { resource, index };
+    }
+    // A structured value is never taken as unchanged, even one changed in place in the same array.
+    const args = ['node', 'server.js'];
+    const before = sourceKeyOf(resourceOf({ ...SDK, 'process.command_args': args }));
+    args[1] = 'worker.js';
+    expect(sourceKeyOf(resourceOf({ ...SDK, 'process.command_args': args }))).not.toBe(before);
+    expect(sourceKeyOf(resourceOf({ ...SDK, 'process.command_args': args }))).toBe(expected[8]);
+  });
 });
