@@ -150,15 +150,6 @@ export class CorrelationBuffer {
    * on the heap, and this runs for every judged span with a key.
    */
   lookup(rawKey: string, nowMs: number): string | null | undefined {
-    if (rawKey === this.answeredKey && nowMs === this.answeredAtMs) return this.answer;
-    const answer = this.lookupNow(rawKey, nowMs);
-    this.answeredKey = rawKey;
-    this.answeredAtMs = nowMs;
-    this.answer = answer;
-    return answer;
-  }
-
-  private lookupNow(rawKey: string, nowMs: number): string | null | undefined {
     const key = storedText(rawKey, MAX_STORED_KEY_CHARS);
     if (parseTraceId(key)) {
       const slot = this.traces.find();
@@ -169,20 +160,6 @@ export class CorrelationBuffer {
     const entry = this.lookupRecord(key, nowMs);
     if (entry === undefined) return undefined;
     return entry.conflicting ? null : entry.variant;
-  }
-
-  // The key lookup answered last, at which time, and its answer. Why: a trace's judged spans mostly follow each
-  // other in a request (the decoder hands them one string), so lookup is asked the same key at the same time
-  // again and again (~6 times a trace in the ingest benchmark's payload), and each time it hashed, probed and
-  // compared the id again. Asked again at the same time, the answer is the same unless a key was added,
-  // marked conflicting or dropped since, and each of those forgets it (forgetAnswer); the refresh it skips
-  // would do nothing, as the first lookup at that time left the key touched within refreshAfterMs.
-  private answeredKey: string | undefined = undefined;
-  private answeredAtMs = 0;
-  private answer: string | null | undefined = undefined;
-
-  private forgetAnswer(): void {
-    this.answeredKey = undefined;
   }
 
   /**
@@ -203,11 +180,9 @@ export class CorrelationBuffer {
         if (traces.isConflicting(slot) || traces.variantOf(slot) === variant)
           return learned(false, hasPending);
         traces.markConflicting(slot);
-        this.forgetAnswer();
         return learned(true, hasPending);
       }
       const added = traces.insert(variant, nowMs, this.seq++);
-      this.forgetAnswer();
       this.addKnown(knownBytes(key, variant));
       this.keepWithinBytes(key, added);
       return learned(false, hasPending);
@@ -216,11 +191,9 @@ export class CorrelationBuffer {
     if (entry) {
       if (entry.conflicting || entry.variant === variant) return learned(false, hasPending);
       entry.conflicting = true;
-      this.forgetAnswer();
       return learned(true, hasPending);
     }
     this.known.set(key, { variant, conflicting: false, touchedAtMs: nowMs, seq: this.seq++ });
-    this.forgetAnswer();
     this.addKnown(knownBytes(key, variant));
     this.keepWithinBytes(key, NO_SLOT);
     return learned(false, hasPending);
@@ -338,7 +311,6 @@ export class CorrelationBuffer {
     this.pending.clear();
     this.known.clear();
     this.traces.clear();
-    this.forgetAnswer();
     this.pendingSpanCount = 0;
     this.addBytes(-this.held);
     return spans;
@@ -396,7 +368,6 @@ export class CorrelationBuffer {
 
   private dropKnown(key: string, entry: KnownRecord): void {
     this.known.delete(key);
-    this.forgetAnswer();
     this.totals.knownKeys -= 1;
     this.addBytes(-knownBytes(key, entry.variant));
   }
@@ -405,7 +376,6 @@ export class CorrelationBuffer {
     // Charged as the Map entry it replaces (a 32-character key), so the byte budget evicts as before.
     const bytes = knownBytes(TRACE_ID_TEXT_PLACEHOLDER, this.traces.variantOf(slot));
     this.traces.remove(slot);
-    this.forgetAnswer();
     this.totals.knownKeys -= 1;
     this.addBytes(-bytes);
   }

@@ -19,7 +19,7 @@ export class RoutingIndex {
   private readonly judgesByService = new Map<string, AnalysisState[][]>();
   /** Span-judging analyses for any service, by span kind. */
   readonly judgesAnyService: StatesByKind;
-  readonly learnersByFlag = new FlagLearners();
+  readonly learnersByFlag = new Map<string, AnalysisState[]>();
   readonly learnersByAttribute = new Map<string, AnalysisState[]>();
 
   constructor(states: readonly AnalysisState[]) {
@@ -27,7 +27,7 @@ export class RoutingIndex {
     for (const state of states) {
       const { rule } = state;
       const { flag, attribute } = rule.analysis.variant;
-      if (flag !== undefined) this.learnersByFlag.add(flag, state);
+      if (flag !== undefined) push(this.learnersByFlag, flag, state);
       else if (attribute !== undefined) push(this.learnersByAttribute, attribute, state);
       if (rule.judges !== 'spans') continue;
       const service = rule.analysis.match.service;
@@ -45,43 +45,6 @@ export class RoutingIndex {
   /** The span-judging analyses of `serviceName` (by span kind), beside judgesAnyService. */
   judgesOfService(serviceName: string): StatesByKind | undefined {
     return this.judgesByService.get(serviceName);
-  }
-}
-
-/** Flags that analyses learn their variants from, at most this many, are compared in turn rather than hashed. */
-const FLAGS_COMPARED_IN_TURN = 8;
-
-/**
- * The analyses learning from each flag key (a Map's get and size). Why not the Map alone: the key asked is the
- * flag key of a decoded evaluation, a new string each time, so a Map hashes all of its characters before
- * probing, for every span carrying an evaluation; with the few flags a sidecar's analyses name, comparing the
- * key with each (a length check, then the characters of an equal-length one) is cheaper.
- */
-export class FlagLearners {
-  private readonly flags: string[] = [];
-  private readonly learners: AnalysisState[][] = [];
-  private readonly byFlag = new Map<string, AnalysisState[]>();
-
-  get size(): number {
-    return this.flags.length;
-  }
-
-  get(flag: string): readonly AnalysisState[] | undefined {
-    const { flags } = this;
-    if (flags.length > FLAGS_COMPARED_IN_TURN) return this.byFlag.get(flag);
-    for (let i = 0; i < flags.length; i++) if (flags[i] === flag) return this.learners[i];
-    return undefined;
-  }
-
-  add(flag: string, state: AnalysisState): void {
-    const list = this.byFlag.get(flag);
-    if (list) list.push(state);
-    else {
-      const created = [state];
-      this.byFlag.set(flag, created);
-      this.flags.push(flag);
-      this.learners.push(created);
-    }
   }
 }
 

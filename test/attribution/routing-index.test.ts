@@ -1,11 +1,7 @@
 // The routing index (src/attribution/routing-index.ts) only skips analyses that cannot concern a span:
 // every analysis attributes exactly what it attributes when it is routed alone, whatever else is routed.
 import fc from 'fast-check';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { AnalysisState } from '../../src/attribution/analysis-state.js';
-import { createAttributionMetrics } from '../../src/attribution/metrics.js';
-import { RoutingIndex } from '../../src/attribution/routing-index.js';
 import { compileAnalysis } from '../../src/attribution/rules.js';
 import { analysisSchema, type AnalysisInput } from '../../src/config/analysis.js';
 import { SpanKind, type DecodedSpan } from '../../src/otlp/model.js';
@@ -157,41 +153,5 @@ describe('routing index', () => {
     pipeline.unrouteRun('exact');
     pipeline.acceptSpans(spans(span({ traceId: traceId(2), events: [flagEvent('f', 'off')] })));
     expect(sink.batches[1].map((o) => o.runId).sort()).toEqual(['any-kind', 'any-service']);
-  });
-
-  it('finds the learners of a flag key read from a span as a Map of the flags would, for few flags and many', () => {
-    const metrics = createAttributionMetrics(new Registry(), () => ({
-      pendingSpans: 0,
-      correlationKeys: 0,
-      metricStreams: 0,
-    }));
-    const stateOf = (id: string, flag: string): AnalysisState =>
-      new AnalysisState(
-        `run-${id}`,
-        compileAnalysis(
-          analysisSchema.parse({ id, match: {}, variant: { flag }, baseline: 'off', canary: 'on' }),
-        ),
-        { pendingSpans: 0, knownKeys: 0 },
-        16,
-        metrics,
-      );
-    // A key as the decoder hands it: a string of its own, not the configured one.
-    const asRead = (flag: string): string => [...flag].join('');
-    // 1, 8 and 9 flags on either side of the number compared in turn; flags of one length, a flag named twice.
-    for (const count of [1, 8, 9, 40]) {
-      const flags = Array.from({ length: count }, (_, i) => `flag-${String(i).padStart(2, '0')}`);
-      const states = flags.map((flag, i) => stateOf(`a${i}`, flag));
-      states.push(stateOf('again', flags[0]), stateOf('other', 'new-checkout'));
-      const reference = new Map<string, AnalysisState[]>();
-      for (const state of states) {
-        const flag = state.rule.analysis.variant.flag!;
-        reference.set(flag, [...(reference.get(flag) ?? []), state]);
-      }
-      const learners = new RoutingIndex(states).learnersByFlag;
-      expect(learners.size).toBe(reference.size);
-      for (const [flag, list] of reference) expect(learners.get(asRead(flag))).toEqual(list);
-      for (const unknown of ['', 'flag-0', 'flag-99', `flag-${count}`, 'new-checkouts', 'New-checkout'])
-        expect(learners.get(asRead(unknown))).toBeUndefined();
-    }
   });
 });
