@@ -387,7 +387,8 @@ export class HttpReceiver {
         onLease: (taken) => (lease = taken),
       });
       handler.countBytes('http', signal, wireBytes);
-      const body = await handler.handle(processors[signal], payload, encoding, 'http');
+      const handled = handler.handle(processors[signal], payload, encoding, 'http');
+      const body = handled instanceof Uint8Array ? handled : await handled;
       if (response.headersSent || response.destroyed) return;
       // While shutting down, close each connection after its answer so the server can finish closing.
       if (admission.isClosing) response.setHeader('Connection', 'close');
