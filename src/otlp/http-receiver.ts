@@ -397,7 +397,10 @@ export class HttpReceiver {
         'Content-Length': body.byteLength,
         Date: httpDate(),
       });
-      response.end(body);
+      // A full success in protobuf is an empty body: end() sends the head in one write, where end(body)
+      // corks the head and an empty chunk into a writev (docs/performance-notes.md, footprint).
+      if (body.byteLength === 0) response.end();
+      else response.end(body);
     } catch (error) {
       const ingestError = error instanceof IngestError ? error : internalError(error);
       this.answer(request, response, signal, encoding, ingestError);
