@@ -47,6 +47,8 @@ export class SlottedCounter<L extends string> {
   private keyOf(labels: LabelValues<L>): string {
     const names = this.labelNames;
     if (names.length === 1) return String(labels[names[0]] ?? '');
+    // The label values on these paths are the sidecar's own names (transport, signal, outcome codes,
+    // stores), never a NUL, so NUL-separated they give each label set its own key.
     let key = '';
     for (const name of names) key += `${String(labels[name] ?? '')}\u0000`;
     return key;
