@@ -97,16 +97,16 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
     throw error;
   }
 
+  const ingestMetrics = createIngestMetrics(registry);
   const admission = new Admission({
     eventLoopLagMs: () => eventLoopLag.lagMs,
     maxEventLoopLagMs: config.otlp.maxEventLoopDelayMs,
     maxBytes: config.otlp.maxIngestBytes,
     maxRequests: config.otlp.maxInFlightRequests,
     retryAfterSeconds: config.otlp.retryAfterSeconds,
+    requestsGauge: ingestMetrics.inFlightRequests,
+    bytesGauge: createBudgetMetrics(registry, config.otlp.maxIngestBytes).bytesInUse,
   });
-  // Both gauges read the admission when scraped rather than being set at every request's change.
-  const ingestMetrics = createIngestMetrics(registry, () => admission.current);
-  createBudgetMetrics(registry, config.otlp.maxIngestBytes, () => admission.bytesHeld);
   const guard = new ReceiveGuard({
     minBytesPerSecond: config.otlp.minReceiveBytesPerSecond,
     graceMs: config.otlp.receiveGraceMs,

@@ -1,7 +1,6 @@
 // Self-metrics of attribution (prom-client), registered on the Registry passed in, like publish/metrics.ts.
 // Every span and point an analysis matched ends in exactly one `outcome`, so nothing is silently lost.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { SlottedCounter } from '../publish/count-slots.js';
 
 /** Every outcome, for removing a stopped analysis's series. */
 export const ATTRIBUTION_OUTCOMES = [
@@ -37,9 +36,9 @@ export interface AttributionMetrics {
   points: Counter<'analysis' | 'outcome'>;
   pointsIgnored: Counter<'analysis' | 'reason'>;
   conflicts: Counter<'analysis'>;
-  flagEvaluations: SlottedCounter<'source'>;
+  flagEvaluations: Counter<'source'>;
   streamResets: Counter;
-  evictions: SlottedCounter<'store' | 'reason'>;
+  evictions: Counter<'store' | 'reason'>;
 }
 
 export interface AttributionSizes {
@@ -48,17 +47,11 @@ export interface AttributionSizes {
   metricStreams: number;
 }
 
-/**
- * `flushTallies` hands the analyses' outcome tallies (AnalysisState.flush) to the outcome counters: they are
- * counted per batch in plain numbers and reach prom-client when these counters are collected (count-slots.ts).
- */
 export function createAttributionMetrics(
   registry: Registry,
   sizes: () => AttributionSizes,
-  flushTallies: () => void,
 ): AttributionMetrics {
   const registers = [registry];
-  const collect = flushTallies;
   const sizeGauge = (name: string, help: string, pick: (s: AttributionSizes) => number): void => {
     new Gauge({
       name,
@@ -90,30 +83,26 @@ export function createAttributionMetrics(
       help: 'Spans matched by an analysis, by outcome (baseline, canary, other, unattributed, conflict, evicted, no_correlation_key)',
       labelNames: ['analysis', 'outcome'],
       registers,
-      collect,
     }),
     points: new Counter({
       name: 'canary_judge_attribution_points_total',
       help: 'Metric points matched by an analysis and turned into deltas, by outcome',
       labelNames: ['analysis', 'outcome'],
       registers,
-      collect,
     }),
     pointsIgnored: new Counter({
       name: 'canary_judge_attribution_points_ignored_total',
       help: 'Metric points matched by name but not usable (gauge, summary, non_monotonic_sum, unit, temporality, stream_started, out_of_order, out_of_range)',
       labelNames: ['analysis', 'reason'],
       registers,
-      collect,
     }),
     conflicts: new Counter({
       name: 'canary_judge_attribution_conflicts_total',
       help: 'Correlation keys (traces, sessions) that showed two different variants',
       labelNames: ['analysis'],
       registers,
-      collect,
     }),
-    flagEvaluations: new SlottedCounter({
+    flagEvaluations: new Counter({
       name: 'canary_judge_attribution_flag_evaluations_total',
       help: 'OpenFeature evaluation records read, by form (log, span_event, legacy_span_event, child_span)',
       labelNames: ['source'],
@@ -124,7 +113,7 @@ export function createAttributionMetrics(
       help: 'Cumulative metric streams that restarted (start time changed or a count went down)',
       registers,
     }),
-    evictions: new SlottedCounter({
+    evictions: new Counter({
       name: 'canary_judge_attribution_evictions_total',
       help: 'Entries dropped from bounded attribution state, by store and reason',
       labelNames: ['store', 'reason'],

@@ -25,7 +25,6 @@ import { KeyBytes, type CorrelationTotals } from './correlation-buffer.js';
 import { flagEvaluationOfLog, flagEvaluationsOfSpan, type FlagEvaluation } from './flag-evaluations.js';
 import { MetricStreams } from './metric-streams.js';
 import { createAttributionMetrics, type AttributionMetrics, type AttributionSizes } from './metrics.js';
-import type { CountSlot } from '../publish/count-slots.js';
 import type {
   Observation,
   ObservationSink,
@@ -77,11 +76,7 @@ export class AttributionPipeline implements TelemetrySink {
     this.clock = options.clock ?? Date.now;
     this.limits = options.limits;
     this.sink = options.sink;
-    this.metrics = createAttributionMetrics(
-      options.registry,
-      () => this.stats(),
-      () => this.flushTallies(),
-    );
+    this.metrics = createAttributionMetrics(options.registry, () => this.stats());
     this.keyBytes = new KeyBytes(options.limits.maxCorrelationKeyBytes);
     this.streams = new MetricStreams(
       options.limits.maxMetricStreams,
@@ -255,7 +250,7 @@ export class AttributionPipeline implements TelemetrySink {
   /** Closes correlation windows and forgets idle keys and streams as of `nowMs`. */
   expire(nowMs: number = this.clock()): void {
     this.expireAt(nowMs);
-    this.flushTallies();
+    for (const state of this.states) state.flush();
   }
 
   /** Closes windows every `expireIntervalMs` on a timer that does not keep the process alive. */
@@ -287,19 +282,11 @@ export class AttributionPipeline implements TelemetrySink {
   }
 
   private countEvaluations(perSpan: readonly FlagEvaluation[][]): void {
-    const { flagEvaluations } = this.metrics;
-    let source = '';
-    let slot: CountSlot<'source'> | undefined;
+    const tally = new Map<string, number>();
     for (const evaluations of perSpan) {
-      for (const evaluation of evaluations) {
-        // Spans of a batch mostly carry one form: its slot is looked up again only when the form changes.
-        if (slot === undefined || evaluation.source !== source) {
-          source = evaluation.source;
-          slot = flagEvaluations.slot({ source });
-        }
-        slot.n += 1;
-      }
+      for (const { source } of evaluations) tally.set(source, (tally.get(source) ?? 0) + 1);
     }
+    for (const [source, n] of tally) this.metrics.flagEvaluations.inc({ source }, n);
   }
 
   /** Learns one variant of `key`; notes the key in `waiting` when spans wait for it. */
@@ -430,17 +417,9 @@ export class AttributionPipeline implements TelemetrySink {
       this.metrics.evictions.inc({ store: 'correlation_keys', reason: 'capacity' }, forgotten);
   }
 
-  /**
-   * The analyses' outcome tallies to their counters. Called when those counters are collected and by the
-   * expiry timer, not per batch: prom-client's labelled inc() per request was ~2% of the main thread at 5k
-   * spans/s (count-slots.ts).
-   */
-  private flushTallies(): void {
-    for (const state of this.states) state.flush();
-  }
-
   private finishBatch(out?: Observation[]): void {
     this.enforceLimits();
+    for (const state of this.states) state.flush();
     if (out !== undefined && out.length > 0) this.sink.accept(out);
   }
 }

@@ -12,6 +12,7 @@
 // refused with a retry hint (503 + Retry-After / UNAVAILABLE + RetryInfo) and the request is dropped, so
 // memory held by ingest never passes `maxBytes` (issue 9, cases 6 to 8). The OTel exporters back off and
 // retry.
+import type { Gauge } from 'prom-client';
 import { IngestError } from './errors.js';
 
 /**
@@ -29,6 +30,8 @@ export interface AdmissionOptions {
   maxRequests: number;
   /** Seconds a refused sender is told to wait. */
   retryAfterSeconds: number;
+  requestsGauge?: Gauge;
+  bytesGauge?: Gauge;
   /** How far behind the event loop runs now (event-loop-lag.ts), and the most admission accepts (0: off). */
   eventLoopLagMs?: () => number;
   maxEventLoopLagMs?: number;
@@ -131,6 +134,7 @@ export class Admission {
       );
     }
     this.requests += 1;
+    this.options.requestsGauge?.set(this.requests);
     return new IngestLease(this);
   }
 
@@ -189,17 +193,20 @@ export class Admission {
     }
     if (this.bytesInUse + bytes > this.options.maxBytes) return false;
     this.bytesInUse += bytes;
+    this.options.bytesGauge?.set(this.bytesInUse);
     return true;
   }
 
   /** @internal */
   give(bytes: number): void {
     this.bytesInUse -= bytes;
+    this.options.bytesGauge?.set(this.bytesInUse);
   }
 
   /** @internal */
   leave(): void {
     this.requests -= 1;
+    this.options.requestsGauge?.set(this.requests);
     if (this.requests === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 }

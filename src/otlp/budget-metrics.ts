@@ -1,20 +1,22 @@
 // Gauges of the ingest budget (admission.ts), beside the ingest counters of publish/metrics.ts.
 import { Gauge, type Registry } from 'prom-client';
 
-/** `bytesInUse`: what export requests hold now (Admission.bytesHeld), read when the gauge is collected. */
-export function createBudgetMetrics(registry: Registry, maxBytes: number, bytesInUse: () => number): void {
+export interface BudgetMetrics {
+  bytesInUse: Gauge;
+}
+
+export function createBudgetMetrics(registry: Registry, maxBytes: number): BudgetMetrics {
   const registers = [registry];
   new Gauge({
     name: 'canary_judge_otlp_ingest_budget_bytes',
     help: 'Memory all export requests together may hold (otlp.maxIngestBytes)',
     registers,
   }).set(maxBytes);
-  new Gauge({
-    name: 'canary_judge_otlp_ingest_bytes',
-    help: 'Bytes export requests hold now (received, decompressed and decoded), both transports',
-    registers,
-    collect() {
-      this.set(bytesInUse());
-    },
-  });
+  return {
+    bytesInUse: new Gauge({
+      name: 'canary_judge_otlp_ingest_bytes',
+      help: 'Bytes export requests hold now (received, decompressed and decoded), both transports',
+      registers,
+    }),
+  };
 }

@@ -387,8 +387,7 @@ export class HttpReceiver {
         onLease: (taken) => (lease = taken),
       });
       handler.countBytes('http', signal, wireBytes);
-      const handled = handler.handle(processors[signal], payload, encoding, 'http');
-      const body = handled instanceof Uint8Array ? handled : await handled;
+      const body = await handler.handle(processors[signal], payload, encoding, 'http');
       if (response.headersSent || response.destroyed) return;
       // While shutting down, close each connection after its answer so the server can finish closing.
       if (admission.isClosing) response.setHeader('Connection', 'close');
@@ -397,10 +396,7 @@ export class HttpReceiver {
         'Content-Length': body.byteLength,
         Date: httpDate(),
       });
-      // A full success in protobuf is an empty body: end() sends the head in one write, where end(body)
-      // corks the head and an empty chunk into a writev (docs/performance-notes.md, footprint).
-      if (body.byteLength === 0) response.end();
-      else response.end(body);
+      response.end(body);
     } catch (error) {
       const ingestError = error instanceof IngestError ? error : internalError(error);
       this.answer(request, response, signal, encoding, ingestError);

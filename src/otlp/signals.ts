@@ -47,14 +47,14 @@ function processor<B, I>(
 ): SignalProcessor {
   return {
     signal,
-    process: (payload, encoding) => {
+    process: async (payload, encoding) => {
       const batch = decodeWith(() => decoders[encoding](payload));
       // Counted first: handing on in slices empties the batch as it goes (slices.ts).
       const result = outcome(batch);
       const all = items(batch);
-      if (all.length === 0) return result;
-      const handing = inSlices(all, (slice) => hand(batch, slice), { payloadBytes: payload.byteLength });
-      return handing === undefined ? result : handing.then(() => result);
+      if (all.length > 0)
+        await inSlices(all, (slice) => hand(batch, slice), { payloadBytes: payload.byteLength });
+      return result;
     },
     encodeResponse: (result, encoding) =>
       encodeExportResponse(

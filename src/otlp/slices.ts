@@ -52,30 +52,19 @@ export interface SliceOptions {
 /**
  * Hands `items` to `handle` in slices. When it takes more than one slice, each handed-on slice is cleared
  * from `items` (which must not be used afterwards), so what the sink decoded from those items, such as
- * lazily read span attributes, can be collected while the rest is still being handed on. A batch of one
- * slice is handed on at once and nothing is returned; a larger one returns the promise of its last slice.
+ * lazily read span attributes, can be collected while the rest is still being handed on.
  */
-export function inSlices<T>(
+export async function inSlices<T>(
   items: T[],
   handle: (slice: T[]) => void,
   { payloadBytes, budgetMs = SLICE_BUDGET_MS }: SliceOptions,
-): Promise<void> | undefined {
+): Promise<void> {
   const bytesPerItem = payloadBytes / Math.max(1, items.length);
-  const size = Math.min(MAX_SLICE_ITEMS, Math.max(MIN_SLICE_ITEMS, Math.floor(SLICE_BYTES / bytesPerItem)));
+  let size = Math.min(MAX_SLICE_ITEMS, Math.max(MIN_SLICE_ITEMS, Math.floor(SLICE_BYTES / bytesPerItem)));
   if (items.length <= size) {
     handle(items);
-    return undefined;
+    return;
   }
-  return handOnInSlices(items, handle, size, budgetMs);
-}
-
-async function handOnInSlices<T>(
-  items: T[],
-  handle: (slice: T[]) => void,
-  firstSize: number,
-  budgetMs: number,
-): Promise<void> {
-  let size = firstSize;
   let at = 0;
   let sinceYield = performance.now();
   while (at < items.length) {

@@ -2,22 +2,22 @@
 // that main.ts creates, so tests can build an isolated registry per sidecar instance.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventLoopLag } from '../otlp/event-loop-lag.js';
-import { SlottedCounter } from './count-slots.js';
 
 export type Transport = 'grpc' | 'http';
 export type Signal = 'traces' | 'metrics' | 'logs';
 
 export interface IngestMetrics {
   /** Export requests answered, by transport, signal and outcome (`ok`, or the error code). */
-  requests: SlottedCounter<'transport' | 'signal' | 'outcome'>;
+  requests: Counter<'transport' | 'signal' | 'outcome'>;
   /** Spans / points / log records accepted and handed on. */
-  itemsReceived: SlottedCounter<'transport' | 'signal'>;
+  itemsReceived: Counter<'transport' | 'signal'>;
   /** Items not handed on, with why: partial-success rejects, whole bad requests are counted as requests. */
   itemsRejected: Counter<'transport' | 'signal' | 'reason'>;
   /** Log records that are not flag evaluations: dropped by design, counted. */
   logRecordsIgnored: Counter<'transport'>;
   /** Bytes received on the wire (before decompression). */
-  bytesReceived: SlottedCounter<'transport' | 'signal'>;
+  bytesReceived: Counter<'transport' | 'signal'>;
+  inFlightRequests: Gauge;
 }
 
 const DEFAULT_METRICS_PREFIX = 'canary_judge_process_';
@@ -89,17 +89,16 @@ export function createRegistry(withDefaultMetrics = true, eventLoopLag?: EventLo
   return registry;
 }
 
-/** `inFlightRequests`: the export requests being read or decoded now (admission.ts), read when collected. */
-export function createIngestMetrics(registry: Registry, inFlightRequests: () => number): IngestMetrics {
+export function createIngestMetrics(registry: Registry): IngestMetrics {
   const registers = [registry];
-  const metrics: IngestMetrics = {
-    requests: new SlottedCounter({
+  return {
+    requests: new Counter({
       name: 'canary_judge_otlp_requests_total',
       help: 'OTLP export requests answered, by transport, signal and outcome',
       labelNames: ['transport', 'signal', 'outcome'],
       registers,
     }),
-    itemsReceived: new SlottedCounter({
+    itemsReceived: new Counter({
       name: 'canary_judge_otlp_items_received_total',
       help: 'Spans, metric points and log records accepted, by transport and signal',
       labelNames: ['transport', 'signal'],
@@ -117,20 +116,16 @@ export function createIngestMetrics(registry: Registry, inFlightRequests: () => 
       labelNames: ['transport'],
       registers,
     }),
-    bytesReceived: new SlottedCounter({
+    bytesReceived: new Counter({
       name: 'canary_judge_otlp_received_bytes_total',
       help: 'Request bytes received on the wire, before decompression',
       labelNames: ['transport', 'signal'],
       registers,
     }),
+    inFlightRequests: new Gauge({
+      name: 'canary_judge_otlp_in_flight_requests',
+      help: 'Export requests being read or decoded now',
+      registers,
+    }),
   };
-  new Gauge({
-    name: 'canary_judge_otlp_in_flight_requests',
-    help: 'Export requests being read or decoded now',
-    registers,
-    collect() {
-      this.set(inFlightRequests());
-    },
-  });
-  return metrics;
 }

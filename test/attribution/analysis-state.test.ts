@@ -7,11 +7,11 @@ import { analysisSchema } from '../../src/config/analysis.js';
 import { checkoutAnalysis, metricValue } from './fixtures.js';
 
 function state(registry: Registry): AnalysisState {
-  const metrics = createAttributionMetrics(
-    registry,
-    () => ({ pendingSpans: 0, correlationKeys: 0, metricStreams: 0 }),
-    () => undefined,
-  );
+  const metrics = createAttributionMetrics(registry, () => ({
+    pendingSpans: 0,
+    correlationKeys: 0,
+    metricStreams: 0,
+  }));
   const rule = compileAnalysis(analysisSchema.parse(checkoutAnalysis));
   return new AnalysisState('run-1', rule, { pendingSpans: 0, knownKeys: 0 }, 16, metrics);
 }

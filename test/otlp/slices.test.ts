@@ -7,10 +7,10 @@ import { IngestError } from '../../src/otlp/errors.js';
 import { inSlices, nextTurn } from '../../src/otlp/slices.js';
 
 describe('inSlices', () => {
-  it('hands a small batch on whole, as the same array, within the call', () => {
+  it('hands a small batch on whole, as the same array', async () => {
     const items = Array.from({ length: 100 }, (_, i) => i);
     const seen: number[][] = [];
-    expect(inSlices(items, (slice) => seen.push(slice), { payloadBytes: 100 * 500 })).toBeUndefined();
+    await inSlices(items, (slice) => seen.push(slice), { payloadBytes: 100 * 500 });
     expect(seen).toHaveLength(1);
     expect(seen[0]).toBe(items);
   });
