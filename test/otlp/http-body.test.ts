@@ -1,7 +1,8 @@
 // How the OTLP/HTTP receiver assembles a body that arrives in pieces (src/otlp/http-receiver.ts): an
 // uncompressed body of declared length is copied into one buffer as its chunks arrive; a body in one chunk is
 // kept as it is; chunked (undeclared) and compressed bodies are joined at the end. Each must reach the
-// pipeline byte for byte, whatever the pieces.
+// pipeline byte for byte, whatever the pieces. And what a full success is answered with: an empty protobuf
+// body or `{}` in JSON, each with its Content-Length.
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -84,5 +85,41 @@ describe('OTLP/HTTP request bodies in pieces', () => {
     const wanted = bodies.flatMap((body) => decodeTraceRequest(body).spans.map(plainSpan));
     const sortKey = (span: unknown) => JSON.stringify(span);
     expect(receivedSpans().map(sortKey).sort()).toEqual(wanted.map(sortKey).sort());
+  });
+});
+
+describe('OTLP/HTTP success answers', () => {
+  /** POSTs `body` whole and returns the answer's status, headers and bytes. */
+  function post(body: Uint8Array, contentType: string) {
+    return new Promise<{ status: number; headers: Record<string, unknown>; bytes: Buffer }>(
+      (resolve, reject) => {
+        const req = httpRequest(
+          `${harness.httpUrl}/v1/traces`,
+          { method: 'POST', headers: { 'Content-Type': contentType } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      },
+    );
+  }
+
+  it('answers a full success in protobuf with an empty body, and in JSON with {}', async () => {
+    const protobuf = await post(payload, 'application/x-protobuf');
+    expect(protobuf.status).toBe(200);
+    expect(protobuf.headers['content-length']).toBe('0');
+    expect(protobuf.headers['content-type']).toBe('application/x-protobuf');
+    expect(protobuf.headers['transfer-encoding']).toBeUndefined();
+    expect(protobuf.bytes.length).toBe(0);
+    const json = await post(Buffer.from(JSON.stringify({ resourceSpans: [] })), 'application/json');
+    expect(json.status).toBe(200);
+    expect(json.headers['content-length']).toBe('2');
+    expect(json.bytes.toString()).toBe('{}');
   });
 });
