@@ -14,9 +14,12 @@
 //   private field: found by shape, see http2StreamOf) with a listener placed before grpc-js's own, so each
 //   data frame is charged to the budget before grpc-js keeps it, the 5-byte gRPC message prefix gives the
 //   length and compression flag, and a refusal (sendStatus) marks the call cancelled so grpc-js drops the
-//   frame unread. The last frame of a compressed message reserves the largest inflation grpc-js allows
-//   (max_receive_message_length) before grpc-js inflates it; the reservation shrinks to the real size when
-//   the message arrives.
+//   frame unread. The first frame of a compressed message reserves what grpc-js may hold while it inflates
+//   it: the frames and its copy of them, and twice the most the message can inflate to (its parts and their
+//   concatenation), which is max_receive_message_length or deflate's limit of 1,032 bytes out per byte in,
+//   whichever is less. The decoded batch is charged when the message arrives and its real size is known
+//   (the call is refused then if the budget cannot take it). Reserving 4 x max_receive_message_length per
+//   compressed call, as before, admitted one gzip call at a time with the default budget.
 // - If a grpc-js version hides the stream, the interceptor falls back to reserving, at metadata time,
 //   4 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
 //   fewer calls admitted at once. `accounting` says which mode is in use; a test pins it.
@@ -47,6 +50,21 @@ export const SERVICE_PATHS: Record<Signal, string> = {
 const { NGHTTP2_NO_ERROR } = http2Constants;
 /** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
 const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
+/**
+ * Most bytes deflate (gzip's and grpc-js's `deflate` encoding) inflates one byte to: a length/distance pair of
+ * at least two bits gives at most 258 bytes (zlib FAQ, "maximum compression ratio"), headers give none.
+ */
+const MAX_INFLATION_RATIO = 1032;
+
+/**
+ * What a compressed message of `messageBytes` holds at most while grpc-js inflates it (server-interceptors.js,
+ * decompressMessage): its frames and the message grpc-js assembled from them, and the inflated parts with their
+ * concatenation, each at most `maxMessageBytes` (grpc-js refuses more) and 1,032 x the compressed bytes.
+ */
+function compressedReservation(messageBytes: number, maxMessageBytes: number): number {
+  const frames = 5 + messageBytes;
+  return 2 * frames + 2 * Math.min(maxMessageBytes, MAX_INFLATION_RATIO * messageBytes);
+}
 const SIGNAL_OF_PATH = new Map(
   Object.entries(SERVICE_PATHS).map(([signal, path]) => [path, signal as Signal]),
 );
@@ -161,9 +179,10 @@ class CallAdmission {
 
   /**
    * The first frame of the message carries its 5-byte prefix (compression flag, length): the whole message
-   * is reserved then, with the decoded batch it will become (a compressed one: its frames plus the most it
-   * may inflate to), so a call is admitted or refused on its first frame, and calls admitted together
-   * cannot starve one another half way. Bytes before the prefix is whole are charged as they come.
+   * is reserved then, with the decoded batch it will become (a compressed one: what inflating it may hold,
+   * compressedReservation; its decoded batch when it arrives), so a call is admitted or refused on its first
+   * frame, and calls admitted together cannot starve one another half way. Bytes before the prefix is whole
+   * are charged as they come.
    */
   private data(chunk: Buffer): void {
     if (this.finished || this.complete) return;
@@ -181,8 +200,10 @@ class CallAdmission {
       const max = this.options.config.grpc.maxMessageBytes;
       // grpc-js refuses an oversized message itself (RESOURCE_EXHAUSTED) on this frame.
       if (this.messageBytes > max) return;
-      const frames = 5 + this.messageBytes;
-      const reserve = this.prefix[0] === 1 ? frames + PAYLOAD_CHARGE * max : PAYLOAD_CHARGE * frames;
+      const reserve =
+        this.prefix[0] === 1
+          ? compressedReservation(this.messageBytes, max)
+          : PAYLOAD_CHARGE * (5 + this.messageBytes);
       if (!this.lease!.resize(reserve)) return this.refuse(this.options.admission.overBudget());
     }
     if (this.received < 5 + this.messageBytes) return;
@@ -196,9 +217,10 @@ class CallAdmission {
 
   private message(message: unknown, proceed: (message: unknown) => void): void {
     this.watch?.done();
-    if (this.lease && Buffer.isBuffer(message)) {
-      // Held from now on: the message and its decoded batch (grpc-js dropped the frames).
-      this.lease.shrinkTo(PAYLOAD_CHARGE * message.length);
+    // Held from now on: the message and its decoded batch (grpc-js dropped the frames). An uncompressed
+    // message's reservation covers that; an inflated one's may not, and is refused if the budget cannot take it.
+    if (this.lease && Buffer.isBuffer(message) && !this.lease.resize(PAYLOAD_CHARGE * message.length)) {
+      return this.refuse(this.options.admission.overBudget());
     }
     proceed(message);
   }

@@ -5,6 +5,7 @@
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
 
 let harness: TestSidecar | undefined;
 const sessions: ClientHttp2Session[] = [];
@@ -21,16 +22,23 @@ function openSession(h: TestSidecar): ClientHttp2Session {
   return session;
 }
 
-/** A call that declares a `declared`-byte message and sends `sent` bytes of it. */
-function partialCall(session: ClientHttp2Session, declared: number, sent: number): ClientHttp2Stream {
+/** A call that declares a `declared`-byte message (gzip-compressed with `gzip`) and sends `sent` bytes of it. */
+function partialCall(
+  session: ClientHttp2Session,
+  declared: number,
+  sent: number,
+  gzip = false,
+): ClientHttp2Stream {
   const stream = session.request({
     ':method': 'POST',
     ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     'content-type': 'application/grpc',
     te: 'trailers',
+    ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
   });
   stream.on('error', () => undefined);
   const prefix = Buffer.alloc(5);
+  prefix.writeUInt8(gzip ? 1 : 0, 0);
   prefix.writeUInt32BE(declared, 1);
   stream.write(Buffer.concat([prefix, Buffer.alloc(sent, 0x0a)]));
   return stream;
@@ -86,6 +94,44 @@ describe('gRPC admission', () => {
     expect(String(refused['grpc-message'])).toContain('otlp.maxIngestBytes');
     const details = Buffer.from(String(refused['grpc-status-details-bin']), 'base64').toString('latin1');
     expect(details).toContain('type.googleapis.com/google.rpc.RetryInfo');
+  });
+
+  it('admits concurrent gzip-compressed exports of the OpenTelemetry JS gRPC exporter with the default budget', async () => {
+    // The Collector's otlp exporter compresses with gzip by default and sends from several queue consumers at
+    // once. Reserving the largest inflation grpc-js allows for each compressed call (4 x 16 MiB of the 80 MiB
+    // budget) admitted one of them at a time and refused the others with UNAVAILABLE ("budget in use").
+    harness = await startTestSidecar();
+    const h = harness;
+    const exporters = Array.from({ length: 4 }, () =>
+      traceExporter('grpc', { grpcUrl: h.grpcUrl, httpUrl: h.httpUrl, gzip: true }),
+    );
+    try {
+      const results = await Promise.all(exporters.map((exporter) => exportOnce(exporter, knownSpans())));
+      expect(results.map((result) => (succeeded(result) ? 'ok' : String(result.error?.message)))).toEqual([
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+      ]);
+    } finally {
+      await Promise.all(exporters.map((exporter) => exporter.shutdown()));
+    }
+  });
+
+  it("reserves for a compressed message what grpc-js may inflate it to: twice its frames and twice deflate's limit of 1,032 x", async () => {
+    harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
+    const h = harness;
+    const session = openSession(h);
+    partialCall(session, 1000, 10, true);
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+    // The frames and grpc-js's copy of them (2 x 1,005), its inflated parts and their concatenation (2 x 1,032,000).
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(2 * 1005 + 2 * 1032 * 1000);
+    // A message large enough to inflate to grpc.maxMessageBytes (16 MiB) is reserved that much.
+    partialCall(session, 64 * 1024, 10, true);
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 2);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(
+      2 * 1005 + 2 * 1032 * 1000 + 2 * (5 + 64 * 1024) + 2 * 16 * 1024 * 1024,
+    );
   });
 
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {
