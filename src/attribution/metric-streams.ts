@@ -217,11 +217,9 @@ export class MetricStreams {
     const key = streamKey(point);
     const state = this.streams.get(key);
     if (state) this.forget(key, state);
-    if (
-      state &&
-      point.startTimeUnixMs === state.point.startTimeUnixMs &&
-      point.timeUnixMs <= state.point.timeUnixMs
-    ) {
+    // Not newer than the stream's last point, whatever its start time: a point from before a restart that
+    // arrives after it (a retried export) is not a reset, which would count its whole value again.
+    if (state && point.timeUnixMs <= state.point.timeUnixMs) {
       this.remember(key, { ...state, lastSeenMs: nowMs });
       return { kind: 'out_of_order' };
     }
