@@ -40,6 +40,11 @@ export class AnalysisState {
     private readonly maxVariants: number,
     private readonly metrics: AttributionMetrics,
     keyBytes: KeyBytes = new KeyBytes(),
+    /**
+     * When attribution began routing the run (its clock): a cumulative stream counts for the run from its
+     * first point after this (point-attribution.ts).
+     */
+    readonly routedAtMs = -Infinity,
   ) {
     this.buffer = new CorrelationBuffer(rule.windowMs, totals, keyBytes, (store, n) => {
       // The byte budget's evictions are counted as the entry limits' are (pipeline.ts enforceLimits).

@@ -35,6 +35,11 @@ export interface MetricDelta {
   exponential?: ExponentialBuckets;
   /** True when the stream restarted and this delta counts from the restart. */
   reset: boolean;
+  /**
+   * When the stream's previous point arrived (the `nowMs` of its toDelta), for a cumulative stream's delta:
+   * the delta holds what the stream counted since then. Undefined for delta points and a stream's first.
+   */
+  previousSeenMs?: number;
 }
 
 export type DeltaResult =
@@ -232,8 +237,9 @@ export class MetricStreams {
       const fresh = point.startTimeUnixMs > 0 && point.startTimeUnixMs >= this.startedAtMs;
       return fresh ? { kind: 'delta', delta: deltaOfPoint(point, false) } : { kind: 'stream_started' };
     }
-    const delta = cumulativeDelta(point, state.point);
-    return { kind: 'delta', delta: delta ?? deltaOfPoint(point, true) };
+    const delta = cumulativeDelta(point, state.point) ?? deltaOfPoint(point, true);
+    delta.previousSeenMs = state.lastSeenMs;
+    return { kind: 'delta', delta };
   }
 
   /** Forgets streams not updated within the TTL (their senders are gone). */

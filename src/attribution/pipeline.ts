@@ -106,6 +106,7 @@ export class AttributionPipeline implements TelemetrySink {
         this.limits.maxVariantsPerAnalysis,
         this.metrics,
         this.keyBytes,
+        this.clock(),
       ),
     ];
   }

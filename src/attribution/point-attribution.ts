@@ -128,7 +128,15 @@ export function attributePoints(
       continue;
     }
     if (result.delta.reset) onReset();
+    const { previousSeenMs } = result.delta;
     for (const state of matched) {
+      // A cumulative delta that began before the run was routed counts requests from before the run (a
+      // stream last seen by the analysis's previous run or by another analysis): for this run the point
+      // only sets the reference, as a stream's first point does.
+      if (previousSeenMs !== undefined && previousSeenMs < state.routedAtMs) {
+        state.ignore('stream_started');
+        continue;
+      }
       const own = state.rule.variantOfPoint(point);
       const verdict: Verdict = own !== undefined ? { variant: own } : exemplarVariant(state, point, nowMs);
       if ('variant' in verdict) observe(state, point, result.delta, verdict.variant, out);

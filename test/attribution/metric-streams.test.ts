@@ -49,7 +49,7 @@ describe('MetricStreams', () => {
     const result = s.toDelta(cumulative(exp(2, 3, [5, 3, 4], 2), 14, T0 + 1), T0);
     expect(result).toEqual({
       kind: 'delta',
-      delta: { count: 10, sum: 0, exponential: exp(2, 3, [5, 2, 2], 1), reset: false },
+      delta: { count: 10, sum: 0, exponential: exp(2, 3, [5, 2, 2], 1), reset: false, previousSeenMs: T0 },
     });
   });
 

@@ -1,5 +1,6 @@
 import { sourceKeyOf } from '../../src/attribution/source-key.js';
 import { describe, expect, it } from 'vitest';
+import { analysisSchema } from '../../src/config/analysis.js';
 import { Temporality } from '../../src/otlp/model.js';
 import type { HistogramObservation } from '../../src/accumulate/observation.js';
 import {
@@ -129,6 +130,43 @@ describe('metric points', () => {
         reason: 'out_of_order',
       }),
     ).toBe(1);
+  });
+
+  it('counts a cumulative stream for a run from the first point it sees, not the increments from before it was routed', () => {
+    // Argo starts a run per revision: a stable pod's counter last seen during the previous run (or by another
+    // analysis) gave the new run, at its first point, every request counted since, all before the run began
+    // (here 400 of 430), landing in its first stage as baseline traffic.
+    const counter = { ...byVersion, match: { metric: 'app.requests' } };
+    const { pipeline, sink, clock } = harness([counter]);
+    const stable = resource('checkout', { 'service.version': '1.0.0' });
+    const sum = (value: number, timeUnixMs: number) =>
+      point({
+        resource: stable,
+        metricName: 'app.requests',
+        unit: '1',
+        type: 'sum',
+        isMonotonic: true,
+        temporality: Temporality.CUMULATIVE,
+        value,
+        startTimeUnixMs: T0 - 600_000,
+        timeUnixMs,
+        explicit: undefined,
+      });
+    pipeline.acceptMetrics(points(sum(100, T0)));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(130, T0 + 60_000)));
+    expect(sink.all.map((o) => (o.kind === 'count' ? o.requests : -1))).toEqual([30]);
+    pipeline.unrouteRun(counter.id);
+    clock.advance(240_000);
+    pipeline.routeRun('second-run', analysisSchema.parse(counter));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(560, T0 + 360_000)));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(600, T0 + 420_000)));
+    expect(sink.all.map((o) => `${o.runId} ${o.kind === 'count' ? o.requests : -1}`)).toEqual([
+      `${counter.id} 30`,
+      'second-run 40',
+    ]);
   });
 
   it('turns cumulative histograms into deltas per stream', () => {
