@@ -3,6 +3,7 @@
 // not by a worst-case reservation; refused calls get UNAVAILABLE with RetryInfo on their first frame; and an
 // idle connection is closed after otlp.grpc.idleTimeoutMs.
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
@@ -132,6 +133,48 @@ describe('gRPC admission', () => {
     expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(
       2 * 1005 + 2 * 1032 * 1000 + 2 * (5 + 64 * 1024) + 2 * 16 * 1024 * 1024,
     );
+  });
+
+  it('refuses a compressed call when its inflated message and decoded batch do not fit, and releases what it held', async () => {
+    harness = await startTestSidecar({
+      otlp: {
+        minReceiveBytesPerSecond: 0,
+        maxIngestBytes: 5 * 1024 * 1024,
+        maxDecompressedBytes: 1024 * 1024,
+        http: { maxBodyBytes: 1024 * 1024 },
+        grpc: { maxMessageBytes: 1024 * 1024 },
+      },
+    });
+    const h = harness;
+    const session = openSession(h);
+    partialCall(session, 600 * 1024, 10); // holds 4 x 600 KiB (and change) of the 5 MiB
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+    const held = await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes');
+    // ~1 KB of gzip: admitted on its first frame (it may inflate to ~1 MB), refused once it has: the message
+    // with its decoded batch is 4 MB.
+    const bomb = gzipSync(Buffer.alloc(1_000_000));
+    const call = session.request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-encoding': 'gzip',
+    });
+    call.on('error', () => undefined);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt8(1, 0);
+    prefix.writeUInt32BE(bomb.length, 1);
+    const status = await new Promise<Record<string, unknown>>((resolve) => {
+      call.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) resolve(headers);
+      });
+      call.on('trailers', (headers) => resolve(headers));
+      call.end(Buffer.concat([prefix, bomb]));
+    });
+    expect(status['grpc-status']).toBe('14');
+    expect(decodeURIComponent(String(status['grpc-message']))).toContain('otlp.maxIngestBytes');
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(held);
   });
 
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {
