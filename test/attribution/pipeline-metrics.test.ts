@@ -217,6 +217,18 @@ describe('metric points', () => {
     }
   });
 
+  it('ignores a histogram whose unit names an Object.prototype member as a non-time unit', async () => {
+    // The unit is the sender's text: looked up in a plain object, `constructor` or `__proto__` found a function
+    // or an object, taken for a factor, and a bucketless point entered the arm with a NaN latency sum.
+    const { pipeline, sink, registry } = harness([byVersion]);
+    for (const unit of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      pipeline.acceptMetrics(points(point({ resource: canaryResource, unit, explicit: undefined })));
+    expect(sink.all).toEqual([]);
+    expect(
+      await metricValue(registry, 'canary_judge_attribution_points_ignored_total', { reason: 'unit' }),
+    ).toBe(4);
+  });
+
   it('joins a point without a variant attribute to its exemplars known trace variants', async () => {
     const byFlag = {
       id: 'flag-latency',
