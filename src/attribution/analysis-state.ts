@@ -16,6 +16,7 @@ const IGNORED_REASONS = [
   'stream_started',
   'out_of_order',
   'out_of_range',
+  'no_recorded_value',
 ] as const;
 
 export type IgnoredReason = (typeof IGNORED_REASONS)[number];

@@ -120,6 +120,12 @@ export function attributePoints(
     }
     if (!usable) continue;
     matched = usable;
+    // A staleness marker holds no data: it must not move its stream either, or the series' next point would
+    // be taken for a restart (a histogram marker starts at its own time) and counted whole again.
+    if (point.noRecordedValue === true) {
+      for (const state of matched) state.ignore('no_recorded_value');
+      continue;
+    }
     // One delta per point, shared by every analysis of the metric: the stream state must advance
     // whether or not this point can be attributed, or the next delta would span two intervals.
     const result = streams.toDelta(point, nowMs);
