@@ -222,6 +222,10 @@ class CallAdmission {
     if (this.lease && Buffer.isBuffer(message) && !this.lease.resize(PAYLOAD_CHARGE * message.length)) {
       return this.refuse(this.options.admission.overBudget());
     }
+    // Bytes as they came (canary_judge_otlp_received_bytes_total): a compressed message's length on the wire,
+    // from its prefix, not what grpc-js inflated it to (without the stream hook, only the latter is known).
+    const length = Buffer.isBuffer(message) ? message.length : 0;
+    this.options.handler.countBytes('grpc', this.signal, this.messageBytes >= 0 ? this.messageBytes : length);
     proceed(message);
   }
 

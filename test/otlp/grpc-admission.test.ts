@@ -6,6 +6,7 @@ import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:h
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
 
 let harness: TestSidecar | undefined;
@@ -175,6 +176,37 @@ describe('gRPC admission', () => {
     expect(decodeURIComponent(String(status['grpc-message']))).toContain('otlp.maxIngestBytes');
     await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
     expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(held);
+  });
+
+  it('counts a gzip-compressed message in canary_judge_otlp_received_bytes_total by its bytes on the wire', async () => {
+    harness = await startTestSidecar();
+    const h = harness;
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    const compressed = gzipSync(payload);
+    const received = () =>
+      metricValue(h.apiUrl, 'canary_judge_otlp_received_bytes_total', {
+        transport: 'grpc',
+        signal: 'traces',
+      });
+    const before = await received();
+    const call = openSession(h).request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-encoding': 'gzip',
+    });
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt8(1, 0);
+    prefix.writeUInt32BE(compressed.length, 1);
+    const status = await new Promise<unknown>((resolve) => {
+      call.on('trailers', (headers) => resolve(headers['grpc-status']));
+      call.resume();
+      call.end(Buffer.concat([prefix, compressed]));
+    });
+    expect(status).toBe('0');
+    // As over HTTP (the body's Content-Length), the message as it came, not the ${payload.length} it inflated to.
+    expect((await received()) - before).toBe(compressed.length);
   });
 
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {
