@@ -18,7 +18,8 @@
 //   it: the frames and its copy of them, and twice the most the message can inflate to (its parts and their
 //   concatenation), which is max_receive_message_length or deflate's limit of 1,032 bytes out per byte in,
 //   whichever is less. The decoded batch is charged when the message arrives and its real size is known
-//   (the call is refused then if the budget cannot take it). Reserving 4 x max_receive_message_length per
+//   (the call is refused then if the budget cannot take it), beside the frames: grpc-js's StreamDecoder keeps
+//   them (readPartialMessage) until the call ends, compressed or not. Reserving 4 x max_receive_message_length per
 //   compressed call, as before, admitted one gzip call at a time with the default budget.
 // - If a grpc-js version hides the stream, the interceptor falls back to reserving, at metadata time,
 //   4 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
@@ -217,9 +218,16 @@ class CallAdmission {
 
   private message(message: unknown, proceed: (message: unknown) => void): void {
     this.watch?.done();
-    // Held from now on: the message and its decoded batch (grpc-js dropped the frames). An uncompressed
-    // message's reservation covers that; an inflated one's may not, and is refused if the budget cannot take it.
-    if (this.lease && Buffer.isBuffer(message) && !this.lease.resize(PAYLOAD_CHARGE * message.length)) {
+    // Held from now on: the message and its decoded batch, and the frames as they came, which grpc-js's
+    // StreamDecoder keeps (readPartialMessage) until the call ends (without the stream hook their length is not
+    // known: the fallback's reservation was 4 x max_receive_message_length). An uncompressed message's
+    // reservation covers that; an inflated one's may not, and is refused if the budget cannot take it.
+    const frames = this.messageBytes >= 0 ? 5 + this.messageBytes : 0;
+    if (
+      this.lease &&
+      Buffer.isBuffer(message) &&
+      !this.lease.resize(PAYLOAD_CHARGE * message.length + frames)
+    ) {
       return this.refuse(this.options.admission.overBudget());
     }
     // Bytes as they came (canary_judge_otlp_received_bytes_total): a compressed message's length on the wire,

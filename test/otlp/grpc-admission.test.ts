@@ -209,6 +209,44 @@ describe('gRPC admission', () => {
     expect((await received()) - before).toBe(compressed.length);
   });
 
+  it("charges a call, while its batch is handled, for the frames grpc-js's decoder still holds beside the message", async () => {
+    // grpc-js's StreamDecoder keeps the slices of the data frames it assembled the message from
+    // (readPartialMessage) until the call ends, so the frames stay beside the message and its decoded batch.
+    harness = await startTestSidecar();
+    const h = harness;
+    const gauge = h.sidecar.registry.getSingleMetric('canary_judge_otlp_ingest_bytes')!;
+    const heldWhileHandled: number[] = [];
+    const accept = h.sink.acceptSpans.bind(h.sink);
+    h.sink.acceptSpans = (batch) => {
+      void gauge.get().then((metric) => heldWhileHandled.push(metric.values[0].value));
+      accept(batch);
+    };
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    for (const gzip of [false, true]) {
+      heldWhileHandled.length = 0;
+      const message = gzip ? gzipSync(payload) : payload;
+      const call = openSession(h).request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
+      });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt8(gzip ? 1 : 0, 0);
+      prefix.writeUInt32BE(message.length, 1);
+      const status = await new Promise<unknown>((resolve) => {
+        call.on('trailers', (headers) => resolve(headers['grpc-status']));
+        call.resume();
+        call.end(Buffer.concat([prefix, message]));
+      });
+      expect(status).toBe('0');
+      await until(async () => heldWhileHandled.length > 0);
+      // The message with its decoded batch (4 x its inflated length), and its frames as they came.
+      expect(heldWhileHandled[0], gzip ? 'gzip' : 'identity').toBe(4 * payload.length + 5 + message.length);
+    }
+  });
+
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {
     harness = await startTestSidecar({ otlp: { grpc: { idleTimeoutMs: 200 } } });
     const session = openSession(harness);
