@@ -66,6 +66,13 @@ function compressedReservation(messageBytes: number, maxMessageBytes: number): n
   const frames = 5 + messageBytes;
   return 2 * frames + 2 * Math.min(maxMessageBytes, MAX_INFLATION_RATIO * messageBytes);
 }
+/** An Export call carries one request message; data after it is a second one. */
+function secondMessage(): IngestError {
+  return new IngestError(
+    'OTLP_BAD_PAYLOAD',
+    'an Export call carries one request message; more data followed it',
+  );
+}
 const SIGNAL_OF_PATH = new Map(
   Object.entries(SERVICE_PATHS).map(([signal, path]) => [path, signal as Signal]),
 );
@@ -186,7 +193,10 @@ class CallAdmission {
    * are charged as they come.
    */
   private data(chunk: Buffer): void {
-    if (this.finished || this.complete) return;
+    if (this.finished || chunk.length === 0) return;
+    // grpc-js's unary handler reads on after the message for the half-close, and its decoder would keep the
+    // frames of a second message, uncharged and untimed, until the call ends.
+    if (this.complete) return this.refuse(secondMessage());
     this.watch?.progress(chunk.length);
     if (!this.admit()) return;
     const hadPrefix = this.messageBytes >= 0;
@@ -208,6 +218,7 @@ class CallAdmission {
       if (!this.lease!.resize(reserve)) return this.refuse(this.options.admission.overBudget());
     }
     if (this.received < 5 + this.messageBytes) return;
+    if (this.received > 5 + this.messageBytes) return this.refuse(secondMessage());
     this.complete = true;
     this.watch?.done();
     // grpc-js now copies the frames into one message (held for a moment beside them).

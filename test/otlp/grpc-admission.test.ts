@@ -247,6 +247,47 @@ describe('gRPC admission', () => {
     }
   });
 
+  it('refuses data after the one message of an Export call, which grpc-js would buffer uncharged until the call ends', async () => {
+    // grpc-js's unary handler reads on after the first message (to see the half-close) and its decoder keeps
+    // the frames of a second one; with the first message complete, nothing charged or timed them.
+    harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
+    const h = harness;
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    const first = Buffer.alloc(5);
+    first.writeUInt32BE(payload.length, 1);
+    const second = Buffer.alloc(5);
+    second.writeUInt32BE(8 * 1024 * 1024, 1);
+    for (const together of [false, true]) {
+      const call = openSession(h).request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      call.on('error', () => undefined);
+      const status = new Promise<Record<string, unknown>>((resolve) => {
+        call.on('response', (headers) => {
+          if (headers['grpc-status'] !== undefined) resolve(headers);
+        });
+        call.on('trailers', (headers) => resolve(headers));
+      });
+      if (together) call.write(Buffer.concat([first, payload, second, Buffer.alloc(1024)]));
+      else {
+        call.write(Buffer.concat([first, payload]));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        call.write(Buffer.concat([second, Buffer.alloc(1024 * 1024)]));
+      }
+      const answered = await Promise.race([
+        status,
+        new Promise((resolve) => setTimeout(resolve, 2000, 'none')),
+      ]);
+      expect(answered, together ? 'in one frame' : 'in later frames').not.toBe('none');
+      expect((answered as Record<string, unknown>)['grpc-status']).toBe('3');
+      await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
+      expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
+    }
+  });
+
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {
     harness = await startTestSidecar({ otlp: { grpc: { idleTimeoutMs: 200 } } });
     const session = openSession(harness);
