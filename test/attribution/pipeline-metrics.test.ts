@@ -169,6 +169,54 @@ describe('metric points', () => {
     ]);
   });
 
+  it("counts a cumulative stream for a run from when it was routed, whether the stream is new to the judge or restarts after the run's start", () => {
+    // Argo's canary pods start (after the judge did) and take traffic from setWeight; the run is routed when
+    // the analysis starts. Their counters' first points, new to the judge, held every request since the pod
+    // started, before the run too. A stream that restarts after the run began counts wholly in it.
+    const counter = { ...byVersion, match: { metric: 'app.requests' } };
+    const { pipeline, sink, clock } = harness([]);
+    const canary = resource('checkout', { 'service.version': '2.0.0' });
+    const stable = resource('checkout', { 'service.version': '1.0.0' });
+    const sum = (value: number, startTimeUnixMs: number, timeUnixMs: number, of = canary) =>
+      point({
+        resource: of,
+        metricName: 'app.requests',
+        unit: '1',
+        type: 'sum',
+        isMonotonic: true,
+        temporality: Temporality.CUMULATIVE,
+        value,
+        startTimeUnixMs,
+        timeUnixMs,
+        explicit: undefined,
+      });
+    const podStart = T0 + 60_000;
+    // The stable pod's counter, last seen by the analysis's previous run.
+    pipeline.routeRun('earlier', analysisSchema.parse(counter));
+    pipeline.acceptMetrics(points(sum(100, T0 - 600_000, T0, stable)));
+    pipeline.unrouteRun('earlier');
+    clock.advance(300_000);
+    pipeline.routeRun('run', analysisSchema.parse(counter));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(500, podStart, T0 + 360_000))); // 500 since the pod started, before the run
+    // The stable pod restarted after the run was routed: all 15 within the run.
+    pipeline.acceptMetrics(points(sum(15, T0 + 330_000, T0 + 360_000, stable)));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(530, podStart, T0 + 420_000)));
+    // The pod restarts after the run was routed: its first point counts whole (all of it within the run).
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(20, T0 + 450_000, T0 + 480_000)));
+    // A pod started after the run was routed counts from its first point, as before.
+    const later = { ...sum(7, T0 + 400_000, T0 + 480_000), attributes: { pod: 'b' } };
+    pipeline.acceptMetrics(points(later));
+    expect(sink.all.map((o) => `${o.runId} ${o.arm} ${o.kind === 'count' ? o.requests : -1}`)).toEqual([
+      'run baseline 15',
+      'run canary 30',
+      'run canary 20',
+      'run canary 7',
+    ]);
+  });
+
   it('turns cumulative histograms into deltas per stream', () => {
     const { pipeline, sink } = harness([byVersion]);
     const cumulative = (count: number, bucketCounts: number[], attributes = {}) =>
