@@ -15,9 +15,9 @@
 //   data frame is charged to the budget before grpc-js keeps it, the 5-byte gRPC message prefix gives the
 //   length and compression flag, and a refusal (sendStatus) marks the call cancelled so grpc-js drops the
 //   frame unread. The first frame of a compressed message reserves what grpc-js may hold while it inflates
-//   it: the frames and its copy of them, and twice the most the message can inflate to (its parts and their
+//   it: the frames and its copy of them, twice the most the message can inflate to (its parts and their
 //   concatenation), which is max_receive_message_length or deflate's limit of 1,032 bytes out per byte in,
-//   whichever is less. The decoded batch is charged when the message arrives and its real size is known
+//   whichever is less, and the inflater's own state (INFLATER_BYTES). The decoded batch is charged when the message arrives and its real size is known
 //   (the call is refused then if the budget cannot take it), beside the frames: grpc-js's StreamDecoder keeps
 //   them (readPartialMessage) until the call ends, compressed or not. Reserving 4 x max_receive_message_length per
 //   compressed call, as before, admitted one gzip call at a time with the default budget.
@@ -56,6 +56,13 @@ const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
  * at least two bits gives at most 258 bytes (zlib FAQ, "maximum compression ratio"), headers give none.
  */
 const MAX_INFLATION_RATIO = 1032;
+/**
+ * What the inflater itself holds, outside the message: zlib's state and 32 KiB window and Node's 16 KiB output
+ * chunk (2,000 Gunzip streams in flight at once: 54,528 bytes of RSS each, Node 20), and grpc-js's size check
+ * runs after a chunk is kept, so the parts pass max_receive_message_length by up to that chunk. For a small
+ * message it is most of what its call holds.
+ */
+const INFLATER_BYTES = 64 * 1024;
 
 /**
  * What a compressed message of `messageBytes` holds at most while grpc-js inflates it (server-interceptors.js,
@@ -64,7 +71,7 @@ const MAX_INFLATION_RATIO = 1032;
  */
 function compressedReservation(messageBytes: number, maxMessageBytes: number): number {
   const frames = 5 + messageBytes;
-  return 2 * frames + 2 * Math.min(maxMessageBytes, MAX_INFLATION_RATIO * messageBytes);
+  return 2 * frames + 2 * Math.min(maxMessageBytes, MAX_INFLATION_RATIO * messageBytes) + INFLATER_BYTES;
 }
 /** An Export call carries one request message; data after it is a second one. */
 function secondMessage(): IngestError {

@@ -120,19 +120,23 @@ describe('gRPC admission', () => {
     }
   });
 
-  it("reserves for a compressed message what grpc-js may inflate it to: twice its frames and twice deflate's limit of 1,032 x", async () => {
+  it("reserves for a compressed message what grpc-js may inflate it to: twice its frames, twice deflate's limit of 1,032 x, and the inflater", async () => {
     harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
     const h = harness;
     const session = openSession(h);
     partialCall(session, 1000, 10, true);
     await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
-    // The frames and grpc-js's copy of them (2 x 1,005), its inflated parts and their concatenation (2 x 1,032,000).
-    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(2 * 1005 + 2 * 1032 * 1000);
+    // The frames and grpc-js's copy of them (2 x 1,005), its inflated parts and their concatenation (2 x 1,032,000),
+    // and the inflater itself (zlib's state and window, and Node's output chunk: 64 KiB).
+    const inflater = 64 * 1024;
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(
+      2 * 1005 + 2 * 1032 * 1000 + inflater,
+    );
     // A message large enough to inflate to grpc.maxMessageBytes (16 MiB) is reserved that much.
     partialCall(session, 64 * 1024, 10, true);
     await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 2);
     expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(
-      2 * 1005 + 2 * 1032 * 1000 + 2 * (5 + 64 * 1024) + 2 * 16 * 1024 * 1024,
+      2 * 1005 + 2 * 1032 * 1000 + 2 * (5 + 64 * 1024) + 2 * 16 * 1024 * 1024 + 2 * inflater,
     );
   });
 
