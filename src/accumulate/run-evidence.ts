@@ -201,7 +201,13 @@ export class RunEvidence {
     const timeMs = timeUnixMs < nowMs ? timeUnixMs : nowMs; // a sender's clock ahead of ours waits no longer
     this.sources.note(sourceKey, arm, timeMs, nowMs);
     const sliceStartMs = Math.floor(timeMs / SLICE_MS) * SLICE_MS;
-    if (sliceStartMs + SLICE_MS <= this.watermarkMs) {
+    // Below the watermark, or older than the most a slice waits (the watermark at the next tick is at least
+    // now - maxHoldMs): before a run's first tick the watermark is -Infinity, and every old second waited in a
+    // held slice of its own, unbounded.
+    if (
+      sliceStartMs + SLICE_MS <= this.watermarkMs ||
+      sliceStartMs + SLICE_MS <= nowMs - this.settings.maxHoldMs
+    ) {
       const stage = this.stageAt(timeMs);
       if (timeMs >= stage.startedAtMs + this.settleMs) {
         if (arm === 'canary') stage.settled.canary += requests;

@@ -16,6 +16,7 @@ const IGNORED_REASONS = [
   'stream_started',
   'out_of_order',
   'out_of_range',
+  'no_recorded_value',
 ] as const;
 
 export type IgnoredReason = (typeof IGNORED_REASONS)[number];
@@ -40,6 +41,11 @@ export class AnalysisState {
     private readonly maxVariants: number,
     private readonly metrics: AttributionMetrics,
     keyBytes: KeyBytes = new KeyBytes(),
+    /**
+     * When attribution began routing the run (its clock): a cumulative stream counts for the run from its
+     * first point after this (point-attribution.ts).
+     */
+    readonly routedAtMs = -Infinity,
   ) {
     this.buffer = new CorrelationBuffer(rule.windowMs, totals, keyBytes, (store, n) => {
       // The byte budget's evictions are counted as the entry limits' are (pipeline.ts enforceLimits).

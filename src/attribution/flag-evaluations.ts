@@ -23,6 +23,12 @@ export interface FlagEvaluation {
   flagKey: string;
   variant: string;
   source: FlagEvaluationSource;
+  /**
+   * The record it was read from (a span event, the evaluation child span, a log record), for the context it
+   * carries itself: OpenFeature's hooks put `feature_flag.context.id` on the record, not on the active span.
+   * Read only while its request is handled.
+   */
+  record: { attributes: Attributes };
 }
 
 const VARIANT_KEYS = [
@@ -51,7 +57,7 @@ function fromAttributes(
   if (typeof key !== 'string' || key === '') return undefined;
   for (const name of VARIANT_KEYS) {
     const variant = variantText(readAttribute(item, name));
-    if (variant !== undefined) return { flagKey: key, variant, source };
+    if (variant !== undefined) return { flagKey: key, variant, source, record: item };
   }
   return undefined;
 }

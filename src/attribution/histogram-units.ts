@@ -16,9 +16,12 @@ const NANOS_PER_UNIT: Readonly<Record<string, number>> = {
   ns: 1,
 };
 
-/** Nanoseconds per unit, or undefined when the unit is not a time unit. */
+/**
+ * Nanoseconds per unit, or undefined when the unit is not a time unit. An own key only: the unit is the
+ * sender's text, and `constructor` or `__proto__` would find Object.prototype's members.
+ */
 export function nanosPerUnit(unit: string): number | undefined {
-  return NANOS_PER_UNIT[unit];
+  return Object.hasOwn(NANOS_PER_UNIT, unit) ? NANOS_PER_UNIT[unit] : undefined;
 }
 
 /** `0.005 * 1e9` is 5000000.000000001: bounds above 1 ns are rounded to whole nanoseconds. */

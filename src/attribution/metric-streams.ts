@@ -35,6 +35,11 @@ export interface MetricDelta {
   exponential?: ExponentialBuckets;
   /** True when the stream restarted and this delta counts from the restart. */
   reset: boolean;
+  /**
+   * When the stream's previous point arrived (the `nowMs` of its toDelta), for a cumulative stream's delta:
+   * the delta holds what the stream counted since then. Undefined for delta points and a stream's first.
+   */
+  previousSeenMs?: number;
 }
 
 export type DeltaResult =
@@ -217,11 +222,9 @@ export class MetricStreams {
     const key = streamKey(point);
     const state = this.streams.get(key);
     if (state) this.forget(key, state);
-    if (
-      state &&
-      point.startTimeUnixMs === state.point.startTimeUnixMs &&
-      point.timeUnixMs <= state.point.timeUnixMs
-    ) {
+    // Not newer than the stream's last point, whatever its start time: a point from before a restart that
+    // arrives after it (a retried export) is not a reset, which would count its whole value again.
+    if (state && point.timeUnixMs <= state.point.timeUnixMs) {
       this.remember(key, { ...state, lastSeenMs: nowMs });
       return { kind: 'out_of_order' };
     }
@@ -234,8 +237,9 @@ export class MetricStreams {
       const fresh = point.startTimeUnixMs > 0 && point.startTimeUnixMs >= this.startedAtMs;
       return fresh ? { kind: 'delta', delta: deltaOfPoint(point, false) } : { kind: 'stream_started' };
     }
-    const delta = cumulativeDelta(point, state.point);
-    return { kind: 'delta', delta: delta ?? deltaOfPoint(point, true) };
+    const delta = cumulativeDelta(point, state.point) ?? deltaOfPoint(point, true);
+    delta.previousSeenMs = state.lastSeenMs;
+    return { kind: 'delta', delta };
   }
 
   /** Forgets streams not updated within the TTL (their senders are gone). */

@@ -92,7 +92,7 @@ export function createAttributionMetrics(
     }),
     pointsIgnored: new Counter({
       name: 'canary_judge_attribution_points_ignored_total',
-      help: 'Metric points matched by name but not usable (gauge, summary, non_monotonic_sum, unit, temporality, stream_started, out_of_order, out_of_range)',
+      help: 'Metric points matched by name but not usable (gauge, summary, non_monotonic_sum, unit, temporality, stream_started, out_of_order, out_of_range, no_recorded_value)',
       labelNames: ['analysis', 'reason'],
       registers,
     }),

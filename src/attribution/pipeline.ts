@@ -106,6 +106,7 @@ export class AttributionPipeline implements TelemetrySink {
         this.limits.maxVariantsPerAnalysis,
         this.metrics,
         this.keyBytes,
+        this.clock(),
       ),
     ];
   }
@@ -195,13 +196,31 @@ export class AttributionPipeline implements TelemetrySink {
     now: number,
     waiting: Map<AnalysisState, string[]>,
   ): void {
-    const variants = state.rule.learnedFromSpan(span, evaluations);
+    const { rule } = state;
+    if (rule.analysis.variant.flag !== undefined && !rule.joinsByTrace) {
+      // Joined by an attribute: each evaluation teaches the key its own record carries, if any (two users'
+      // evaluations in one span teach two keys, not a conflict of one).
+      for (const evaluation of evaluations) {
+        const variant = rule.learnedFromEvaluation(evaluation);
+        if (variant === undefined) continue;
+        const key = rule.correlationKeyOfEvaluation(evaluation, span);
+        if (key !== undefined) this.learn(state, key, variant, now, this.waitingKeys(waiting, state));
+      }
+      return;
+    }
+    const variants = rule.learnedFromSpan(span, evaluations);
     if (variants.length === 0) return;
-    const key = state.rule.correlationKeyOfSpan(span);
+    const key = rule.correlationKeyOfSpan(span);
     if (key === undefined) return;
+    const keys = this.waitingKeys(waiting, state);
+    for (const variant of variants) this.learn(state, key, variant, now, keys);
+  }
+
+  /** The keys of `state` that spans wait for, noted in `waiting` as the request teaches them. */
+  private waitingKeys(waiting: Map<AnalysisState, string[]>, state: AnalysisState): string[] {
     let keys = waiting.get(state);
     if (keys === undefined) waiting.set(state, (keys = []));
-    for (const variant of variants) this.learn(state, key, variant, now, keys);
+    return keys;
   }
 
   /** The routing index of the routed runs, built again after a run is routed or unrouted. */

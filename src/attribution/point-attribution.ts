@@ -11,7 +11,7 @@
 // An analysis with `match.requestsMetric` (spanmetrics: `traces.span.metrics.calls` beside
 // `traces.span.metrics.duration`) takes requests and errors from that sum and latencies only from the
 // histogram, so each request counts once; errors follow the point's attributes (`status.code`, HTTP 5xx).
-import type { DecodedMetricPoint } from '../otlp/model.js';
+import { Temporality, type DecodedMetricPoint } from '../otlp/model.js';
 import type { AnalysisState } from './analysis-state.js';
 import { histogramInNanos, nanosPerUnit, outOfLatencyRange } from './histogram-units.js';
 import type { MetricDelta, MetricStreams } from './metric-streams.js';
@@ -98,6 +98,18 @@ function observe(
   });
 }
 
+/**
+ * When what a cumulative point's delta counts began: its stream's previous point (as the judge received it);
+ * for a stream's first point, its start time; for a restart, after both (the sender's start time may be
+ * unknown, 0). Undefined for a delta point, which is its own interval.
+ */
+function cumulativeDeltaBegan(point: DecodedMetricPoint, delta: MetricDelta): number | undefined {
+  if (point.temporality !== Temporality.CUMULATIVE) return undefined;
+  const { previousSeenMs } = delta;
+  if (previousSeenMs === undefined) return point.startTimeUnixMs;
+  return delta.reset ? Math.max(previousSeenMs, point.startTimeUnixMs) : previousSeenMs;
+}
+
 /** Attributes every point of one export request to the metric analyses; appends to `out`. */
 export function attributePoints(
   points: readonly DecodedMetricPoint[],
@@ -120,6 +132,12 @@ export function attributePoints(
     }
     if (!usable) continue;
     matched = usable;
+    // A staleness marker holds no data: it must not move its stream either, or the series' next point would
+    // be taken for a restart (a histogram marker starts at its own time) and counted whole again.
+    if (point.noRecordedValue === true) {
+      for (const state of matched) state.ignore('no_recorded_value');
+      continue;
+    }
     // One delta per point, shared by every analysis of the metric: the stream state must advance
     // whether or not this point can be attributed, or the next delta would span two intervals.
     const result = streams.toDelta(point, nowMs);
@@ -128,7 +146,16 @@ export function attributePoints(
       continue;
     }
     if (result.delta.reset) onReset();
+    const beganMs = cumulativeDeltaBegan(point, result.delta);
     for (const state of matched) {
+      // A cumulative delta that began before the run was routed counts requests from before the run (a
+      // stream last seen by the analysis's previous run or by another analysis, or one new to the judge that
+      // started before the run, as a canary pod taking traffic before its analysis starts): for this run the
+      // point only sets the reference, as a stream's first point does.
+      if (beganMs !== undefined && beganMs < state.routedAtMs) {
+        state.ignore('stream_started');
+        continue;
+      }
       const own = state.rule.variantOfPoint(point);
       const verdict: Verdict = own !== undefined ? { variant: own } : exemplarVariant(state, point, nowMs);
       if ('variant' in verdict) observe(state, point, result.delta, verdict.variant, out);

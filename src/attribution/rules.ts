@@ -45,6 +45,12 @@ export interface AnalysisRule {
   correlationKeyOfSpan(span: DecodedSpan): string | undefined;
   correlationKeyOfLog(record: DecodedFlagEvaluation): string | undefined;
   /**
+   * The join key an evaluation carried by `span` teaches its variant to: the record's own correlation
+   * attribute when the analysis joins by one and the record has it (a span event's
+   * `feature_flag.context.id`), else the span's key.
+   */
+  correlationKeyOfEvaluation(evaluation: FlagEvaluation, span: DecodedSpan): string | undefined;
+  /**
    * The variants this span teaches its whole correlation key: a flag evaluation it carries, or the span
    * attribute. Resource attributes are not taught: they describe the emitting process (service.version of
    * the frontend says nothing about the backend), so they only apply to that process's own spans.
@@ -127,6 +133,10 @@ export function compileAnalysis(analysis: Analysis): AnalysisRule {
     correlationKeyOfLog(record) {
       if (joinsByTrace) return record.traceId === '' ? undefined : record.traceId;
       return keyText(record.attributes[key] ?? record.resource.attributes[key]);
+    },
+    correlationKeyOfEvaluation(evaluation, span) {
+      if (joinsByTrace) return this.correlationKeyOfSpan(span);
+      return keyText(readAttribute(evaluation.record, key)) ?? this.correlationKeyOfSpan(span);
     },
     learnedFromSpan(span, evaluations) {
       if (flag !== undefined) return variantsOfFlag(evaluations, flag);

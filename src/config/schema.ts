@@ -94,17 +94,19 @@ export const otlpSchema = z
     // The largest request the limits allow must fit in the budget, or it would be refused for ever.
     // src/otlp/admission.ts: every payload byte is charged with its decoded batch (4x in all); a
     // compressed body also holds its wire bytes until it is inflated, and assembling a payload from its
-    // blocks holds one copy more for a moment (5x).
+    // blocks holds one copy more for a moment (5x). A gzip gRPC message reserves its frames twice, twice what it
+    // may inflate to and the inflater's 64 KiB (src/otlp/grpc-admission.ts, compressedReservation).
     const largest = Math.max(
       otlp.http.maxBodyBytes + 4 * otlp.maxDecompressedBytes,
       5 * otlp.maxDecompressedBytes,
       5 * otlp.grpc.maxMessageBytes,
+      4 * otlp.grpc.maxMessageBytes + 10 + 64 * 1024,
     );
     if (otlp.maxIngestBytes < largest) {
       ctx.addIssue({
         code: 'custom',
         path: ['maxIngestBytes'],
-        message: `must be at least ${largest} (http.maxBodyBytes + 4 x maxDecompressedBytes, 5 x maxDecompressedBytes and 5 x grpc.maxMessageBytes) so that the largest request allowed can be admitted; raise it or lower those limits`,
+        message: `must be at least ${largest} (http.maxBodyBytes + 4 x maxDecompressedBytes, 5 x maxDecompressedBytes, 5 x grpc.maxMessageBytes and 4 x grpc.maxMessageBytes + 65,546) so that the largest request allowed can be admitted; raise it or lower those limits`,
       });
     }
   })

@@ -14,9 +14,13 @@
 //   private field: found by shape, see http2StreamOf) with a listener placed before grpc-js's own, so each
 //   data frame is charged to the budget before grpc-js keeps it, the 5-byte gRPC message prefix gives the
 //   length and compression flag, and a refusal (sendStatus) marks the call cancelled so grpc-js drops the
-//   frame unread. The last frame of a compressed message reserves the largest inflation grpc-js allows
-//   (max_receive_message_length) before grpc-js inflates it; the reservation shrinks to the real size when
-//   the message arrives.
+//   frame unread. The first frame of a compressed message reserves what grpc-js may hold while it inflates
+//   it: the frames and its copy of them, twice the most the message can inflate to (its parts and their
+//   concatenation), which is max_receive_message_length or deflate's limit of 1,032 bytes out per byte in,
+//   whichever is less, and the inflater's own state (INFLATER_BYTES). The decoded batch is charged when the message arrives and its real size is known
+//   (the call is refused then if the budget cannot take it), beside the frames: grpc-js's StreamDecoder keeps
+//   them (readPartialMessage) until the call ends, compressed or not. Reserving 4 x max_receive_message_length per
+//   compressed call, as before, admitted one gzip call at a time with the default budget.
 // - If a grpc-js version hides the stream, the interceptor falls back to reserving, at metadata time,
 //   4 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
 //   fewer calls admitted at once. `accounting` says which mode is in use; a test pins it.
@@ -47,6 +51,35 @@ export const SERVICE_PATHS: Record<Signal, string> = {
 const { NGHTTP2_NO_ERROR } = http2Constants;
 /** Charge per payload byte: the payload and the decoded batch it becomes (admission.ts). */
 const PAYLOAD_CHARGE = 1 + DECODED_BYTES_PER_PAYLOAD_BYTE;
+/**
+ * Most bytes deflate (gzip's and grpc-js's `deflate` encoding) inflates one byte to: a length/distance pair of
+ * at least two bits gives at most 258 bytes (zlib FAQ, "maximum compression ratio"), headers give none.
+ */
+const MAX_INFLATION_RATIO = 1032;
+/**
+ * What the inflater itself holds, outside the message: zlib's state and 32 KiB window and Node's 16 KiB output
+ * chunk (2,000 Gunzip streams in flight at once: 54,528 bytes of RSS each, Node 20), and grpc-js's size check
+ * runs after a chunk is kept, so the parts pass max_receive_message_length by up to that chunk. For a small
+ * message it is most of what its call holds.
+ */
+const INFLATER_BYTES = 64 * 1024;
+
+/**
+ * What a compressed message of `messageBytes` holds at most while grpc-js inflates it (server-interceptors.js,
+ * decompressMessage): its frames and the message grpc-js assembled from them, and the inflated parts with their
+ * concatenation, each at most `maxMessageBytes` (grpc-js refuses more) and 1,032 x the compressed bytes.
+ */
+function compressedReservation(messageBytes: number, maxMessageBytes: number): number {
+  const frames = 5 + messageBytes;
+  return 2 * frames + 2 * Math.min(maxMessageBytes, MAX_INFLATION_RATIO * messageBytes) + INFLATER_BYTES;
+}
+/** An Export call carries one request message; data after it is a second one. */
+function secondMessage(): IngestError {
+  return new IngestError(
+    'OTLP_BAD_PAYLOAD',
+    'an Export call carries one request message; more data followed it',
+  );
+}
 const SIGNAL_OF_PATH = new Map(
   Object.entries(SERVICE_PATHS).map(([signal, path]) => [path, signal as Signal]),
 );
@@ -161,12 +194,16 @@ class CallAdmission {
 
   /**
    * The first frame of the message carries its 5-byte prefix (compression flag, length): the whole message
-   * is reserved then, with the decoded batch it will become (a compressed one: its frames plus the most it
-   * may inflate to), so a call is admitted or refused on its first frame, and calls admitted together
-   * cannot starve one another half way. Bytes before the prefix is whole are charged as they come.
+   * is reserved then, with the decoded batch it will become (a compressed one: what inflating it may hold,
+   * compressedReservation; its decoded batch when it arrives), so a call is admitted or refused on its first
+   * frame, and calls admitted together cannot starve one another half way. Bytes before the prefix is whole
+   * are charged as they come.
    */
   private data(chunk: Buffer): void {
-    if (this.finished || this.complete) return;
+    if (this.finished || chunk.length === 0) return;
+    // grpc-js's unary handler reads on after the message for the half-close, and its decoder would keep the
+    // frames of a second message, uncharged and untimed, until the call ends.
+    if (this.complete) return this.refuse(secondMessage());
     this.watch?.progress(chunk.length);
     if (!this.admit()) return;
     const hadPrefix = this.messageBytes >= 0;
@@ -181,11 +218,14 @@ class CallAdmission {
       const max = this.options.config.grpc.maxMessageBytes;
       // grpc-js refuses an oversized message itself (RESOURCE_EXHAUSTED) on this frame.
       if (this.messageBytes > max) return;
-      const frames = 5 + this.messageBytes;
-      const reserve = this.prefix[0] === 1 ? frames + PAYLOAD_CHARGE * max : PAYLOAD_CHARGE * frames;
+      const reserve =
+        this.prefix[0] === 1
+          ? compressedReservation(this.messageBytes, max)
+          : PAYLOAD_CHARGE * (5 + this.messageBytes);
       if (!this.lease!.resize(reserve)) return this.refuse(this.options.admission.overBudget());
     }
     if (this.received < 5 + this.messageBytes) return;
+    if (this.received > 5 + this.messageBytes) return this.refuse(secondMessage());
     this.complete = true;
     this.watch?.done();
     // grpc-js now copies the frames into one message (held for a moment beside them).
@@ -196,10 +236,22 @@ class CallAdmission {
 
   private message(message: unknown, proceed: (message: unknown) => void): void {
     this.watch?.done();
-    if (this.lease && Buffer.isBuffer(message)) {
-      // Held from now on: the message and its decoded batch (grpc-js dropped the frames).
-      this.lease.shrinkTo(PAYLOAD_CHARGE * message.length);
+    // Held from now on: the message and its decoded batch, and the frames as they came, which grpc-js's
+    // StreamDecoder keeps (readPartialMessage) until the call ends (without the stream hook their length is not
+    // known: the fallback's reservation was 4 x max_receive_message_length). An uncompressed message's
+    // reservation covers that; an inflated one's may not, and is refused if the budget cannot take it.
+    const frames = this.messageBytes >= 0 ? 5 + this.messageBytes : 0;
+    if (
+      this.lease &&
+      Buffer.isBuffer(message) &&
+      !this.lease.resize(PAYLOAD_CHARGE * message.length + frames)
+    ) {
+      return this.refuse(this.options.admission.overBudget());
     }
+    // Bytes as they came (canary_judge_otlp_received_bytes_total): a compressed message's length on the wire,
+    // from its prefix, not what grpc-js inflated it to (without the stream hook, only the latter is known).
+    const length = Buffer.isBuffer(message) ? message.length : 0;
+    this.options.handler.countBytes('grpc', this.signal, this.messageBytes >= 0 ? this.messageBytes : length);
     proceed(message);
   }
 

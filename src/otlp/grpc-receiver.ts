@@ -111,7 +111,7 @@ export class GrpcReceiver {
   ): Promise<void> {
     const { handler } = this.options;
     try {
-      handler.countBytes('grpc', signal, call.request.length);
+      // The request's bytes were counted by the admission interceptor (grpc-admission.ts), as they came.
       const response = await handler.handle(
         this.options.processors[signal],
         call.request,

@@ -115,7 +115,15 @@ export interface DecodedMetricPoint {
   exponential?: ExponentialBuckets;
   /** Trace ids (hex) of the point's exemplars, in order; used to join points to known trace variants. */
   exemplarTraceIds: string[];
+  /**
+   * Set when the point's flags say NO_RECORDED_VALUE (metrics.proto DataPointFlags): a staleness marker, such
+   * as the Collector's prometheus receiver sends for a failed scrape. It holds no data; absent otherwise.
+   */
+  noRecordedValue?: true;
 }
+
+/** DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK (metrics.proto). */
+export const NO_RECORDED_VALUE_FLAG = 1;
 
 /** A log record that matters to canary-judge: an OpenFeature `feature_flag.evaluation` event. */
 export interface DecodedFlagEvaluation {

@@ -89,6 +89,21 @@ describe('RunEvidence watermark', () => {
     expect(judged(evidence, T0 + 5_000 + SLICE_MS)[0].baseline).toBe(3);
   });
 
+  it('holds no evidence older than maxHoldMs, also before its first tick, so old event times cannot pile up slices', () => {
+    // Before the first advance the watermark is -Infinity: every second of event time, however old, waited in a
+    // held slice of its own (two arm states, ~1.2 KB), 20,000 spans one second apart made 20,000 slices (~24 MB)
+    // until the judge's first tick; that tick would have put them all in the first stage at once.
+    const evidence = new RunEvidence({ startedAtMs: T0, canaryShare: 0.1 }, settings);
+    const now = T0 + 1_000;
+    for (let i = 0; i < 20_000; i++)
+      evidence.acceptSpan('canary', now - 1_000 * (i + 1), 'src', 1e6, false, undefined, now);
+    expect(evidence.heldSlices).toBeLessThanOrEqual(settings.maxHoldMs / SLICE_MS + 1);
+    expect(evidence.received().canary.requests).toBe(20_000);
+    // The first tick judges what is older than now - maxHoldMs, as it did when all of it waited.
+    expect(judged(evidence, now + 5_000)).toEqual([{ baseline: 0, canary: 20_000 - 55 }]);
+    expect(evidence.heldSlices).toBe(55);
+  });
+
   it('forgets the longest-silent source beyond maxSources and counts it', () => {
     const evidence = new RunEvidence({ startedAtMs: T0, canaryShare: null }, { ...settings, maxSources: 2 });
     accept(evidence, batch('a', 'baseline', 1, T0, T0 + 1), T0);

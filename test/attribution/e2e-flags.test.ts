@@ -149,6 +149,20 @@ describe('windows, conflicts and other correlation keys', () => {
     expect(armsByRequest(checkoutAnalysis.id)).toEqual(new Map());
   });
 
+  it('joins by feature_flag.context.id taken from a span-event flag record, which carries it on the event', async () => {
+    // SpanEventHook puts the evaluation, context id included, on an event of the active span; the span itself
+    // has no feature_flag.context.id, so reading the key from the span taught the key nothing.
+    for (const form of ['span_event', 'child_span'] as const) {
+      harness.sink.batches.length = 0;
+      const shop = await Shop.create(form);
+      const requests = await Promise.all(['u7', 'u8'].map((u) => shop.request(u, { detachedBackend: true })));
+      const { frontend, backend } = shop.take();
+      await send('grpc', 'traces', backend);
+      await send('http-protobuf', 'traces', frontend);
+      expect(armsByRequest('by-user'), form).toEqual(expected(requests));
+    }
+  });
+
   it('marks 5xx checkout spans as errors, and the accumulator behind attribution counts them', async () => {
     const runId = harness.runIdOf(checkoutAnalysis.id);
     const received = () => harness.sidecar.accumulator.evidence(runId)!.received().canary;

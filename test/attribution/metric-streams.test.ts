@@ -49,7 +49,7 @@ describe('MetricStreams', () => {
     const result = s.toDelta(cumulative(exp(2, 3, [5, 3, 4], 2), 14, T0 + 1), T0);
     expect(result).toEqual({
       kind: 'delta',
-      delta: { count: 10, sum: 0, exponential: exp(2, 3, [5, 2, 2], 1), reset: false },
+      delta: { count: 10, sum: 0, exponential: exp(2, 3, [5, 2, 2], 1), reset: false, previousSeenMs: T0 },
     });
   });
 
@@ -138,6 +138,81 @@ describe('MetricStreams cumulative sums (property)', () => {
           expected += amount;
           last = sum();
           send(last);
+        }
+        expect(emitted).toBe(expected);
+      }),
+      { numRuns: 300, seed: 6 },
+    );
+  });
+});
+
+describe('MetricStreams and late exports from before a reset', () => {
+  const sum = (startTimeUnixMs: number, timeUnixMs: number, value: number) =>
+    point({
+      type: 'sum',
+      isMonotonic: true,
+      temporality: Temporality.CUMULATIVE,
+      value,
+      startTimeUnixMs,
+      timeUnixMs,
+      explicit: undefined,
+    });
+
+  it('ignores a point of the stream before its restart that arrives after it (a retried export)', () => {
+    // A Collector retries a refused batch (503) while later batches get through: the point from before the
+    // process restarted arrives after the first point since. It is older than what the stream has seen; taken
+    // for a reset it added its whole cumulative value (15), and the next point was a "reset" again (7, not 4).
+    const { streams: s } = streams();
+    const before = T0 - 60_000;
+    const after = T0 + 20_000;
+    const emitted: number[] = [];
+    for (const p of [
+      sum(before, T0, 10),
+      sum(before, T0 + 10_000, 15),
+      sum(after, T0 + 30_000, 3), // the process restarted
+      sum(before, T0 + 10_000, 15), // the late retry
+      sum(after, T0 + 40_000, 7),
+    ]) {
+      const result = s.toDelta(p, T0);
+      emitted.push(result.kind === 'delta' ? (result.delta.value ?? 0) : -1);
+    }
+    expect(emitted).toEqual([-1, 5, 3, -1, 4]);
+  });
+
+  it('emits deltas that add up to every increment after the first point when any earlier point is sent again', () => {
+    const step = fc.record({
+      kind: fc.constantFrom('add', 'add', 'add', 'reset', 'late'),
+      amount: fc.nat({ max: 50 }),
+      pick: fc.nat(),
+    });
+    fc.assert(
+      fc.property(fc.nat({ max: 50 }), fc.array(step, { maxLength: 60 }), (first, steps) => {
+        const { streams: s } = streams();
+        let start = T0 - 1_000;
+        let time = T0;
+        let value = first;
+        let emitted = 0;
+        const sent: ReturnType<typeof sum>[] = [];
+        const send = (p: ReturnType<typeof sum>) => {
+          const result = s.toDelta(p, T0);
+          if (result.kind === 'delta') emitted += result.delta.value ?? 0;
+        };
+        sent.push(sum(start, time, value));
+        send(sent[0]);
+        let expected = 0;
+        for (const { kind, amount, pick } of steps) {
+          if (kind === 'late') {
+            send(sent[pick % sent.length]); // any earlier point again: ignored
+            continue;
+          }
+          time += 1_000;
+          if (kind === 'reset') {
+            start = time - 10;
+            value = amount;
+          } else value += amount;
+          expected += amount;
+          sent.push(sum(start, time, value));
+          send(sent[sent.length - 1]);
         }
         expect(emitted).toBe(expected);
       }),

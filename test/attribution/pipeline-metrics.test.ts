@@ -1,5 +1,6 @@
 import { sourceKeyOf } from '../../src/attribution/source-key.js';
 import { describe, expect, it } from 'vitest';
+import { analysisSchema } from '../../src/config/analysis.js';
 import { Temporality } from '../../src/otlp/model.js';
 import type { HistogramObservation } from '../../src/accumulate/observation.js';
 import {
@@ -131,6 +132,91 @@ describe('metric points', () => {
     ).toBe(1);
   });
 
+  it('counts a cumulative stream for a run from the first point it sees, not the increments from before it was routed', () => {
+    // Argo starts a run per revision: a stable pod's counter last seen during the previous run (or by another
+    // analysis) gave the new run, at its first point, every request counted since, all before the run began
+    // (here 400 of 430), landing in its first stage as baseline traffic.
+    const counter = { ...byVersion, match: { metric: 'app.requests' } };
+    const { pipeline, sink, clock } = harness([counter]);
+    const stable = resource('checkout', { 'service.version': '1.0.0' });
+    const sum = (value: number, timeUnixMs: number) =>
+      point({
+        resource: stable,
+        metricName: 'app.requests',
+        unit: '1',
+        type: 'sum',
+        isMonotonic: true,
+        temporality: Temporality.CUMULATIVE,
+        value,
+        startTimeUnixMs: T0 - 600_000,
+        timeUnixMs,
+        explicit: undefined,
+      });
+    pipeline.acceptMetrics(points(sum(100, T0)));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(130, T0 + 60_000)));
+    expect(sink.all.map((o) => (o.kind === 'count' ? o.requests : -1))).toEqual([30]);
+    pipeline.unrouteRun(counter.id);
+    clock.advance(240_000);
+    pipeline.routeRun('second-run', analysisSchema.parse(counter));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(560, T0 + 360_000)));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(600, T0 + 420_000)));
+    expect(sink.all.map((o) => `${o.runId} ${o.kind === 'count' ? o.requests : -1}`)).toEqual([
+      `${counter.id} 30`,
+      'second-run 40',
+    ]);
+  });
+
+  it("counts a cumulative stream for a run from when it was routed, whether the stream is new to the judge or restarts after the run's start", () => {
+    // Argo's canary pods start (after the judge did) and take traffic from setWeight; the run is routed when
+    // the analysis starts. Their counters' first points, new to the judge, held every request since the pod
+    // started, before the run too. A stream that restarts after the run began counts wholly in it.
+    const counter = { ...byVersion, match: { metric: 'app.requests' } };
+    const { pipeline, sink, clock } = harness([]);
+    const canary = resource('checkout', { 'service.version': '2.0.0' });
+    const stable = resource('checkout', { 'service.version': '1.0.0' });
+    const sum = (value: number, startTimeUnixMs: number, timeUnixMs: number, of = canary) =>
+      point({
+        resource: of,
+        metricName: 'app.requests',
+        unit: '1',
+        type: 'sum',
+        isMonotonic: true,
+        temporality: Temporality.CUMULATIVE,
+        value,
+        startTimeUnixMs,
+        timeUnixMs,
+        explicit: undefined,
+      });
+    const podStart = T0 + 60_000;
+    // The stable pod's counter, last seen by the analysis's previous run.
+    pipeline.routeRun('earlier', analysisSchema.parse(counter));
+    pipeline.acceptMetrics(points(sum(100, T0 - 600_000, T0, stable)));
+    pipeline.unrouteRun('earlier');
+    clock.advance(300_000);
+    pipeline.routeRun('run', analysisSchema.parse(counter));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(500, podStart, T0 + 360_000))); // 500 since the pod started, before the run
+    // The stable pod restarted after the run was routed: all 15 within the run.
+    pipeline.acceptMetrics(points(sum(15, T0 + 330_000, T0 + 360_000, stable)));
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(530, podStart, T0 + 420_000)));
+    // The pod restarts after the run was routed: its first point counts whole (all of it within the run).
+    clock.advance(60_000);
+    pipeline.acceptMetrics(points(sum(20, T0 + 450_000, T0 + 480_000)));
+    // A pod started after the run was routed counts from its first point, as before.
+    const later = { ...sum(7, T0 + 400_000, T0 + 480_000), attributes: { pod: 'b' } };
+    pipeline.acceptMetrics(points(later));
+    expect(sink.all.map((o) => `${o.runId} ${o.arm} ${o.kind === 'count' ? o.requests : -1}`)).toEqual([
+      'run baseline 15',
+      'run canary 30',
+      'run canary 20',
+      'run canary 7',
+    ]);
+  });
+
   it('turns cumulative histograms into deltas per stream', () => {
     const { pipeline, sink } = harness([byVersion]);
     const cumulative = (count: number, bucketCounts: number[], attributes = {}) =>
@@ -177,6 +263,18 @@ describe('metric points', () => {
         1,
       );
     }
+  });
+
+  it('ignores a histogram whose unit names an Object.prototype member as a non-time unit', async () => {
+    // The unit is the sender's text: looked up in a plain object, `constructor` or `__proto__` found a function
+    // or an object, taken for a factor, and a bucketless point entered the arm with a NaN latency sum.
+    const { pipeline, sink, registry } = harness([byVersion]);
+    for (const unit of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      pipeline.acceptMetrics(points(point({ resource: canaryResource, unit, explicit: undefined })));
+    expect(sink.all).toEqual([]);
+    expect(
+      await metricValue(registry, 'canary_judge_attribution_points_ignored_total', { reason: 'unit' }),
+    ).toBe(4);
   });
 
   it('joins a point without a variant attribute to its exemplars known trace variants', async () => {

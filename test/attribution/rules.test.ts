@@ -14,24 +14,24 @@ describe('span name globs', () => {
 });
 
 describe('flag evaluation records on spans', () => {
-  it('reads every evaluation a span carries, with its form', () => {
-    const found = flagEvaluationsOfSpan(
-      span({
-        name: 'feature_flag.evaluation',
-        kind: SpanKind.INTERNAL,
-        attributes: { 'feature_flag.key': 'a', 'feature_flag.result.variant': 'x' },
-        events: [
-          flagEvent('b', 'y'),
-          flagEvent('c', 'z', 'feature_flag', 'feature_flag.variant'),
-          { name: 'exception', timeUnixMs: 0, attributes: {} },
-        ],
-      }),
-    );
+  it('reads every evaluation a span carries, with its form and the record it came from', () => {
+    const carrier = span({
+      name: 'feature_flag.evaluation',
+      kind: SpanKind.INTERNAL,
+      attributes: { 'feature_flag.key': 'a', 'feature_flag.result.variant': 'x' },
+      events: [
+        flagEvent('b', 'y'),
+        flagEvent('c', 'z', 'feature_flag', 'feature_flag.variant'),
+        { name: 'exception', timeUnixMs: 0, attributes: {} },
+      ],
+    });
+    const found = flagEvaluationsOfSpan(carrier);
     expect(found).toEqual([
-      { flagKey: 'a', variant: 'x', source: 'child_span' },
-      { flagKey: 'b', variant: 'y', source: 'span_event' },
-      { flagKey: 'c', variant: 'z', source: 'legacy_span_event' },
+      { flagKey: 'a', variant: 'x', source: 'child_span', record: carrier },
+      { flagKey: 'b', variant: 'y', source: 'span_event', record: carrier.events[0] },
+      { flagKey: 'c', variant: 'z', source: 'legacy_span_event', record: carrier.events[1] },
     ]);
+    expect(found[1].record).toBe(carrier.events[0]);
   });
 
   it('prefers feature_flag.result.variant over the older names and the value', () => {

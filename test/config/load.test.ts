@@ -183,6 +183,19 @@ describe('ingest limits', () => {
     );
   });
 
+  it("counts a gzip gRPC message's inflater in the budget a small grpc.maxMessageBytes needs", () => {
+    // 4 x 16 KiB and the 64 KiB inflater: 5 x 16 KiB could never admit a 16 KiB gzip message.
+    const otlp = {
+      maxDecompressedBytes: 16 * 1024,
+      http: { maxBodyBytes: 16 * 1024 },
+      grpc: { maxMessageBytes: 16 * 1024 },
+    };
+    expect(() => parseConfig({ otlp: { ...otlp, maxIngestBytes: 5 * 16 * 1024 } })).toThrow(
+      /otlp\.maxIngestBytes: must be at least 131082 /,
+    );
+    expect(parseConfig({ otlp: { ...otlp, maxIngestBytes: 131_082 } }).otlp.maxIngestBytes).toBe(131_082);
+  });
+
   it('caps analyses: 256-character span-name patterns, 16 metrics, 10 quantiles, no colliding judged metrics', () => {
     const analysis = (extra: object) => ({
       analyses: [

@@ -509,7 +509,12 @@ describe('JudgeService definitions and restarts', () => {
     const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
     // One run per slice (a 1-byte cap), against the whole snapshot in one transaction that shutdown takes.
     const fill = async (sliced: boolean) => {
-      const h = harness(undefined, { maxRunningRuns: 8, snapshotSliceBytes: 1 });
+      // With a watermark hold and no tick yet, each run's evidence waits in per-second slices: snapshots of
+      // thousands of buckets, large against the log's page overhead (with no hold it is judged at once).
+      const h = harness(
+        { ...DEFAULT_WATERMARK_SETTINGS, maxHoldMs: 60_000 },
+        { maxRunningRuns: 8, snapshotSliceBytes: 1 },
+      );
       h.judge.boot(ids.map((id) => spec(id)));
       ids.forEach((id, i) => {
         h.judge.startRun(id, 'rev-a', { declaredBy: 'api' });

@@ -3,8 +3,11 @@
 // not by a worst-case reservation; refused calls get UNAVAILABLE with RetryInfo on their first frame; and an
 // idle connection is closed after otlp.grpc.idleTimeoutMs.
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
 
 let harness: TestSidecar | undefined;
 const sessions: ClientHttp2Session[] = [];
@@ -21,16 +24,23 @@ function openSession(h: TestSidecar): ClientHttp2Session {
   return session;
 }
 
-/** A call that declares a `declared`-byte message and sends `sent` bytes of it. */
-function partialCall(session: ClientHttp2Session, declared: number, sent: number): ClientHttp2Stream {
+/** A call that declares a `declared`-byte message (gzip-compressed with `gzip`) and sends `sent` bytes of it. */
+function partialCall(
+  session: ClientHttp2Session,
+  declared: number,
+  sent: number,
+  gzip = false,
+): ClientHttp2Stream {
   const stream = session.request({
     ':method': 'POST',
     ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
     'content-type': 'application/grpc',
     te: 'trailers',
+    ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
   });
   stream.on('error', () => undefined);
   const prefix = Buffer.alloc(5);
+  prefix.writeUInt8(gzip ? 1 : 0, 0);
   prefix.writeUInt32BE(declared, 1);
   stream.write(Buffer.concat([prefix, Buffer.alloc(sent, 0x0a)]));
   return stream;
@@ -86,6 +96,200 @@ describe('gRPC admission', () => {
     expect(String(refused['grpc-message'])).toContain('otlp.maxIngestBytes');
     const details = Buffer.from(String(refused['grpc-status-details-bin']), 'base64').toString('latin1');
     expect(details).toContain('type.googleapis.com/google.rpc.RetryInfo');
+  });
+
+  it('admits concurrent gzip-compressed exports of the OpenTelemetry JS gRPC exporter with the default budget', async () => {
+    // The Collector's otlp exporter compresses with gzip by default and sends from several queue consumers at
+    // once. Reserving the largest inflation grpc-js allows for each compressed call (4 x 16 MiB of the 80 MiB
+    // budget) admitted one of them at a time and refused the others with UNAVAILABLE ("budget in use").
+    harness = await startTestSidecar();
+    const h = harness;
+    const exporters = Array.from({ length: 4 }, () =>
+      traceExporter('grpc', { grpcUrl: h.grpcUrl, httpUrl: h.httpUrl, gzip: true }),
+    );
+    try {
+      const results = await Promise.all(exporters.map((exporter) => exportOnce(exporter, knownSpans())));
+      expect(results.map((result) => (succeeded(result) ? 'ok' : String(result.error?.message)))).toEqual([
+        'ok',
+        'ok',
+        'ok',
+        'ok',
+      ]);
+    } finally {
+      await Promise.all(exporters.map((exporter) => exporter.shutdown()));
+    }
+  });
+
+  it("reserves for a compressed message what grpc-js may inflate it to: twice its frames, twice deflate's limit of 1,032 x, and the inflater", async () => {
+    harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
+    const h = harness;
+    const session = openSession(h);
+    partialCall(session, 1000, 10, true);
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+    // The frames and grpc-js's copy of them (2 x 1,005), its inflated parts and their concatenation (2 x 1,032,000),
+    // and the inflater itself (zlib's state and window, and Node's output chunk: 64 KiB).
+    const inflater = 64 * 1024;
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(
+      2 * 1005 + 2 * 1032 * 1000 + inflater,
+    );
+    // A message large enough to inflate to grpc.maxMessageBytes (16 MiB) is reserved that much.
+    partialCall(session, 64 * 1024, 10, true);
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 2);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(
+      2 * 1005 + 2 * 1032 * 1000 + 2 * (5 + 64 * 1024) + 2 * 16 * 1024 * 1024 + 2 * inflater,
+    );
+  });
+
+  it('refuses a compressed call when its inflated message and decoded batch do not fit, and releases what it held', async () => {
+    harness = await startTestSidecar({
+      otlp: {
+        minReceiveBytesPerSecond: 0,
+        maxIngestBytes: 5 * 1024 * 1024,
+        maxDecompressedBytes: 1024 * 1024,
+        http: { maxBodyBytes: 1024 * 1024 },
+        grpc: { maxMessageBytes: 1024 * 1024 },
+      },
+    });
+    const h = harness;
+    const session = openSession(h);
+    partialCall(session, 600 * 1024, 10); // holds 4 x 600 KiB (and change) of the 5 MiB
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+    const held = await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes');
+    // ~1 KB of gzip: admitted on its first frame (it may inflate to ~1 MB), refused once it has: the message
+    // with its decoded batch is 4 MB.
+    const bomb = gzipSync(Buffer.alloc(1_000_000));
+    const call = session.request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-encoding': 'gzip',
+    });
+    call.on('error', () => undefined);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt8(1, 0);
+    prefix.writeUInt32BE(bomb.length, 1);
+    const status = await new Promise<Record<string, unknown>>((resolve) => {
+      call.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) resolve(headers);
+      });
+      call.on('trailers', (headers) => resolve(headers));
+      call.end(Buffer.concat([prefix, bomb]));
+    });
+    expect(status['grpc-status']).toBe('14');
+    expect(decodeURIComponent(String(status['grpc-message']))).toContain('otlp.maxIngestBytes');
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(held);
+  });
+
+  it('counts a gzip-compressed message in canary_judge_otlp_received_bytes_total by its bytes on the wire', async () => {
+    harness = await startTestSidecar();
+    const h = harness;
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    const compressed = gzipSync(payload);
+    const received = () =>
+      metricValue(h.apiUrl, 'canary_judge_otlp_received_bytes_total', {
+        transport: 'grpc',
+        signal: 'traces',
+      });
+    const before = await received();
+    const call = openSession(h).request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-encoding': 'gzip',
+    });
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt8(1, 0);
+    prefix.writeUInt32BE(compressed.length, 1);
+    const status = await new Promise<unknown>((resolve) => {
+      call.on('trailers', (headers) => resolve(headers['grpc-status']));
+      call.resume();
+      call.end(Buffer.concat([prefix, compressed]));
+    });
+    expect(status).toBe('0');
+    // As over HTTP (the body's Content-Length), the message as it came, not the ${payload.length} it inflated to.
+    expect((await received()) - before).toBe(compressed.length);
+  });
+
+  it("charges a call, while its batch is handled, for the frames grpc-js's decoder still holds beside the message", async () => {
+    // grpc-js's StreamDecoder keeps the slices of the data frames it assembled the message from
+    // (readPartialMessage) until the call ends, so the frames stay beside the message and its decoded batch.
+    harness = await startTestSidecar();
+    const h = harness;
+    const gauge = h.sidecar.registry.getSingleMetric('canary_judge_otlp_ingest_bytes')!;
+    const heldWhileHandled: number[] = [];
+    const accept = h.sink.acceptSpans.bind(h.sink);
+    h.sink.acceptSpans = (batch) => {
+      void gauge.get().then((metric) => heldWhileHandled.push(metric.values[0].value));
+      accept(batch);
+    };
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    for (const gzip of [false, true]) {
+      heldWhileHandled.length = 0;
+      const message = gzip ? gzipSync(payload) : payload;
+      const call = openSession(h).request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
+      });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt8(gzip ? 1 : 0, 0);
+      prefix.writeUInt32BE(message.length, 1);
+      const status = await new Promise<unknown>((resolve) => {
+        call.on('trailers', (headers) => resolve(headers['grpc-status']));
+        call.resume();
+        call.end(Buffer.concat([prefix, message]));
+      });
+      expect(status).toBe('0');
+      await until(async () => heldWhileHandled.length > 0);
+      // The message with its decoded batch (4 x its inflated length), and its frames as they came.
+      expect(heldWhileHandled[0], gzip ? 'gzip' : 'identity').toBe(4 * payload.length + 5 + message.length);
+    }
+  });
+
+  it('refuses data after the one message of an Export call, which grpc-js would buffer uncharged until the call ends', async () => {
+    // grpc-js's unary handler reads on after the first message (to see the half-close) and its decoder keeps
+    // the frames of a second one; with the first message complete, nothing charged or timed them.
+    harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
+    const h = harness;
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    const first = Buffer.alloc(5);
+    first.writeUInt32BE(payload.length, 1);
+    const second = Buffer.alloc(5);
+    second.writeUInt32BE(8 * 1024 * 1024, 1);
+    for (const together of [false, true]) {
+      const call = openSession(h).request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      call.on('error', () => undefined);
+      const status = new Promise<Record<string, unknown>>((resolve) => {
+        call.on('response', (headers) => {
+          if (headers['grpc-status'] !== undefined) resolve(headers);
+        });
+        call.on('trailers', (headers) => resolve(headers));
+      });
+      if (together) call.write(Buffer.concat([first, payload, second, Buffer.alloc(1024)]));
+      else {
+        call.write(Buffer.concat([first, payload]));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        call.write(Buffer.concat([second, Buffer.alloc(1024 * 1024)]));
+      }
+      const answered = await Promise.race([
+        status,
+        new Promise((resolve) => setTimeout(resolve, 2000, 'none')),
+      ]);
+      expect(answered, together ? 'in one frame' : 'in later frames').not.toBe('none');
+      expect((answered as Record<string, unknown>)['grpc-status']).toBe('3');
+      await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
+      expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
+    }
   });
 
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realisticTracePayload, encodeMessage, TRACE_REQUEST } from '../../bench/payloads.js';
 import {
+  grpcGzipBombs,
   gzipBombs,
   overload,
   partialGrpcMessages,
@@ -124,6 +125,15 @@ describe('ingest under attack (issue 9)', () => {
     expectSurvived(outcome);
     expect((outcome.answers['413'] ?? 0) + (outcome.answers['503'] ?? 0)).toBeGreaterThan(0);
     expect(outcome.answers['200']).toBeUndefined();
+  });
+
+  it('case 7: 32 parallel gRPC gzip messages inflating past grpc.maxMessageBytes stay within the budget', async () => {
+    // Each reserves what grpc-js may hold while inflating it (twice 16 MiB, grpc-admission.ts), not more:
+    // a few are admitted at once and refused (RESOURCE_EXHAUSTED) once inflated past the limit, the rest get
+    // UNAVAILABLE with RetryInfo.
+    const outcome = await underAttack(3000, () => grpcGzipBombs(sidecar.grpcAddress, 32, 20 * MiB));
+    expectSurvived(outcome);
+    expect(outcome.answers['grpc-8']).toBeGreaterThan(0);
   });
 
   it('case 8: 20,000-span batches far past capacity are shed with 503 / UNAVAILABLE, never left to time out', async () => {

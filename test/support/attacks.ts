@@ -204,6 +204,57 @@ export function gzipBombs(httpUrl: string, parallel: number, inflatedBytes: numb
 }
 
 /**
+ * `parallel` gRPC calls over one HTTP/2 connection, each a small gzip-compressed message that inflates to
+ * `inflatedBytes`, sent whole and again as soon as it is answered.
+ */
+export function grpcGzipBombs(address: string, parallel: number, inflatedBytes: number): Attack {
+  const t: AttackTally = { answers: {} };
+  let running = true;
+  const bomb = gzipSync(Buffer.alloc(inflatedBytes, 0x0a), { level: 9 });
+  const message = Buffer.concat([grpcPrefix(bomb.length, true), bomb]);
+  let session: ClientHttp2Session | undefined;
+  const open = (): ClientHttp2Session => {
+    if (session && !session.closed && !session.destroyed) return session;
+    session = connectHttp2(`http://${address}`);
+    session.on('error', () => undefined);
+    return session;
+  };
+  const one = (): void => {
+    if (!running) return;
+    let stream;
+    try {
+      stream = open().request({ ...GRPC_HEADERS, 'grpc-encoding': 'gzip' });
+    } catch {
+      setTimeout(one, 50);
+      return;
+    }
+    let answered = false;
+    const answer = (headers: Record<string, unknown>): void => {
+      if (answered || headers['grpc-status'] === undefined) return;
+      answered = true;
+      tally(t, `grpc-${String(headers['grpc-status'])}`);
+    };
+    stream.on('response', answer);
+    stream.on('trailers', answer);
+    stream.on('error', () => undefined);
+    stream.resume();
+    stream.on('close', () => {
+      if (!answered) tally(t, 'closed');
+      setImmediate(one);
+    });
+    stream.end(message);
+  };
+  for (let i = 0; i < parallel; i++) one();
+  return {
+    tally: t,
+    async stop() {
+      running = false;
+      session?.destroy();
+    },
+  };
+}
+
+/**
  * Overload: `httpConcurrency` + `grpcConcurrency` senders posting `payload` back to back, each waiting at
  * most 10 s for an answer (a timeout is tallied as `timeout`), as exporters under backpressure do. gRPC
  * goes over raw HTTP/2 (prefix + payload) so that this process spends little time framing.

@@ -3,7 +3,7 @@
 // decodeKeyValue and decodeAnyValue (any-value.ts) read them, without building anything. It takes any shape
 // the simple walk does not, and records the KeyValue's watched key as that walk does.
 import { isAscii } from './ascii-check.js';
-import { MAX_ANY_VALUE_DEPTH } from './any-value.js';
+import { MAX_ANY_VALUE_DEPTH, MAX_ATTRIBUTES_PER_LIST } from './any-value.js';
 import { type WalkRecords, watchedKeyAt } from './watched-keys.js';
 import { cursor, messageEnd, skippedEnd, smallVarint, varintEnd } from './wire-scan.js';
 
@@ -78,17 +78,20 @@ function validAnyValueContent(buf: Uint8Array, pos: number, end: number, depth: 
 /**
  * End of an array_value or kvlist_value starting at its length prefix: a message whose values (field 1) are
  * AnyValues, or with `keyValues` KeyValues, at `depth`; -1 when one is not valid. An AnyValue that deep is
- * refused here (decodeArrayValue's decodeAnyValue would throw), a KeyValue's value by validKeyValueContent.
+ * refused here (decodeArrayValue's decodeAnyValue would throw), a KeyValue's value by validKeyValueContent,
+ * and a kvlist past the per-list limit too (decodeKeyValueList's countAttribute would throw).
  */
 function validListEnd(buf: Uint8Array, pos: number, end: number, depth: number, keyValues: boolean): number {
   const stop = messageEnd(buf, pos, end);
   if (stop < 0) return -1;
   let at = cursor;
+  let values = 0;
   while (at < stop) {
     const inner = smallVarint(buf, at, stop);
     if (inner < 0) return -1;
     at = cursor;
     if (inner === 10) {
+      if (keyValues && ++values > MAX_ATTRIBUTES_PER_LIST) return -1;
       const valueEnd = messageEnd(buf, at, stop);
       if (valueEnd < 0) return -1;
       const valid = keyValues

@@ -2,12 +2,13 @@
 // by all: start_time_unix_nano = 2, time_unix_nano = 3 (fixed64); attributes are 7 (Number, Summary),
 // 9 (Histogram) or 1 (ExponentialHistogram). Metric name, unit, temporality and scope are patched in by
 // metrics.ts once their (possibly later) fields have been read.
-import type {
-  Attributes,
-  DecodedMetricPoint,
-  ExponentialBuckets,
-  MetricType,
-  ResourceInfo,
+import {
+  NO_RECORDED_VALUE_FLAG,
+  type Attributes,
+  type DecodedMetricPoint,
+  type ExponentialBuckets,
+  type MetricType,
+  type ResourceInfo,
 } from '../model.js';
 import { countAttribute, decodeKeyValue } from './any-value.js';
 import { checkExponential, checkHistogram } from './metric-checks.js';
@@ -65,6 +66,11 @@ function readPointTime(ctx: WireContext, tag: number, point: DecodedMetricPoint)
   return false;
 }
 
+/** Reads a point's `flags` (uint32): a staleness marker is marked, so that it is never taken for data. */
+function readFlags(ctx: WireContext, point: DecodedMetricPoint): void {
+  if ((ctx.reader.uint32() & NO_RECORDED_VALUE_FLAG) !== 0) point.noRecordedValue = true;
+}
+
 /** Reads one attribute of a point; `seen` counts those read before (the per-list limit). */
 function readAttributes(ctx: WireContext, frame: string, attributes: Attributes, seen: number): number {
   const count = countAttribute(seen, frame);
@@ -113,6 +119,7 @@ export function decodeNumberPoint(
     else if (tag === 58)
       attributeCount = readAttributes(ctx, 'NumberDataPoint.attributes', point.attributes, attributeCount);
     else if (tag === 42) readExemplar(ctx, point.exemplarTraceIds);
+    else if (tag === 64) readFlags(ctx, point);
     else skipField(reader, tag);
   }
   leaveMessage(reader, outer);
@@ -167,6 +174,9 @@ export function decodeHistogramPoint(
           point.attributes,
           attributeCount,
         );
+        break;
+      case 80:
+        readFlags(ctx, point);
         break;
       case 89:
         point.min = reader.double();
@@ -243,6 +253,9 @@ export function decodeExponentialPoint(
         readBuckets(ctx, tag === 66 ? buckets.positive : buckets.negative);
         ctx.path.pop();
         break;
+      case 80:
+        readFlags(ctx, point);
+        break;
       case 90:
         readExemplar(ctx, point.exemplarTraceIds);
         break;
@@ -300,6 +313,7 @@ export function decodeSummaryPoint(
     else if (tag === 41) point.sum = reader.double();
     else if (tag === 58)
       attributeCount = readAttributes(ctx, 'SummaryDataPoint.attributes', point.attributes, attributeCount);
+    else if (tag === 64) readFlags(ctx, point);
     else skipField(reader, tag);
   }
   leaveMessage(reader, outer);

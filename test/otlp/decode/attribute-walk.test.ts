@@ -167,6 +167,27 @@ describe('the general walk of one KeyValue', () => {
       }
     }
   });
+
+  it("refuses a kvlist_value past the decoder's per-list limit, which the decoder refuses at decode time", () => {
+    // 4,097 KeyValues in one kvlist: decodeKeyValueList throws, so a span that left it for a lazy read threw
+    // from inside attribution (a read of span.attributes or of the key) instead of refusing the request (400).
+    for (const count of [4096, 4097]) {
+      const list = Writer.create();
+      for (let i = 0; i < count; i++)
+        list.uint32(10).bytes(keyValue(`k${i}`, (v) => v.uint32(16).bool(true)));
+      const listBytes = list.finish();
+      const kv = keyValue('http.response.status_code', (v) => v.uint32(50).bytes(listBytes));
+      const field = Writer.create().bytes(kv).finish();
+      expect(validKeyValueEnd(field, 0, field.length) >= 0).toBe(count === 4096);
+      const span = spanBytes((w) => w.uint32(74).bytes(kv));
+      if (count === 4097) expect(() => decodeTraceRequest(span)).toThrow(/more than 4096 attributes/);
+      else
+        expect(
+          Object.keys(readAttribute(decodeTraceRequest(span).spans[0], 'http.response.status_code')!),
+        ).toHaveLength(4096);
+      sameAsEager(span);
+    }
+  });
 });
 
 describe('the walk of a run of attribute fields', () => {

@@ -1,5 +1,12 @@
 // OTLP/JSON ExportMetricsServiceRequest to a MetricBatch; the same model and checks as ../metrics.ts.
-import type { DecodedMetricPoint, MetricBatch, MetricType, ResourceInfo, Temporality } from '../../model.js';
+import {
+  NO_RECORDED_VALUE_FLAG,
+  type DecodedMetricPoint,
+  type MetricBatch,
+  type MetricType,
+  type ResourceInfo,
+  type Temporality,
+} from '../../model.js';
 import { checkExponential, checkHistogram } from '../metric-checks.js';
 import {
   quotedName,
@@ -124,6 +131,8 @@ function jsonPoint(
     ),
     exemplarTraceIds: [],
   };
+  if ((asInteger(point.flags, `${path}.flags`) & NO_RECORDED_VALUE_FLAG) !== 0)
+    decoded.noRecordedValue = true;
   eachObject(point, 'exemplars', 'exemplars', path, (exemplar, exemplarPath) => {
     const traceId = asIdHex(field(exemplar, 'traceId', 'trace_id'), 16, `${exemplarPath}.traceId`);
     if (traceId !== null && traceIdProblem(traceId) === '') decoded.exemplarTraceIds.push(traceId);
