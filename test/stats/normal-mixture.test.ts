@@ -19,8 +19,7 @@ const TWO: NormalMixtureComponent[] = [
   { weight: 0.8, centre: 0.01, sd: 0.005 },
   { weight: 0.2, centre: 0, sd: 0.05 },
 ];
-// A third component far larger than the others' terms: were its term read by a two-component call after it,
-// the result would move by orders of magnitude.
+// Priors of three components and two, to call in turn.
 const THREE: NormalMixtureComponent[] = [
   { weight: 0.5, centre: 0.02, sd: 0.01 },
   { weight: 0.3, centre: 0, sd: 0.1 },
@@ -45,6 +44,22 @@ describe('logNormalMixture', () => {
       expect(logNormalMixture(s, v, THREE)).toBe(three);
     }
     expect(reference(400, 2e4, THREE)).not.toBe(reference(400, 2e4, TWO));
+  });
+
+  it('reads no stale term, however much larger than its own it is', () => {
+    // At S = 8000, V = 2e4 (a gap of 0.4) FITTING's term is ~1600 nats and NARROW's ~0.1: the one-component call
+    // after the two-component one would come out -Infinity were FITTING's term taken into its maximum, and
+    // Infinity into its sum.
+    const NARROW: NormalMixtureComponent = { weight: 0.5, centre: 0, sd: 1e-4 };
+    const FITTING: NormalMixtureComponent = { weight: 0.5, centre: 0.4, sd: 0.05 };
+    const alone = reference(8000, 2e4, [NARROW]);
+    expect(reference(8000, 2e4, [NARROW, FITTING]) - alone).toBeGreaterThan(1000);
+    expect(logNormalMixture(8000, 2e4, [NARROW, FITTING])).toBe(reference(8000, 2e4, [NARROW, FITTING]));
+    expect(logNormalMixture(8000, 2e4, [NARROW])).toBe(alone);
+    expect(logNormalMixture(8000, 2e4, [NARROW, FITTING, NARROW])).toBe(
+      reference(8000, 2e4, [NARROW, FITTING, NARROW]),
+    );
+    expect(logNormalMixture(8000, 2e4, [NARROW, NARROW])).toBe(reference(8000, 2e4, [NARROW, NARROW]));
   });
 
   it('is 0 without information and -Infinity when every component is', () => {
