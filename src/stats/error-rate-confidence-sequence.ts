@@ -87,17 +87,30 @@ function information(c: ErrorStage, theta0: number): number {
   // Bursts make errors arrive as fewer, larger events: the count of independent events is what the normal
   // approximation needs, so the threshold applies to expected errors over the design effect.
   if ((c.canaryRequests * pooled) / dc < MIN_EXPECTED_CANARY_ERRORS) {
-    const own = (e: number, m: number): number => {
-      const p = (e + 0.5) / (m + 1);
-      return (p * (1 - p)) / m;
-    };
-    return 1 / (dc * own(c.canaryErrors, c.canaryRequests) + db * own(c.baselineErrors, c.baselineRequests));
+    return (
+      1 /
+      (dc * ownVariance(c.canaryErrors, c.canaryRequests) +
+        db * ownVariance(c.baselineErrors, c.baselineRequests))
+    );
   }
   const floor = 0.5 / (n + 1);
-  const clamp = (p: number): number => Math.min(1 - floor, Math.max(floor, p));
-  const pb = clamp((c.canaryErrors + c.baselineErrors + 0.5 - c.canaryRequests * theta0) / (n + 1));
-  const pc = clamp(pb + theta0);
+  const pb = clamped((c.canaryErrors + c.baselineErrors + 0.5 - c.canaryRequests * theta0) / (n + 1), floor);
+  const pc = clamped(pb + theta0, floor);
   return 1 / ((dc * pc * (1 - pc)) / c.canaryRequests + (db * pb * (1 - pb)) / c.baselineRequests);
+}
+
+// information's helpers are module functions, not closures made on each of its calls (the searches below
+// evaluate it some hundred times per run and tick: issue 13).
+
+/** An arm's variance of its rate from its own errors `e` of `m` requests. */
+function ownVariance(e: number, m: number): number {
+  const p = (e + 0.5) / (m + 1);
+  return (p * (1 - p)) / m;
+}
+
+/** p within [floor, 1 - floor]. */
+function clamped(p: number, floor: number): number {
+  return Math.min(1 - floor, Math.max(floor, p));
 }
 
 function difference(c: ErrorCounts): number {
@@ -147,16 +160,16 @@ export function errorRateSequential(
   prior: NormalMixturePrior,
 ): ErrorRateSequentialResult {
   const fail = failStages.filter(usable);
-  const now = current && usable(current) ? current : null;
+  const now = current && usable(current) ? [current] : null;
   const worseLogEvidence = fail.length > 0 ? logEvidence(fail, tolerance, 1, prior) : 0;
-  const withinLogEvidence = now ? logEvidence([now], tolerance, -1, prior) : 0;
+  const withinLogEvidence = now ? logEvidence(now, tolerance, -1, prior) : 0;
   return {
-    difference: now ? difference(now) : NaN,
+    difference: now ? difference(now[0]) : NaN,
     lower: errorRateLowerBound(fail, tolerance, alpha, prior),
     upper: now
       ? Math.min(
           1,
-          invertLogEvidence((t) => logEvidence([now], t, -1, prior), difference(now), alpha, -1, 2),
+          invertLogEvidence((t) => logEvidence(now, t, -1, prior), difference(now[0]), alpha, -1, 2),
         )
       : 1,
     worseLogEvidence,

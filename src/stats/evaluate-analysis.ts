@@ -45,7 +45,7 @@ import { latencyMeanEvidence } from './latency-mean-evidence.js';
 import { latencyQuantileEvidence } from './latency-quantile-evidence.js';
 import { type MetricEvidence, minSamplesOf, StageView } from './metric-evidence.js';
 import { EvaluationBuffers } from './evaluation-buffers.js';
-import { coarseSummary, explainMetric } from './result-reasons.js';
+import { coarseSummary, explainMetric, flattened } from './result-reasons.js';
 import { tenfoldSampleSize } from './tenfold-sample-size.js';
 import { evaluateTrafficSplit } from './traffic-split.js';
 
@@ -278,7 +278,7 @@ export function evaluateAnalysis(
   }
   return {
     decision,
-    reason,
+    reason: flattened(reason),
     metrics: results,
     metricsPValue: state.metricsPValue,
     srm,

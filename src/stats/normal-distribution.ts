@@ -30,22 +30,26 @@ const Q = [
   1.284260096144911, 0.4682382124808651, 0.06598813786892856, 0.0037823963320275824, 0.00007297515550839662,
 ];
 
-/** Returns [P(Z <= x), P(Z > x)], each computed without cancellation. */
-function normalBothTails(x: number): [number, number] {
-  const y = Math.abs(x);
-  if (Number.isNaN(x)) return [NaN, NaN];
-  if (y <= 0.66291) {
-    const xsq = y > 1.1e-16 ? x * x : 0;
-    let xnum = A[4] * xsq;
-    let xden = xsq;
-    for (let i = 0; i < 3; i++) {
-      xnum = (xnum + A[i]) * xsq;
-      xden = (xden + B[i]) * xsq;
-    }
-    const temp = (x * (xnum + A[3])) / (xden + B[3]);
-    return [0.5 + temp, 0.5 - temp];
+// The CDF and the survival function each compute only their own value, with the same operations: a shared
+// function returning both as a pair allocated that pair (and its two numbers) on every call, and the error
+// rate's confidence sequences call the CDF some hundred times per run and tick (issue 13).
+
+/** For |x| <= CENTRAL: Phi(x) - 1/2, so Phi(x) = 1/2 + it and P(Z > x) = 1/2 - it. */
+const CENTRAL = 0.66291;
+
+function centralOffset(x: number, y: number): number {
+  const xsq = y > 1.1e-16 ? x * x : 0;
+  let xnum = A[4] * xsq;
+  let xden = xsq;
+  for (let i = 0; i < 3; i++) {
+    xnum = (xnum + A[i]) * xsq;
+    xden = (xden + B[i]) * xsq;
   }
-  let tail: number; // P(Z > y), i.e. the smaller tail
+  return (x * (xnum + A[3])) / (xden + B[3]);
+}
+
+/** P(Z > y) for y > CENTRAL (the smaller tail), without cancellation. */
+function smallerTail(x: number, y: number): number {
   if (y <= SQRT_32) {
     let xnum = C[8] * y;
     let xden = y;
@@ -53,8 +57,9 @@ function normalBothTails(x: number): [number, number] {
       xnum = (xnum + C[i]) * y;
       xden = (xden + D[i]) * y;
     }
-    tail = ((xnum + C[7]) / (xden + D[7])) * gaussianFactor(y);
-  } else if (y < 50) {
+    return ((xnum + C[7]) / (xden + D[7])) * gaussianFactor(y);
+  }
+  if (y < 50) {
     const xsq = 1 / (x * x);
     let xnum = P[5] * xsq;
     let xden = xsq;
@@ -63,11 +68,9 @@ function normalBothTails(x: number): [number, number] {
       xden = (xden + Q[i]) * xsq;
     }
     const r = (xsq * (xnum + P[4])) / (xden + Q[4]);
-    tail = ((ONE_OVER_SQRT_2PI - r) / y) * gaussianFactor(y);
-  } else {
-    tail = 0;
+    return ((ONE_OVER_SQRT_2PI - r) / y) * gaussianFactor(y);
   }
-  return x > 0 ? [1 - tail, tail] : [tail, 1 - tail];
+  return 0;
 }
 
 /** exp(-y^2/2), with y^2 split so the exponent is exact (Cody's trick against cancellation). */
@@ -79,12 +82,20 @@ function gaussianFactor(y: number): number {
 
 /** P(Z <= x) for a standard normal Z. */
 export function normalCdf(x: number): number {
-  return normalBothTails(x)[0];
+  if (Number.isNaN(x)) return NaN;
+  const y = Math.abs(x);
+  if (y <= CENTRAL) return 0.5 + centralOffset(x, y);
+  const tail = smallerTail(x, y);
+  return x > 0 ? 1 - tail : tail;
 }
 
 /** P(Z > x), accurate in the upper tail where 1 - normalCdf(x) would cancel to 0. */
 export function normalSf(x: number): number {
-  return normalBothTails(x)[1];
+  if (Number.isNaN(x)) return NaN;
+  const y = Math.abs(x);
+  if (y <= CENTRAL) return 0.5 - centralOffset(x, y);
+  const tail = smallerTail(x, y);
+  return x > 0 ? tail : 1 - tail;
 }
 
 export function normalDensity(x: number): number {

@@ -43,19 +43,27 @@ export function logNormalCdf(x: number): number {
   return -0.5 * x2 - Math.log(-x) - 0.5 * Math.log(2 * Math.PI) + Math.log1p(-1 / x2 + 3 / (x2 * x2));
 }
 
+/** logNormalMixture's terms (logComponent calls nothing that uses it). */
+let terms = new Float64Array(2);
+
 /** log E for the information-scaled sum S and intrinsic time V (see above); 0 when V = 0. */
 export function logNormalMixture(s: number, v: number, prior: NormalMixturePrior): number {
   if (!(v > 0)) return 0;
   if (!Array.isArray(prior)) return logComponent(s, v, prior);
+  // The components' terms go to a reused buffer: the confidence sequences' searches call this some hundred
+  // times per run and tick, and an array of terms (and its closure) per call was garbage for the young
+  // generation during the judge's tick (issue 13). A double stored in a Float64Array reads back unchanged.
+  if (terms.length < prior.length) terms = new Float64Array(prior.length);
   let max = -Infinity;
-  const terms = prior.map((c) => {
+  for (let i = 0; i < prior.length; i++) {
+    const c = prior[i];
     const t = Math.log(c.weight ?? 1) + logComponent(s, v, c);
     max = Math.max(max, t);
-    return t;
-  });
+    terms[i] = t;
+  }
   if (max === -Infinity) return -Infinity;
   let sum = 0;
-  for (const t of terms) sum += Math.exp(t - max);
+  for (let i = 0; i < prior.length; i++) sum += Math.exp(terms[i] - max);
   return max + Math.log(sum);
 }
 

@@ -69,6 +69,26 @@ export function explainMetric(
   minSamples: number,
   tenfold?: number,
 ): string {
+  return flattened(metricSentence(r, evidence, minSamples, tenfold));
+}
+
+/**
+ * `text` as one flat string. A reason joined from a dozen pieces is a tree of V8 cons strings, one heap object
+ * per join and per number printed, and each run's document keeps its reasons until the next tick: during a
+ * sliced tick every young-generation collection copied those trees (issue 13). Reading a character makes V8
+ * flatten the tree into one string in place, so the pieces die young.
+ */
+export function flattened(text: string): string {
+  text.charCodeAt(0);
+  return text;
+}
+
+function metricSentence(
+  r: MetricResult,
+  evidence: Pick<MetricEvidence, 'samples' | 'note' | 'waiting'>,
+  minSamples: number,
+  tenfold?: number,
+): string {
   const { samples } = evidence;
   const note = evidence.note ? `; ${evidence.note}` : '';
   // A fail can come from earlier stages' evidence while the current stage still waits: it says the fail.
