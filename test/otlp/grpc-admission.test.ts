@@ -77,7 +77,7 @@ describe('gRPC admission', () => {
       otlp: {
         // No slow-sender rules: the held call must not be cut or preempted for the second.
         minReceiveBytesPerSecond: 0,
-        maxIngestBytes: 5 * 1024 * 1024,
+        maxIngestBytes: 5 * 1024 * 1024 + 20,
         maxDecompressedBytes: 1024 * 1024,
         http: { maxBodyBytes: 1024 * 1024 },
         grpc: { maxMessageBytes: 1024 * 1024 },
@@ -105,7 +105,7 @@ describe('gRPC admission', () => {
 
   it('admits concurrent gzip-compressed exports of the OpenTelemetry JS gRPC exporter with the default budget', async () => {
     // The Collector's otlp exporter compresses with gzip by default and sends from several queue consumers at
-    // once. Reserving the largest inflation grpc-js allows for each compressed call (4 x 16 MiB of the 80 MiB
+    // once. Reserving the largest inflation grpc-js allows for each compressed call (4 x 16 MiB of the 81 MiB
     // budget) admitted one of them at a time and refused the others with UNAVAILABLE ("budget in use").
     harness = await startTestSidecar();
     const h = harness;
@@ -149,7 +149,7 @@ describe('gRPC admission', () => {
     harness = await startTestSidecar({
       otlp: {
         minReceiveBytesPerSecond: 0,
-        maxIngestBytes: 5 * 1024 * 1024,
+        maxIngestBytes: 5 * 1024 * 1024 + 20,
         maxDecompressedBytes: 1024 * 1024,
         http: { maxBodyBytes: 1024 * 1024 },
         grpc: { maxMessageBytes: 1024 * 1024 },
@@ -295,6 +295,45 @@ describe('gRPC admission', () => {
       await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
       expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
     }
+  });
+
+  it('admits, with the default limits, a message of exactly grpc.maxMessageBytes', async () => {
+    // Its whole charge is 5 x 16 MiB + 20 (4 x its frames on the first frame, grpc-js's copy when whole); with the
+    // budget at 5 x 16 MiB, messages from 16 MiB - 3 bytes up were refused with UNAVAILABLE on every retry.
+    harness = await startTestSidecar();
+    const h = harness;
+    const max = h.config.otlp.grpc.maxMessageBytes;
+    const spans = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    // Padded to the limit with an unknown length-delimited field (15), which decoders skip.
+    const padding = max - spans.length - 5;
+    const tag = Buffer.from([(15 << 3) | 2]);
+    const length = Buffer.from([
+      (padding & 0x7f) | 0x80,
+      ((padding >>> 7) & 0x7f) | 0x80,
+      ((padding >>> 14) & 0x7f) | 0x80,
+      padding >>> 21,
+    ]);
+    const message = Buffer.concat([spans, tag, length, Buffer.alloc(padding)]);
+    expect(message.length).toBe(max);
+    const call = openSession(h).request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    call.on('error', () => undefined);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(message.length, 1);
+    const status = await new Promise<Record<string, unknown>>((resolve) => {
+      call.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) resolve(headers);
+      });
+      call.on('trailers', (headers) => resolve(headers));
+      call.resume();
+      call.end(Buffer.concat([prefix, message]));
+    });
+    expect(status['grpc-status'], decodeURIComponent(String(status['grpc-message']))).toBe('0');
+    expect(h.sink.spans.length).toBeGreaterThan(0);
   });
 
   it('cuts an Export call whose message is whole but which never half-closes, and releases its slot and bytes', async () => {
