@@ -61,10 +61,11 @@ export const otlpSchema = z
     maxDecompressedBytes: bytes().default(16 * MiB),
     /**
      * Memory all export requests together may hold while they are received, decompressed and decoded, both
-     * transports together (default 80 MiB, sized for a 512 MiB container; README "Operations"). A request
+     * transports together (default 81 MiB, sized for a 512 MiB container; README "Operations"; over 5 x the
+     * 16 MiB grpc.maxMessageBytes, as the check below asks, so the largest message is admitted). A request
      * that would pass it is refused with a retry hint (503 + Retry-After / UNAVAILABLE + RetryInfo).
      */
-    maxIngestBytes: bytes().default(80 * MiB),
+    maxIngestBytes: bytes().default(81 * MiB),
     /**
      * When the event loop runs more than this many milliseconds behind (smoothed), new export requests are
      * refused with a retry hint until it catches up, so overload is shed instead of left to time out
@@ -94,19 +95,23 @@ export const otlpSchema = z
     // The largest request the limits allow must fit in the budget, or it would be refused for ever.
     // src/otlp/admission.ts: every payload byte is charged with its decoded batch (4x in all); a
     // compressed body also holds its wire bytes until it is inflated, and assembling a payload from its
-    // blocks holds one copy more for a moment (5x). A gzip gRPC message reserves its frames twice, twice what it
-    // may inflate to and the inflater's 64 KiB (src/otlp/grpc-admission.ts, compressedReservation).
+    // blocks holds one copy more for a moment (5x). An uncompressed gRPC message reserves 4 x its frames (its
+    // 5-byte prefix and payload) and grpc-js's copy of the payload beside them: 5 x maxMessageBytes + 20. A gzip
+    // gRPC message reserves its frames twice, twice what it may inflate to and the inflater's 64 KiB
+    // (src/otlp/grpc-admission.ts, compressedReservation), then its decoded batch beside its frames (at most
+    // 5 x maxMessageBytes + 5). A charge past the whole budget would be refused
+    // with UNAVAILABLE on every retry, so the check covers each charge exactly.
     const largest = Math.max(
       otlp.http.maxBodyBytes + 4 * otlp.maxDecompressedBytes,
       5 * otlp.maxDecompressedBytes,
-      5 * otlp.grpc.maxMessageBytes,
+      5 * otlp.grpc.maxMessageBytes + 20,
       4 * otlp.grpc.maxMessageBytes + 10 + 64 * 1024,
     );
     if (otlp.maxIngestBytes < largest) {
       ctx.addIssue({
         code: 'custom',
         path: ['maxIngestBytes'],
-        message: `must be at least ${largest} (http.maxBodyBytes + 4 x maxDecompressedBytes, 5 x maxDecompressedBytes, 5 x grpc.maxMessageBytes and 4 x grpc.maxMessageBytes + 65,546) so that the largest request allowed can be admitted; raise it or lower those limits`,
+        message: `must be at least ${largest} (http.maxBodyBytes + 4 x maxDecompressedBytes, 5 x maxDecompressedBytes, 5 x grpc.maxMessageBytes + 20 and 4 x grpc.maxMessageBytes + 65,546) so that the largest request allowed can be admitted; raise it or lower those limits`,
       });
     }
   })

@@ -24,6 +24,9 @@
 // - If a grpc-js version hides the stream, the interceptor falls back to reserving, at metadata time,
 //   4 x max_receive_message_length per call (the most one call can hold), which keeps the same bound with
 //   fewer calls admitted at once. `accounting` says which mode is in use; a test pins it.
+// - grpc-js runs a unary handler only on the client's half-close (END_STREAM), so a call whose message is whole
+//   stays watched by the receive guard until its stream ends, and is cut (DEADLINE_EXCEEDED) if the client does
+//   not half-close within otlp.receiveGraceMs (receive-guard.ts, whole).
 // The bound achieved: every byte a gRPC call holds is inside otlp.maxIngestBytes, except up to one HTTP/2
 // data frame (16 KiB by default) per stream that arrived before it was refused, and, for streams not yet
 // read, the 64 KiB flow-control window per stream.
@@ -144,6 +147,8 @@ class CallAdmission {
   private messageBytes = -1;
   private complete = false;
   private readonly onData = (chunk: Buffer): void => this.data(chunk);
+  /** The client half-closed (END_STREAM): the call is received. */
+  private readonly onEnd = (): void => this.watch?.done();
 
   constructor(
     private readonly owner: GrpcAdmission,
@@ -227,7 +232,12 @@ class CallAdmission {
     if (this.received < 5 + this.messageBytes) return;
     if (this.received > 5 + this.messageBytes) return this.refuse(secondMessage());
     this.complete = true;
-    this.watch?.done();
+    // grpc-js runs a unary handler only on the half-close; until the client sends it the call keeps its slot and
+    // bytes, so the guard goes on watching it (receive-guard.ts, whole). The stream's 'end' is the client's
+    // END_STREAM, emitted while grpc-js is paused inflating a gzip message too: only the client's wait is timed.
+    // A client that half-closes with its message ends in this loop turn, before the guard arms any timer.
+    this.watch?.whole();
+    this.stream?.once('end', this.onEnd);
     // grpc-js now copies the frames into one message (held for a moment beside them).
     if (this.prefix[0] !== 1 && !this.lease!.grow(this.messageBytes)) {
       this.refuse(this.options.admission.overBudget());
@@ -235,7 +245,8 @@ class CallAdmission {
   }
 
   private message(message: unknown, proceed: (message: unknown) => void): void {
-    this.watch?.done();
+    // Without the stream hook the half-close cannot be seen; the call is received when its message is.
+    if (!this.stream) this.watch?.done();
     // Held from now on: the message and its decoded batch, and the frames as they came, which grpc-js's
     // StreamDecoder keeps (readPartialMessage) until the call ends (without the stream hook their length is not
     // known: the fallback's reservation was 4 x max_receive_message_length). An uncompressed message's
@@ -288,6 +299,7 @@ class CallAdmission {
     this.finished = true;
     this.watch?.done();
     this.stream?.off('data', this.onData);
+    this.stream?.off('end', this.onEnd);
     this.lease?.release();
   }
 }

@@ -8,6 +8,13 @@
 // - the budget is under pressure (a request needs a slot or bytes that are taken) and it is the slowest
 //   receiving request below the minimum rate, or one stalled for STALL_PREEMPT_MS: then it gives way at
 //   once, grace or not (preemptSlowest).
+// A gRPC call's message can be whole before the call is: grpc-js runs a unary handler only on the client's
+// half-close (END_STREAM), and until then the call keeps its slot and bytes. Once its message is whole
+// (ReceiveWatch.whole) a call is no longer judged by rate but must half-close within one window of `graceMs`
+// (the time a sender may go without progress; real unary clients send END_STREAM with or right after the
+// message), or within `timeoutMs` of its start when the rate rules are off; it can also be preempted as
+// stalled. Only the client's half-close is timed: the call says it is done when its stream ends, before any
+// wait of ours (zlib inflating a gzip message).
 //
 // One timer sweeps all watched requests every `sweepMs` while any exist (unref'd, so it never keeps the
 // process alive); a sweep or a preemption costs O(requests being received), which admission bounds.
@@ -37,6 +44,8 @@ interface Watched {
   windowBytes: number;
   received: number;
   lastByteAtMs: number;
+  /** When the message became whole, waiting for the sender's half-close; -1 while it is received. */
+  wholeAtMs: number;
   cut: (error: IngestError) => void;
 }
 
@@ -51,6 +60,14 @@ export class ReceiveWatch {
     this.entry.received += bytes;
     this.entry.windowBytes += bytes;
     this.entry.lastByteAtMs = this.guard.now();
+  }
+
+  /**
+   * The message is whole but the request is not over until the sender half-closes (a gRPC call's END_STREAM):
+   * from now on it is judged by how long that takes, not by its rate. done() when it half-closes.
+   */
+  whole(): void {
+    if (this.entry.wholeAtMs < 0) this.entry.wholeAtMs = this.guard.now();
   }
 
   /** The body is whole (or the request ended): stop watching. Safe to call twice. */
@@ -79,6 +96,7 @@ export class ReceiveGuard {
       windowBytes: 0,
       received: 0,
       lastByteAtMs: now,
+      wholeAtMs: -1,
       cut,
     };
     this.watched.add(entry);
@@ -112,7 +130,9 @@ export class ReceiveGuard {
     const { minBytesPerSecond, graceMs, timeoutMs } = this.options;
     for (const entry of [...this.watched]) {
       let why = '';
-      if (now - entry.startedAtMs > timeoutMs) {
+      if (entry.wholeAtMs >= 0) {
+        why = this.halfCloseOverdue(entry, now);
+      } else if (now - entry.startedAtMs > timeoutMs) {
         why = `the body did not arrive within ${timeoutMs} ms (otlp.bodyTimeoutMs)`;
       } else if (now - entry.windowStartMs >= graceMs) {
         const windowMs = now - entry.windowStartMs;
@@ -131,6 +151,19 @@ export class ReceiveGuard {
       clearInterval(this.timer);
       this.timer = undefined;
     }
+  }
+
+  /** Why a request whose message is whole is cut now for not half-closing, or ''. */
+  private halfCloseOverdue(entry: Watched, now: number): string {
+    const { minBytesPerSecond, graceMs, timeoutMs } = this.options;
+    const waitedMs = now - entry.wholeAtMs;
+    if (minBytesPerSecond > 0 && waitedMs >= graceMs) {
+      return `its message arrived whole but the sender did not half-close (END_STREAM) within ${graceMs} ms (otlp.receiveGraceMs)`;
+    }
+    if (now - entry.startedAtMs > timeoutMs) {
+      return `its message arrived whole but the sender did not half-close (END_STREAM) within ${timeoutMs} ms of its start (otlp.bodyTimeoutMs)`;
+    }
+    return '';
   }
 
   /**
@@ -152,7 +185,13 @@ export class ReceiveGuard {
       if (entry.received === 0) continue;
       const elapsedMs = now - entry.startedAtMs;
       const rate = (entry.received * 1000) / Math.max(1, elapsedMs);
-      if (elapsedMs >= MIN_RATE_AGE_MS && rate < this.options.minBytesPerSecond && rate < slowestRate) {
+      // A whole message waiting for its half-close has no rate to judge; it can give way as stalled.
+      if (
+        entry.wholeAtMs < 0 &&
+        elapsedMs >= MIN_RATE_AGE_MS &&
+        rate < this.options.minBytesPerSecond &&
+        rate < slowestRate
+      ) {
         slowest = entry;
         slowestRate = rate;
       }
@@ -168,7 +207,9 @@ export class ReceiveGuard {
       victim,
       victim === slowest
         ? `it sends at ${Math.round(slowestRate)} bytes/s, below ${this.options.minBytesPerSecond}, while others wait for its share`
-        : `no byte for ${now - victim.lastByteAtMs} ms while others wait for its share`,
+        : victim.wholeAtMs >= 0
+          ? `its message arrived whole but the sender has not half-closed (END_STREAM) for ${now - victim.wholeAtMs} ms while others wait for its share`
+          : `no byte for ${now - victim.lastByteAtMs} ms while others wait for its share`,
     );
     return true;
   }

@@ -179,8 +179,24 @@ describe('ingest limits', () => {
       message = (error as Error).message;
     }
     expect(message).toMatch(
-      /otlp\.maxIngestBytes: must be at least 83886080 .*raise it or lower those limits/,
+      /otlp\.maxIngestBytes: must be at least 83886100 .*raise it or lower those limits/,
     );
+  });
+
+  it("asks the budget to cover an uncompressed gRPC message's whole charge, which the defaults do", () => {
+    // 4 x (5 + m) reserved on the first frame and grpc-js's copy of the message: 5 x m + 20. A budget of 5 x m
+    // refused messages from m - 3 bytes up with UNAVAILABLE, every retry again.
+    const otlp = {
+      maxDecompressedBytes: 1024 * 1024,
+      http: { maxBodyBytes: 1024 * 1024 },
+      grpc: { maxMessageBytes: 1024 * 1024 },
+    };
+    expect(() => parseConfig({ otlp: { ...otlp, maxIngestBytes: 5 * 1024 * 1024 } })).toThrow(
+      /otlp\.maxIngestBytes: must be at least 5242900 .*5 x grpc\.maxMessageBytes \+ 20/,
+    );
+    expect(parseConfig({ otlp: { ...otlp, maxIngestBytes: 5_242_900 } }).otlp.maxIngestBytes).toBe(5_242_900);
+    const defaults = parseConfig({}).otlp;
+    expect(defaults.maxIngestBytes).toBeGreaterThanOrEqual(5 * defaults.grpc.maxMessageBytes + 20);
   });
 
   it("counts a gzip gRPC message's inflater in the budget a small grpc.maxMessageBytes needs", () => {

@@ -181,6 +181,66 @@ describe('ReceiveGuard', () => {
     expect(cuts[2]).toBe('burst: OTLP_TOO_SLOW');
   });
 
+  it('gives a whole message one grace window to half-close, judged by that wait and not by its rate', async () => {
+    const { guard, cuts, watch, advance } = guarded();
+    // Half-closed in the turn its message came whole in: no timer is armed.
+    const prompt = watch('prompt');
+    prompt.progress(10);
+    prompt.whole();
+    prompt.done();
+    await turn();
+    expect(guard.sweeping).toBe(false);
+    const stalled = watch('stalled');
+    stalled.progress(10); // 10 bytes: far below 1,000 bytes/s, but whole
+    stalled.whole();
+    const late = watch('late');
+    late.progress(10);
+    late.whole();
+    await turn();
+    expect(guard.sweeping).toBe(true);
+    advance(MIN_RATE_AGE_MS);
+    expect(guard.preemptSlowest()).toBe(false); // a whole message has no rate to be judged by
+    advance(1000);
+    late.done(); // half-closed a second late: not cut
+    advance(999 - MIN_RATE_AGE_MS);
+    guard.sweep();
+    expect(cuts).toEqual([]);
+    advance(1);
+    guard.sweep();
+    expect(cuts).toEqual(['stalled: OTLP_TOO_SLOW']);
+    expect(guard.size).toBe(0);
+  });
+
+  it('lets a whole message that does not half-close give way as stalled, and bounds it by the body timeout when the rate rules are off', () => {
+    const { guard, cuts, watch, advance } = guarded();
+    const stalled = watch('stalled');
+    stalled.progress(10);
+    stalled.whole();
+    advance(STALL_PREEMPT_MS);
+    expect(guard.preemptSlowest()).toBe(true);
+    expect(cuts).toEqual(['stalled: OTLP_TOO_SLOW']);
+    let now = 0;
+    const messages: string[] = [];
+    const unruled = new ReceiveGuard({
+      minBytesPerSecond: 0,
+      graceMs: 2000,
+      timeoutMs: 5000,
+      clock: () => now,
+    });
+    const entry = unruled.watch((error) => messages.push(error.message));
+    entry.progress(10);
+    entry.whole();
+    now = 5000;
+    unruled.sweep();
+    expect(messages).toEqual([]);
+    now = 5001;
+    unruled.sweep();
+    expect(messages).toEqual([
+      'its message arrived whole but the sender did not half-close (END_STREAM) within 5000 ms of its start (otlp.bodyTimeoutMs)',
+    ]);
+    unruled.stop();
+  });
+
   it('lets admission take a slot from an idle receiver when none is free', () => {
     const { guard, advance } = guarded();
     const a = admission(1000, 1);

@@ -2,7 +2,12 @@
 // per-frame accounting that src/otlp/grpc-admission.ts documents), so calls are charged by what they send,
 // not by a worst-case reservation; refused calls get UNAVAILABLE with RetryInfo on their first frame; and an
 // idle connection is closed after otlp.grpc.idleTimeoutMs.
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
@@ -72,7 +77,7 @@ describe('gRPC admission', () => {
       otlp: {
         // No slow-sender rules: the held call must not be cut or preempted for the second.
         minReceiveBytesPerSecond: 0,
-        maxIngestBytes: 5 * 1024 * 1024,
+        maxIngestBytes: 5 * 1024 * 1024 + 20,
         maxDecompressedBytes: 1024 * 1024,
         http: { maxBodyBytes: 1024 * 1024 },
         grpc: { maxMessageBytes: 1024 * 1024 },
@@ -100,7 +105,7 @@ describe('gRPC admission', () => {
 
   it('admits concurrent gzip-compressed exports of the OpenTelemetry JS gRPC exporter with the default budget', async () => {
     // The Collector's otlp exporter compresses with gzip by default and sends from several queue consumers at
-    // once. Reserving the largest inflation grpc-js allows for each compressed call (4 x 16 MiB of the 80 MiB
+    // once. Reserving the largest inflation grpc-js allows for each compressed call (4 x 16 MiB of the 81 MiB
     // budget) admitted one of them at a time and refused the others with UNAVAILABLE ("budget in use").
     harness = await startTestSidecar();
     const h = harness;
@@ -144,7 +149,7 @@ describe('gRPC admission', () => {
     harness = await startTestSidecar({
       otlp: {
         minReceiveBytesPerSecond: 0,
-        maxIngestBytes: 5 * 1024 * 1024,
+        maxIngestBytes: 5 * 1024 * 1024 + 20,
         maxDecompressedBytes: 1024 * 1024,
         http: { maxBodyBytes: 1024 * 1024 },
         grpc: { maxMessageBytes: 1024 * 1024 },
@@ -289,6 +294,169 @@ describe('gRPC admission', () => {
       expect((answered as Record<string, unknown>)['grpc-status']).toBe('3');
       await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
       expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
+    }
+  });
+
+  it('admits, with the default limits, a message of exactly grpc.maxMessageBytes', async () => {
+    // Its whole charge is 5 x 16 MiB + 20 (4 x its frames on the first frame, grpc-js's copy when whole); with the
+    // budget at 5 x 16 MiB, messages from 16 MiB - 3 bytes up were refused with UNAVAILABLE on every retry.
+    harness = await startTestSidecar();
+    const h = harness;
+    const max = h.config.otlp.grpc.maxMessageBytes;
+    const spans = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    // Padded to the limit with an unknown length-delimited field (15), which decoders skip.
+    const padding = max - spans.length - 5;
+    const tag = Buffer.from([(15 << 3) | 2]);
+    const length = Buffer.from([
+      (padding & 0x7f) | 0x80,
+      ((padding >>> 7) & 0x7f) | 0x80,
+      ((padding >>> 14) & 0x7f) | 0x80,
+      padding >>> 21,
+    ]);
+    const message = Buffer.concat([spans, tag, length, Buffer.alloc(padding)]);
+    expect(message.length).toBe(max);
+    const call = openSession(h).request({
+      ':method': 'POST',
+      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    call.on('error', () => undefined);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(message.length, 1);
+    const status = await new Promise<Record<string, unknown>>((resolve) => {
+      call.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) resolve(headers);
+      });
+      call.on('trailers', (headers) => resolve(headers));
+      call.resume();
+      call.end(Buffer.concat([prefix, message]));
+    });
+    expect(status['grpc-status'], decodeURIComponent(String(status['grpc-message']))).toBe('0');
+    expect(h.sink.spans.length).toBeGreaterThan(0);
+  });
+
+  it('cuts an Export call whose message is whole but which never half-closes, and releases its slot and bytes', async () => {
+    // grpc-js runs a unary handler only on the half-close (END_STREAM); the guard's rate checks ended with the
+    // message, so such a call kept its slot and charge for ever (256 of them blocked all ingest).
+    harness = await startTestSidecar({ otlp: { receiveGraceMs: 200 } });
+    const h = harness;
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    for (const gzip of [false, true]) {
+      const message = gzip ? gzipSync(payload) : payload;
+      const call = openSession(h).request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
+      });
+      call.on('error', () => undefined);
+      const status = new Promise<Record<string, unknown>>((resolve) => {
+        call.on('response', (headers) => {
+          if (headers['grpc-status'] !== undefined) resolve(headers);
+        });
+        call.on('trailers', (headers) => resolve(headers));
+      });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt8(gzip ? 1 : 0, 0);
+      prefix.writeUInt32BE(message.length, 1);
+      call.write(Buffer.concat([prefix, message])); // and no END_STREAM
+      await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+      const answered = await Promise.race([
+        status,
+        new Promise((resolve) => setTimeout(resolve, 3000, 'none')),
+      ]);
+      expect(answered, gzip ? 'gzip' : 'identity').not.toBe('none');
+      const headers = answered as Record<string, unknown>;
+      expect(headers['grpc-status']).toBe('4'); // DEADLINE_EXCEEDED, not retried
+      expect(decodeURIComponent(String(headers['grpc-message']))).toContain(
+        'did not half-close (END_STREAM) within 200 ms (otlp.receiveGraceMs)',
+      );
+      await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
+      expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
+    }
+    expect(
+      await metricValue(h.apiUrl, 'canary_judge_otlp_requests_total', {
+        transport: 'grpc',
+        signal: 'traces',
+        outcome: 'OTLP_TOO_SLOW',
+      }),
+    ).toBe(2);
+    expect(h.sink.spans).toHaveLength(0);
+  });
+
+  it("does not time a gzip call's wait for zlib once the client has half-closed", async () => {
+    // Inflating runs on libuv's thread pool; with every thread taken (reads of a FIFO no one writes yet) the
+    // message waits on our side, the client having sent END_STREAM with it.
+    harness = await startTestSidecar({ otlp: { receiveGraceMs: 50 } });
+    const h = harness;
+    const dir = mkdtempSync(join(tmpdir(), 'canary-judge-fifo-'));
+    const fifo = join(dir, 'pool');
+    execFileSync('mkfifo', [fifo]);
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const blockers = Array.from({ length: threads }, () => open(fifo, 'r'));
+    try {
+      const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+      const message = gzipSync(payload);
+      const call = openSession(h).request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        'grpc-encoding': 'gzip',
+      });
+      call.on('error', () => undefined);
+      const status = new Promise<unknown>((resolve) => {
+        call.on('response', (headers) => {
+          if (headers['grpc-status'] !== undefined) resolve(headers['grpc-status']);
+        });
+        call.on('trailers', (headers) => resolve(headers['grpc-status']));
+      });
+      call.resume();
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt8(1, 0);
+      prefix.writeUInt32BE(message.length, 1);
+      call.end(Buffer.concat([prefix, message]));
+      // Several sweeps past the 50 ms grace while the message waits for a thread.
+      const early = await Promise.race([
+        status,
+        new Promise((resolve) => setTimeout(resolve, 700, 'waiting')),
+      ]);
+      expect(early).toBe('waiting');
+      expect(h.sink.spans).toHaveLength(0);
+    } finally {
+      const writer = openSync(fifo, 'w');
+      closeSync(writer);
+      for (const handle of await Promise.all(blockers)) await handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await until(async () => h.sink.spans.length > 0);
+    expect(
+      await metricValue(h.apiUrl, 'canary_judge_otlp_requests_total', {
+        transport: 'grpc',
+        signal: 'traces',
+        outcome: 'OTLP_TOO_SLOW',
+      }),
+    ).toBe(0);
+  });
+
+  it('admits Export calls of the OpenTelemetry JS gRPC exporter, which half-close with their message, under a grace of 0 ms', async () => {
+    harness = await startTestSidecar({ otlp: { receiveGraceMs: 0 } });
+    const h = harness;
+    const exporters = [false, true].map((gzip) =>
+      traceExporter('grpc', { grpcUrl: h.grpcUrl, httpUrl: h.httpUrl, gzip }),
+    );
+    try {
+      for (let round = 0; round < 5; round++) {
+        const results = await Promise.all(exporters.map((exporter) => exportOnce(exporter, knownSpans())));
+        expect(results.map((result) => (succeeded(result) ? 'ok' : String(result.error?.message)))).toEqual([
+          'ok',
+          'ok',
+        ]);
+      }
+    } finally {
+      await Promise.all(exporters.map((exporter) => exporter.shutdown()));
     }
   });
 
