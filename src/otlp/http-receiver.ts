@@ -210,6 +210,10 @@ function receiveBody(
      * are garbage).
      */
     const finish = (): void => {
+      // The inflater has ended, so the wire bytes are all spent: they are given back before the join's copy is
+      // charged, which keeps the peak within the config check's http.maxBodyBytes + 4 x and 5 x
+      // maxDecompressedBytes (charged together, a gzip body of 2 MiB inflating to 16 MiB passed the default).
+      if (inflater) lease!.shrinkTo(PAYLOAD_CHARGE * payloadBytes);
       if (payload.length > 1 && !lease!.grow(payloadBytes)) return fail(admission.overBudget());
       settled = true;
       const whole = direct !== undefined ? direct.subarray(0, payloadBytes) : joined(payload, payloadBytes);

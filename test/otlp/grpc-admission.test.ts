@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
@@ -458,6 +460,77 @@ describe('gRPC admission', () => {
     } finally {
       await Promise.all(exporters.map((exporter) => exporter.shutdown()));
     }
+  });
+
+  it('does not run the handler of a call cut for not half-closing when its END_STREAM comes in the same read', async () => {
+    // The preempting call's frames and the cut call's END_STREAM reach the server in one write: grpc-js's
+    // cancel (a nextTick after the cut's status) must come before the half-close, or the batch is handled and
+    // counted after the client was told DEADLINE_EXCEEDED, and retried.
+    harness = await startTestSidecar({ otlp: { receiveGraceMs: 10_000, maxInFlightRequests: 1 } });
+    const h = harness;
+    const socket = netConnect(Number(new URL(h.grpcUrl).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    let held: Buffer[] | undefined;
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        if (held) held.push(chunk);
+        else socket.write(chunk);
+        callback();
+      },
+      final(callback) {
+        socket.end();
+        callback();
+      },
+    });
+    socket.on('data', (chunk: Buffer) => wire.push(chunk));
+    socket.on('end', () => wire.push(null));
+    const session = connect(h.grpcUrl, { createConnection: () => wire });
+    session.on('error', () => undefined);
+    sessions.push(session);
+    const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(payload.length, 1);
+    const call = (): { stream: ClientHttp2Stream; status: Promise<string> } => {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      stream.on('error', () => undefined);
+      stream.resume();
+      const status = new Promise<string>((resolve) => {
+        stream.on('response', (headers) => {
+          if (headers['grpc-status'] !== undefined) resolve(String(headers['grpc-status']));
+        });
+        stream.on('trailers', (headers) => resolve(String(headers['grpc-status'])));
+      });
+      return { stream, status };
+    };
+    const stalled = call();
+    stalled.stream.write(Buffer.concat([prefix, payload])); // whole, not half-closed
+    await new Promise((resolve) => setTimeout(resolve, 1300)); // past STALL_PREEMPT_MS
+    held = [];
+    const next = call();
+    next.stream.end(Buffer.concat([prefix, payload]));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    stalled.stream.end();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const frames = Buffer.concat(held);
+    held = undefined;
+    socket.write(frames);
+    expect(await Promise.all([stalled.status, next.status])).toEqual(['4', '0']);
+    await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
+    expect(h.sink.spans).toHaveLength(knownSpans().length);
+    const outcome = (name: string): Promise<number | undefined> =>
+      metricValue(h.apiUrl, 'canary_judge_otlp_requests_total', {
+        transport: 'grpc',
+        signal: 'traces',
+        outcome: name,
+      });
+    expect([await outcome('OTLP_TOO_SLOW'), await outcome('ok')]).toEqual([1, 1]);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
   });
 
   it('closes a connection idle for otlp.grpc.idleTimeoutMs with GOAWAY', async () => {

@@ -4,6 +4,7 @@
 // pipeline byte for byte, whatever the pieces. And what a full success is answered with: an empty protobuf
 // body or `{}` in JSON, each with its Content-Length.
 import { request as httpRequest } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTraceRequestPayload } from '../../bench/payloads.js';
@@ -121,5 +122,56 @@ describe('OTLP/HTTP success answers', () => {
     expect(json.status).toBe(200);
     expect(json.headers['content-length']).toBe('2');
     expect(json.bytes.toString()).toBe('{}');
+  });
+});
+
+describe('OTLP/HTTP compressed bodies and the default budget', () => {
+  it('admits a gzip body that inflates to exactly maxDecompressedBytes, with the default limits', async () => {
+    // Such a body holds its wire bytes, the payload with its decoded batch (4 x) and, while its blocks are
+    // joined, one copy more: with the wire bytes still charged at the join, a 2 MiB body inflating to 16 MiB
+    // was charged 2 + 5 x 16 MiB, past the 81 MiB budget, and refused with 503 on every retry.
+    const h = await startTestSidecar();
+    try {
+      const max = h.config.otlp.maxDecompressedBytes;
+      const spans = Buffer.from(payload);
+      // Padded to the limit with an unknown length-delimited field (15), which decoders skip; its first 2 MiB
+      // are random so that the body does not compress to almost nothing.
+      const padding = max - spans.length - 5;
+      const tag = Buffer.from([(15 << 3) | 2]);
+      const length = Buffer.from([
+        (padding & 0x7f) | 0x80,
+        ((padding >>> 7) & 0x7f) | 0x80,
+        ((padding >>> 14) & 0x7f) | 0x80,
+        padding >>> 21,
+      ]);
+      const noise = randomBytes(2 * 1024 * 1024);
+      const message = Buffer.concat([spans, tag, length, noise, Buffer.alloc(padding - noise.length)]);
+      expect(message.length).toBe(max);
+      const body = gzipSync(message);
+      expect(body.length).toBeGreaterThan(2 * 1024 * 1024);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          `${h.httpUrl}/v1/traces`,
+          {
+            method: 'POST',
+            headers: {
+              'Content-Type': 'application/x-protobuf',
+              'Content-Encoding': 'gzip',
+              'Content-Length': String(body.length),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(status).toBe(200);
+      expect(h.sink.spans.length).toBe(expected.length);
+    } finally {
+      await h.stop();
+    }
   });
 });
