@@ -24,6 +24,15 @@ afterEach(async () => {
   harness = undefined;
 });
 
+/** 1 MiB messages and the smallest budget the config check allows for them (5 x 1 MiB + 20), no rate rules. */
+const ONE_MIB_LIMITS = {
+  minReceiveBytesPerSecond: 0,
+  maxIngestBytes: 5 * 1024 * 1024 + 20,
+  maxDecompressedBytes: 1024 * 1024,
+  http: { maxBodyBytes: 1024 * 1024 },
+  grpc: { maxMessageBytes: 1024 * 1024 },
+};
+
 function openSession(h: TestSidecar): ClientHttp2Session {
   const session = connect(`http://127.0.0.1:${h.sidecar.ports.grpc}`, { maxSessionMemory: 1024 });
   session.on('error', () => undefined);
@@ -75,16 +84,8 @@ describe('gRPC admission', () => {
   });
 
   it('refuses a call whose message would pass the budget on its first frame, with UNAVAILABLE and RetryInfo', async () => {
-    harness = await startTestSidecar({
-      otlp: {
-        // No slow-sender rules: the held call must not be cut or preempted for the second.
-        minReceiveBytesPerSecond: 0,
-        maxIngestBytes: 5 * 1024 * 1024 + 20,
-        maxDecompressedBytes: 1024 * 1024,
-        http: { maxBodyBytes: 1024 * 1024 },
-        grpc: { maxMessageBytes: 1024 * 1024 },
-      },
-    });
+    // No slow-sender rules: the held call must not be cut or preempted for the second.
+    harness = await startTestSidecar({ otlp: ONE_MIB_LIMITS });
     const session = openSession(harness);
     const first = partialCall(session, 1024 * 1024, 10);
     const second = partialCall(session, 1024 * 1024, 10);
@@ -148,15 +149,7 @@ describe('gRPC admission', () => {
   });
 
   it('refuses a compressed call when its inflated message and decoded batch do not fit, and releases what it held', async () => {
-    harness = await startTestSidecar({
-      otlp: {
-        minReceiveBytesPerSecond: 0,
-        maxIngestBytes: 5 * 1024 * 1024 + 20,
-        maxDecompressedBytes: 1024 * 1024,
-        http: { maxBodyBytes: 1024 * 1024 },
-        grpc: { maxMessageBytes: 1024 * 1024 },
-      },
-    });
+    harness = await startTestSidecar({ otlp: ONE_MIB_LIMITS });
     const h = harness;
     const session = openSession(h);
     partialCall(session, 600 * 1024, 10); // holds 4 x 600 KiB (and change) of the 5 MiB
