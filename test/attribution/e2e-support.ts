@@ -2,7 +2,8 @@
 // and a two-service "shop" instrumented with the real OpenTelemetry JS SDK in which the frontend
 // evaluates an OpenFeature flag and the checkout backend serves the judged request.
 //
-// The flag record is written by an OpenFeature hook exactly as @openfeature/open-telemetry-hooks does:
+// The flag record is written by an OpenFeature hook as @openfeature/open-telemetry-hooks does, its attributes
+// by OpenFeature's own createEvaluationEvent (@openfeature/core 1.12.0, the version installed):
 // `EventHook` emits a log-based `feature_flag.evaluation` event in the active context (so the LogRecord
 // carries the trace id); `SpanEventHook` adds a span event to the active span.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,13 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { InMemoryProvider, OpenFeature, type Client, type Hook } from '@openfeature/server-sdk';
+import {
+  createEvaluationEvent,
+  InMemoryProvider,
+  OpenFeature,
+  type Client,
+  type Hook,
+} from '@openfeature/server-sdk';
 import type { AttributionPipeline } from '../../src/attribution/pipeline.js';
 import type { AnalysisInput } from '../../src/config/analysis.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -131,13 +138,10 @@ class FlagRecordHook implements Hook {
     hookContext: Parameters<NonNullable<Hook['after']>>[0],
     details: Parameters<NonNullable<Hook['after']>>[1],
   ): void {
-    const attributes = {
-      'feature_flag.key': hookContext.flagKey,
-      'feature_flag.provider.name': hookContext.providerMetadata.name,
-      'feature_flag.context.id': hookContext.context.targetingKey ?? '',
-      'feature_flag.result.variant': details.variant ?? '',
-      'feature_flag.result.value': String(details.value),
-    };
+    // The record's attributes are made by OpenFeature's own createEvaluationEvent (@openfeature/core, which the
+    // server SDK re-exports), the function the open-telemetry-hooks call: key, provider, reason, variant, value and
+    // feature_flag.context.id (the flag metadata's contextId, else the targeting key) on the record itself.
+    const { attributes } = createEvaluationEvent(hookContext, details);
     switch (this.form) {
       case 'log':
         return this.logger.emit({ eventName: 'feature_flag.evaluation', attributes });

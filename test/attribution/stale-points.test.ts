@@ -1,7 +1,10 @@
 // Staleness markers (metrics.proto DataPointFlags.NO_RECORDED_VALUE): the Collector's prometheus receiver sends
 // one for each series of a failed scrape or a vanished target, and the series resumes at the next good scrape.
-// A marker carries no value: a histogram's comes with zero buckets and its own time as start time, a sum's
-// with the stale NaN. It must neither count nor move its stream, over protobuf and JSON alike.
+// The markers below are shaped as the receiver makes them (opentelemetry-collector-contrib
+// receiver/prometheusreceiver/internal/metricfamily.go at 67a3f1d329fe2050b798a72401915af408b8fc95:
+// toDistributionPoint, toNumberDataPoint): a histogram's with the flag, zero bucket counts, no count or sum, and
+// its own time as start time when the series has no created time; a sum's with the flag and no value at all.
+// A marker must neither count nor move its stream, over protobuf and JSON alike.
 import { describe, expect, it } from 'vitest';
 import { METRICS_REQUEST, encodeMessage } from '../../bench/payloads.js';
 import { decodeMetricsRequest, decodeMetricsRequestJson } from '../../src/otlp/decode/index.js';
@@ -27,8 +30,12 @@ function histogramPoint(timeMs: number, counts: number[] | undefined, stale = fa
     // The receiver gives a marker its own time as start time (prometheusreceiver metricfamily.go).
     startTimeUnixNano: nanos(stale ? timeMs : T0 - 600_000),
     timeUnixNano: nanos(timeMs),
-    count: String(bucketCounts.reduce((a, b) => a + b, 0)),
-    ...(stale ? { flags: NO_RECORDED_VALUE } : { sum: 0.1 * bucketCounts.reduce((a, b) => a + b, 0) }),
+    ...(stale
+      ? { flags: NO_RECORDED_VALUE }
+      : {
+          count: String(bucketCounts.reduce((a, b) => a + b, 0)),
+          sum: 0.1 * bucketCounts.reduce((a, b) => a + b, 0),
+        }),
     explicitBounds: [0.05, 0.5],
     bucketCounts: bucketCounts.map(String),
   };
@@ -41,12 +48,12 @@ const histogram = (points: object[]) =>
     histogram: { aggregationTemporality: CUMULATIVE, dataPoints: points },
   });
 
-function sumPoint(timeMs: number, value: number, stale = false) {
+/** A cumulative sum's point, or with `value` undefined its staleness marker (the flag and no value). */
+function sumPoint(timeMs: number, value: number | undefined) {
   return {
     startTimeUnixNano: nanos(T0 - 600_000),
     timeUnixNano: nanos(timeMs),
-    asDouble: value,
-    ...(stale ? { flags: NO_RECORDED_VALUE } : {}),
+    ...(value === undefined ? { flags: NO_RECORDED_VALUE } : { asDouble: value }),
   };
 }
 
@@ -90,16 +97,16 @@ describe.each(decoders)('a staleness marker over %s', (_, decode) => {
     ).toBe(1);
   });
 
-  it('neither counts nor breaks a cumulative sum, whose marker holds the stale NaN', () => {
+  it('neither counts nor breaks a cumulative sum, whose marker holds no value', () => {
     const { pipeline, sink } = harness([{ ...byVersion, match: { metric: 'app.requests' } }]);
     for (const point of [
       sumPoint(T0, 100),
       sumPoint(T0 + 15_000, 130),
-      sumPoint(T0 + 30_000, NaN, true),
+      sumPoint(T0 + 30_000, undefined),
       sumPoint(T0 + 45_000, 150),
     ])
       pipeline.acceptMetrics(decode(sum([point])));
-    // Against the NaN the increment from 130 to 150 was out of range, and lost.
+    // Read as 0, the marker was taken for a restart, and the next point's 150 counted whole.
     expect(sink.all.map((o) => (o.kind === 'count' ? o.requests : -1))).toEqual([30, 20]);
   });
 });

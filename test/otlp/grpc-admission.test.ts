@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { GRPC_EXPORT_HEADERS, grpcMessagePrefix, paddedMessage } from '../support/raw-clients.js';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
@@ -40,6 +41,15 @@ function openSession(h: TestSidecar): ClientHttp2Session {
   return session;
 }
 
+/** A raw trace Export call on `session` (gzip-encoded with `gzip`); its stream errors are the test's to read. */
+function exportStream(session: ClientHttp2Session, gzip = false): ClientHttp2Stream {
+  const stream = session.request(
+    gzip ? { ...GRPC_EXPORT_HEADERS, 'grpc-encoding': 'gzip' } : GRPC_EXPORT_HEADERS,
+  );
+  stream.on('error', () => undefined);
+  return stream;
+}
+
 /** A call that declares a `declared`-byte message (gzip-compressed with `gzip`) and sends `sent` bytes of it. */
 function partialCall(
   session: ClientHttp2Session,
@@ -47,17 +57,8 @@ function partialCall(
   sent: number,
   gzip = false,
 ): ClientHttp2Stream {
-  const stream = session.request({
-    ':method': 'POST',
-    ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-    'content-type': 'application/grpc',
-    te: 'trailers',
-    ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
-  });
-  stream.on('error', () => undefined);
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt8(gzip ? 1 : 0, 0);
-  prefix.writeUInt32BE(declared, 1);
+  const stream = exportStream(session, gzip);
+  const prefix = grpcMessagePrefix(declared, gzip);
   stream.write(Buffer.concat([prefix, Buffer.alloc(sent, 0x0a)]));
   return stream;
 }
@@ -158,17 +159,8 @@ describe('gRPC admission', () => {
     // ~1 KB of gzip: admitted on its first frame (it may inflate to ~1 MB), refused once it has: the message
     // with its decoded batch is 4 MB.
     const bomb = gzipSync(Buffer.alloc(1_000_000));
-    const call = session.request({
-      ':method': 'POST',
-      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-encoding': 'gzip',
-    });
-    call.on('error', () => undefined);
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt8(1, 0);
-    prefix.writeUInt32BE(bomb.length, 1);
+    const call = exportStream(session, true);
+    const prefix = grpcMessagePrefix(bomb.length, true);
     const status = await new Promise<Record<string, unknown>>((resolve) => {
       call.on('response', (headers) => {
         if (headers['grpc-status'] !== undefined) resolve(headers);
@@ -193,16 +185,8 @@ describe('gRPC admission', () => {
         signal: 'traces',
       });
     const before = await received();
-    const call = openSession(h).request({
-      ':method': 'POST',
-      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-encoding': 'gzip',
-    });
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt8(1, 0);
-    prefix.writeUInt32BE(compressed.length, 1);
+    const call = exportStream(openSession(h), true);
+    const prefix = grpcMessagePrefix(compressed.length, true);
     const status = await new Promise<unknown>((resolve) => {
       call.on('trailers', (headers) => resolve(headers['grpc-status']));
       call.resume();
@@ -229,16 +213,8 @@ describe('gRPC admission', () => {
     for (const gzip of [false, true]) {
       heldWhileHandled.length = 0;
       const message = gzip ? gzipSync(payload) : payload;
-      const call = openSession(h).request({
-        ':method': 'POST',
-        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
-      });
-      const prefix = Buffer.alloc(5);
-      prefix.writeUInt8(gzip ? 1 : 0, 0);
-      prefix.writeUInt32BE(message.length, 1);
+      const call = exportStream(openSession(h), gzip);
+      const prefix = grpcMessagePrefix(message.length, gzip);
       const status = await new Promise<unknown>((resolve) => {
         call.on('trailers', (headers) => resolve(headers['grpc-status']));
         call.resume();
@@ -257,18 +233,10 @@ describe('gRPC admission', () => {
     harness = await startTestSidecar({ otlp: { minReceiveBytesPerSecond: 0 } });
     const h = harness;
     const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
-    const first = Buffer.alloc(5);
-    first.writeUInt32BE(payload.length, 1);
-    const second = Buffer.alloc(5);
-    second.writeUInt32BE(8 * 1024 * 1024, 1);
+    const first = grpcMessagePrefix(payload.length);
+    const second = grpcMessagePrefix(8 * 1024 * 1024);
     for (const together of [false, true]) {
-      const call = openSession(h).request({
-        ':method': 'POST',
-        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      call.on('error', () => undefined);
+      const call = exportStream(openSession(h));
       const status = new Promise<Record<string, unknown>>((resolve) => {
         call.on('response', (headers) => {
           if (headers['grpc-status'] !== undefined) resolve(headers);
@@ -299,26 +267,10 @@ describe('gRPC admission', () => {
     const h = harness;
     const max = h.config.otlp.grpc.maxMessageBytes;
     const spans = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
-    // Padded to the limit with an unknown length-delimited field (15), which decoders skip.
-    const padding = max - spans.length - 5;
-    const tag = Buffer.from([(15 << 3) | 2]);
-    const length = Buffer.from([
-      (padding & 0x7f) | 0x80,
-      ((padding >>> 7) & 0x7f) | 0x80,
-      ((padding >>> 14) & 0x7f) | 0x80,
-      padding >>> 21,
-    ]);
-    const message = Buffer.concat([spans, tag, length, Buffer.alloc(padding)]);
+    const message = paddedMessage(spans, max);
     expect(message.length).toBe(max);
-    const call = openSession(h).request({
-      ':method': 'POST',
-      ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    call.on('error', () => undefined);
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(message.length, 1);
+    const call = exportStream(openSession(h));
+    const prefix = grpcMessagePrefix(message.length);
     const status = await new Promise<Record<string, unknown>>((resolve) => {
       call.on('response', (headers) => {
         if (headers['grpc-status'] !== undefined) resolve(headers);
@@ -339,23 +291,14 @@ describe('gRPC admission', () => {
     const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
     for (const gzip of [false, true]) {
       const message = gzip ? gzipSync(payload) : payload;
-      const call = openSession(h).request({
-        ':method': 'POST',
-        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        ...(gzip ? { 'grpc-encoding': 'gzip' } : {}),
-      });
-      call.on('error', () => undefined);
+      const call = exportStream(openSession(h), gzip);
       const status = new Promise<Record<string, unknown>>((resolve) => {
         call.on('response', (headers) => {
           if (headers['grpc-status'] !== undefined) resolve(headers);
         });
         call.on('trailers', (headers) => resolve(headers));
       });
-      const prefix = Buffer.alloc(5);
-      prefix.writeUInt8(gzip ? 1 : 0, 0);
-      prefix.writeUInt32BE(message.length, 1);
+      const prefix = grpcMessagePrefix(message.length, gzip);
       call.write(Buffer.concat([prefix, message])); // and no END_STREAM
       await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
       const answered = await Promise.race([
@@ -394,14 +337,7 @@ describe('gRPC admission', () => {
     try {
       const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
       const message = gzipSync(payload);
-      const call = openSession(h).request({
-        ':method': 'POST',
-        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        'grpc-encoding': 'gzip',
-      });
-      call.on('error', () => undefined);
+      const call = exportStream(openSession(h), true);
       const status = new Promise<unknown>((resolve) => {
         call.on('response', (headers) => {
           if (headers['grpc-status'] !== undefined) resolve(headers['grpc-status']);
@@ -409,9 +345,7 @@ describe('gRPC admission', () => {
         call.on('trailers', (headers) => resolve(headers['grpc-status']));
       });
       call.resume();
-      const prefix = Buffer.alloc(5);
-      prefix.writeUInt8(1, 0);
-      prefix.writeUInt32BE(message.length, 1);
+      const prefix = grpcMessagePrefix(message.length, true);
       call.end(Buffer.concat([prefix, message]));
       // Several sweeps past the 50 ms grace while the message waits for a thread.
       const early = await Promise.race([
@@ -482,16 +416,9 @@ describe('gRPC admission', () => {
     session.on('error', () => undefined);
     sessions.push(session);
     const payload = Buffer.from(ProtobufTraceSerializer.serializeRequest(knownSpans())!);
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(payload.length, 1);
+    const prefix = grpcMessagePrefix(payload.length);
     const call = (): { stream: ClientHttp2Stream; status: Promise<string> } => {
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      stream.on('error', () => undefined);
+      const stream = exportStream(session);
       stream.resume();
       const status = new Promise<string>((resolve) => {
         stream.on('response', (headers) => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildTraceRequestPayload } from '../../bench/payloads.js';
 import { decodeTraceRequest } from '../../src/otlp/decode/index.js';
 import { plainSpan } from '../../src/otlp/decode/lazy-attributes.js';
+import { paddedMessage } from '../support/raw-clients.js';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 
 let harness: TestSidecar;
@@ -133,19 +134,8 @@ describe('OTLP/HTTP compressed bodies and the default budget', () => {
     const h = await startTestSidecar();
     try {
       const max = h.config.otlp.maxDecompressedBytes;
-      const spans = Buffer.from(payload);
-      // Padded to the limit with an unknown length-delimited field (15), which decoders skip; its first 2 MiB
-      // are random so that the body does not compress to almost nothing.
-      const padding = max - spans.length - 5;
-      const tag = Buffer.from([(15 << 3) | 2]);
-      const length = Buffer.from([
-        (padding & 0x7f) | 0x80,
-        ((padding >>> 7) & 0x7f) | 0x80,
-        ((padding >>> 14) & 0x7f) | 0x80,
-        padding >>> 21,
-      ]);
-      const noise = randomBytes(2 * 1024 * 1024);
-      const message = Buffer.concat([spans, tag, length, noise, Buffer.alloc(padding - noise.length)]);
+      // Its first 2 MiB of padding random, so that the body does not compress to almost nothing.
+      const message = paddedMessage(payload, max, randomBytes(2 * 1024 * 1024));
       expect(message.length).toBe(max);
       const body = gzipSync(message);
       expect(body.length).toBeGreaterThan(2 * 1024 * 1024);

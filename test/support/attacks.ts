@@ -3,6 +3,7 @@
 import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { GRPC_EXPORT_HEADERS, grpcMessagePrefix } from './raw-clients.js';
 
 export interface AttackTally {
   /** Answers by status (HTTP status or `grpc-<code>`), and `closed` for connections ended without one. */
@@ -65,21 +66,6 @@ export function slowHttpUploads(
   };
 }
 
-const GRPC_HEADERS = {
-  ':method': 'POST',
-  ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
-  'content-type': 'application/grpc',
-  te: 'trailers',
-};
-
-/** A gRPC message prefix: compressed flag and length. */
-function grpcPrefix(length: number, compressed = false): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix[0] = compressed ? 1 : 0;
-  prefix.writeUInt32BE(length, 1);
-  return prefix;
-}
-
 /**
  * gRPC calls over `connections` HTTP/2 connections that each declare a message of `declaredBytes`, send
  * `sentBytes` of it at once and then one byte every `intervalMs` (sentBytes 0: a pure trickle), reopened
@@ -110,7 +96,7 @@ export function partialGrpcMessages(
     if (session.closed || session.destroyed) session = openSession();
     let stream;
     try {
-      stream = session.request(GRPC_HEADERS);
+      stream = session.request(GRPC_EXPORT_HEADERS);
     } catch {
       setTimeout(() => one(openSession()), 50);
       return;
@@ -130,7 +116,7 @@ export function partialGrpcMessages(
       }
     });
     stream.on('error', () => undefined);
-    stream.write(grpcPrefix(options.declaredBytes));
+    stream.write(grpcMessagePrefix(options.declaredBytes));
     // The first `sentBytes` in 64 KiB pieces as flow control allows, so this process buffers little.
     let left = options.sentBytes;
     const pump = (): void => {
@@ -211,7 +197,7 @@ export function grpcGzipBombs(address: string, parallel: number, inflatedBytes: 
   const t: AttackTally = { answers: {} };
   let running = true;
   const bomb = gzipSync(Buffer.alloc(inflatedBytes, 0x0a), { level: 9 });
-  const message = Buffer.concat([grpcPrefix(bomb.length, true), bomb]);
+  const message = Buffer.concat([grpcMessagePrefix(bomb.length, true), bomb]);
   let session: ClientHttp2Session | undefined;
   const open = (): ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) return session;
@@ -223,7 +209,7 @@ export function grpcGzipBombs(address: string, parallel: number, inflatedBytes: 
     if (!running) return;
     let stream;
     try {
-      stream = open().request({ ...GRPC_HEADERS, 'grpc-encoding': 'gzip' });
+      stream = open().request({ ...GRPC_EXPORT_HEADERS, 'grpc-encoding': 'gzip' });
     } catch {
       setTimeout(one, 50);
       return;
@@ -278,7 +264,7 @@ export function overload(
     }
     return session;
   };
-  const prefix = grpcPrefix(payload.length);
+  const prefix = grpcMessagePrefix(payload.length);
   const httpOnce = (): Promise<void> =>
     new Promise((resolve) => {
       const request = httpRequest(`${target.httpUrl}/v1/traces`, {
@@ -303,7 +289,7 @@ export function overload(
       let status: string | undefined;
       let stream;
       try {
-        stream = live().request(GRPC_HEADERS);
+        stream = live().request(GRPC_EXPORT_HEADERS);
       } catch {
         tally(t, 'closed');
         resolve();

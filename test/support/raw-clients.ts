@@ -35,6 +35,22 @@ export function rawHttp(
 
 export const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
+/** HTTP/2 request headers of a raw gRPC trace Export call (uncompressed; add `grpc-encoding` for gzip). */
+export const GRPC_EXPORT_HEADERS = {
+  ':method': 'POST',
+  ':path': TRACE_EXPORT,
+  'content-type': 'application/grpc',
+  te: 'trailers',
+};
+
+/** A gRPC message prefix: the compressed flag and the message's length. */
+export function grpcMessagePrefix(length: number, compressed = false): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(length, 1);
+  return prefix;
+}
+
 /** A unary gRPC call with raw bytes in and out. */
 export function rawGrpc(
   address: string,
@@ -58,4 +74,31 @@ export function rawGrpc(
       },
     );
   });
+}
+
+/**
+ * `message` (a protobuf request) padded to exactly `total` bytes with an unknown length-delimited field (15),
+ * which decoders skip; the padding starts with `noise` (random bytes, so that a compressed body does not shrink
+ * to almost nothing). Its length is written as a 4-byte varint, so the padding must be under 2^28 bytes.
+ */
+export function paddedMessage(
+  message: Uint8Array,
+  total: number,
+  noise: Uint8Array = new Uint8Array(0),
+): Buffer {
+  const padding = total - message.length - 5;
+  if (padding < noise.length || padding >= 2 ** 28)
+    throw new RangeError(`cannot pad ${message.length} bytes to ${total}`);
+  const length = [
+    (padding & 0x7f) | 0x80,
+    ((padding >>> 7) & 0x7f) | 0x80,
+    ((padding >>> 14) & 0x7f) | 0x80,
+    padding >>> 21,
+  ];
+  return Buffer.concat([
+    message,
+    Buffer.from([(15 << 3) | 2, ...length]),
+    noise,
+    Buffer.alloc(padding - noise.length),
+  ]);
 }
