@@ -1,26 +1,53 @@
 // End to end over real sockets: the real OTel JS SDK and OTLP exporters send a two-service shop's
 // telemetry to a running sidecar; the flag is evaluated (OpenFeature) in the frontend, the judged server
 // spans belong to the checkout backend, and they arrive before, after or interleaved with the flag record.
+// The flag records are made by OpenFeature's real OpenTelemetry hooks (@openfeature/open-telemetry-hooks 1.0.0,
+// and 0.4.0 for the older span event): see e2e-support.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   exportOnce,
   logExporter,
+  metricExporter,
   succeeded,
   traceExporter,
   type ExporterKind,
 } from '../support/telemetry.js';
 import { metricValue } from '../support/sidecar.js';
-import { Shop, startAttributionSidecar, type AttributionSidecar, type ShopRequest } from './e2e-support.js';
+import type { DataPoint } from '@opentelemetry/sdk-metrics';
+import type { CountObservation } from '../../src/accumulate/observation.js';
+import {
+  FLAG,
+  installShopTelemetry,
+  Shop,
+  startAttributionSidecar,
+  type AttributionSidecar,
+  type ShopRequest,
+} from './e2e-support.js';
 import { checkoutAnalysis } from './fixtures.js';
 
+/** MetricsHook's counter of successful evaluations, split by the variant on each of its points. */
+const EVALUATIONS = 'feature_flag.evaluation_success_total';
+
 let harness: AttributionSidecar;
+let uninstallShopTelemetry: () => void;
 beforeAll(async () => {
   harness = await startAttributionSidecar([
     checkoutAnalysis,
     { ...checkoutAnalysis, id: 'by-user', correlation: { key: 'feature_flag.context.id' } },
+    {
+      id: 'evaluations',
+      match: { service: 'frontend', metric: EVALUATIONS },
+      variant: { flag: FLAG },
+      baseline: 'off',
+      canary: 'on',
+    },
   ]);
+  uninstallShopTelemetry = await installShopTelemetry(); // after the sidecar: its metric streams start later
 });
-afterAll(async () => harness.stop());
+afterAll(async () => {
+  uninstallShopTelemetry();
+  await harness.stop();
+});
 beforeEach(() => {
   harness.sink.batches.length = 0;
   harness.clock.advance(60_000); // a clean slate: every earlier window and key has expired
@@ -29,9 +56,13 @@ beforeEach(() => {
 
 const users = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
 
-async function send(kind: ExporterKind, what: 'traces' | 'logs', items: unknown[]): Promise<void> {
+async function send(kind: ExporterKind, what: 'traces' | 'logs' | 'metrics', items: unknown): Promise<void> {
   const exporter =
-    what === 'traces' ? traceExporter(kind, harness.endpoints) : logExporter(kind, harness.endpoints);
+    what === 'traces'
+      ? traceExporter(kind, harness.endpoints)
+      : what === 'logs'
+        ? logExporter(kind, harness.endpoints)
+        : metricExporter(kind, harness.endpoints);
   const result = await exportOnce(exporter as never, items as never);
   await exporter.shutdown();
   expect(result.error).toBeUndefined();
@@ -53,7 +84,7 @@ describe.each(['grpc', 'http-protobuf', 'http-json'] as const)('over %s', (kind)
   const other: ExporterKind = kind === 'grpc' ? 'http-protobuf' : 'grpc';
 
   it('attributes backend spans that arrive after the frontend log-based flag event', async () => {
-    const shop = await Shop.create('log');
+    const shop = Shop.create('log');
     const requests = await Promise.all(users.map((u) => shop.request(u)));
     const { frontend, backend, logs } = shop.take();
     await send(other, 'logs', logs);
@@ -64,7 +95,7 @@ describe.each(['grpc', 'http-protobuf', 'http-json'] as const)('over %s', (kind)
   });
 
   it('holds backend spans that arrive before the log-based flag event and releases them in one batch', async () => {
-    const shop = await Shop.create('log');
+    const shop = Shop.create('log');
     const requests = await Promise.all(users.map((u) => shop.request(u)));
     const { backend, logs } = shop.take();
     await send(kind, 'traces', backend);
@@ -77,7 +108,7 @@ describe.each(['grpc', 'http-protobuf', 'http-json'] as const)('over %s', (kind)
   });
 
   it('attributes spans interleaved with span-event flag records across batches and transports', async () => {
-    const shop = await Shop.create('span_event');
+    const shop = Shop.create('span_event');
     const requests = await Promise.all(users.map((u) => shop.request(u)));
     const { frontend, backend } = shop.take();
     const ofTrace = (spans: typeof frontend, from: number, to: number) =>
@@ -91,7 +122,7 @@ describe.each(['grpc', 'http-protobuf', 'http-json'] as const)('over %s', (kind)
 
 describe.each(['child_span', 'legacy_span_event'] as const)('flag recorded as %s', (form) => {
   it('attributes backend spans sent before the frontend spans', async () => {
-    const shop = await Shop.create(form);
+    const shop = Shop.create(form);
     const requests = await Promise.all(users.map((u) => shop.request(u)));
     const { frontend, backend } = shop.take();
     expect(frontend.some((s) => s.name === 'feature_flag.evaluation')).toBe(form === 'child_span');
@@ -101,9 +132,45 @@ describe.each(['child_span', 'legacy_span_event'] as const)('flag recorded as %s
   });
 });
 
+describe.each([
+  { form: 'span_event', version: '1.0.0', variantAttribute: 'feature_flag.result.variant' },
+  { form: 'legacy_span_event', version: '0.4.0', variantAttribute: 'feature_flag.variant' },
+] as const)('MetricsHook of @openfeature/open-telemetry-hooks $version', ({ form, variantAttribute }) => {
+  it('splits its evaluation counter by the variant on each point, as deltas', async () => {
+    const shop = Shop.create(form);
+    await Promise.all(users.map((u) => shop.request(u)));
+    const first = await shop.takeMetrics();
+    // What the package writes on the points (js-sdk-contrib libs/hooks/open-telemetry src/lib/metrics/metrics-hook.ts,
+    // bundled in the package's index.cjs.js): the flag key and the variant, under the name of its version.
+    const points = first.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .filter((metric) => metric.descriptor.name === EVALUATIONS)
+      .flatMap((metric) => metric.dataPoints as DataPoint<number>[]);
+    expect(
+      points.map((p) => [p.attributes['feature_flag.key'], p.attributes[variantAttribute], p.value]).sort(),
+    ).toEqual([
+      [FLAG, 'off', 3],
+      [FLAG, 'on', 3],
+    ]);
+    await send('grpc', 'metrics', first);
+    await shop.request('u9');
+    await shop.request('u7');
+    await send('http-json', 'metrics', await shop.takeMetrics());
+    const runId = harness.runIdOf('evaluations');
+    const counts = harness.sink.all
+      .filter((o): o is CountObservation => o.runId === runId && o.kind === 'count')
+      .map((o) => [o.arm, o.requests]);
+    expect(counts.slice(0, 2).sort()).toEqual([
+      ['baseline', 3],
+      ['canary', 3],
+    ]);
+    expect(counts.slice(2)).toEqual([['canary', 2]]); // the second export's delta: two more evaluations
+  });
+});
+
 describe('windows, conflicts and other correlation keys', () => {
   it('counts backend spans as unattributed when the flag record comes after the window', async () => {
-    const shop = await Shop.create('log');
+    const shop = Shop.create('log');
     await Promise.all(users.map((u) => shop.request(u)));
     const { backend, logs } = shop.take();
     const before = await metricValue(harness.apiUrl, 'canary_judge_attribution_spans_total', {
@@ -123,7 +190,7 @@ describe('windows, conflicts and other correlation keys', () => {
   });
 
   it('leaves out a trace whose frontend saw both variants and counts the conflict', async () => {
-    const shop = await Shop.create('span_event');
+    const shop = Shop.create('span_event');
     const clean = await shop.request('u1');
     await shop.request('u2', { secondUser: 'u3' }); // off, then on, in one trace
     const { frontend, backend } = shop.take();
@@ -140,7 +207,7 @@ describe('windows, conflicts and other correlation keys', () => {
   });
 
   it('joins a backend span in another trace by feature_flag.context.id', async () => {
-    const shop = await Shop.create('log');
+    const shop = Shop.create('log');
     const requests = await Promise.all(['u7', 'u8'].map((u) => shop.request(u, { detachedBackend: true })));
     const { backend, logs } = shop.take();
     await send('grpc', 'traces', backend);
@@ -154,7 +221,7 @@ describe('windows, conflicts and other correlation keys', () => {
     // has no feature_flag.context.id, so reading the key from the span taught the key nothing.
     for (const form of ['span_event', 'child_span'] as const) {
       harness.sink.batches.length = 0;
-      const shop = await Shop.create(form);
+      const shop = Shop.create(form);
       const requests = await Promise.all(['u7', 'u8'].map((u) => shop.request(u, { detachedBackend: true })));
       const { frontend, backend } = shop.take();
       await send('grpc', 'traces', backend);
@@ -167,7 +234,7 @@ describe('windows, conflicts and other correlation keys', () => {
     const runId = harness.runIdOf(checkoutAnalysis.id);
     const received = () => harness.sidecar.accumulator.evidence(runId)!.received().canary;
     const before = received();
-    const shop = await Shop.create('log');
+    const shop = Shop.create('log');
     await shop.request('u1', { status: 503 });
     const { backend, logs } = shop.take();
     await send('grpc', 'logs', logs);

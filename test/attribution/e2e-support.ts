@@ -1,11 +1,15 @@
 // End-to-end support: the real sidecar (receivers over real sockets, attribution, accumulator, judge),
 // and a two-service "shop" instrumented with the real OpenTelemetry JS SDK in which the frontend
-// evaluates an OpenFeature flag and the checkout backend serves the judged request.
+// evaluates an OpenFeature flag (the real server SDK) and the checkout backend serves the judged request.
 //
-// The flag record is written by an OpenFeature hook as @openfeature/open-telemetry-hooks does, its attributes
-// by OpenFeature's own createEvaluationEvent (@openfeature/core 1.12.0, the version installed):
-// `EventHook` emits a log-based `feature_flag.evaluation` event in the active context (so the LogRecord
-// carries the trace id); `SpanEventHook` adds a span event to the active span.
+// The flag records are made by OpenFeature's own OpenTelemetry hooks, @openfeature/open-telemetry-hooks:
+// EventHook, SpanEventHook, SpanHook and MetricsHook of 1.0.0 (js-sdk-contrib libs/hooks/open-telemetry,
+// whose attributes come from @openfeature/core's createEvaluationEvent, 1.12.0 installed), and TracingHook and
+// MetricsHook of 0.4.0 (the older `feature_flag` span event and `feature_flag.variant`). 1.0.0 declares
+// `@opentelemetry/api-logs@^0.205.0` as an (optional) peer, which excludes the 0.223 the SDK here uses (a caret
+// on 0.x pins the minor), so npm refuses the install (ERESOLVE); the `overrides` entry in package.json resolves
+// that peer to the project's own @opentelemetry/api-logs, the one instance the SDK's LoggerProvider is
+// registered with and EventHook emits through (EventHook needs only logs.getLogger and Logger.emit).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,29 +18,25 @@ import {
   context,
   defaultTextMapGetter,
   defaultTextMapSetter,
+  metrics,
   trace,
   SpanKind,
   type HrTime,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
-import type { Logger as OtelLogger } from '@opentelemetry/api-logs';
+import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import {
-  createEvaluationEvent,
-  InMemoryProvider,
-  OpenFeature,
-  type Client,
-  type Hook,
-} from '@openfeature/server-sdk';
+import { InMemoryProvider, OpenFeature, type Client, type Hook } from '@openfeature/server-sdk';
 import type { AttributionPipeline } from '../../src/attribution/pipeline.js';
 import type { AnalysisInput } from '../../src/config/analysis.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -120,52 +120,39 @@ export async function startAttributionSidecar(analyses: AnalysisInput[]): Promis
 }
 
 /**
- * `log`: EventHook (log-based event); `span_event`: SpanEventHook; `child_span`: SpanHook (a child span
- * named feature_flag.evaluation); `legacy_span_event`: older hooks' span event `feature_flag` with
- * `feature_flag.variant`.
+ * Which of OpenFeature's OpenTelemetry hooks records the evaluation: `log`: EventHook (a log-based
+ * `feature_flag.evaluation` event); `span_event`: SpanEventHook (an event on the active span); `child_span`:
+ * SpanHook (a child span named feature_flag.evaluation); all three from @openfeature/open-telemetry-hooks
+ * 1.0.0. `legacy_span_event`: TracingHook of the package's 0.4.0 (installed as `open-telemetry-hooks-legacy`),
+ * whose span event is named `feature_flag` and carries `feature_flag.variant`.
  */
 export type FlagRecordForm = 'log' | 'span_event' | 'child_span' | 'legacy_span_event';
 
-/** What OpenFeature's OpenTelemetry hooks record after each evaluation (semconv feature-flag events). */
-class FlagRecordHook implements Hook {
-  constructor(
-    private readonly form: FlagRecordForm,
-    private readonly logger: OtelLogger,
-    private readonly tracer: Tracer,
-  ) {}
+/** The frontend's resource, on its spans, its flag-evaluation log records and its MetricsHook points. */
+const FRONTEND = resourceFromAttributes({ 'service.name': 'frontend' });
 
-  after(
-    hookContext: Parameters<NonNullable<Hook['after']>>[0],
-    details: Parameters<NonNullable<Hook['after']>>[1],
-  ): void {
-    // The record's attributes are made by OpenFeature's own createEvaluationEvent (@openfeature/core, which the
-    // server SDK re-exports), the function the open-telemetry-hooks call: key, provider, reason, variant, value and
-    // feature_flag.context.id (the flag metadata's contextId, else the targeting key) on the record itself.
-    const { attributes } = createEvaluationEvent(hookContext, details);
-    switch (this.form) {
-      case 'log':
-        return this.logger.emit({ eventName: 'feature_flag.evaluation', attributes });
-      case 'span_event':
-        return void trace.getActiveSpan()?.addEvent('feature_flag.evaluation', attributes);
-      case 'child_span':
-        return this.tracer
-          .startSpan('feature_flag.evaluation', { kind: SpanKind.INTERNAL, attributes })
-          .end();
-      case 'legacy_span_event':
-        return void trace.getActiveSpan()?.addEvent('feature_flag', {
-          'feature_flag.key': hookContext.flagKey,
-          'feature_flag.provider_name': hookContext.providerMetadata.name,
-          'feature_flag.variant': details.variant ?? '',
-        });
-    }
-  }
-}
+// The frontend's tracer and logger providers live as long as the process. SpanHook starts its spans with a
+// tracer the package takes once, when it is first loaded (`const tracer = trace.getTracer(...)` at module level
+// in its index.cjs.js, which `import` loads) and keeps for the life of the process: installShopTelemetry loads
+// the package only after registering this provider, so that tracer is this provider's in every test file.
+const frontendSpans = new InMemorySpanExporter();
+const frontendTracing = new BasicTracerProvider({
+  resource: FRONTEND,
+  spanProcessors: [new SimpleSpanProcessor(frontendSpans)],
+});
+const flagLogs = new InMemoryLogRecordExporter();
+const frontendLogs = new LoggerProvider({
+  resource: FRONTEND,
+  processors: [new SimpleLogRecordProcessor({ exporter: flagLogs })],
+});
 
+type Hooks = typeof import('@openfeature/open-telemetry-hooks');
+type LegacyHooks = typeof import('open-telemetry-hooks-legacy');
+let loaded: { hooks: Hooks; legacy: LegacyHooks } | undefined;
 let openFeatureReady: Promise<void> | undefined;
 
 /** Users whose id ends in an odd digit get the new flow. */
-function setUpOpenFeature(): Promise<void> {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+function setOpenFeatureProvider(): Promise<void> {
   return OpenFeature.setProviderAndWait(
     new InMemoryProvider({
       [FLAG]: {
@@ -176,6 +163,68 @@ function setUpOpenFeature(): Promise<void> {
       },
     }),
   );
+}
+
+/**
+ * Makes the frontend's SDK the process's OpenTelemetry (context manager, tracer and logger providers), as an
+ * instrumented service does at start-up: the hooks reach OpenTelemetry only through the global API. Then
+ * loads the hooks (see frontendTracing) and sets the OpenFeature provider. Call in beforeAll, and the returned
+ * function in afterAll: it unregisters all three (other files in this worker may register their own).
+ */
+export async function installShopTelemetry(): Promise<() => void> {
+  const undo: (() => void)[] = [];
+  const uninstall = () => {
+    for (const off of undo.reverse()) off();
+  };
+  const register = (ok: boolean, what: string, off: () => void) => {
+    if (ok) return void undo.push(off);
+    uninstall(); // only what this call registered: the other SDK keeps its own
+    throw new Error(`another OpenTelemetry ${what} is registered in this process`);
+  };
+  register(
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()),
+    'context manager',
+    () => context.disable(),
+  );
+  register(trace.setGlobalTracerProvider(frontendTracing), 'tracer provider', () => trace.disable());
+  register(logs.setGlobalLoggerProvider(frontendLogs) === frontendLogs, 'logger provider', () =>
+    logs.disable(),
+  );
+  loaded ??= {
+    hooks: await import('@openfeature/open-telemetry-hooks'),
+    legacy: await import('open-telemetry-hooks-legacy'),
+  };
+  await (openFeatureReady ??= setOpenFeatureProvider());
+  return uninstall;
+}
+
+class ManualReader extends MetricReader {
+  protected async onForceFlush(): Promise<void> {}
+  protected async onShutdown(): Promise<void> {}
+}
+
+/** The hook that records each evaluation in `form`, and the MetricsHook of the same package version. */
+function hooksOf(form: FlagRecordForm, meterProvider: MeterProvider): Hook[] {
+  if (!loaded) throw new Error('installShopTelemetry() first');
+  const { hooks, legacy } = loaded;
+  // MetricsHook takes its meter from the global provider when constructed (metrics.getMeter in its
+  // constructor); registering this shop's provider just for that keeps each shop's counters its own.
+  if (!metrics.setGlobalMeterProvider(meterProvider))
+    throw new Error('another OpenTelemetry meter provider is registered in this process');
+  try {
+    switch (form) {
+      case 'log':
+        return [new hooks.EventHook(), new hooks.MetricsHook()];
+      case 'span_event':
+        return [new hooks.SpanEventHook(), new hooks.MetricsHook()];
+      case 'child_span':
+        return [new hooks.SpanHook(), new hooks.MetricsHook()];
+      case 'legacy_span_event':
+        return [new legacy.TracingHook(), new legacy.MetricsHook()];
+    }
+  } finally {
+    metrics.disable();
+  }
 }
 
 export interface ShopRequest {
@@ -199,35 +248,29 @@ const at = (offsetMs: number): HrTime => [T0[0] + Math.floor(offsetMs / 1000), (
 
 /** The two instrumented services; each signal is kept in memory until a test exports it. */
 export class Shop {
-  readonly frontendSpans = new InMemorySpanExporter();
   readonly backendSpans = new InMemorySpanExporter();
-  readonly flagLogs = new InMemoryLogRecordExporter();
-  private readonly frontend: Tracer;
+  private readonly frontend = frontendTracing.getTracer('frontend');
   private readonly backend: Tracer;
   private readonly client: Client;
+  /** Collects the points of this shop's MetricsHook (cumulative, as the SDK's periodic reader sends them). */
+  private readonly flagMetrics = new ManualReader();
   private readonly propagator = new W3CTraceContextPropagator();
   private requests = 0;
 
   private constructor(form: FlagRecordForm) {
-    const tracer = (service: string, exporter: InMemorySpanExporter) =>
-      new BasicTracerProvider({
-        resource: resourceFromAttributes({ 'service.name': service }),
-        spanProcessors: [new SimpleSpanProcessor(exporter)],
-      }).getTracer(service);
-    this.frontend = tracer('frontend', this.frontendSpans);
-    this.backend = tracer('checkout', this.backendSpans);
-    const logs = new LoggerProvider({
-      resource: resourceFromAttributes({ 'service.name': 'frontend' }),
-      processors: [new SimpleLogRecordProcessor({ exporter: this.flagLogs })],
-    });
+    this.backend = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'checkout' }),
+      spanProcessors: [new SimpleSpanProcessor(this.backendSpans)],
+    }).getTracer('checkout');
+    frontendSpans.reset();
+    flagLogs.reset();
+    const meterProvider = new MeterProvider({ resource: FRONTEND, readers: [this.flagMetrics] });
     this.client = OpenFeature.getClient(`frontend-${form}`);
-    this.client.addHooks(
-      new FlagRecordHook(form, logs.getLogger('@openfeature/open-telemetry-hooks'), this.frontend),
-    );
+    this.client.addHooks(...hooksOf(form, meterProvider));
   }
 
-  static async create(form: FlagRecordForm): Promise<Shop> {
-    await (openFeatureReady ??= setUpOpenFeature());
+  /** A shop whose frontend's flag evaluations are recorded by OpenFeature's hooks in `form`. */
+  static create(form: FlagRecordForm): Shop {
     return new Shop(form);
   }
 
@@ -276,13 +319,18 @@ export class Shop {
   /** Takes (and forgets) the finished spans and records of each kind. */
   take() {
     const taken = {
-      frontend: this.frontendSpans.getFinishedSpans().slice(),
+      frontend: frontendSpans.getFinishedSpans().slice(),
       backend: this.backendSpans.getFinishedSpans().slice(),
-      logs: this.flagLogs.getFinishedLogRecords().slice(),
+      logs: flagLogs.getFinishedLogRecords().slice(),
     };
-    this.frontendSpans.reset();
+    frontendSpans.reset();
     this.backendSpans.reset();
-    this.flagLogs.reset();
+    flagLogs.reset();
     return taken;
+  }
+
+  /** The MetricsHook's counters so far. */
+  async takeMetrics(): Promise<ResourceMetrics> {
+    return (await this.flagMetrics.collect()).resourceMetrics;
   }
 }
