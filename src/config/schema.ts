@@ -78,8 +78,8 @@ export const otlpSchema = z
     bodyTimeoutMs: z.number().int().positive().default(30_000),
     /**
      * In every window of receiveGraceMs, a body must arrive at this many bytes per second or more, or it is
-     * cut (408 / DEADLINE_EXCEEDED); slower ones also give way at once when a slot or bytes are short. 0
-     * turns both off (bodyTimeoutMs still applies).
+     * cut with a retry hint (503 + Retry-After / DEADLINE_EXCEEDED + RetryInfo); slower ones also give way at
+     * once when a slot or bytes are short. 0 turns both off (bodyTimeoutMs still applies).
      */
     minReceiveBytesPerSecond: z.number().int().nonnegative().default(16_384),
     /** How long a request may send slower than minReceiveBytesPerSecond before it is judged. */

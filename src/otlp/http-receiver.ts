@@ -7,7 +7,9 @@
 // before it is kept, compressed bodies are inflated as they arrive with every inflated block charged too,
 // and the decoded batch is charged while it is handed on. Past the budget the answer is 503 + Retry-After
 // and the rest of the body is read and dropped, so the sender sees the answer rather than a reset. The
-// receive guard cuts senders slower than otlp.minReceiveBytesPerSecond (408, connection closed).
+// receive guard cuts senders slower than otlp.minReceiveBytesPerSecond, or stalled when another request needs
+// their share, with 503 + Retry-After and the connection closed: the OTel exporters retry a 503 (and the
+// reset they may see instead if still writing), never a 408.
 import {
   createServer as createHttpServer,
   type IncomingMessage,

@@ -1,0 +1,101 @@
+// What OTLP/HTTP answers when a request is cut or can never be admitted, judged by what senders do with it.
+//
+// Upstream behaviour these tests rest on:
+// - OTLP spec, opentelemetry-proto docs/specification.md at ac2c4b5d1f3a6079de62f9afec860158ecc8af09,
+//   "Retryable Response Codes": 429, 502, 503 and 504 SHOULD be retried and "All other 4xx or 5xx response
+//   status codes MUST NOT be retried" (so 408 loses the data); "OTLP/HTTP Throttling": an overloaded server
+//   answers 429 or 503 with Retry-After.
+// - @opentelemetry/otlp-exporter-base 0.223.1 (the exporter used here), build/src/is-export-retryable.js:
+//   isExportHTTPErrorRetryable retries exactly 429, 502, 503 and 504 and parseRetryAfterToMills honours
+//   Retry-After; build/src/transport/http-transport-utils.js: anything else is a failure, and a connection
+//   error is retried only for ECONNRESET, ECONNREFUSED, EPIPE, ETIMEDOUT, EAI_AGAIN, ENOTFOUND, ENETUNREACH
+//   and EHOSTUNREACH (isHttpTransportNetworkErrorRetryable).
+// - The Collector's otlphttp exporter, opentelemetry-collector exporter/otlphttpexporter/otlp.go at
+//   7b6e87acde73e35bae515dbdad6f2f9839b0388a: isRetryableStatusCode is 429, 502, 503 and 504, every other
+//   status is consumererror.NewPermanent; 429 and 503 with Retry-After become a throttled retry.
+import { afterEach, describe, expect, it } from 'vitest';
+import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
+import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy.js';
+import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
+
+let harness: TestSidecar | undefined;
+let proxy: StallingProxy | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
+  await harness?.stop();
+  harness = undefined;
+});
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('condition never held');
+}
+
+/** The status line and Retry-After of a raw HTTP answer. */
+function statusAndRetryAfter(answer: string): [string, string | undefined] {
+  return [answer.split('\r\n')[0], /^retry-after: *(\S+)\r$/im.exec(answer)?.[1]];
+}
+
+describe('OTLP/HTTP senders cut part way through their body', () => {
+  it('answers a sender stalled mid-body 503 + Retry-After, so the OTel JS exporter retries and its spans arrive', async () => {
+    harness = await startTestSidecar({ otlp: { receiveGraceMs: 300, retryAfterSeconds: 1 } });
+    const h = harness;
+    // The first connection stalls after 20 body bytes; the exporter's retry opens a second one, untouched.
+    proxy = await startStallingProxy(h.httpUrl, (connection) => (connection === 0 ? 20 : undefined));
+    const exporter = traceExporter('http-protobuf', { grpcUrl: '', httpUrl: proxy.url });
+    try {
+      const result = await exportOnce(exporter, knownSpans());
+      expect(succeeded(result), String(result.error?.message)).toBe(true);
+    } finally {
+      await exporter.shutdown();
+    }
+    const answers = proxy.answers();
+    expect(statusAndRetryAfter(answers[0])).toEqual(['HTTP/1.1 503 Service Unavailable', '1']);
+    expect(answers[0]).toContain('otlp.minReceiveBytesPerSecond');
+    expect(answers[1].split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(h.sink.spans).toHaveLength(knownSpans().length);
+    expect(
+      await metricValue(h.apiUrl, 'canary_judge_otlp_requests_total', {
+        transport: 'http',
+        outcome: 'OTLP_TOO_SLOW',
+      }),
+    ).toBe(1);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
+  });
+
+  it('answers a stalled sender preempted for a request that needs its slot 503 + Retry-After, and both exports arrive', async () => {
+    // A minimum rate of 1 byte/s over 10 s windows: the stalled request is neither swept nor the slowest by
+    // rate, so it is cut only as stalled for STALL_PREEMPT_MS (1 s) when the next request needs the one slot.
+    harness = await startTestSidecar({
+      otlp: {
+        maxInFlightRequests: 1,
+        minReceiveBytesPerSecond: 1,
+        receiveGraceMs: 10_000,
+        retryAfterSeconds: 1,
+      },
+    });
+    const h = harness;
+    proxy = await startStallingProxy(h.httpUrl, (connection) => (connection === 0 ? 20 : undefined));
+    const stalled = traceExporter('http-protobuf', { grpcUrl: '', httpUrl: proxy.url });
+    const next = traceExporter('http-protobuf', { grpcUrl: '', httpUrl: h.httpUrl });
+    try {
+      const first = exportOnce(stalled, knownSpans());
+      await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 1);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const second = await exportOnce(next, knownSpans());
+      expect(succeeded(second), String(second.error?.message)).toBe(true);
+      const result = await first;
+      expect(succeeded(result), String(result.error?.message)).toBe(true);
+    } finally {
+      await Promise.all([stalled.shutdown(), next.shutdown()]);
+    }
+    const answers = proxy.answers();
+    expect(statusAndRetryAfter(answers[0])).toEqual(['HTTP/1.1 503 Service Unavailable', '1']);
+    expect(answers[0]).toContain('while others wait for its share');
+    expect(h.sink.spans).toHaveLength(2 * knownSpans().length);
+  });
+});
