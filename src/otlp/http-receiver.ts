@@ -91,6 +91,8 @@ function receiveBody(
     coding: Coding;
     maxBodyBytes: number;
     maxPayloadBytes: number;
+    /** The setting that gives maxPayloadBytes, named in a refusal. */
+    maxPayloadSetting: string;
     /** Content-Length, when the sender declared one. */
     declaredBytes: number | undefined;
     admission: Admission;
@@ -98,7 +100,8 @@ function receiveBody(
     onLease: (lease: IngestLease) => void;
   },
 ): Promise<{ payload: Buffer; wireBytes: number }> {
-  const { coding, maxBodyBytes, maxPayloadBytes, declaredBytes, admission, watch } = options;
+  const { coding, maxBodyBytes, maxPayloadBytes, maxPayloadSetting, declaredBytes, admission, watch } =
+    options;
   return new Promise((resolve, reject) => {
     let lease: IngestLease | undefined;
     let settled = false;
@@ -150,7 +153,10 @@ function receiveBody(
       if (payloadBytes > maxPayloadBytes) {
         const what = coding === 'identity' ? 'payload' : 'decompressed body';
         fail(
-          new IngestError('OTLP_PAYLOAD_TOO_LARGE', `${what} exceeds the limit of ${maxPayloadBytes} bytes`),
+          new IngestError(
+            'OTLP_PAYLOAD_TOO_LARGE',
+            `${what} exceeds the limit of ${maxPayloadBytes} bytes (${maxPayloadSetting})`,
+          ),
         );
         return;
       }
@@ -197,7 +203,10 @@ function receiveBody(
       wireBytes += chunk.length;
       if (wireBytes > maxBodyBytes) {
         return fail(
-          new IngestError('OTLP_PAYLOAD_TOO_LARGE', `body exceeds the limit of ${maxBodyBytes} bytes`),
+          new IngestError(
+            'OTLP_PAYLOAD_TOO_LARGE',
+            `body exceeds the limit of ${maxBodyBytes} bytes (otlp.http.maxBodyBytes)`,
+          ),
         );
       }
       if (!charge(inflater ? chunk.length : PAYLOAD_CHARGE * chunk.length))
@@ -365,7 +374,27 @@ export class HttpReceiver {
         encoding,
         new IngestError(
           'OTLP_PAYLOAD_TOO_LARGE',
-          `body of ${declared} bytes exceeds the limit of ${config.http.maxBodyBytes} bytes`,
+          `body of ${declared} bytes exceeds the limit of ${config.http.maxBodyBytes} bytes (otlp.http.maxBodyBytes)`,
+        ),
+      );
+    }
+    // The payload limit: maxDecompressedBytes, and for OTLP/JSON http.maxJsonBytes too, whichever is smaller
+    // (the config check sizes the budget by maxDecompressedBytes, so a larger maxJsonBytes cannot raise it).
+    const jsonBound = encoding === 'json' && config.http.maxJsonBytes < config.maxDecompressedBytes;
+    const maxPayloadBytes = jsonBound ? config.http.maxJsonBytes : config.maxDecompressedBytes;
+    const maxPayloadSetting = jsonBound ? 'otlp.http.maxJsonBytes' : 'otlp.maxDecompressedBytes';
+    // An uncompressed body is its payload: one declared over the payload limit is refused for good (413) before
+    // the budget is asked. Asked first, it could need more than the whole budget (4 x its length with its decoded
+    // batch, when http.maxBodyBytes is far above maxDecompressedBytes) and be refused with 503 on every retry.
+    if (coding === 'identity' && Number.isFinite(declared) && declared > maxPayloadBytes) {
+      return this.answer(
+        request,
+        response,
+        signal,
+        encoding,
+        new IngestError(
+          'OTLP_PAYLOAD_TOO_LARGE',
+          `payload of ${declared} bytes exceeds the limit of ${maxPayloadBytes} bytes (${maxPayloadSetting})`,
         ),
       );
     }
@@ -386,7 +415,8 @@ export class HttpReceiver {
       const { payload, wireBytes } = await receiveBody(request, {
         coding,
         maxBodyBytes: config.http.maxBodyBytes,
-        maxPayloadBytes: encoding === 'json' ? config.http.maxJsonBytes : config.maxDecompressedBytes,
+        maxPayloadBytes,
+        maxPayloadSetting,
         declaredBytes: Number.isFinite(declared) && declared >= 0 ? declared : undefined,
         admission,
         watch,

@@ -13,10 +13,14 @@
 // - The Collector's otlphttp exporter, opentelemetry-collector exporter/otlphttpexporter/otlp.go at
 //   7b6e87acde73e35bae515dbdad6f2f9839b0388a: isRetryableStatusCode is 429, 502, 503 and 504, every other
 //   status is consumererror.NewPermanent; 429 and 503 with Retry-After become a throttled retry.
+import { gzipSync } from 'node:zlib';
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy.js';
 import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
+
+const MiB = 1024 * 1024;
 
 let harness: TestSidecar | undefined;
 let proxy: StallingProxy | undefined;
@@ -97,5 +101,95 @@ describe('OTLP/HTTP senders cut part way through their body', () => {
     expect(statusAndRetryAfter(answers[0])).toEqual(['HTTP/1.1 503 Service Unavailable', '1']);
     expect(answers[0]).toContain('while others wait for its share');
     expect(h.sink.spans).toHaveLength(2 * knownSpans().length);
+  });
+});
+
+/** Sends only the headers of a request declaring `declared` body bytes and resolves with the answer. */
+function declareOnly(
+  url: string,
+  headers: Record<string, string>,
+  declared: number,
+): Promise<{ status: number; retryAfter: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': declared } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const retryAfter = response.headers['retry-after'];
+          resolve({
+            status: response.statusCode ?? 0,
+            retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+            body: Buffer.concat(chunks).toString('latin1'),
+          });
+          request.destroy();
+        });
+      },
+    );
+    request.on('error', reject);
+    request.flushHeaders();
+  });
+}
+
+describe('OTLP/HTTP bodies that can never be admitted', () => {
+  // http.maxBodyBytes far above maxDecompressedBytes, as the config check allows (maxIngestBytes >= 8 MiB + 4 x
+  // 256 KiB): an uncompressed body of 3 MiB would be charged 4 x 3 MiB with its decoded batch, past the 10 MiB
+  // budget, and was refused with a retryable 503 on every attempt although its payload is over the limit.
+  const LIMITS = {
+    http: { maxBodyBytes: 8 * MiB, maxJsonBytes: 8 * MiB },
+    grpc: { maxMessageBytes: 256 * 1024 },
+    maxDecompressedBytes: 256 * 1024,
+    maxIngestBytes: 10 * MiB,
+  };
+
+  it('answers 413, not a retryable 503, to an uncompressed body over maxDecompressedBytes, protobuf or JSON', async () => {
+    harness = await startTestSidecar({ otlp: LIMITS });
+    const traces = `${harness.httpUrl}/v1/traces`;
+    for (const contentType of ['application/x-protobuf', 'application/json']) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const answer = await declareOnly(traces, { 'Content-Type': contentType }, 3 * MiB);
+        expect([answer.status, answer.retryAfter], `${contentType}, attempt ${attempt}`).toEqual([
+          413,
+          undefined,
+        ]);
+        expect(answer.body).toContain(
+          `payload of ${3 * MiB} bytes exceeds the limit of ${256 * 1024} bytes (otlp.maxDecompressedBytes)`,
+        );
+      }
+    }
+    // Within both limits, an uncompressed body is admitted as before.
+    const exporter = traceExporter('http-protobuf', { grpcUrl: '', httpUrl: harness.httpUrl });
+    try {
+      expect(succeeded(await exportOnce(exporter, knownSpans()))).toBe(true);
+    } finally {
+      await exporter.shutdown();
+    }
+  });
+
+  it('holds an OTLP/JSON payload to maxDecompressedBytes too when http.maxJsonBytes is larger: 413 for a gzip body inflating past it', async () => {
+    harness = await startTestSidecar({ otlp: LIMITS });
+    const body = gzipSync(Buffer.alloc(3 * MiB, 0x20));
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(
+        `${harness!.httpUrl}/v1/traces`,
+        {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body).toContain(`exceeds the limit of ${256 * 1024} bytes (otlp.maxDecompressedBytes)`);
   });
 });
