@@ -148,18 +148,21 @@ function receiveBody(
       reserved -= fromReservation;
       return fromReservation === bytes || lease!.grow(bytes - fromReservation);
     };
+    /** Refuses for good (413) a payload that would pass maxPayloadBytes at `total` bytes; whether it did. */
+    const pastPayloadLimit = (total: number): boolean => {
+      if (total <= maxPayloadBytes) return false;
+      const what = coding === 'identity' ? 'payload' : 'decompressed body';
+      fail(
+        new IngestError(
+          'OTLP_PAYLOAD_TOO_LARGE',
+          `${what} exceeds the limit of ${maxPayloadBytes} bytes (${maxPayloadSetting})`,
+        ),
+      );
+      return true;
+    };
     const keep = (chunk: Buffer): void => {
       payloadBytes += chunk.length;
-      if (payloadBytes > maxPayloadBytes) {
-        const what = coding === 'identity' ? 'payload' : 'decompressed body';
-        fail(
-          new IngestError(
-            'OTLP_PAYLOAD_TOO_LARGE',
-            `${what} exceeds the limit of ${maxPayloadBytes} bytes (${maxPayloadSetting})`,
-          ),
-        );
-        return;
-      }
+      if (pastPayloadLimit(payloadBytes)) return;
       // Payload bytes are charged with the decoded batch they will become, so a request that cannot be
       // handed on is refused while it arrives, not once it is whole.
       if (coding !== 'identity' && !lease!.grow(PAYLOAD_CHARGE * chunk.length))
@@ -209,6 +212,10 @@ function receiveBody(
           ),
         );
       }
+      // An uncompressed chunk past the payload limit is refused (413) before it is charged: charged first (4 x
+      // its bytes with their decoded batch), a body without Content-Length could pass the budget before the
+      // limit and be refused with a retryable 503 on every attempt.
+      if (!inflater && pastPayloadLimit(payloadBytes + chunk.length)) return;
       if (!charge(inflater ? chunk.length : PAYLOAD_CHARGE * chunk.length))
         return fail(admission.overBudget());
       if (inflater) {

@@ -15,6 +15,7 @@
 //   status is consumererror.NewPermanent; 429 and 503 with Retry-After become a throttled retry.
 import { gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
+import { ExportResultCode } from '@opentelemetry/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy.js';
@@ -166,6 +167,40 @@ describe('OTLP/HTTP bodies that can never be admitted', () => {
     } finally {
       await exporter.shutdown();
     }
+  });
+
+  it('answers 413 at once, not a retryable 503, to a body without Content-Length growing past the payload limit (as the OTel JS exporter sends)', async () => {
+    // The OTel JS OTLP/HTTP exporter pipes its body into the request (otlp-exporter-base 0.223.1,
+    // build/src/transport/http-transport-utils.js, compressAndSend), so Node sends it chunked, with no
+    // Content-Length, and the declared-length check above never sees it. Limits the config check allows
+    // (maxIngestBytes >= 128 KiB + 4 x 16 KiB): 100 copies of knownSpans() are a 77,600-byte payload, in one or
+    // two reads of at least 48 KiB, and charged 4 x before the payload limit was checked they passed the 192 KiB
+    // budget: 503 on each of the exporter's 6 attempts over about 5 s, and the export failed as "retryable".
+    harness = await startTestSidecar({
+      otlp: {
+        http: { maxBodyBytes: 128 * 1024, maxJsonBytes: 16 * 1024 },
+        grpc: { maxMessageBytes: 16 * 1024 },
+        maxDecompressedBytes: 16 * 1024,
+        maxIngestBytes: 192 * 1024,
+      },
+    });
+    const h = harness;
+    const exporter = traceExporter('http-protobuf', { grpcUrl: '', httpUrl: h.httpUrl });
+    try {
+      const tooLarge = await exportOnce(exporter, Array.from({ length: 100 }, () => knownSpans()).flat());
+      expect([tooLarge.code, (tooLarge.error as { code?: number } | undefined)?.code]).toEqual([
+        ExportResultCode.FAILED,
+        413,
+      ]);
+      // Within the limit, a chunked body is admitted as before.
+      expect(succeeded(await exportOnce(exporter, knownSpans()))).toBe(true);
+    } finally {
+      await exporter.shutdown();
+    }
+    const outcome = (name: string) =>
+      metricValue(h.apiUrl, 'canary_judge_otlp_requests_total', { transport: 'http', outcome: name });
+    expect([await outcome('OTLP_PAYLOAD_TOO_LARGE'), await outcome('OTLP_OVERLOADED')]).toEqual([1, 0]);
+    expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
   });
 
   it('holds an OTLP/JSON payload to maxDecompressedBytes too when http.maxJsonBytes is larger: 413 for a gzip body inflating past it', async () => {
