@@ -16,7 +16,9 @@
 import { gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import { ExportResultCode } from '@opentelemetry/core';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawHttp } from '../support/raw-clients.js';
 import { metricValue, startTestSidecar, type TestSidecar } from '../support/sidecar.js';
 import { startStallingProxy, type StallingProxy } from '../support/stalling-proxy.js';
 import { exportOnce, knownSpans, succeeded, traceExporter } from '../support/telemetry.js';
@@ -205,26 +207,48 @@ describe('OTLP/HTTP bodies that can never be admitted', () => {
 
   it('holds an OTLP/JSON payload to maxDecompressedBytes too when http.maxJsonBytes is larger: 413 for a gzip body inflating past it', async () => {
     harness = await startTestSidecar({ otlp: LIMITS });
-    const body = gzipSync(Buffer.alloc(3 * MiB, 0x20));
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpRequest(
-        `${harness!.httpUrl}/v1/traces`,
-        {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      request.on('error', reject);
-      request.end(body);
+    const answer = await rawHttp(`${harness.httpUrl}/v1/traces`, {
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+      body: gzipSync(Buffer.alloc(3 * MiB, 0x20)),
     });
     expect(answer.status).toBe(413);
-    expect(answer.body).toContain(`exceeds the limit of ${256 * 1024} bytes (otlp.maxDecompressedBytes)`);
+    expect(answer.body.toString()).toContain(
+      `exceeds the limit of ${256 * 1024} bytes (otlp.maxDecompressedBytes)`,
+    );
+  });
+
+  it('holds OTLP/JSON to http.maxJsonBytes where it is the smaller limit (as by default), declared, chunked or gzip, and names it', async () => {
+    harness = await startTestSidecar({
+      otlp: { http: { maxJsonBytes: 16 * 1024 }, maxDecompressedBytes: 256 * 1024 },
+    });
+    const h = harness;
+    const spans = Array.from({ length: 40 }, () => knownSpans()).flat();
+    const json = Buffer.from(JsonTraceSerializer.serializeRequest(spans)!);
+    const proto = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect(json.length).toBeGreaterThan(16 * 1024);
+    expect(json.length).toBeLessThan(256 * 1024);
+    const traces = `${h.httpUrl}/v1/traces`;
+    const jsonType = { 'Content-Type': 'application/json' };
+    for (const [what, answer] of [
+      ['declared', await rawHttp(traces, { headers: jsonType, body: json })],
+      [
+        'gzip',
+        await rawHttp(traces, { headers: { ...jsonType, 'Content-Encoding': 'gzip' }, body: gzipSync(json) }),
+      ],
+    ] as const) {
+      expect(answer.status, what).toBe(413);
+      expect(answer.body.toString(), what).toContain(`limit of ${16 * 1024} bytes (otlp.http.maxJsonBytes)`);
+    }
+    // The OTel JS OTLP/JSON exporter sends it chunked; the same spans as protobuf are within maxDecompressedBytes.
+    const exporter = traceExporter('http-json', { grpcUrl: '', httpUrl: h.httpUrl });
+    try {
+      const chunked = await exportOnce(exporter, spans);
+      expect((chunked.error as { code?: number } | undefined)?.code).toBe(413);
+    } finally {
+      await exporter.shutdown();
+    }
+    expect(
+      (await rawHttp(traces, { headers: { 'Content-Type': 'application/x-protobuf' }, body: proto })).status,
+    ).toBe(200);
   });
 });
