@@ -109,6 +109,7 @@ export async function startSidecar(config: Config, options: SidecarOptions = {})
   });
   const guard = new ReceiveGuard({
     minBytesPerSecond: config.otlp.minReceiveBytesPerSecond,
+    retryAfterSeconds: config.otlp.retryAfterSeconds,
     graceMs: config.otlp.receiveGraceMs,
     timeoutMs: config.otlp.bodyTimeoutMs,
   });

@@ -52,6 +52,7 @@ export const otlpSchema = z
         /**
          * Largest OTLP/JSON payload after decompression (default 4 MiB): JSON is parsed in one piece, which
          * holds the event loop about 50 ms per MiB of dense attributes; send larger batches as protobuf.
+         * maxDecompressedBytes applies to JSON too: set above it, this has no effect.
          */
         maxJsonBytes: bytes().default(4 * MiB),
       })
@@ -78,8 +79,8 @@ export const otlpSchema = z
     bodyTimeoutMs: z.number().int().positive().default(30_000),
     /**
      * In every window of receiveGraceMs, a body must arrive at this many bytes per second or more, or it is
-     * cut (408 / DEADLINE_EXCEEDED); slower ones also give way at once when a slot or bytes are short. 0
-     * turns both off (bodyTimeoutMs still applies).
+     * cut with a retry hint (503 + Retry-After / DEADLINE_EXCEEDED + RetryInfo); slower ones also give way at
+     * once when a slot or bytes are short. 0 turns both off (bodyTimeoutMs still applies).
      */
     minReceiveBytesPerSecond: z.number().int().nonnegative().default(16_384),
     /** How long a request may send slower than minReceiveBytesPerSecond before it is judged. */
@@ -93,7 +94,8 @@ export const otlpSchema = z
   .strict()
   .superRefine((otlp, ctx) => {
     // The largest request the limits allow must fit in the budget, or it would be refused for ever.
-    // src/otlp/admission.ts: every payload byte is charged with its decoded batch (4x in all); a
+    // src/otlp/admission.ts: every payload byte (OTLP/JSON's too: it is held to maxDecompressedBytes as well as
+    // http.maxJsonBytes, src/otlp/http-receiver.ts) is charged with its decoded batch (4x in all); a
     // compressed body also holds its wire bytes until it is inflated, and assembling a payload from its
     // blocks holds one copy more for a moment (5x). An uncompressed gRPC message reserves 4 x its frames (its
     // 5-byte prefix and payload) and grpc-js's copy of the payload beside them: 5 x maxMessageBytes + 20. A gzip

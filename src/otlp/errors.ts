@@ -36,8 +36,12 @@ export const INGEST_ERRORS: Readonly<Record<IngestErrorCode, ErrorKind>> = {
   OTLP_UNAUTHENTICATED: { grpcStatus: GrpcStatus.UNAUTHENTICATED, httpStatus: 401, retryable: false },
   OTLP_OVERLOADED: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, retryable: true },
   // A body (or gRPC message) that arrives slower than otlp.minReceiveBytesPerSecond or not within
-  // otlp.bodyTimeoutMs: cut so that it stops holding memory and a connection (receive-guard.ts).
-  OTLP_TOO_SLOW: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 408, retryable: false },
+  // otlp.bodyTimeoutMs, or that gives way, stalled, to a request that needs its share: cut so that it stops
+  // holding memory and a connection (receive-guard.ts). The data itself is fine, so the sender is told to
+  // retry: HTTP 503 + Retry-After (408 is not in the spec's retryable 429/502/503/504, and neither the OTel JS
+  // exporter nor the Collector's otlphttp exporter retries it: the batch was lost), gRPC DEADLINE_EXCEEDED,
+  // which the spec's table marks retryable, with RetryInfo.
+  OTLP_TOO_SLOW: { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED, httpStatus: 503, retryable: true },
   OTLP_SHUTTING_DOWN: { grpcStatus: GrpcStatus.UNAVAILABLE, httpStatus: 503, retryable: true },
   OTLP_INTERNAL: { grpcStatus: GrpcStatus.INTERNAL, httpStatus: 500, retryable: false },
 };

@@ -7,7 +7,9 @@
 // before it is kept, compressed bodies are inflated as they arrive with every inflated block charged too,
 // and the decoded batch is charged while it is handed on. Past the budget the answer is 503 + Retry-After
 // and the rest of the body is read and dropped, so the sender sees the answer rather than a reset. The
-// receive guard cuts senders slower than otlp.minReceiveBytesPerSecond (408, connection closed).
+// receive guard cuts senders slower than otlp.minReceiveBytesPerSecond, or stalled when another request needs
+// their share, with 503 + Retry-After and the connection closed: the OTel exporters retry a 503 (and the
+// reset they may see instead if still writing), never a 408.
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -89,6 +91,8 @@ function receiveBody(
     coding: Coding;
     maxBodyBytes: number;
     maxPayloadBytes: number;
+    /** The setting that gives maxPayloadBytes, named in a refusal. */
+    maxPayloadSetting: string;
     /** Content-Length, when the sender declared one. */
     declaredBytes: number | undefined;
     admission: Admission;
@@ -96,7 +100,8 @@ function receiveBody(
     onLease: (lease: IngestLease) => void;
   },
 ): Promise<{ payload: Buffer; wireBytes: number }> {
-  const { coding, maxBodyBytes, maxPayloadBytes, declaredBytes, admission, watch } = options;
+  const { coding, maxBodyBytes, maxPayloadBytes, maxPayloadSetting, declaredBytes, admission, watch } =
+    options;
   return new Promise((resolve, reject) => {
     let lease: IngestLease | undefined;
     let settled = false;
@@ -143,15 +148,21 @@ function receiveBody(
       reserved -= fromReservation;
       return fromReservation === bytes || lease!.grow(bytes - fromReservation);
     };
+    /** Refuses for good (413) a payload that would pass maxPayloadBytes at `total` bytes; whether it did. */
+    const pastPayloadLimit = (total: number): boolean => {
+      if (total <= maxPayloadBytes) return false;
+      const what = coding === 'identity' ? 'payload' : 'decompressed body';
+      fail(
+        new IngestError(
+          'OTLP_PAYLOAD_TOO_LARGE',
+          `${what} exceeds the limit of ${maxPayloadBytes} bytes (${maxPayloadSetting})`,
+        ),
+      );
+      return true;
+    };
     const keep = (chunk: Buffer): void => {
       payloadBytes += chunk.length;
-      if (payloadBytes > maxPayloadBytes) {
-        const what = coding === 'identity' ? 'payload' : 'decompressed body';
-        fail(
-          new IngestError('OTLP_PAYLOAD_TOO_LARGE', `${what} exceeds the limit of ${maxPayloadBytes} bytes`),
-        );
-        return;
-      }
+      if (pastPayloadLimit(payloadBytes)) return;
       // Payload bytes are charged with the decoded batch they will become, so a request that cannot be
       // handed on is refused while it arrives, not once it is whole.
       if (coding !== 'identity' && !lease!.grow(PAYLOAD_CHARGE * chunk.length))
@@ -195,9 +206,16 @@ function receiveBody(
       wireBytes += chunk.length;
       if (wireBytes > maxBodyBytes) {
         return fail(
-          new IngestError('OTLP_PAYLOAD_TOO_LARGE', `body exceeds the limit of ${maxBodyBytes} bytes`),
+          new IngestError(
+            'OTLP_PAYLOAD_TOO_LARGE',
+            `body exceeds the limit of ${maxBodyBytes} bytes (otlp.http.maxBodyBytes)`,
+          ),
         );
       }
+      // An uncompressed chunk past the payload limit is refused (413) before it is charged: charged first (4 x
+      // its bytes with their decoded batch), a body without Content-Length could pass the budget before the
+      // limit and be refused with a retryable 503 on every attempt.
+      if (!inflater && pastPayloadLimit(payloadBytes + chunk.length)) return;
       if (!charge(inflater ? chunk.length : PAYLOAD_CHARGE * chunk.length))
         return fail(admission.overBudget());
       if (inflater) {
@@ -363,7 +381,27 @@ export class HttpReceiver {
         encoding,
         new IngestError(
           'OTLP_PAYLOAD_TOO_LARGE',
-          `body of ${declared} bytes exceeds the limit of ${config.http.maxBodyBytes} bytes`,
+          `body of ${declared} bytes exceeds the limit of ${config.http.maxBodyBytes} bytes (otlp.http.maxBodyBytes)`,
+        ),
+      );
+    }
+    // The payload limit: maxDecompressedBytes, and for OTLP/JSON http.maxJsonBytes too, whichever is smaller
+    // (the config check sizes the budget by maxDecompressedBytes, so a larger maxJsonBytes cannot raise it).
+    const jsonBound = encoding === 'json' && config.http.maxJsonBytes < config.maxDecompressedBytes;
+    const maxPayloadBytes = jsonBound ? config.http.maxJsonBytes : config.maxDecompressedBytes;
+    const maxPayloadSetting = jsonBound ? 'otlp.http.maxJsonBytes' : 'otlp.maxDecompressedBytes';
+    // An uncompressed body is its payload: one declared over the payload limit is refused for good (413) before
+    // the budget is asked. Asked first, it could need more than the whole budget (4 x its length with its decoded
+    // batch, when http.maxBodyBytes is far above maxDecompressedBytes) and be refused with 503 on every retry.
+    if (coding === 'identity' && Number.isFinite(declared) && declared > maxPayloadBytes) {
+      return this.answer(
+        request,
+        response,
+        signal,
+        encoding,
+        new IngestError(
+          'OTLP_PAYLOAD_TOO_LARGE',
+          `payload of ${declared} bytes exceeds the limit of ${maxPayloadBytes} bytes (${maxPayloadSetting})`,
         ),
       );
     }
@@ -384,7 +422,8 @@ export class HttpReceiver {
       const { payload, wireBytes } = await receiveBody(request, {
         coding,
         maxBodyBytes: config.http.maxBodyBytes,
-        maxPayloadBytes: encoding === 'json' ? config.http.maxJsonBytes : config.maxDecompressedBytes,
+        maxPayloadBytes,
+        maxPayloadSetting,
         declaredBytes: Number.isFinite(declared) && declared >= 0 ? declared : undefined,
         admission,
         watch,

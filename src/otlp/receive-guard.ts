@@ -1,7 +1,8 @@
 // Slow senders cannot hold what others need (issue 9, case 5: 64 uploads at 1 byte/s held every admission
 // slot for 60 s). Every request being received (HTTP body, gRPC message) is watched from the moment its
-// headers arrive until its last byte, and cut with OTLP_TOO_SLOW (HTTP 408 / gRPC DEADLINE_EXCEEDED), which
-// releases its slot and every byte it held, when
+// headers arrive until its last byte, and cut with OTLP_TOO_SLOW (HTTP 503 + Retry-After / gRPC
+// DEADLINE_EXCEEDED + RetryInfo, both retryable: the batch is sound, only its delivery stalled), which releases
+// its slot and every byte it held, when
 // - in any window of `graceMs` it received fewer than minBytesPerSecond x graceMs / 1000 bytes (measured per
 //   window, so a sender that bursts and then stalls is caught as surely as one that trickles), or
 // - it is not whole within `timeoutMs`, or
@@ -27,6 +28,8 @@ import { IngestError } from './errors.js';
 
 export interface ReceiveGuardOptions {
   minBytesPerSecond: number;
+  /** Seconds a cut sender is told to wait before it retries (otlp.retryAfterSeconds). */
+  retryAfterSeconds: number;
   graceMs: number;
   timeoutMs: number;
   sweepMs?: number;
@@ -235,6 +238,6 @@ export class ReceiveGuard {
 
   private cutEntry(entry: Watched, why: string): void {
     this.forget(entry);
-    entry.cut(new IngestError('OTLP_TOO_SLOW', why));
+    entry.cut(new IngestError('OTLP_TOO_SLOW', `${why}; retry later`, this.options.retryAfterSeconds));
   }
 }

@@ -68,6 +68,7 @@ describe('ReceiveGuard', () => {
     const cuts: string[] = [];
     const guard = new ReceiveGuard({
       minBytesPerSecond: 1000,
+      retryAfterSeconds: 3,
       graceMs: 2000,
       timeoutMs: 30_000,
       clock: () => now,
@@ -132,9 +133,22 @@ describe('ReceiveGuard', () => {
 
   // A guard that never arms its timer fails here in seconds, not at the suite's 60 s timeout.
   it('sweeps, on a real timer, a request still being received after its turn', async () => {
-    const guard = new ReceiveGuard({ minBytesPerSecond: 1000, graceMs: 40, timeoutMs: 30_000, sweepMs: 10 });
-    const cut = new Promise<string>((resolve) => guard.watch((error) => resolve(error.code)));
-    await expect(cut).resolves.toBe('OTLP_TOO_SLOW');
+    const guard = new ReceiveGuard({
+      minBytesPerSecond: 1000,
+      retryAfterSeconds: 3,
+      graceMs: 40,
+      timeoutMs: 30_000,
+      sweepMs: 10,
+    });
+    const cut = new Promise<IngestError>((resolve) => guard.watch(resolve));
+    // The cut tells the sender to retry (503 + Retry-After / DEADLINE_EXCEEDED + RetryInfo): its data is sound.
+    const error = await cut;
+    expect([error.code, error.kind.httpStatus, error.kind.retryable, error.retryAfterSeconds]).toEqual([
+      'OTLP_TOO_SLOW',
+      503,
+      true,
+      3,
+    ]);
     expect(guard.sweeping).toBe(false);
   }, 5_000);
 
@@ -223,6 +237,7 @@ describe('ReceiveGuard', () => {
     const messages: string[] = [];
     const unruled = new ReceiveGuard({
       minBytesPerSecond: 0,
+      retryAfterSeconds: 3,
       graceMs: 2000,
       timeoutMs: 5000,
       clock: () => now,
@@ -236,7 +251,7 @@ describe('ReceiveGuard', () => {
     now = 5001;
     unruled.sweep();
     expect(messages).toEqual([
-      'its message arrived whole but the sender did not half-close (END_STREAM) within 5000 ms of its start (otlp.bodyTimeoutMs)',
+      'its message arrived whole but the sender did not half-close (END_STREAM) within 5000 ms of its start (otlp.bodyTimeoutMs); retry later',
     ]);
     unruled.stop();
   });
@@ -259,6 +274,7 @@ describe('Admission and the guard together', () => {
     const a = admission(100, 4);
     const guard = new ReceiveGuard({
       minBytesPerSecond: 1000,
+      retryAfterSeconds: 3,
       graceMs: 1e9,
       timeoutMs: 1e9,
       clock: () => now,

@@ -307,10 +307,15 @@ describe('gRPC admission', () => {
       ]);
       expect(answered, gzip ? 'gzip' : 'identity').not.toBe('none');
       const headers = answered as Record<string, unknown>;
-      expect(headers['grpc-status']).toBe('4'); // DEADLINE_EXCEEDED, not retried
+      // DEADLINE_EXCEEDED, retryable in the OTLP spec's table (opentelemetry-proto docs/specification.md at
+      // ac2c4b5d1f3a6079de62f9afec860158ecc8af09, "Failures"; the Collector's exporter/otlpexporter/otlp.go at
+      // e912cf672711014f234a5a103697bc05a00e379d, shouldRetry), with RetryInfo carrying otlp.retryAfterSeconds.
+      expect(headers['grpc-status']).toBe('4');
       expect(decodeURIComponent(String(headers['grpc-message']))).toContain(
-        'did not half-close (END_STREAM) within 200 ms (otlp.receiveGraceMs)',
+        'did not half-close (END_STREAM) within 200 ms (otlp.receiveGraceMs); retry later',
       );
+      const details = Buffer.from(String(headers['grpc-status-details-bin']), 'base64');
+      expect(details.toString('latin1')).toContain('type.googleapis.com/google.rpc.RetryInfo');
       await until(async () => (await metricValue(h.apiUrl, 'canary_judge_otlp_in_flight_requests')) === 0);
       expect(await metricValue(h.apiUrl, 'canary_judge_otlp_ingest_bytes')).toBe(0);
     }
@@ -392,7 +397,7 @@ describe('gRPC admission', () => {
   it('does not run the handler of a call cut for not half-closing when its END_STREAM comes in the same read', async () => {
     // The preempting call's frames and the cut call's END_STREAM reach the server in one write: grpc-js's
     // cancel (a nextTick after the cut's status) must come before the half-close, or the batch is handled and
-    // counted after the client was told DEADLINE_EXCEEDED, and retried.
+    // counted after the client was told DEADLINE_EXCEEDED (retryable), and retried.
     harness = await startTestSidecar({ otlp: { receiveGraceMs: 10_000, maxInFlightRequests: 1 } });
     const h = harness;
     const socket = netConnect(Number(new URL(h.grpcUrl).port), '127.0.0.1');

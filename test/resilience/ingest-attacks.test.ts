@@ -18,6 +18,7 @@ import { startChildSidecar, type ChildSidecar } from '../support/child-sidecar.j
 import { HealthWatchdog } from '../support/health-watchdog.js';
 import { LegitClient, type LegitReport } from '../support/legit-client.js';
 import { rawHttp } from '../support/raw-clients.js';
+import { metricValue } from '../support/sidecar.js';
 import type { WatchdogReport } from '../support/health-watchdog.js';
 
 const MiB = 1024 * 1024;
@@ -101,9 +102,15 @@ describe('ingest under attack (issue 9)', () => {
         }),
     );
     expectSurvived(outcome);
-    // The slow senders were cut (408 / DEADLINE_EXCEEDED) or refused (503 / UNAVAILABLE) instead of holding
-    // slots: on both transports, they were answered.
-    expect(outcome.answers['408']).toBeGreaterThan(0);
+    // The slow senders were cut (503 + Retry-After / DEADLINE_EXCEEDED, counted as OTLP_TOO_SLOW) or refused
+    // (503 / UNAVAILABLE) instead of holding slots: on both transports, they were answered.
+    expect(outcome.answers['503']).toBeGreaterThan(0);
+    expect(
+      await metricValue(sidecar.apiUrl, 'canary_judge_otlp_requests_total', {
+        transport: 'http',
+        outcome: 'OTLP_TOO_SLOW',
+      }),
+    ).toBeGreaterThan(0);
     expect((outcome.answers['grpc-4'] ?? 0) + (outcome.answers['grpc-14'] ?? 0)).toBeGreaterThan(0);
   });
 
