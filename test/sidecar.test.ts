@@ -2,7 +2,7 @@
 // shutdownTimeoutSeconds even with a webhook receiver that never answers and an upload that never
 // ends; a port in use is reported with the setting and environment variable that change it; a listener
 // beyond loopback without a token is warned about; /readyz reports receivers at their bound; /metrics
-// has the judge's tick duration.
+// has the judge's tick and snapshot durations.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
@@ -193,5 +193,29 @@ describe('readiness and metrics', () => {
     });
     expect(await metricValue(s.api, 'canary_judge_webhook_targets_at_bound')).toBe(1);
     expect(await metricValue(s.api, 'canary_judge_judge_tick_duration_seconds_count')).toBe(2);
+  });
+
+  it("exports the wall time of the judge timer's snapshots as a histogram", async () => {
+    const hook = await receiver();
+    const s = await start({
+      judge: { tickIntervalMs: 3_600_000, snapshotIntervalMs: 100 },
+      webhookDelivery: { allowAddresses: ['127.0.0.1'] },
+      analyses: [analysis('a', hook.url), analysis('b', hook.url)],
+    });
+    const count = () => metricValue(s.api, 'canary_judge_judge_snapshot_duration_seconds_count');
+    expect(await count()).toBe(0); // before the first snapshot: the family is there, empty
+    const deadline = Date.now() + 5_000;
+    while ((await count()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const text = await (await fetch(`${s.api}/metrics`)).text();
+    expect(text).toMatch(/^# TYPE canary_judge_judge_snapshot_duration_seconds histogram$/m);
+    const snapshots = Number(/^canary_judge_judge_snapshot_duration_seconds_count (\d+)$/m.exec(text)?.[1]);
+    expect(snapshots).toBeGreaterThanOrEqual(2); // the timer's, every 100 ms
+    const seconds = Number(/^canary_judge_judge_snapshot_duration_seconds_sum (\S+)$/m.exec(text)?.[1]);
+    // Wall time, with the slices' rests: more than nothing, less than the whole wait.
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThan(5);
+    expect(text).toMatch(
+      new RegExp(`^canary_judge_judge_snapshot_duration_seconds_bucket\\{le="\\+Inf"\\} ${snapshots}$`, 'm'),
+    );
   });
 });

@@ -559,6 +559,32 @@ describe('JudgeService definitions and restarts', () => {
     );
   });
 
+  it("exports a sliced snapshot's wall time, its rests included, beside the slices that held the loop", async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const h = harness(undefined, { maxRunningRuns: 6, snapshotSliceBytes: 1 }); // one run per slice
+    h.judge.boot(ids.map((id) => spec(id)));
+    ids.forEach((id, i) => {
+      h.judge.startRun(id, 'rev-a', { declaredBy: 'api' });
+      h.accumulator.accept(observations(`run-${runNumber}`, 'baseline', 2000, 10 * (i + 1), 0, 2 * i + 1));
+      h.accumulator.accept(observations(`run-${runNumber}`, 'canary', 500, 100, 0, 2 * i + 2));
+    });
+    const sample = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const started = performance.now();
+    await h.judge.snapshotInSlices();
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const text = await h.registry.metrics();
+    expect(sample(text, 'canary_judge_judge_snapshot_duration_seconds_count')).toBe(1);
+    const wall = sample(text, 'canary_judge_judge_snapshot_duration_seconds_sum');
+    // Six runs' slices and six checkpoints held the loop; the rests between them (each about as long as the
+    // slice before it) count in the snapshot's wall time too, which the await above bounds.
+    expect(sample(text, 'canary_judge_judge_slice_duration_seconds_count')).toBe(12);
+    expect(wall).toBeGreaterThan(sample(text, 'canary_judge_judge_slice_duration_seconds_sum'));
+    expect(wall).toBeLessThanOrEqual(elapsedSeconds);
+    h.judge.snapshot(); // the whole one (tests, benches) is observed too
+    expect(sample(await h.registry.metrics(), 'canary_judge_judge_snapshot_duration_seconds_count')).toBe(2);
+  });
+
   it('rewrites in a snapshot only the runs whose evidence changed, and resumes them all as they were', async () => {
     const first = await twoRunsSnapshotted();
     const takenAt = () =>
