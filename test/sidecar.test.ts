@@ -195,7 +195,7 @@ describe('readiness and metrics', () => {
     expect(await metricValue(s.api, 'canary_judge_judge_tick_duration_seconds_count')).toBe(2);
   });
 
-  it("exports the wall time of the judge timer's snapshots as a histogram", async () => {
+  it("exports the wall time of the judge timer's snapshots as a histogram, alone with ?name[]=", async () => {
     const hook = await receiver();
     const s = await start({
       judge: { tickIntervalMs: 3_600_000, snapshotIntervalMs: 100 },
@@ -217,5 +217,26 @@ describe('readiness and metrics', () => {
     expect(text).toMatch(
       new RegExp(`^canary_judge_judge_snapshot_duration_seconds_bucket\\{le="\\+Inf"\\} ${snapshots}$`, 'm'),
     );
+    // What bench/ingest.ts polls: the named families alone (in the registry's order), each series as in the
+    // whole text (values aside: a snapshot may land between the two reads).
+    const families = [
+      'canary_judge_judge_tick_duration_seconds',
+      'canary_judge_judge_snapshot_duration_seconds',
+    ];
+    const query = families.map((name) => `name[]=${name}`).join('&');
+    const [named, whole] = [
+      await (await fetch(`${s.api}/metrics?${query}`)).text(),
+      await (await fetch(`${s.api}/metrics`)).text(),
+    ];
+    const blocks = (exposition: string) =>
+      exposition
+        .trimEnd()
+        .split('\n\n')
+        .map((block) => block.replace(/ [^ \n]+$/gm, ' <value>'));
+    expect(blocks(named).map((block) => block.split('\n')[0])).toEqual(
+      families.map((name) => expect.stringMatching(new RegExp(`^# HELP ${name} `))),
+    );
+    for (const block of blocks(named)) expect(blocks(whole)).toContain(block);
+    expect(await (await fetch(`${s.api}/metrics?name[]=no_such_family`)).text()).toBe('\n');
   });
 });

@@ -104,8 +104,10 @@ export class ApiServer {
     this.route(
       'GET',
       '/metrics',
-      async (_request, response) => {
-        const text = await renderMetrics(options.registry);
+      async (_request, response, _params, query) => {
+        // ?name[]=<family>&name[]=...: only those metric families (metrics-exposition.ts).
+        const names = query.getAll('name[]');
+        const text = await renderMetrics(options.registry, names.length > 0 ? new Set(names) : undefined);
         response.writeHead(200, { 'Content-Type': options.registry.contentType });
         response.end(text);
       },

@@ -45,11 +45,18 @@ async function renderGauge(gauge: Gauge<string>): Promise<string> {
   return lines.join('\n');
 }
 
-/** The registry's exposition (what registry.metrics() returns), rendered in slices that yield. */
-export async function renderMetrics(registry: Registry): Promise<string> {
+/**
+ * The registry's exposition (what registry.metrics() returns), rendered in slices that yield. With `names`, only
+ * the metric families of those names, each as in the whole text (GET /metrics?name[]=<family>, the query
+ * prometheus/client_python's exposition takes): a reader polling one histogram at 1 000 analyses gets a few
+ * hundred bytes, where the whole text is ~4.7 MB and ~0.1-0.4 s of the event loop, and the analyses' gauges'
+ * collect() (which sets their series, verdict-metrics.ts) does not run. Other content types ignore `names`.
+ */
+export async function renderMetrics(registry: Registry, names?: ReadonlySet<string>): Promise<string> {
   if (registry.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) return registry.metrics();
   const parts: string[] = [];
   for (const { name } of registry.getMetricsAsArray()) {
+    if (names && !names.has(name)) continue;
     const metric = registry.getSingleMetric(name);
     if (!metric) continue;
     const isGauge = (metric as unknown as { type?: string }).type === 'gauge';

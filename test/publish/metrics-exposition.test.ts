@@ -64,4 +64,34 @@ describe('renderMetrics', () => {
     expect(sliced).toContain('test_odd_values{label="quote \\" backslash \\\\ newline \\n end"} Nan');
     expect(turns).toBeGreaterThan(0); // timers ran while it rendered
   });
+
+  it("renders only the named families, as in the whole text, without running the others' collect()", async () => {
+    const registry = createRegistry();
+    let collected = 0;
+    new Gauge({
+      name: 'test_collected',
+      help: 'Set when read',
+      registers: [registry],
+      collect() {
+        collected += 1;
+        this.set(collected);
+      },
+    });
+    const histogram = new Histogram({
+      name: 'test_seconds',
+      help: 'Durations',
+      buckets: [0.001, 0.01],
+      registers: [registry],
+    });
+    histogram.observe(0.005);
+    new Counter({ name: 'test_events_total', help: 'Events', registers: [registry] }).inc();
+    const named = await renderMetrics(registry, new Set(['test_events_total', 'test_seconds']));
+    expect(collected).toBe(0);
+    const whole = await renderMetrics(registry);
+    expect(collected).toBe(1);
+    const blocks = whole.trimEnd().split('\n\n');
+    expect(named).toBe(
+      `${blocks.filter((block) => /^# HELP test_(seconds|events_total) /.test(block)).join('\n\n')}\n`,
+    );
+  });
 });
