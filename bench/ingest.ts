@@ -38,7 +38,8 @@
 // gets the same SECONDS window, so the ratios compare windows of one length. What start-up costs is reported
 // apart (ingest-startup.*): per sidecar row, the warm-up's length and spans per CPU-second (boot excluded:
 // CPU from the started line), the first tick's busy time and the first snapshot's wall time under the load.
-// A sidecar turn lasts ~28-40 s (warm-up 17.5-27.5 s), a null or Go turn ~16 s: the whole bench ~11 min.
+// A sidecar turn lasts ~28 s (warm-up 12.5 or 17.5 s on this VM; up to 27.5 s if a first snapshot ran past +15 s),
+// a null or Go turn ~16 s: the whole bench 9.5 min here (2026-12-01 11:05 UTC; it was ~5 min with 5 s windows).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
