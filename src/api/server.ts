@@ -105,8 +105,9 @@ export class ApiServer {
       'GET',
       '/metrics',
       async (_request, response, _params, query) => {
-        // ?name[]=<family>&name[]=...: only those metric families (metrics-exposition.ts).
-        const names = query.getAll('name[]');
+        // ?name[]=<name>&name[]=...: only those families or samples (metrics-exposition.ts). Blank values are
+        // dropped, as client_python's parse_qs drops them (keep_blank_values=False): `?name[]=` is the whole text.
+        const names = query.getAll('name[]').filter((name) => name !== '');
         const text = await renderMetrics(options.registry, names.length > 0 ? new Set(names) : undefined);
         response.writeHead(200, { 'Content-Type': options.registry.contentType });
         response.end(text);
