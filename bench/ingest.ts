@@ -57,6 +57,7 @@ import {
   type CorePinning,
 } from './go-peer.js';
 import { buildTraceRequestPayload, ingestBenchAnalysis } from './payloads.js';
+import { spawnLoad, type LoadProcess } from './load-process.js';
 import { markdownTable, writeResults, type ResultRow } from './results.js';
 import { productionMainScript, productionNodeFlags } from './start-command.js';
 
@@ -202,9 +203,6 @@ interface Run {
   sidecar?: SidecarTurn;
 }
 
-/** What a generator prints: requests answered with success and not, and how long it ran. */
-type LoadCounts = Pick<Run, 'ok' | 'failed' | 'elapsedSeconds'>;
-
 /** The sidecar's tick and snapshot histograms (count and sum) at one read. */
 interface JudgeTimers {
   ticks: number;
@@ -237,7 +235,7 @@ function startLoad(
   url: string,
   payloadFile: string,
   seconds: number,
-): { done: Promise<LoadCounts>; stop(): Promise<LoadCounts> } {
+): LoadProcess {
   const [command, args] = onCores(pinning, 'generator', process.execPath, [
     generator,
     transport,
@@ -246,23 +244,7 @@ function startLoad(
     String(seconds),
     String(CONCURRENCY),
   ]);
-  // taskset execs the generator, so a signal to the child reaches it.
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const done = new Promise<LoadCounts>((resolve, reject) => {
-    child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited (${code})`));
-      else resolve(JSON.parse(output.trim().split('\n').pop()!) as LoadCounts);
-    });
-  });
-  return {
-    done,
-    stop: () => {
-      child.kill('SIGTERM'); // it stops sending, waits for the requests in flight and prints its counts
-      return done;
-    },
-  };
+  return spawnLoad(command, args);
 }
 
 const load = (transport: 'http' | 'grpc', url: string, payloadFile: string, seconds: number) =>
@@ -283,7 +265,10 @@ const TIMER_FAMILIES = [
 /** The sidecar's tick and snapshot histograms, and only those (GET /metrics?name[]=..., a few hundred bytes). */
 async function judgeTimers(apiUrl: string): Promise<JudgeTimers> {
   const query = TIMER_FAMILIES.map((name) => `name[]=${name}`).join('&');
-  const text = await (await fetch(`${apiUrl}/metrics?${query}`)).text();
+  // A sidecar that stops answering fails the warm-up in 10 s, not undici's 300 s.
+  const text = await (
+    await fetch(`${apiUrl}/metrics?${query}`, { signal: AbortSignal.timeout(10_000) })
+  ).text();
   const sample = (name: string) => {
     const value = Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     if (Number.isNaN(value)) throw new Error(`${name} not in the sidecar's /metrics?${query}`);
@@ -310,7 +295,13 @@ async function warmUpSidecar(
   judge: NonNullable<Receiver['judge']>,
   payloadFile: string,
 ): Promise<Omit<SidecarTurn, 'window'> & { timers: JudgeTimers }> {
-  const warm = startLoad(transport, receiver.url, payloadFile, WARMUP_MAX_SECONDS);
+  // The generator's own deadline lies past the last poll and the wait for the window after it.
+  const warm = startLoad(
+    transport,
+    receiver.url,
+    payloadFile,
+    WARMUP_MAX_SECONDS + TICK_INTERVAL_MS / 1000 + 5,
+  );
   let firstTickMs = NaN;
   let firstSnapshotSeconds = NaN;
   let ticksAtSnapshot: number | undefined;
@@ -322,6 +313,7 @@ async function warmUpSidecar(
         throw new Error(
           `sidecar not past its first snapshot and the tick after it within ${WARMUP_MAX_SECONDS} s (BENCH_WARMUP_MAX_SECONDS)`,
         );
+      if (warm.exited()) throw new Error('the warm-up load generator ended before the sidecar was warm');
       const timers = await judgeTimers(judge.apiUrl);
       // A histogram's sum while it holds one observation is that observation.
       if (Number.isNaN(firstTickMs) && timers.ticks === 1) firstTickMs = timers.tickSeconds * 1000;
@@ -337,7 +329,7 @@ async function warmUpSidecar(
     const steps = Math.ceil((earliest - judge.startedAtMs - TICK_INTERVAL_MS / 2) / TICK_INTERVAL_MS);
     await sleep(judge.startedAtMs + TICK_INTERVAL_MS / 2 + steps * TICK_INTERVAL_MS - performance.now());
   } catch (error) {
-    await warm.stop();
+    await warm.stop().catch(() => undefined); // its own failure, if any, is not the one to report
     throw error;
   }
   const counts = await warm.stop();
