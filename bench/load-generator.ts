@@ -1,5 +1,5 @@
 // The ingest benchmark's load generator: a separate process that sends one prepared OTLP payload over
-// and over, `concurrency` requests at a time, for `seconds`, and prints what was answered as JSON.
+// and over, `concurrency` requests at a time, for `seconds` (or until SIGTERM), and prints what was answered as JSON.
 // Usage: node dist/bench/load-generator.js <http|grpc> <target> <payload-file> <seconds> <concurrency>
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -8,7 +8,10 @@ import { postTraces } from './otlp-http-post.js';
 
 const [transport, target, payloadFile, secondsText, concurrencyText] = process.argv.slice(2);
 const payload = readFileSync(payloadFile);
-const deadline = Date.now() + Number(secondsText) * 1000;
+let deadline = Date.now() + Number(secondsText) * 1000;
+// SIGTERM ends the run early (bench/ingest.ts ends a sidecar's warm-up so, once the sidecar is past its first
+// snapshot): no new request is sent, those in flight are answered, and the counts are printed as at the deadline.
+process.once('SIGTERM', () => (deadline = 0));
 const concurrency = Number(concurrencyText);
 const TRACE_EXPORT = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 

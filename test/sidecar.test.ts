@@ -2,7 +2,8 @@
 // shutdownTimeoutSeconds even with a webhook receiver that never answers and an upload that never
 // ends; a port in use is reported with the setting and environment variable that change it; a listener
 // beyond loopback without a token is warned about; /readyz reports receivers at their bound; /metrics
-// has the judge's tick duration.
+// has the judge's tick and snapshot durations.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
@@ -193,5 +194,82 @@ describe('readiness and metrics', () => {
     });
     expect(await metricValue(s.api, 'canary_judge_webhook_targets_at_bound')).toBe(1);
     expect(await metricValue(s.api, 'canary_judge_judge_tick_duration_seconds_count')).toBe(2);
+  });
+
+  it("exports the wall time of the judge timer's snapshots as a histogram, alone with ?name[]=", async () => {
+    const hook = await receiver();
+    const s = await start({
+      judge: { tickIntervalMs: 3_600_000, snapshotIntervalMs: 100 },
+      webhookDelivery: { allowAddresses: ['127.0.0.1'] },
+      analyses: [analysis('a', hook.url), analysis('b', hook.url)],
+    });
+    const count = () => metricValue(s.api, 'canary_judge_judge_snapshot_duration_seconds_count');
+    const deadline = Date.now() + 5_000;
+    while ((await count()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const text = await (await fetch(`${s.api}/metrics`)).text();
+    expect(text).toMatch(/^# TYPE canary_judge_judge_snapshot_duration_seconds histogram$/m);
+    const snapshots = Number(/^canary_judge_judge_snapshot_duration_seconds_count (\d+)$/m.exec(text)?.[1]);
+    expect(snapshots).toBeGreaterThanOrEqual(2); // the timer's, every 100 ms
+    const seconds = Number(/^canary_judge_judge_snapshot_duration_seconds_sum (\S+)$/m.exec(text)?.[1]);
+    // Wall time, with the slices' rests: more than nothing, less than the whole wait.
+    expect(seconds).toBeGreaterThan(0);
+    expect(seconds).toBeLessThan(5);
+    expect(text).toMatch(
+      new RegExp(`^canary_judge_judge_snapshot_duration_seconds_bucket\\{le="\\+Inf"\\} ${snapshots}$`, 'm'),
+    );
+    // What bench/ingest.ts polls: the named families alone (in the registry's order), each series as in the
+    // whole text (values aside: a snapshot may land between the two reads).
+    const families = [
+      'canary_judge_judge_tick_duration_seconds',
+      'canary_judge_judge_snapshot_duration_seconds',
+    ];
+    const query = families.map((name) => `name[]=${name}`).join('&');
+    const [named, whole] = [
+      await (await fetch(`${s.api}/metrics?${query}`)).text(),
+      await (await fetch(`${s.api}/metrics`)).text(),
+    ];
+    const blocks = (exposition: string) =>
+      exposition
+        .trimEnd()
+        .split('\n\n')
+        .map((block) => block.replace(/ [^ \n]+$/gm, ' <value>'));
+    expect(blocks(named).map((block) => block.split('\n')[0])).toEqual(
+      families.map((name) => expect.stringMatching(new RegExp(`^# HELP ${name} `))),
+    );
+    for (const block of blocks(named)) expect(blocks(whole)).toContain(block);
+    expect(await (await fetch(`${s.api}/metrics?name[]=no_such_family`)).text()).toBe('\n');
+  });
+  // prometheus/client_python d0b497ffe069865537e55af52cb00c329d58a6f0: exposition.py reads the query with
+  // parse_qs (which decodes name%5B%5D and drops blank values) and, when `name[]` is there, renders
+  // registry.restricted_registry(params['name[]']): the samples of those names (tests/test_core.py
+  // test_restricted_registry); a family's name renders it whole here too (metrics-exposition.ts).
+  it("answers client_python's ?name[]= with the named samples, spelled either way, and ?name[]= blank whole", async () => {
+    const s = await start({ judge: { tickIntervalMs: 3_600_000, snapshotIntervalMs: 3_600_000 } });
+    const get = async (query: string) => {
+      const response = await fetch(`${s.api}/metrics${query}`);
+      return { type: response.headers.get('content-type'), text: await response.text() };
+    };
+    const whole = await get('');
+    const family = 'canary_judge_judge_snapshot_duration_seconds';
+    const help = new RegExp(`^# HELP ${family} .*$`, 'm').exec(whole.text)![0];
+    // Before the first snapshot the family is there, empty; the count and the sum alone, in the family's order,
+    // however often named, `[]` escaped or not.
+    const samples = await get(`?name%5B%5D=${family}_count&name[]=${family}_sum&name[]=${family}_count`);
+    expect(samples).toEqual({
+      type: whole.type,
+      text: `${help}\n# TYPE ${family} histogram\n${family}_sum 0\n${family}_count 0\n`,
+    });
+    // HELP, TYPE, 11 bounds and +Inf, the last newline.
+    expect((await get(`?name[]=${family}_bucket`)).text.split('\n')).toHaveLength(2 + 12 + 1);
+    const headers = (text: string) => [...text.matchAll(/^# HELP (\S+)/gm)].map((match) => match[1]);
+    expect(headers((await get('?name[]=')).text)).toEqual(headers(whole.text));
+    for (const query of [`?name[]=${family}_count`, `?name[]=${family}`, '?name[]=nothing']) {
+      const promtool = spawnSync('promtool', ['check', 'metrics'], {
+        input: (await get(query)).text,
+        encoding: 'utf8',
+      });
+      expect(promtool.stdout + promtool.stderr, query).toBe('');
+      expect(promtool.status, query).toBe(0);
+    }
   });
 });

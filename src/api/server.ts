@@ -104,8 +104,11 @@ export class ApiServer {
     this.route(
       'GET',
       '/metrics',
-      async (_request, response) => {
-        const text = await renderMetrics(options.registry);
+      async (_request, response, _params, query) => {
+        // ?name[]=<name>&name[]=...: only those families or samples (metrics-exposition.ts). Blank values are
+        // dropped, as client_python's parse_qs drops them (keep_blank_values=False): `?name[]=` is the whole text.
+        const names = query.getAll('name[]').filter((name) => name !== '');
+        const text = await renderMetrics(options.registry, names.length > 0 ? new Set(names) : undefined);
         response.writeHead(200, { 'Content-Type': options.registry.contentType });
         response.end(text);
       },

@@ -39,6 +39,7 @@ export class VerdictMetrics {
   >();
   private readonly tickSeconds: Histogram;
   private readonly sliceSeconds: Histogram;
+  private readonly snapshotSeconds: Histogram;
   private readonly gauges: Gauge<string>[];
   private readonly series = new Map<
     string,
@@ -100,6 +101,12 @@ export class VerdictMetrics {
       name: 'canary_judge_judge_slice_duration_seconds',
       help: "How long the judge's timer work (a tick or a snapshot, done in slices that yield) held the event loop at once: ingest and the API wait at most this long for the judge",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    });
+    this.snapshotSeconds = new Histogram({
+      name: 'canary_judge_judge_snapshot_duration_seconds',
+      help: "Wall time of one judge snapshot (every running run's evidence saved, in slices with rests between them), from its start to its end; compare with judge.snapshotIntervalMs",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
     this.canaryShare = gauge({
@@ -169,6 +176,11 @@ export class VerdictMetrics {
   /** One judge tick took `seconds` (the judge calls this at the end of every tick). */
   observeTick(seconds: number): void {
     this.tickSeconds.observe(seconds);
+  }
+
+  /** One judge snapshot took `seconds` of wall time, its rests included (the judge calls this at its end). */
+  observeSnapshot(seconds: number): void {
+    this.snapshotSeconds.observe(seconds);
   }
 
   /** One slice of the judge's timer work held the event loop for `seconds`. */

@@ -559,6 +559,78 @@ describe('JudgeService definitions and restarts', () => {
     );
   });
 
+  it("exports a sliced snapshot's wall time, its rests included, beside the slices that held the loop", async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const h = harness(undefined, { maxRunningRuns: 6, snapshotSliceBytes: 1 }); // one run per slice
+    h.judge.boot(ids.map((id) => spec(id)));
+    ids.forEach((id, i) => {
+      h.judge.startRun(id, 'rev-a', { declaredBy: 'api' });
+      h.accumulator.accept(observations(`run-${runNumber}`, 'baseline', 2000, 10 * (i + 1), 0, 2 * i + 1));
+      h.accumulator.accept(observations(`run-${runNumber}`, 'canary', 500, 100, 0, 2 * i + 2));
+    });
+    const sample = (text: string, name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const started = performance.now();
+    await h.judge.snapshotInSlices();
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const text = await h.registry.metrics();
+    expect(sample(text, 'canary_judge_judge_snapshot_duration_seconds_count')).toBe(1);
+    const wall = sample(text, 'canary_judge_judge_snapshot_duration_seconds_sum');
+    // Six runs' slices and six checkpoints held the loop; the rests between them (each about as long as the
+    // slice before it) count in the snapshot's wall time too, which the await above bounds.
+    expect(sample(text, 'canary_judge_judge_slice_duration_seconds_count')).toBe(12);
+    expect(wall).toBeGreaterThan(sample(text, 'canary_judge_judge_slice_duration_seconds_sum'));
+    expect(wall).toBeLessThanOrEqual(elapsedSeconds);
+    h.judge.snapshot(); // the whole one (tests, benches) is observed too
+    expect(sample(await h.registry.metrics(), 'canary_judge_judge_snapshot_duration_seconds_count')).toBe(2);
+  });
+
+  it('observes no snapshot that was skipped: one already under way, or one the shutdown cut short', async () => {
+    const ids = ['a', 'b', 'c'];
+    const h = harness(undefined, { maxRunningRuns: 3, snapshotSliceBytes: 1 });
+    h.judge.boot(ids.map((id) => spec(id)));
+    ids.forEach((id, i) => {
+      h.judge.startRun(id, 'rev-a', { declaredBy: 'api' });
+      h.accumulator.accept(observations(`run-${runNumber}`, 'baseline', 2000, 10, 0, 2 * i + 1));
+    });
+    const count = async () =>
+      Number(
+        /^canary_judge_judge_snapshot_duration_seconds_count (\S+)$/m.exec(await h.registry.metrics())?.[1],
+      );
+    // A second call while one is under way returns at once (the timer's overlap guard): one snapshot, one record.
+    await Promise.all([h.judge.snapshotInSlices(), h.judge.snapshotInSlices()]);
+    expect(await count()).toBe(1);
+    // A snapshot the shutdown stops, unfinished, is not recorded (the shutdown's own whole snapshot is not the
+    // timer's, and is not either).
+    const slices = async () =>
+      Number(
+        /^canary_judge_judge_slice_duration_seconds_count (\S+)$/m.exec(await h.registry.metrics())?.[1],
+      );
+    expect(await slices()).toBe(6); // three runs: a slice and a checkpoint each
+    // Shut down once its first slice is done (in the rest before its checkpoint), then once its first
+    // checkpoint is (in the rest before the next run's slice): each rest is a timer, then a check phase.
+    for (const [attempt, slicesDone] of [1, 2].entries()) {
+      // New evidence in every run, so that each is written again, in a slice of its own with rests between.
+      ids.forEach((_, i) =>
+        h.accumulator.accept(observations(`run-${i + 1}`, 'canary', 500, 10, 0, 10 * attempt + i + 2)),
+      );
+      h.judge.start();
+      const before = await slices();
+      const midway = h.judge.snapshotInSlices();
+      while ((await slices()) < before + slicesDone) await new Promise((resolve) => setImmediate(resolve));
+      h.judge.shutdown();
+      await midway;
+      expect(await slices(), `stopped after ${slicesDone}`).toBeLessThan(before + 6);
+      expect(await count(), `stopped after ${slicesDone}`).toBe(1);
+    }
+    // Shut down before its first slice: likewise.
+    h.judge.start();
+    const cut = h.judge.snapshotInSlices();
+    h.judge.shutdown();
+    await cut;
+    expect(await count()).toBe(1);
+  });
+
   it('rewrites in a snapshot only the runs whose evidence changed, and resumes them all as they were', async () => {
     const first = await twoRunsSnapshotted();
     const takenAt = () =>
